@@ -1,0 +1,48 @@
+/* Small vector helpers. Sums accumulate in double: they feed norms, clipping
+ * and metrics, where float32 accumulation over ~10^6 terms loses digits. */
+#include "muon.h"
+
+#include <math.h>
+
+double muon_dot(const float *x, const float *y, size_t n)
+{
+    double s = 0.0;
+    size_t i;
+    for (i = 0; i < n; i++) s += (double)x[i] * y[i];
+    return s;
+}
+
+double muon_norm2(const float *x, size_t n) { return sqrt(muon_dot(x, x, n)); }
+
+void muon_axpy(float a, const float *restrict x, float *restrict y, size_t n)
+{
+    size_t i;
+#pragma omp simd
+    for (i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+void muon_scale(float a, float *x, size_t n)
+{
+    size_t i;
+#pragma omp simd
+    for (i = 0; i < n; i++) x[i] *= a;
+}
+
+void muon_transpose(const float *restrict in, float *restrict out, int m, int n)
+{
+    /* 32x32 tiles keep both the read and the write side in L1 */
+    int i0, j0, i, j;
+    for (i0 = 0; i0 < m; i0 += 32)
+        for (j0 = 0; j0 < n; j0 += 32)
+            for (i = i0; i < m && i < i0 + 32; i++)
+                for (j = j0; j < n && j < j0 + 32; j++)
+                    out[(size_t)j * m + i] = in[(size_t)i * n + j];
+}
+
+int muon_all_finite(const float *x, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (!(x[i] - x[i] == 0.0f)) return 0; /* NaN and +-Inf give NaN */
+    return 1;
+}
