@@ -1,0 +1,13 @@
+"""Regenerates every golden file: runs each tests/golden/gen_*.py in turn."""
+import glob
+import os
+import subprocess
+import sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+root = os.path.dirname(os.path.dirname(here))
+for script in sorted(glob.glob(os.path.join(here, "gen_*.py"))):
+    if os.path.basename(script) == "gen_all.py":
+        continue
+    print("golden:", os.path.relpath(script, root), flush=True)
+    subprocess.run([sys.executable, script], check=True, cwd=root)
