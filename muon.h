@@ -320,11 +320,46 @@ void muon_model_free(muon_model *m);
 
 /* METRICS-API: declarations for metrics/ go here. */
 
+/* What the optimizer's last step did, laid out like muon_model.params so a
+ * tracked matrix's offset indexes all of them. Any pointer may be NULL; the
+ * metrics that need it are then not logged. */
+typedef struct {
+    const float *delta;     /* (num_params) applied update: W after - W before (weight decay included) */
+    const float *momentum;  /* (num_params) Muon momentum M after the step, or AdamW's first moment */
+    const float *orth_out;  /* (num_params) the orthogonaliser's output O (Muon only) */
+} muon_update_view;
+
+/* The tidy metric log metrics.csv: header "step,layer,matrix,metric,value";
+ * layer is 0-based, or -1 with matrix "model" for model-wide values
+ * ("loss", "val_loss", "lr", "tokens" = tokens seen after that step). */
+typedef struct muon_metric_log muon_metric_log;
+
+/* Opens path for appending (created with its header if missing). With
+ * resume_step >= 0 it first drops every row with step > resume_step, by an
+ * atomic rewrite, so a resumed run continues without duplicates. */
+int muon_metric_log_open(muon_metric_log **log, const char *path, long resume_step);
+/* Appends one row (value printed with %.9g). */
+int muon_metric_log_row(muon_metric_log *log, long step, int layer, const char *matrix,
+                        const char *metric, double value);
+/* Flushes to disk: called once per step, so a crash loses at most that step. */
+int muon_metric_log_flush(muon_metric_log *log);
+/* Flushes, closes and frees (NULL is fine). */
+int muon_metric_log_close(muon_metric_log *log);
+/* Computes the SPEC section 7 metrics of every tracked matrix of m (u may be
+ * NULL: static metrics only) and appends their rows for step. */
+int muon_metrics_track(muon_metric_log *log, long step, const muon_model *m,
+                       const muon_update_view *u);
+
 /* ------------------------------------------------------------------------- */
 /* Plots (plots/)                                                             */
 /* ------------------------------------------------------------------------- */
 
 /* PLOTS-API: declarations for plots/ go here. */
+
+/* Reads run_dir/metrics.csv and (re)draws every research plot into
+ * run_dir/research_plots/. A missing or malformed metrics.csv gives
+ * MUON_ERR_IO / MUON_ERR_FORMAT naming the file and line, and writes no PNG. */
+int muon_plot_run(const char *run_dir);
 
 /* ------------------------------------------------------------------------- */
 /* Benchmarks (bench entry points used by `muon bench`)                       */
