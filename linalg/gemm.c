@@ -69,6 +69,10 @@ enum {
  * barriers) than it saves. */
 #define PARALLEL_MIN_FMAS (64.0 * 64.0 * 64.0)
 
+/* A packed float costs about as much as this many multiply-adds (a copy
+ * through L1/L2 versus 16-lane FMAs); only steers the thread grid. */
+#define PACK_COST 8.0
+
 /* ISO C mode (-std=c99) forbids the compiler to contract a*b+c, so the fused
  * multiply-add is asked for by name where the target has it in hardware
  * (FP_FAST_FMAF, C99 7.12); elsewhere fmaf would be a slow library call. */
@@ -153,15 +157,15 @@ static void pack_a(muon_op op, const float *A, ptrdiff_t lda, int i0, int m,
 }
 
 /* Packs rows [p0, p0+kc) and the NR-column slivers s0 <= s < s1 of columns
- * [j0, j0+n) of op(B): dst[s*NR*kc + p*NR + j] = op(B)[p0+p][j0 + s*NR + j],
+ * [j0, j0+n) of op(B): dst[(s-s0)*NR*kc + p*NR + j] = op(B)[p0+p][j0 + s*NR + j],
  * columns past n zero-filled. */
 static void pack_b(muon_op op, const float *B, ptrdiff_t ldb, int p0, int kc,
-                   int j0, int n, int s0, int s1, float *restrict dst /* (ceil(n/NR), kc, NR) */)
+                   int j0, int n, int s0, int s1, float *restrict dst /* (s1-s0, kc, NR) */)
 {
     int s, j, p;
     for (s = s0; s < s1; s++) {
         int cols = n - s * NR < NR ? n - s * NR : NR;
-        float *d = dst + (ptrdiff_t)s * NR * kc;
+        float *d = dst + (ptrdiff_t)(s - s0) * NR * kc;
         if (op == MUON_NOTRANS) {
             for (p = 0; p < kc; p++) {
                 const float *src = B + (ptrdiff_t)(p0 + p) * ldb + j0 + s * NR;
@@ -259,22 +263,28 @@ typedef struct {
     int nt, tm, tn;  /* threads, as a tm x tn grid over M tiles x N tiles */
     int mc;          /* rows per packed A block (multiple of MR, <= MC) */
     int kcmax;       /* min(K, KC) */
-    float *bpack;    /* (kcmax, <= NC) shared packed B panel */
+    int nb;          /* columns per packed B panel (multiple of NR, <= NC) */
+    float *bpack;    /* (nt, kcmax, nb) one packed B panel per thread */
     float *apack;    /* (nt, mc, kcmax) one packed A block per thread */
 } gemm_job;
 
-/* Everything thread tid of nt does; the only synchronisation is the two
- * barriers around each shared B panel. */
+/* Everything thread tid does. Each thread packs the B columns it needs
+ * itself (threads splitting M pack the same B panel twice, a K*N copy
+ * against M*N*K/nt multiply-adds), so threads never wait for each other:
+ * with a barrier per panel, a thread descheduled by another process made
+ * the other spin through its time slice (measured 20x slowdowns on the
+ * shared machine). */
 static void gemm_thread(const gemm_job *g, int tid)
 {
-    const int nt = g->nt;
     const int ti = tid / g->tn, tj = tid % g->tn;
     const int mtiles = (g->M + MR - 1) / MR;
     const int m0 = mtiles * ti / g->tm * MR;
     const int m1 = mtiles * (ti + 1) / g->tm * MR < g->M ? mtiles * (ti + 1) / g->tm * MR : g->M;
     float *apack = g->apack + (ptrdiff_t)tid * g->mc * g->kcmax;
+    float *bpack = g->bpack + (ptrdiff_t)tid * g->nb * g->kcmax;
     int jc, pc, ic, jr, ir;
 
+    if (m0 >= m1) return;
     for (jc = 0; jc < g->N; jc += NC) {
         const int nc = g->N - jc < NC ? g->N - jc : NC;
         const int ntiles = (nc + NR - 1) / NR;
@@ -282,17 +292,14 @@ static void gemm_thread(const gemm_job *g, int tid)
         for (pc = 0; pc < g->K; pc += KC) {
             const int kc = g->K - pc < KC ? g->K - pc : KC;
             const float beta = pc == 0 ? g->beta : 1.0f;
-            pack_b(g->opB, g->B, g->ldb, pc, kc, jc, nc,
-                   ntiles * tid / nt, ntiles * (tid + 1) / nt, g->bpack);
-            if (nt > 1) {
-#pragma omp barrier
-            }
+            if (s0 == s1) continue;
+            pack_b(g->opB, g->B, g->ldb, pc, kc, jc, nc, s0, s1, bpack);
             for (ic = m0; ic < m1; ic += g->mc) {
                 const int mc = m1 - ic < g->mc ? m1 - ic : g->mc;
                 pack_a(g->opA, g->A, g->lda, ic, mc, pc, kc, apack);
                 for (jr = s0; jr < s1; jr++) {
                     const int nr = nc - jr * NR < NR ? nc - jr * NR : NR;
-                    const float *b = g->bpack + (ptrdiff_t)jr * NR * kc;
+                    const float *b = bpack + (ptrdiff_t)(jr - s0) * NR * kc;
                     for (ir = 0; ir < mc; ir += MR) {
                         const int mr = mc - ir < MR ? mc - ir : MR;
                         micro_kernel(kc, apack + (ptrdiff_t)ir * kc, b, g->alpha, beta,
@@ -300,9 +307,6 @@ static void gemm_thread(const gemm_job *g, int tid)
                                      g->ldc, mr, nr);
                     }
                 }
-            }
-            if (nt > 1) {
-#pragma omp barrier
             }
         }
     }
@@ -321,9 +325,10 @@ static void scale_c(int M, int N, float beta, float *C, ptrdiff_t ldc)
     }
 }
 
-/* Splits nt threads into a tm x tn grid over the M and N tiles: the fewest
- * tiles per thread, counting a quarter tile for each A sliver a thread packs
- * (threads sharing rows pack the same A block twice). */
+/* Splits nt threads into a tm x tn grid over the M and N tiles: the least
+ * work for the busiest thread, in units of one MR x NR tile update, counting
+ * its packing too (a packed float costs about PACK_COST multiply-adds: each
+ * of its rows of MR slivers packs MR*kc floats, each column sliver NR*kc). */
 static void choose_grid(int nt, int M, int N, int *tm, int *tn)
 {
     const double mtiles = (M + MR - 1) / MR;
@@ -331,10 +336,11 @@ static void choose_grid(int nt, int M, int N, int *tm, int *tn)
     double best = -1.0;
     int d;
     for (d = 1; d <= nt; d++) {
-        double rows, cost;
+        double rows, cols, cost;
         if (nt % d) continue;
         rows = ceil(mtiles / d);
-        cost = rows * ceil(ntiles / (nt / d)) + 0.25 * rows;
+        cols = ceil(ntiles / (nt / d));
+        cost = rows * cols + PACK_COST * (rows / NR + cols / MR);
         if (best < 0.0 || cost <= best) {
             best = cost;
             *tm = d;
@@ -383,14 +389,15 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
     kc = K < KC ? K : KC;
     g.kcmax = kc;
 
-    /* pack only what this call needs: one B panel, one A block per thread */
-    nfloats = (size_t)kc * (size_t)(((N < NC ? N : NC) + NR - 1) / NR * NR)
-            + (size_t)nt * (size_t)g.mc * kc;
+    /* pack only what this call needs: per thread one A block and the B
+     * columns of its share of one NC panel */
+    g.nb = ((((N < NC ? N : NC) + NR - 1) / NR) + g.tn - 1) / g.tn * NR;
+    nfloats = (size_t)nt * ((size_t)g.mc + (size_t)g.nb) * (size_t)kc;
     buf = pool_get(nfloats, &slot);
     if (!buf) return muon_error(MUON_ERR_NOMEM, "gemm: out of memory for packing buffers (%lu bytes)",
                                 (unsigned long)(nfloats * sizeof(float)));
-    g.bpack = buf;
-    g.apack = buf + (size_t)kc * (size_t)(((N < NC ? N : NC) + NR - 1) / NR * NR);
+    g.apack = buf;
+    g.bpack = buf + (size_t)nt * g.mc * kc;
 
     if (nt == 1) {
         gemm_thread(&g, 0);
