@@ -29,24 +29,47 @@
 #include <omp.h>
 #endif
 
-/* Register tile. MR*NR/16 accumulators plus NR/16 B vectors and a broadcast
- * must fit the 32 zmm registers of AVX-512. Overridable (-DMUON_GEMM_MR=..)
- * for the tuning runs recorded in gemm_bench.c. */
+/* Register tile, picked from the vector ISA the compiler targets (predefined
+ * macros only; the code is the same C). The MR x NR accumulator plus one row
+ * of B and a broadcast must fit the vector registers. Measured single-thread
+ * GFLOP/s at 512^3 / 1024x384x128 (gcc 12, Zen 4, best of 4 interleaved):
+ *   AVX-512 (32 zmm): 8x32 109/106, 6x32 95/104, 14x32 89/96, 12x32 80/101,
+ *                     6x64 93/102, 16x16 59/99, 4x48 74/77;
+ *   AVX2+FMA (16 ymm): 6x16 93/104, 4x24 90/102, 8x32 44/59 (spills);
+ *   SSE2 (16 xmm, no FMA: PORTABLE=1): 4x8 23/39, 8x32 15/25.
+ * Overridable (-DMUON_GEMM_MR=.. -DMUON_GEMM_NR=..) for such runs. */
+#if !defined(MUON_GEMM_MR) && !defined(MUON_GEMM_NR)
+#if defined(__AVX512F__)
+#define MUON_GEMM_MR 8
+#define MUON_GEMM_NR 32
+#elif defined(__AVX__)
+#define MUON_GEMM_MR 6
+#define MUON_GEMM_NR 16
+#else
+#define MUON_GEMM_MR 4
+#define MUON_GEMM_NR 8
+#endif
+#endif
 #ifndef MUON_GEMM_MR
 #define MUON_GEMM_MR 8
 #endif
 #ifndef MUON_GEMM_NR
 #define MUON_GEMM_NR 32
 #endif
-/* Cache blocks, from the caches of the target (Zen 4 class: L1d 32-48 KiB,
- * L2 1 MiB per core, L3 32 MiB shared):
- *   KC: the B micro-panel KC x NR x 4 bytes takes about half of L1d
- *       (256 x 32 x 4 = 32 KiB ... see the measurements in gemm_bench.c),
- *       leaving room for the streaming A micro-panels and C tile;
- *   MC: the packed A block MC x KC x 4 bytes takes about half of L2
- *       (384 x 256 x 4 = 384 KiB), the rest holds B micro-panels and C;
- *   NC: the packed B panel KC x NC x 4 bytes a fraction of L3
- *       (256 x 4096 x 4 = 4 MiB), shared by the threads. */
+/* Cache blocks, from the caches of the target (Zen 4 here: L1d 32 KiB,
+ * L2 1 MiB per core, L3 32 MiB shared; Zen 5: L1d 48 KiB, L2 1 MiB):
+ *   KC: a B micro-panel, KC x NR x 4 bytes, is reused by every A sliver of
+ *       the block, so it should stay in L1d: 256 x 32 x 4 = 32 KiB (with
+ *       the A sliver, 8 KiB, streaming through beside it);
+ *   MC: the packed A block, MC x KC x 4 bytes, is reused by every B
+ *       micro-panel, so it should stay in L2: 384 x 256 x 4 = 384 KiB,
+ *       about 40% of L2, leaving room for the B panel strips and C;
+ *   NC: the packed B panel, KC x NC x 4 bytes, lives in L3: 4 MiB per thread.
+ * Measured (1 thread, 512^3 / 1024^3 GFLOP/s, best of 4-5 interleaved runs
+ * on the shared machine; 1024^3 is the noisiest): KC,MC = 256,384: 107/94;
+ * 256,192: 106/92; 256,768: 95/43; 384,384: 106/75; 384,192: 102/77;
+ * 512,192: 101/74; 192,384: 102/58; 128,384: 91/35. The small and model
+ * shapes hardly care (within 2%). */
 #ifndef MUON_GEMM_KC
 #define MUON_GEMM_KC 256
 #endif
@@ -65,9 +88,10 @@ enum {
     NC = (MUON_GEMM_NC + MUON_GEMM_NR - 1) / MUON_GEMM_NR * MUON_GEMM_NR
 };
 
-/* Below this many multiply-adds a second thread costs more (waking it, two
- * barriers) than it saves. */
-#define PARALLEL_MIN_FMAS (64.0 * 64.0 * 64.0)
+/* Below this many multiply-adds a second thread costs more (waking it and
+ * joining) than it saves: measured break-even near 64^3 on 2 cores (64^3:
+ * 73 GFLOP/s on 1 thread, 70 on 2; 96^3: 83 vs 96; 128x128x64: 87 vs 121). */
+#define PARALLEL_MIN_FMAS (128.0 * 64.0 * 64.0)
 
 /* A packed float costs about as much as this many multiply-adds (a copy
  * through L1/L2 versus 16-lane FMAs); only steers the thread grid. */

@@ -65,14 +65,14 @@ static int openblas_gemm(muon_op opA, muon_op opB, int M, int N, int K, float al
 }
 #endif
 
-/* Best GFLOP/s of fn over repetitions filling about 0.3 s (at least 5). */
+/* Best GFLOP/s of fn over repetitions filling about 0.5 s (at least 10). */
 static int best_gflops(gemm_fn fn, const bench_shape *s, const float *A, const float *B,
                        float *C, double *gflops)
 {
     int lda = s->a == MUON_NOTRANS ? s->K : s->M, ldb = s->b == MUON_NOTRANS ? s->N : s->K;
     double flops = 2.0 * s->M * s->N * s->K, best = 1e30, spent = 0.0;
     int r, st;
-    for (r = 0; r < 5 || (spent < 0.3 && r < 10000); r++) {
+    for (r = 0; r < 10 || (spent < 0.5 && r < 100000); r++) {
         double t = muon_seconds();
         st = fn(s->a, s->b, s->M, s->N, s->K, 1.0f, A, lda, B, ldb, 0.0f, C, s->N);
         t = muon_seconds() - t;
@@ -148,7 +148,7 @@ int muon_bench_gemm(FILE *out, int blas)
         diff[i] /= scale > 0.0 ? scale : 1.0;
     }
 #endif
-    fprintf(out, "GEMM float32, GFLOP/s (best of >= 5 runs); %%pk = of %.0f GFLOP/s per core "
+    fprintf(out, "GEMM float32, GFLOP/s (best of >= 10 runs); %%pk = of %.0f GFLOP/s per core "
             "used (measured FMA peak); x = muon %dt / muon 1t\n", PEAK_GFLOPS_PER_CORE, nt);
     fprintf(out, "%-16s %-2s %-10s %9s %5s %8s%d %5s %5s", "M x N x K", "op", "", "muon 1t", "%pk",
             "muon ", nt, "%pk", "x");
