@@ -88,6 +88,9 @@ enum {
     NC = (MUON_GEMM_NC + MUON_GEMM_NR - 1) / MUON_GEMM_NR * MUON_GEMM_NR
 };
 
+/* ceil(x/d) for x >= 0 without overflowing near INT_MAX */
+#define CEIL_DIV(x, d) ((x) / (d) + ((x) % (d) != 0))
+
 /* Below this many multiply-adds a second thread costs more (waking it and
  * joining) than it saves: measured break-even near 64^3 on 2 cores (64^3:
  * 73 GFLOP/s on 1 thread, 70 on 2; 96^3: 83 vs 96; 128x128x64: 87 vs 121). */
@@ -317,9 +320,10 @@ typedef struct {
 static void gemm_thread(const gemm_job *g, int tid)
 {
     const int ti = tid / g->tn, tj = tid % g->tn;
-    const int mtiles = (g->M + MR - 1) / MR;
-    const int m0 = mtiles * ti / g->tm * MR;
-    const int m1 = mtiles * (ti + 1) / g->tm * MR < g->M ? mtiles * (ti + 1) / g->tm * MR : g->M;
+    const long long mtiles = CEIL_DIV(g->M, MR);
+    const int m0 = (int)(mtiles * ti / g->tm * MR);
+    const long long m1l = mtiles * (ti + 1) / g->tm * MR;
+    const int m1 = m1l < g->M ? (int)m1l : g->M;
     float *apack = g->apack + (ptrdiff_t)tid * g->mc * g->kcmax;
     float *bpack = g->bpack + (ptrdiff_t)tid * g->nb * g->kcmax;
     int jc, pc, ic, jr, ir;
@@ -327,8 +331,8 @@ static void gemm_thread(const gemm_job *g, int tid)
     if (m0 >= m1) return;
     for (jc = 0; jc < g->N; jc += NC) {
         const int nc = g->N - jc < NC ? g->N - jc : NC;
-        const int ntiles = (nc + NR - 1) / NR;
-        const int s0 = ntiles * tj / g->tn, s1 = ntiles * (tj + 1) / g->tn;
+        const long long ntiles = CEIL_DIV(nc, NR);
+        const int s0 = (int)(ntiles * tj / g->tn), s1 = (int)(ntiles * (tj + 1) / g->tn);
         for (pc = 0; pc < g->K; pc += KC) {
             const int kc = g->K - pc < KC ? g->K - pc : KC;
             const float beta = pc == 0 ? g->beta : 1.0f;
@@ -371,8 +375,8 @@ static void scale_c(int M, int N, float beta, float *C, ptrdiff_t ldc)
  * of its rows of MR slivers packs MR*kc floats, each column sliver NR*kc). */
 static void choose_grid(int nt, int M, int N, int *tm, int *tn)
 {
-    const double mtiles = (M + MR - 1) / MR;
-    const double ntiles = (double)((N < NC ? N : NC) + NR - 1) / NR;
+    const double mtiles = CEIL_DIV(M, MR);
+    const double ntiles = CEIL_DIV(N < NC ? N : NC, NR);
     double best = -1.0;
     int d;
     for (d = 1; d <= nt; d++) {
@@ -396,7 +400,8 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
     gemm_job g;
     float *buf;
     size_t nfloats;
-    int slot, nt = 1, kc, rows;
+    int slot, nt = 1, kc;
+    long long rows;
     int st = muon_gemm_check_args(opA, opB, M, N, K, lda, ldb, ldc);
     if (st) return st;
     if (M == 0 || N == 0) return MUON_OK;
@@ -412,8 +417,8 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
 #endif
     {
         /* no more threads than tiles */
-        int tiles = ((M + MR - 1) / MR) * (((N < NC ? N : NC) + NR - 1) / NR);
-        if (nt > tiles) nt = tiles;
+        double tiles = (double)CEIL_DIV(M, MR) * CEIL_DIV(N < NC ? N : NC, NR);
+        if (nt > tiles) nt = (int)tiles;
         if (nt < 1) nt = 1;
     }
 
@@ -424,14 +429,14 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
     g.lda = lda; g.ldb = ldb; g.ldc = ldc;
     g.nt = nt;
     choose_grid(nt, M, N, &g.tm, &g.tn);
-    rows = ((M + MR - 1) / MR + g.tm - 1) / g.tm * MR;
-    g.mc = rows < MC ? rows : MC;
+    rows = (long long)CEIL_DIV(CEIL_DIV(M, MR), g.tm) * MR;
+    g.mc = rows < MC ? (int)rows : MC;
     kc = K < KC ? K : KC;
     g.kcmax = kc;
 
     /* pack only what this call needs: per thread one A block and the B
      * columns of its share of one NC panel */
-    g.nb = ((((N < NC ? N : NC) + NR - 1) / NR) + g.tn - 1) / g.tn * NR;
+    g.nb = CEIL_DIV(CEIL_DIV(N < NC ? N : NC, NR), g.tn) * NR;
     nfloats = (size_t)nt * ((size_t)g.mc + (size_t)g.nb) * (size_t)kc;
     buf = pool_get(nfloats, &slot);
     if (!buf) return muon_error(MUON_ERR_NOMEM, "gemm: out of memory for packing buffers (%lu bytes)",
