@@ -96,9 +96,12 @@ enum {
  * 73 GFLOP/s on 1 thread, 70 on 2; 96^3: 83 vs 96; 128x128x64: 87 vs 121). */
 #define PARALLEL_MIN_FMAS (128.0 * 64.0 * 64.0)
 
-/* A packed float costs about as much as this many multiply-adds (a copy
- * through L1/L2 versus 16-lane FMAs); only steers the thread grid. */
-#define PACK_COST 8.0
+/* What packing one float costs, in multiply-adds (58 G/s per core here):
+ * a contiguous copy (A transposed, B not) runs at ~9 G floats/s, a
+ * transposing one (A not transposed, B transposed) at ~2 G/s. Only steers
+ * the thread grid. */
+#define PACK_COST_COPY 6.0
+#define PACK_COST_TRANSPOSE 30.0
 
 /* ISO C mode (-std=c99) forbids the compiler to contract a*b+c, so the fused
  * multiply-add is asked for by name where the target has it in hardware
@@ -371,10 +374,13 @@ static void scale_c(int M, int N, float beta, float *C, ptrdiff_t ldc)
 
 /* Splits nt threads into a tm x tn grid over the M and N tiles: the least
  * work for the busiest thread, in units of one MR x NR tile update, counting
- * its packing too (a packed float costs about PACK_COST multiply-adds: each
- * of its rows of MR slivers packs MR*kc floats, each column sliver NR*kc). */
-static void choose_grid(int nt, int M, int N, int *tm, int *tn)
+ * its packing too (each of its MR-row slivers of A packs MR*kc floats, each
+ * NR-column sliver of B NR*kc, and threads sharing rows or columns pack them
+ * twice). */
+static void choose_grid(int nt, muon_op opA, muon_op opB, int M, int N, int *tm, int *tn)
 {
+    const double ca = opA == MUON_NOTRANS ? PACK_COST_TRANSPOSE : PACK_COST_COPY;
+    const double cb = opB == MUON_TRANS ? PACK_COST_TRANSPOSE : PACK_COST_COPY;
     const double mtiles = CEIL_DIV(M, MR);
     const double ntiles = CEIL_DIV(N < NC ? N : NC, NR);
     double best = -1.0;
@@ -384,7 +390,7 @@ static void choose_grid(int nt, int M, int N, int *tm, int *tn)
         if (nt % d) continue;
         rows = ceil(mtiles / d);
         cols = ceil(ntiles / (nt / d));
-        cost = rows * cols + PACK_COST * (rows / NR + cols / MR);
+        cost = rows * cols + rows * ca / NR + cols * cb / MR;
         if (best < 0.0 || cost <= best) {
             best = cost;
             *tm = d;
@@ -428,7 +434,7 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
     g.A = A; g.B = B; g.C = C;
     g.lda = lda; g.ldb = ldb; g.ldc = ldc;
     g.nt = nt;
-    choose_grid(nt, M, N, &g.tm, &g.tn);
+    choose_grid(nt, opA, opB, M, N, &g.tm, &g.tn);
     rows = (long long)CEIL_DIV(CEIL_DIV(M, MR), g.tm) * MR;
     g.mc = rows < MC ? (int)rows : MC;
     kc = K < KC ? K : KC;
