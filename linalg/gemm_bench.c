@@ -31,7 +31,8 @@ typedef struct {
 
 /* The model's products for a (tokens x d) activation and a (out, in)
  * weight: forward x W^T is NT with K = in, dX = dY W is NN, dW = dY^T x is
- * TN with K = tokens; attention adds small per-head products. */
+ * TN with K = tokens; attention adds small per-head products, and the
+ * orthogonaliser X X^T on a (128, 512) matrix. */
 static const bench_shape shapes[] = {
     {512, 512, 512, MUON_NOTRANS, MUON_NOTRANS, "square"},
     {1024, 1024, 1024, MUON_NOTRANS, MUON_NOTRANS, "square"},
@@ -43,6 +44,7 @@ static const bench_shape shapes[] = {
     {1024, 128, 512, MUON_TRANS, MUON_NOTRANS, "model"},
     {384, 128, 1024, MUON_TRANS, MUON_NOTRANS, "model dW"},
     {128, 512, 1024, MUON_TRANS, MUON_NOTRANS, "model dW"},
+    {128, 128, 512, MUON_NOTRANS, MUON_TRANS, "orth X X^T"},
     {256, 256, 64, MUON_NOTRANS, MUON_TRANS, "attn QK^T"},
     {256, 64, 256, MUON_NOTRANS, MUON_NOTRANS, "attn PV"},
     {64, 64, 64, MUON_NOTRANS, MUON_NOTRANS, "tiny"},
