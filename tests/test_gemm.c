@@ -17,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static const char *op_name(muon_op a, muon_op b)
 {
@@ -301,10 +304,29 @@ static void test_concurrent(void)
     for (i = 0; i < CALLS; i++)
         bad += muon_gemm(MUON_NOTRANS, MUON_TRANS, M, N, K, 1.0f + i, A, K, B, K, 0.0f,
                          C + (size_t)i * M * N, N) != MUON_OK;
-    muon_set_threads(before);
     check(!bad && memcmp(C, R, sizeof(float) * CALLS * M * N) == 0,
           "%d concurrent calls from a parallel region match one-at-a-time calls bit for bit (team size %d)",
           CALLS, muon_threads() > 1 ? 2 : 1);
+    /* inside an inactive (one-thread) region muon_gemm starts its own team */
+    memset(C, 0, sizeof(float) * M * N);
+#pragma omp parallel num_threads(1)
+    bad += muon_gemm(MUON_NOTRANS, MUON_TRANS, M, N, K, 1.0f, A, K, B, K, 0.0f, C, N) != MUON_OK;
+    check(!bad && memcmp(C, R, sizeof(float) * M * N) == 0,
+          "a call inside a one-thread parallel region (own nested team) gives the same bits");
+#ifdef _OPENMP
+    {
+        /* a runtime that grants fewer threads than asked (here: no active
+         * levels at all) must still get the whole product, same bits */
+        int levels = omp_get_max_active_levels();
+        omp_set_max_active_levels(0);
+        memset(C, 0, sizeof(float) * M * N);
+        bad += muon_gemm(MUON_NOTRANS, MUON_TRANS, M, N, K, 1.0f, A, K, B, K, 0.0f, C, N) != MUON_OK;
+        omp_set_max_active_levels(levels);
+        check(!bad && memcmp(C, R, sizeof(float) * M * N) == 0,
+              "a team smaller than asked for (max active levels 0) gives the same bits");
+    }
+#endif
+    muon_set_threads(before);
 done:
     free(A); free(B); free(C); free(R);
 }
