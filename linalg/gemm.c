@@ -385,6 +385,8 @@ static void choose_grid(int nt, muon_op opA, muon_op opB, int M, int N, int *tm,
     const double ntiles = CEIL_DIV(N < NC ? N : NC, NR);
     double best = -1.0;
     int d;
+    *tm = 1;
+    *tn = nt;
     for (d = 1; d <= nt; d++) {
         double rows, cols, cost;
         if (nt % d) continue;
