@@ -185,7 +185,14 @@ static void pack_a(muon_op op, const float *A, ptrdiff_t lda, int i0, int m,
     for (s = 0; s * MR < m; s++) {
         int rows = m - s * MR < MR ? m - s * MR : MR;
         float *d = dst + (ptrdiff_t)s * MR * kc;
-        if (op == MUON_NOTRANS) {
+        if (op == MUON_NOTRANS && rows == MR) {
+            /* p outer, the MR rows inner: the writes are contiguous, and
+             * gcc and clang turn this into vector loads and an in-register
+             * transpose (8.9 G floats/s against 2.6 row by row) */
+            const float *src = A + (ptrdiff_t)(i0 + s * MR) * lda + p0;
+            for (p = 0; p < kc; p++)
+                for (i = 0; i < MR; i++) d[(ptrdiff_t)p * MR + i] = src[i * lda + p];
+        } else if (op == MUON_NOTRANS) {
             for (i = 0; i < rows; i++) {
                 const float *src = A + (ptrdiff_t)(i0 + s * MR + i) * lda + p0;
                 for (p = 0; p < kc; p++) d[(ptrdiff_t)p * MR + i] = src[p];
@@ -202,6 +209,10 @@ static void pack_a(muon_op op, const float *A, ptrdiff_t lda, int i0, int m,
     }
 }
 
+/* Columns per transposed block in pack_b: 8 loads of B^T rows make one
+ * 32-byte row of the block. */
+#define TB 8
+
 /* Packs rows [p0, p0+kc) and the NR-column slivers s0 <= s < s1 of columns
  * [j0, j0+n) of op(B): dst[(s-s0)*NR*kc + p*NR + j] = op(B)[p0+p][j0 + s*NR + j],
  * columns past n zero-filled. */
@@ -212,7 +223,19 @@ static void pack_b(muon_op op, const float *B, ptrdiff_t ldb, int p0, int kc,
     for (s = s0; s < s1; s++) {
         int cols = n - s * NR < NR ? n - s * NR : NR;
         float *d = dst + (ptrdiff_t)(s - s0) * NR * kc;
-        if (op == MUON_NOTRANS) {
+        if (op == MUON_TRANS && cols == NR && NR % TB == 0) {
+            /* TB columns at a time through a contiguous (kc, TB) block, for
+             * the same reason as in pack_a (5.7 G floats/s against 2.2) */
+            float t[KC * TB];
+            int jb;
+            for (jb = 0; jb < NR; jb += TB) {
+                const float *src = B + (ptrdiff_t)(j0 + s * NR + jb) * ldb + p0;
+                for (p = 0; p < kc; p++)
+                    for (j = 0; j < TB; j++) t[p * TB + j] = src[j * ldb + p];
+                for (p = 0; p < kc; p++)
+                    for (j = 0; j < TB; j++) d[(ptrdiff_t)p * NR + jb + j] = t[p * TB + j];
+            }
+        } else if (op == MUON_NOTRANS) {
             for (p = 0; p < kc; p++) {
                 const float *src = B + (ptrdiff_t)(p0 + p) * ldb + j0 + s * NR;
                 for (j = 0; j < cols; j++) d[(ptrdiff_t)p * NR + j] = src[j];
