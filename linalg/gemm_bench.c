@@ -10,7 +10,11 @@
  * VM does not reach that, and neither does OpenBLAS (~96 GFLOP/s here).
  *
  * Timings are the best of several repetitions (the machine is shared, and
- * the best run is the one least disturbed by other processes). */
+ * the best run is the one least disturbed by other processes). Read the
+ * threaded column on a quiet machine only: when more threads are runnable
+ * than there are cores, every fork/join waits for a descheduled thread
+ * (measured at load 5-7 on the 2-core machine: median 2-thread call of
+ * 1024x384x128 7-20 ms against a best of 0.5 ms; 1-thread median 1.1 ms). */
 #include "muon.h"
 
 #include <math.h>
