@@ -105,7 +105,9 @@ typedef enum { MUON_NOTRANS = 0, MUON_TRANS = 1 } muon_op;
  * beta == 0 never reads C (so C may hold NaN). M, N or K may be 0; K == 0 or
  * alpha == 0 gives C = beta*C without reading A or B (as BLAS does).
  * Cache-blocked and packed (BLIS style), OpenMP-parallel over M/N tiles
- * (never over K), so the result is bit-identical for any thread count; when
+ * (never over K), so the result is bit-identical for any thread count (and
+ * after threads were seen waiting for cores busy with other processes it runs
+ * on one thread for a while, same bits, less waiting); when
  * called inside an active parallel region it runs on the calling thread, and
  * concurrent calls from several (OpenMP) threads are safe. Packing buffers are cached
  * between calls (see muon_gemm_release), so it allocates only when a call

@@ -343,8 +343,9 @@ typedef struct {
  * with a barrier per panel, a thread descheduled by another process made
  * the other spin through its time slice (measured 20x slowdowns on the
  * shared machine). */
-static void gemm_thread(const gemm_job *g, int tid)
+static long gemm_thread(const gemm_job *g, int tid)
 {
+    long tiles = 0;
     const int ti = tid / g->tn, tj = tid % g->tn;
     const long long mtiles = CEIL_DIV(g->M, MR);
     const int m0 = (int)(mtiles * ti / g->tm * MR);
@@ -354,7 +355,7 @@ static void gemm_thread(const gemm_job *g, int tid)
     float *bpack = g->bpack + (ptrdiff_t)tid * g->nb * g->kcmax;
     int jc, pc, ic, jr, ir;
 
-    if (m0 >= m1) return;
+    if (m0 >= m1) return 0;
     for (jc = 0; jc < g->N; jc += NC) {
         const int nc = g->N - jc < NC ? g->N - jc : NC;
         const long long ntiles = CEIL_DIV(nc, NR);
@@ -375,12 +376,84 @@ static void gemm_thread(const gemm_job *g, int tid)
                         micro_kernel(kc, apack + (ptrdiff_t)ir * kc, b, g->alpha, beta,
                                      g->C + (ptrdiff_t)(ic + ir) * g->ldc + jc + jr * NR,
                                      g->ldc, mr, nr);
+                        tiles++;
                     }
                 }
             }
         }
     }
+    return tiles;
 }
+
+/* ---- contention guard ---------------------------------------------------- */
+
+#ifdef _OPENMP
+/* When other processes keep the cores busy, a fork/join waits for whichever
+ * thread the OS has descheduled: measured on the shared 2-core machine at
+ * load 5-7, the median 2-thread 1024x384x128 took 7-20 ms against 0.5 ms at
+ * best and 1.1 ms on one thread. So each threaded call measures how much
+ * later each thread finished than it would have starting at once at the
+ * pace of the fastest thread (per micro-kernel call, so uneven shares do
+ * not count); if that lag was over a quarter of the call (and over
+ * GUARD_MIN_LAG), calls run on one thread for a while, the while doubling
+ * as long as the contention lasts. The results are the same bits either
+ * way; only the speed changes. */
+#define GUARD_MIN_LAG 1e-4     /* seconds: below this, lag is just wake-up */
+#define GUARD_MAX_THREADS 64   /* threads timed; larger teams are not guarded */
+#define GUARD_FIRST_PAUSE 0.02 /* seconds on one thread after a bad call */
+#define GUARD_MAX_PAUSE 1.0
+
+static int guard_on = 1;
+static double guard_until = 0.0, guard_pause = GUARD_FIRST_PAUSE;
+
+void muon_gemm_guard_enable(int on)
+{
+#pragma omp critical(muon_gemm_guard)
+    {
+        guard_on = on;
+        guard_until = 0.0;
+        guard_pause = GUARD_FIRST_PAUSE;
+    }
+}
+
+static int guard_says_serial(void)
+{
+    int serial;
+    double now = omp_get_wtime();
+#pragma omp critical(muon_gemm_guard)
+    serial = guard_on && now < guard_until;
+    return serial;
+}
+
+typedef struct {
+    double start, busy; /* seconds after the fork; seconds in gemm_thread */
+    long tiles;         /* micro-kernel calls made */
+} guard_times;
+
+static void guard_record(const guard_times *t, int nt, double total)
+{
+    double now = omp_get_wtime(), pace = -1.0, lag = 0.0;
+    int i;
+    for (i = 0; i < nt; i++)
+        if (t[i].tiles > 0 && (pace < 0.0 || t[i].busy / t[i].tiles < pace))
+            pace = t[i].busy / t[i].tiles;
+    for (i = 0; i < nt; i++) {
+        double late = t[i].start + t[i].busy - (pace > 0.0 ? pace * t[i].tiles : 0.0);
+        if (late > lag) lag = late;
+    }
+#pragma omp critical(muon_gemm_guard)
+    {
+        if (lag > GUARD_MIN_LAG && lag > 0.25 * total) {
+            guard_until = now + guard_pause;
+            guard_pause = 2.0 * guard_pause < GUARD_MAX_PAUSE ? 2.0 * guard_pause : GUARD_MAX_PAUSE;
+        } else {
+            guard_pause = GUARD_FIRST_PAUSE;
+        }
+    }
+}
+#else
+void muon_gemm_guard_enable(int on) { (void)on; }
+#endif
 
 /* C = beta*C for the cases with nothing to multiply (K == 0, alpha == 0). */
 static void scale_c(int M, int N, float beta, float *C, ptrdiff_t ldc)
@@ -443,7 +516,7 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
 
 #ifdef _OPENMP
     /* inside someone else's parallel region: run on the calling thread */
-    if (!omp_in_parallel() && (double)M * N * K >= PARALLEL_MIN_FMAS)
+    if (!omp_in_parallel() && (double)M * N * K >= PARALLEL_MIN_FMAS && !guard_says_serial())
         nt = omp_get_max_threads();
 #endif
     {
@@ -479,10 +552,21 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
         gemm_thread(&g, 0);
     } else {
 #ifdef _OPENMP
+        guard_times times[GUARD_MAX_THREADS];
+        double t0 = omp_get_wtime();
+        int full_team = 0;
 #pragma omp parallel num_threads(nt)
         {
             if (omp_get_num_threads() == nt) {
-                gemm_thread(&g, omp_get_thread_num());
+                int tid = omp_get_thread_num();
+                double start = omp_get_wtime();
+                long tiles = gemm_thread(&g, tid);
+                if (tid < GUARD_MAX_THREADS) {
+                    times[tid].start = start - t0;
+                    times[tid].busy = omp_get_wtime() - start;
+                    times[tid].tiles = tiles;
+                }
+                if (tid == 0) full_team = 1;
             } else if (omp_get_thread_num() == 0) {
                 /* the runtime gave fewer threads than asked (a thread
                  * limit): the first does it all, on the same blocking */
@@ -491,6 +575,7 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
                 gemm_thread(&g1, 0);
             }
         }
+        if (full_team && nt <= GUARD_MAX_THREADS) guard_record(times, nt, omp_get_wtime() - t0);
 #endif
     }
     pool_put(buf, slot);
