@@ -401,7 +401,7 @@ static long gemm_thread(const gemm_job *g, int tid)
 #define GUARD_MIN_LAG 1e-4     /* seconds: below this, lag is just wake-up */
 #define GUARD_MAX_THREADS 64   /* threads timed; larger teams are not guarded */
 #define GUARD_FIRST_PAUSE 0.02 /* seconds on one thread after a bad call */
-#define GUARD_MAX_PAUSE 1.0
+#define GUARD_MAX_PAUSE 0.25
 
 static int guard_on = 1;
 static double guard_until = 0.0, guard_pause = GUARD_FIRST_PAUSE;
