@@ -385,6 +385,50 @@ static long gemm_thread(const gemm_job *g, int tid)
     return tiles;
 }
 
+/* ---- matrix-vector products ---------------------------------------------- */
+
+/* y(R) = alpha*op(Mat)*x + beta*y for the thin cases N == 1 or M == 1,
+ * where an MR x NR tile would be almost all padding (3 GFLOP/s at 512x1x512
+ * through the tiles). op(Mat) is (R, K): Mat stored (R, K) gives R dot
+ * products; stored (K, R) gives K updates of an R-vector, so either way the
+ * inner loop runs along contiguous memory. x has stride incx (copied to
+ * work when not 1), y stride incy. Single-threaded: these are memory-bound
+ * and small. beta == 0 never reads y. */
+static void thin_product(muon_op op, const float *Mat, ptrdiff_t ldm, int R, int K,
+                         const float *x, ptrdiff_t incx, float alpha, float beta,
+                         float *y, ptrdiff_t incy, float *restrict work /* (R + K) */)
+{
+    const float *xv = x;
+    float *acc = work;
+    int r, p;
+    if (incx != 1) {
+        float *t = work + R;
+        for (p = 0; p < K; p++) t[p] = x[p * incx];
+        xv = t;
+    }
+    if (op == MUON_NOTRANS) {
+        for (r = 0; r < R; r++) {
+            const float *m = Mat + r * ldm;
+            float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+            for (p = 0; p < K; p++) s = MADD(m[p], xv[p], s);
+            acc[r] = s;
+        }
+    } else {
+        for (r = 0; r < R; r++) acc[r] = 0.0f;
+        for (p = 0; p < K; p++) {
+            const float xp = xv[p];
+            const float *restrict m = Mat + p * ldm;
+#pragma omp simd
+            for (r = 0; r < R; r++) acc[r] = MADD(xp, m[r], acc[r]);
+        }
+    }
+    if (beta == 0.0f)
+        for (r = 0; r < R; r++) y[r * incy] = alpha * acc[r];
+    else
+        for (r = 0; r < R; r++) y[r * incy] = alpha * acc[r] + beta * y[r * incy];
+}
+
 /* ---- contention guard ---------------------------------------------------- */
 
 #ifdef _OPENMP
@@ -511,6 +555,21 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
     if (M == 0 || N == 0) return MUON_OK;
     if (K == 0 || alpha == 0.0f) {
         scale_c(M, N, beta, C, ldc);
+        return MUON_OK;
+    }
+    if (N == 1 || M == 1) {
+        /* C(M,1) = op(A) x, x a column of op(B); C(1,N) = op(B)^T x, x a
+         * row of op(A), where op(B)^T is B itself read with the other op */
+        const int R = N == 1 ? M : N;
+        buf = pool_get((size_t)R + (size_t)K, &slot);
+        if (!buf) return muon_error(MUON_ERR_NOMEM, "gemm: out of memory for a work vector (%lu bytes)",
+                                    (unsigned long)(((size_t)R + K) * sizeof(float)));
+        if (N == 1)
+            thin_product(opA, A, lda, M, K, B, opB == MUON_NOTRANS ? ldb : 1, alpha, beta, C, ldc, buf);
+        else
+            thin_product(opB == MUON_NOTRANS ? MUON_TRANS : MUON_NOTRANS, B, ldb, N, K, A,
+                         opA == MUON_NOTRANS ? 1 : lda, alpha, beta, C, 1, buf);
+        pool_put(buf, slot);
         return MUON_OK;
     }
 

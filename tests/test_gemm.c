@@ -125,13 +125,14 @@ static void test_alpha_beta(void)
 {
     static const float alphas[] = {1.0f, -0.5f, 2.5f};
     static const float betas[] = {0.0f, 1.0f, -0.3f};
-    static const int shapes[][3] = {{37, 45, 29}, {70, 90, 600}};
+    /* the two thin shapes take the matrix-vector path */
+    static const int shapes[][3] = {{37, 45, 29}, {70, 90, 600}, {1, 45, 29}, {37, 1, 600}};
     int o, a, b, s;
     for (o = 0; o < 4; o++) {
         muon_op opA = o / 2 ? MUON_TRANS : MUON_NOTRANS, opB = o % 2 ? MUON_TRANS : MUON_NOTRANS;
         double worst = 0.0;
         long touched = 0;
-        for (s = 0; s < 2; s++)
+        for (s = 0; s < 4; s++)
             for (a = 0; a < 3; a++)
                 for (b = 0; b < 3; b++) {
                     /* beta == 0 gets C full of NaN: it must not be read */
@@ -140,8 +141,8 @@ static void test_alpha_beta(void)
                                         (uint64_t)(300 + 9 * s + 3 * a + b), &touched);
                     if (w > worst) worst = w;
                 }
-        check(worst <= 1.0, "%s: alpha {1,-0.5,2.5} x beta {0 (C = NaN), 1, -0.3} on 37x45x29 and "
-              "70x90x600 (two KC blocks): max err/tol %.3f", op_name(opA, opB), worst);
+        check(worst <= 1.0, "%s: alpha {1,-0.5,2.5} x beta {0 (C = NaN), 1, -0.3} on 37x45x29, "
+              "70x90x600 (two KC blocks), 1x45x29, 37x1x600: max err/tol %.3f", op_name(opA, opB), worst);
     }
 }
 
@@ -153,9 +154,12 @@ static void test_views(void)
         long touched = 0;
         double w1 = run_case(opA, opB, 33, 47, 70, 1.5f, 0.5f, 13, 0, (uint64_t)(400 + o), &touched);
         double w2 = run_case(opA, opB, 130, 7, 33, 1.0f, 0.0f, 3, 1, (uint64_t)(410 + o), &touched);
-        check(w1 <= 1.0 && w2 <= 1.0 && touched == 0,
-              "%s: submatrix views (lda/ldb/ldc = row + 13 and + 3): max err/tol %.3f, %.3f; "
-              "%ld padding elements of C touched", op_name(opA, opB), w1, w2, touched);
+        double w3 = run_case(opA, opB, 1, 40, 50, 1.0f, 0.5f, 5, 0, (uint64_t)(420 + o), &touched);
+        double w4 = run_case(opA, opB, 40, 1, 50, 1.0f, 0.5f, 5, 0, (uint64_t)(430 + o), &touched);
+        check(w1 <= 1.0 && w2 <= 1.0 && w3 <= 1.0 && w4 <= 1.0 && touched == 0,
+              "%s: submatrix views (lda/ldb/ldc = row + 13, + 3, + 5 on 1xN and Mx1): max err/tol "
+              "%.3f, %.3f, %.3f, %.3f; %ld padding elements of C touched",
+              op_name(opA, opB), w1, w2, w3, w4, touched);
     }
 }
 
