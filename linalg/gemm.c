@@ -3,12 +3,17 @@
  * instantiating BLAS functionality", ACM TOMS 2015; block sizes after Low et
  * al., "Analytical modeling is enough for high-performance BLIS", TOMS 2016).
  *
- *   for jc in [0,N) step NC           B panel (KC x NC), shared, lives in L3
- *     for pc in [0,K) step KC         pack that B panel (threads split it)
- *       for ic in [0,M) step MC       pack an A block (MC x KC) per thread: L2
+ *   for jc in [0,N) step NC           a B panel (KC x NC) lives in L3
+ *     for pc in [0,K) step KC         pack the thread's columns of that panel
+ *       for ic in [0,M) step MC       pack an A block (MC x KC): L2
  *         for jr in [0,nc) step NR    a B micro-panel (KC x NR) stays in L1
  *           for ir in [0,mc) step MR  an A micro-panel streams from L2
  *             micro-kernel: the MR x NR tile of C, kept in registers
+ *
+ * Threads take a tm x tn grid of the M and N tiles and pack what they need
+ * themselves, so they never wait for each other inside a call. Matrix-vector
+ * shapes (M or N == 1) skip the tiles (thin_product). A contention guard
+ * falls back to one thread while other processes hold the cores.
  *
  * Row-major view: C's rows are the MR direction (one broadcast of A each),
  * its contiguous columns the NR direction (NR/16 512-bit vectors of B), so
@@ -59,8 +64,9 @@
 /* Cache blocks, from the caches of the target (Zen 4 here: L1d 32 KiB,
  * L2 1 MiB per core, L3 32 MiB shared; Zen 5: L1d 48 KiB, L2 1 MiB):
  *   KC: a B micro-panel, KC x NR x 4 bytes, is reused by every A sliver of
- *       the block, so it should stay in L1d: 256 x 32 x 4 = 32 KiB (with
- *       the A sliver, 8 KiB, streaming through beside it);
+ *       the block, so it should stay in L1d: 256 x 32 x 4 = 32 KiB, most of
+ *       L1d (the A sliver, 8 KiB, streams through beside it); a smaller KC
+ *       updates C from memory more often and measured slower (below);
  *   MC: the packed A block, MC x KC x 4 bytes, is reused by every B
  *       micro-panel, so it should stay in L2: 384 x 256 x 4 = 384 KiB,
  *       about 40% of L2, leaving room for the B panel strips and C;
