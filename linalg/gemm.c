@@ -205,6 +205,11 @@ static void pack_a(muon_op op, const float *A, ptrdiff_t lda, int i0, int m,
             }
             for (; i < MR; i++)
                 for (p = 0; p < kc; p++) d[(ptrdiff_t)p * MR + i] = 0.0f;
+        } else if (rows == MR) {
+            /* a fixed-length copy: one vector move per p */
+            const float *src = A + (ptrdiff_t)p0 * lda + i0 + s * MR;
+            for (p = 0; p < kc; p++)
+                for (i = 0; i < MR; i++) d[(ptrdiff_t)p * MR + i] = src[p * lda + i];
         } else {
             for (p = 0; p < kc; p++) {
                 const float *src = A + (ptrdiff_t)(p0 + p) * lda + i0 + s * MR;
@@ -241,6 +246,11 @@ static void pack_b(muon_op op, const float *B, ptrdiff_t ldb, int p0, int kc,
                 for (p = 0; p < kc; p++)
                     for (j = 0; j < TB; j++) d[(ptrdiff_t)p * NR + jb + j] = t[p * TB + j];
             }
+        } else if (op == MUON_NOTRANS && cols == NR) {
+            /* a fixed-length copy: NR/16 vector moves per p */
+            const float *src = B + (ptrdiff_t)p0 * ldb + j0 + s * NR;
+            for (p = 0; p < kc; p++)
+                for (j = 0; j < NR; j++) d[(ptrdiff_t)p * NR + j] = src[p * ldb + j];
         } else if (op == MUON_NOTRANS) {
             for (p = 0; p < kc; p++) {
                 const float *src = B + (ptrdiff_t)(p0 + p) * ldb + j0 + s * NR;
