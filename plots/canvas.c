@@ -64,9 +64,10 @@ void muon_canvas_blend(muon_canvas *c, int x, int y, muon_rgb col, double a)
     if (x < 0 || y < 0 || x >= c->w || y >= c->h || !(a > 0)) return;
     if (a > 1) a = 1;
     p = c->px + 3 * ((size_t)y * (size_t)c->w + (size_t)x);
-    p[0] = (unsigned char)(p[0] + (col.r - p[0]) * a + (col.r >= p[0] ? 0.5 : -0.5));
-    p[1] = (unsigned char)(p[1] + (col.g - p[1]) * a + (col.g >= p[1] ? 0.5 : -0.5));
-    p[2] = (unsigned char)(p[2] + (col.b - p[2]) * a + (col.b >= p[2] ? 0.5 : -0.5));
+    /* round to nearest; a = 1 gives col exactly */
+    p[0] = (unsigned char)floor(p[0] + (col.r - p[0]) * a + 0.5);
+    p[1] = (unsigned char)floor(p[1] + (col.g - p[1]) * a + 0.5);
+    p[2] = (unsigned char)floor(p[2] + (col.b - p[2]) * a + 0.5);
 }
 
 muon_rgb muon_canvas_get(const muon_canvas *c, int x, int y)

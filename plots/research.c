@@ -986,14 +986,14 @@ int muon_plot_run_opts(const char *run_dir, const muon_plot_options *opt)
     g.W = opt && opt->width > 0 ? opt->width : 1200;
     g.H = opt && opt->height > 0 ? opt->height : 750;
     if (g.W < 600 || g.H < 400 || g.W > 8000 || g.H > 8000) {
-        st = muon_error(MUON_ERR_ARG, "plots: size %d x %d outside 600x400 .. 8000x8000", g.W, g.H);
+        st = muon_error(MUON_ERR_ARG, "plot size %d x %d outside 600x400 .. 8000x8000", g.W, g.H);
         goto done;
     }
     if (opt && opt->n_layers > 0) {
-        if (opt->n_layers > 8) { st = muon_error(MUON_ERR_ARG, "plots: at most 8 layers can be compared, not %d", opt->n_layers); goto done; }
+        if (opt->n_layers > 8) { st = muon_error(MUON_ERR_ARG, "at most 8 layers can be compared, not %d", opt->n_layers); goto done; }
         for (i = 0; i < opt->n_layers; i++) {
             if (opt->layers[i] < 0 || opt->layers[i] >= (L > 0 ? L : 1)) {
-                st = muon_error(MUON_ERR_ARG, "plots: layer %d is not in the log (layers 0..%d)", opt->layers[i], L - 1);
+                st = muon_error(MUON_ERR_ARG, "compared layer %d is not in the log (layers 0..%d)", opt->layers[i], L - 1);
                 goto done;
             }
             g.layers[g.nl] = opt->layers[i];
