@@ -134,6 +134,8 @@ static int finite_count(const series *s, int ns, int ylog)
     return n;
 }
 
+static int inside_ticks(double lo, double hi, int target, double *t, int cap);
+
 /* ---- tokens-seen axis ----------------------------------------------------- */
 
 static double interp(const double *a, const double *b, int n, double v)
@@ -157,13 +159,26 @@ static void draw_token_axis(ctx *g, const muon_axes *ax)
     double tl, th, ticks[32], step;
     int i, n;
     char buf[32];
-    if (g->ntok < 2) {
+    if (g->ntok == 0) {
         muon_canvas_text(&g->c, (ax->x0 + ax->x1) / 2, ax->y0 - 12, "tokens seen: not logged", 2, grey, 0, 1, 0);
+        return;
+    }
+    if (g->ntok == 1) { /* one point: no scale to interpolate, label it alone */
+        double p = muon_axes_px(ax, g->tok_s[0]);
+        if (p >= ax->x0 - 0.5 && p <= ax->x1 + 0.5) {
+            int ip = (int)floor(p + 0.5);
+            muon_canvas_fill_rect(&g->c, ip, ax->y0 - 6, ip + 1, ax->y0 - 1, ink, 1.0);
+            muon_format_si(g->tok_t[0], buf, sizeof buf);
+            muon_canvas_text(&g->c, ip, ax->y0 - 11, buf, 2, ink, 0, 1, 0);
+        }
+        muon_canvas_text(&g->c, (ax->x0 + ax->x1) / 2, ax->y0 - 36, "tokens seen", 2, ink, 0, 1, 0);
         return;
     }
     tl = interp(g->tok_s, g->tok_t, g->ntok, ax->xmin);
     th = interp(g->tok_s, g->tok_t, g->ntok, ax->xmax);
-    n = muon_nice_ticks(tl, th, 6, ticks, 32, &step);
+    n = inside_ticks(tl, th, 6, ticks, 32);
+    step = n > 1 ? ticks[1] - ticks[0] : 0;
+    (void)step;
     for (i = 0; i < n; i++) {
         double s, p;
         int ip;
@@ -185,10 +200,15 @@ static void draw_token_axis(ctx *g, const muon_axes *ax)
 static int inside_ticks(double lo, double hi, int target, double *t, int cap)
 {
     double all[64];
-    int i, n = muon_nice_ticks(lo, hi, target, all, 64, NULL), m = 0;
     double eps = (hi - lo) * 1e-9;
-    for (i = 0; i < n && m < cap; i++)
-        if (all[i] >= lo - eps && all[i] <= hi + eps) t[m++] = all[i];
+    int i, n, m = 0;
+    /* loose ticks can leave only two inside a tight range: ask for more */
+    for (; target <= 16; target += 2) {
+        n = muon_nice_ticks(lo, hi, target, all, 64, NULL);
+        for (i = 0, m = 0; i < n && m < cap; i++)
+            if (all[i] >= lo - eps && all[i] <= hi + eps) t[m++] = all[i];
+        if (m >= 4) break;
+    }
     return m;
 }
 
@@ -331,6 +351,7 @@ typedef struct {
     double xlo, xhi;    /* x range (steps) */
     const char *xlabel;
     int legend;
+    int xint;           /* only whole-number x ticks */
 } panel;
 
 static void no_data(ctx *g, const muon_axes *ax, const char *what)
@@ -356,8 +377,14 @@ static int draw_panel(ctx *g, int rx0, int ry0, int rx1, int ry1, const panel *p
     ax.ylog = ylog;
     ax.xmin = p->xlo;
     ax.xmax = p->xhi;
-    nyt = ylog ? inside_log_ticks(ax.ymin, ax.ymax, yt, 64) : inside_ticks(ax.ymin, ax.ymax, 8, yt, 64);
+    nyt = ylog ? inside_log_ticks(ax.ymin, ax.ymax, yt, 64) : inside_ticks(ax.ymin, ax.ymax, 6, yt, 64);
     nxt = inside_ticks(ax.xmin, ax.xmax, 7, xt, 64);
+    if (p->xint) { /* steps and layers are whole numbers */
+        int m = 0;
+        for (i = 0; i < nxt; i++)
+            if (fabs(xt[i] - floor(xt[i] + 0.5)) < 1e-9) xt[m++] = xt[i];
+        nxt = m;
+    }
     ax.x0 = rx0 + 40 + max_label_width(yt, nyt, ylog) + 12;
     ax.x1 = rx1 - 36;
     ax.y0 = ry0 + (p->title ? (p->title_scale >= 3 ? 48 : 34) : 10) + (p->top_tokens ? 50 : 0);
@@ -399,7 +426,7 @@ static int draw_panel(ctx *g, int rx0, int ry0, int rx1, int ry1, const panel *p
             e[ne].bar = 0;
             ne++;
         }
-        if (ne > 1 || (ne == 1 && ns > 1)) place_legend(g, &ax, s, ns, e, ne);
+        if (ne >= 1) place_legend(g, &ax, s, ns, e, ne);
     }
     if (out) *out = ax;
     return MUON_OK;
@@ -423,6 +450,7 @@ static panel time_panel(ctx *g, const char *title, const char *ylabel)
     p.xhi = g->xmax;
     p.xlabel = "step";
     p.legend = 1;
+    p.xint = 1;
     return p;
 }
 
@@ -596,6 +624,7 @@ static int fig_entropy_mri(ctx *g)
     p.ylabel = "entropy";
     p.xlabels = 1;
     p.xlabel = "layer";
+    p.xint = 1;
     p.xlo = -0.5;
     p.xhi = L > 1 ? L - 0.5 : 0.5;
     p.legend = 1;
@@ -652,6 +681,12 @@ static int fig_entropy_mri(ctx *g)
                 }
             }
             nxt = inside_ticks(ax.xmin, ax.xmax, 5, xt, 64);
+            {
+                int m = 0;
+                for (i = 0; i < nxt; i++)
+                    if (fabs(xt[i] - floor(xt[i] + 0.5)) < 1e-9) xt[m++] = xt[i];
+                nxt = m;
+            }
             nyt = layer_ticks(L > 0 ? L : 1, yt, 64);
             muon_axes_draw(&g->c, &ax, xt, nxt, yt, nyt, 1);
             muon_canvas_text(&g->c, (ax.x0 + ax.x1) / 2, ax.y1 + 38, "step", 2, ink, 0, -1, 0);
@@ -724,6 +759,7 @@ static int fig_norm_depth(ctx *g)
     p.ylog = 0;
     p.xlabels = 1;
     p.xlabel = "layer";
+    p.xint = 1;
     p.xlo = -0.5;
     p.xhi = L > 1 ? L - 0.5 : 0.5;
     p.legend = 0;
@@ -856,8 +892,8 @@ static int fig_kind_heatmap(ctx *g, const char *metric_name, const char *title,
     for (k = 0; k < MUON_CSV_NKINDS; k++)
         if (g->t->mat[metric][k]) kinds[nk++] = k;
     memset(&ax, 0, sizeof ax);
-    ax.x0 = 110;
-    ax.x1 = g->W - 190;
+    ax.x0 = 100;
+    ax.x1 = g->W - 175;
     ax.y0 = 70;
     ax.y1 = g->H - 70;
     if (nk == 0 || L == 0) {
@@ -934,8 +970,8 @@ static int draw_figure(ctx *g, int which)
     int ALIGN_L = muon_metric_index("alignment_left"), ALIGN_R = muon_metric_index("alignment_right");
     switch (which) {
     case 0:
-        return fig_two(g, ALIGN_L, ALIGN_R, KQ, "Update-weight alignment, Q (top-5 subspaces)",
-                       NULL, "left alignment", "right singular vectors (left ones above)", "right alignment", 0);
+        return fig_two(g, ALIGN_L, ALIGN_R, KQ, "Update-weight alignment, Q: top-5 left singular vectors",
+                       NULL, "alignment (left)", "the same for the top-5 right singular vectors", "alignment (right)", 0);
     case 1:
         return fig_single(g, muon_metric_index("update_rank"), KQ,
                           "Momentum effective rank, Q", "effective rank (Roy-Vetterli)", 0);
