@@ -374,6 +374,7 @@ typedef struct {
 /* Allocates a w x h canvas (1..16384 each) filled with bg; MUON_ERR_ARG or
  * MUON_ERR_NOMEM. Free with muon_canvas_free. */
 int muon_canvas_create(muon_canvas *c, int w, int h, muon_rgb bg);
+/* Releases c's buffers and zeroes it (NULL, or a zeroed canvas, is fine). */
 void muon_canvas_free(muon_canvas *c);
 /* Clips later lines and markers to [x0,x1) x [y0,y1) (intersected with the
  * canvas); muon_canvas_clip(c, 0, 0, c->w, c->h) removes the clip. */
@@ -514,10 +515,12 @@ const char *muon_csv_kind_name(int k);
  * metric names and matrix kinds are skipped). MUON_ERR_IO if it cannot be
  * read, MUON_ERR_FORMAT "path:line: problem" if malformed; *t zeroed then. */
 int muon_metrics_read(const char *path, muon_metrics_table *t);
+/* Releases what muon_metrics_read allocated and zeroes t (NULL is fine). */
 void muon_metrics_free(muon_metrics_table *t);
 
 /* Options of muon_plot_run_opts: layers[n_layers] are the layers compared
- * (n_layers 0: first, middle and last); width/height 0: 1200 x 750. */
+ * (n_layers 0: first, middle and last; each must exist in the log, else
+ * MUON_ERR_ARG); width/height 0: 1200 x 750 (else 600x400 .. 8000x8000). */
 typedef struct {
     int n_layers;
     int layers[8];

@@ -156,7 +156,7 @@ static double interp(const double *a, const double *b, int n, double v)
 
 static void draw_token_axis(ctx *g, const muon_axes *ax)
 {
-    double tl, th, ticks[32], step;
+    double tl, th, ticks[32];
     int i, n;
     char buf[32];
     if (g->ntok == 0) {
@@ -177,8 +177,6 @@ static void draw_token_axis(ctx *g, const muon_axes *ax)
     tl = interp(g->tok_s, g->tok_t, g->ntok, ax->xmin);
     th = interp(g->tok_s, g->tok_t, g->ntok, ax->xmax);
     n = inside_ticks(tl, th, 6, ticks, 32);
-    step = n > 1 ? ticks[1] - ticks[0] : 0;
-    (void)step;
     for (i = 0; i < n; i++) {
         double s, p;
         int ip;
@@ -227,13 +225,11 @@ static int inside_log_ticks(double lo, double hi, double *t, int cap)
 /* Integer ticks for a layer axis 0..L-1. */
 static int layer_ticks(int L, double *t, int cap)
 {
-    double all[64], step;
-    int i, n = muon_nice_ticks(0, L > 1 ? L - 1 : 1, 8, all, 64, &step), m = 0;
-    if (step < 1) step = 1;
+    double all[64];
+    int i, n = muon_nice_ticks(0, L > 1 ? L - 1 : 1, 8, all, 64, NULL), m = 0;
     for (i = 0; i < n && m < cap; i++)
         if (all[i] >= 0 && all[i] <= L - 1 && fabs(all[i] - floor(all[i] + 0.5)) < 1e-9) t[m++] = all[i];
     if (m == 0 && cap > 0) t[m++] = 0;
-    (void)step;
     return m;
 }
 
@@ -483,14 +479,13 @@ static int fig_single(ctx *g, int metric, int kind, const char *title, const cha
 }
 
 /* Two stacked time-series panels sharing the step axis. */
-static int fig_two(ctx *g, int m1, int m2, int kind, const char *title, const char *sub1,
+static int fig_two(ctx *g, int m1, int m2, int kind, const char *title,
                    const char *y1, const char *sub2, const char *y2, int ylog)
 {
     series s[8];
     panel p = time_panel(g, title, y1);
     int st, split = g->H * 53 / 100;
     char t2[160];
-    (void)sub1;
     p.ylog = ylog;
     p.xlabels = 0;
     st = layer_series(g, s, m1, kind, 0, NULL);
@@ -971,7 +966,7 @@ static int draw_figure(ctx *g, int which)
     switch (which) {
     case 0:
         return fig_two(g, ALIGN_L, ALIGN_R, KQ, "Update-weight alignment, Q: top-5 left singular vectors",
-                       NULL, "alignment (left)", "the same for the top-5 right singular vectors", "alignment (right)", 0);
+                       "alignment (left)", "the same for the top-5 right singular vectors", "alignment (right)", 0);
     case 1:
         return fig_single(g, muon_metric_index("update_rank"), KQ,
                           "Momentum effective rank, Q", "effective rank (Roy-Vetterli)", 0);
@@ -987,7 +982,7 @@ static int draw_figure(ctx *g, int which)
     case 7: return fig_stretching(g);
     case 8:
         return fig_two(g, muon_metric_index("ortho_error_update"), muon_metric_index("ortho_error_weight"), KQ,
-                       "Orthogonality error of Muon's update, Q", NULL, "||O^T O - I|| / sqrt(r)",
+                       "Orthogonality error of Muon's update, Q", "||O^T O - I|| / sqrt(r)",
                        "weight's departure from orthogonality ||W^T W / s1^2 - I|| / sqrt(r)", "weight error", -1);
     case 9: return fig_loss(g);
     case 10:
