@@ -54,6 +54,7 @@ typedef struct {
     int marker;     /* -1 none, else drawn at every point when few */
     double alpha;
     char label[64];
+    int listed;     /* 1: in the legend even when empty ("not logged yet") */
 } series;
 
 typedef struct {
@@ -413,7 +414,7 @@ static int draw_panel(ctx *g, int rx0, int ry0, int rx1, int ry1, const panel *p
     if (!have) no_data(g, &ax, NULL);
     if (p->legend && have) {
         for (i = 0; i < ns && ne < MAXSER; i++) {
-            if (!s[i].label[0] || s[i].n == 0) continue;
+            if (!s[i].label[0] || (s[i].n == 0 && !s[i].listed)) continue;
             e[ne].label = s[i].label;
             e[ne].col = s[i].col;
             e[ne].width = s[i].width;
@@ -522,7 +523,8 @@ static int fig_loss(ctx *g)
     s[1].col = layer_cols[2];
     s[1].width = 2.4;
     s[1].marker = MUON_MARK_CIRCLE;
-    snprintf(s[1].label, sizeof s[1].label, s[1].n ? "validation loss" : "validation loss (not logged yet)");
+    snprintf(s[1].label, sizeof s[1].label, s[1].n ? "validation loss" : "validation loss: not logged yet");
+    s[1].listed = 1;
     st = draw_panel(g, 0, 0, g->W, g->H, &p, s, 2, NULL);
     series_free(s, 2);
     return st;

@@ -576,6 +576,51 @@ static void test_research(void)
         check_figures(TDIR "/one", "one-step run", 0);
     }
 
+    /* a known line in a real figure: a constant loss of 2 is drawn at the
+     * middle of loss.png's plot area (the y range is the data's +-6%
+     * padding, symmetric about 2), found from the frame's own pixels */
+    run_cmd("rm -rf " TDIR "/flat && mkdir -p " TDIR "/flat", NULL, 0);
+    {
+        FILE *f = fopen(TDIR "/flat/metrics.csv", "w");
+        int k, w = 0, h = 0, n = 0, top = -1, bot = -1, y, hits = 0, cols = 0, x;
+        unsigned char *img;
+        if (f) {
+            fprintf(f, "step,layer,matrix,metric,value\n");
+            for (k = 0; k <= 100; k++) fprintf(f, "%d,-1,model,loss,2\n%d,-1,model,tokens,%d\n", k, k, 1000 * (k + 1));
+            fclose(f);
+        }
+        st = muon_plot_run(TDIR "/flat");
+        img = stbi_load(TDIR "/flat/research_plots/loss.png", &w, &h, &n, 3);
+        if (check(st == MUON_OK && img && w == 1200 && h == 750, "flat-loss run drawn")) {
+            /* frame rows: the first and last #444444 pixels down column 600 */
+            for (y = 0; y < h; y++) {
+                const unsigned char *p = img + 3 * ((size_t)y * 1200 + 600);
+                if (p[0] == 0x44 && p[1] == 0x44 && p[2] == 0x44) { if (top < 0) top = y; bot = y; }
+            }
+            /* the area is rows top+1 .. bot, so the line's centre is at
+             * mid = (top + 1 + bot) / 2; a 1.6 px line covers row y by
+             * cov = clamp(0.8 + 0.5 - |y + 0.5 - mid|, 0, 1) (the canvas's
+             * coverage rule), so the red channel there is bg * (1 - cov):
+             * #0072B2 has red 0; bg is white, or #E6E6E6 on a grid row */
+            for (x = 300; x < 900; x += 10) {
+                double mid = (top + 1 + bot) / 2.0;
+                int found = 1;
+                for (y = (int)mid - 3; y <= (int)mid + 3; y++) {
+                    const unsigned char *p = img + 3 * ((size_t)y * 1200 + (size_t)x);
+                    double cov = 0.8 + 0.5 - fabs(y + 0.5 - mid);
+                    cov = cov < 0 ? 0 : cov > 1 ? 1 : cov;
+                    if (fabs(p[0] - 255 * (1 - cov)) > 6 && fabs(p[0] - 230 * (1 - cov)) > 6) found = 0;
+                }
+                hits += found;
+                cols++;
+            }
+            check(top > 0 && bot > top + 100 && hits == cols,
+                  "loss.png: constant loss 2 drawn at the middle of the plot area, coverage per row as computed (+-6/255) (frame rows %d..%d): %d of %d sampled columns",
+                  top, bot, hits, cols);
+        }
+        if (img) stbi_image_free(img);
+    }
+
     /* out of memory at every allocation in turn: a clean error, never a crash
      * (the sanitizer build also checks nothing leaks) */
     {
