@@ -690,7 +690,7 @@ static int fig_entropy_mri(ctx *g)
             if (k == 0) muon_canvas_text(&g->c, 12, (ax.y0 + ax.y1) / 2, "layer", 2, ink, 0, -1, 1);
             if (!(nt > 0 && L > 0 && g->t->mat[ent][kind])) no_data(g, &ax, NULL);
         }
-        muon_colorbar(&g->c, right + 30, by0, right + 30 + cbw, by1, 0.0, 1.0, "spectral entropy (fixed 0..1)");
+        muon_colorbar(&g->c, right + 30, by0, right + 30 + cbw, by1, 0.0, 1.0, "spectral entropy (fixed scale 0 to 1)");
     }
     return MUON_OK;
 }
@@ -992,7 +992,7 @@ static int draw_figure(ctx *g, int which)
                                 "sigma_max (fitted range)", 0, "%.3g");
     default:
         return fig_kind_heatmap(g, "spectral_entropy", "Final spectral entropy by matrix and layer",
-                                "spectral entropy (fixed 0..1)", 1, "%.2f");
+                                "spectral entropy (fixed scale 0 to 1)", 1, "%.2f");
     }
 }
 
