@@ -486,7 +486,6 @@ static int fig_two(ctx *g, int m1, int m2, int kind, const char *title,
     series s[8];
     panel p = time_panel(g, title, y1);
     int st, split = g->H * 53 / 100;
-    char t2[160];
     p.ylog = ylog;
     p.xlabels = 0;
     st = layer_series(g, s, m1, kind, 0, NULL);
@@ -494,9 +493,7 @@ static int fig_two(ctx *g, int m1, int m2, int kind, const char *title,
     st = draw_panel(g, 0, 0, g->W, split, &p, s, g->nl, NULL);
     series_free(s, g->nl);
     if (st) return st;
-    p = time_panel(g, NULL, y2);
-    snprintf(t2, sizeof t2, "%s", sub2);
-    p.title = t2;
+    p = time_panel(g, sub2, y2);
     p.title_scale = 2;
     p.top_tokens = 0;
     p.ylog = ylog;
