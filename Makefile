@@ -81,7 +81,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 HEADERS   := muon.h $(wildcard linalg/*.h model/*.h metrics/*.h plots/*.h tests/*.h)
 
-.PHONY: all muon test bench run golden clean
+.PHONY: all muon test bench run golden conformance clean
 all: muon
 
 $(BUILD)/%.o: %.c $(HEADERS) Makefile
@@ -115,3 +115,7 @@ golden:
 
 clean:
 	rm -rf build muon
+
+# The README's conformance table (errors of every numeric check).
+conformance: $(BUILD)/muon_tests
+	@tests/conformance.sh ./$(BUILD)/muon_tests
