@@ -94,8 +94,7 @@ static void qr_pivoted(int M, int N, double *C, double *tau, int *perm, double *
         {
             const double tk = tau[k];
             const double *v = x;
-            int nj = N - k - 1;
-#pragma omp parallel for schedule(static) if ((double)nj * len > SVD_PAR_FLOPS)
+#pragma omp parallel for schedule(static) if ((double)(N - k - 1) * len > SVD_PAR_FLOPS)
             for (j = k + 1; j < N; j++) {
                 double *y = C + (size_t)j * M + k;
                 double w = tk * (y[0] + dot_d(v + 1, y + 1, len - 1)), s = 0.0;
