@@ -131,8 +131,9 @@ typedef struct {
  * Computed in double (pivoted QR, then Jacobi on R^T) and rounded to float32;
  * vectors of zero singular values complete U and V to orthonormal columns.
  * A is not modified. info may be NULL. Workspace (~8(2max(m,n)+3r)r bytes) is
- * allocated per call. Returns MUON_OK, MUON_ERR_ARG (m or n < 1, A or S NULL)
- * or MUON_ERR_NOMEM. Not converging in 30 sweeps is reported in info, not as
+ * allocated per call. Returns MUON_OK, MUON_ERR_ARG (m or n < 1, A or S NULL),
+ * MUON_ERR_NUMERIC (A has NaN/Inf; S, U, V are then NaN) or MUON_ERR_NOMEM.
+ * Not converging in 30 sweeps is reported in info, not as
  * an error. */
 int muon_svd(int m, int n, const float *A, float *S, float *U, float *V,
              muon_svd_info *info);
@@ -160,7 +161,8 @@ int muon_orth_parse(const char *name, muon_orth_kind *k);
  * The svd method drops numerically zero directions (sigma <= sigma_1 *
  * max(rows,cols) * FLT_EPSILON), as every polynomial maps 0 to 0: G = 0 gives
  * O = 0 for all methods. Workspace is allocated per call. Returns MUON_OK,
- * MUON_ERR_ARG or MUON_ERR_NOMEM. */
+ * MUON_ERR_ARG, MUON_ERR_NUMERIC (G has NaN/Inf; O untouched) or
+ * MUON_ERR_NOMEM. */
 int muon_orthogonalize(muon_orth_kind kind, int steps, int rows, int cols,
                        const float *G, float *O);
 

@@ -127,6 +127,8 @@ int muon_orthogonalize(muon_orth_kind kind, int steps, int rows, int cols,
         return muon_error(MUON_ERR_ARG, "orthogonalize: matrix must be at least 1x1, got %dx%d", rows, cols);
     if (!G || !O)
         return muon_error(MUON_ERR_ARG, "orthogonalize: G and O must not be NULL");
+    if (!muon_all_finite(G, (size_t)rows * cols))
+        return muon_error(MUON_ERR_NUMERIC, "orthogonalize: the %dx%d matrix contains NaN or Inf", rows, cols);
     if (steps < 0 || steps > 64)
         return muon_error(MUON_ERR_ARG, "orthogonalize: steps must be 0 (default 5) to 64, got %d", steps);
     switch (kind) {

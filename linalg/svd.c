@@ -281,6 +281,14 @@ int muon_svd(int m, int n, const float *A, float *S, float *U, float *V,
         return muon_error(MUON_ERR_ARG, "svd: matrix must be at least 1x1, got %dx%d", m, n);
     if (!A || !S)
         return muon_error(MUON_ERR_ARG, "svd: A and S must not be NULL");
+    if (!muon_all_finite(A, (size_t)m * n)) {
+        /* NaN out, so a caller that ignores the status cannot mistake it */
+        size_t r = (size_t)(m < n ? m : n), q;
+        for (q = 0; q < r; q++) S[q] = NAN;
+        for (q = 0; U && q < (size_t)m * r; q++) U[q] = NAN;
+        for (q = 0; V && q < (size_t)n * r; q++) V[q] = NAN;
+        return muon_error(MUON_ERR_NUMERIC, "svd: the %dx%d matrix contains NaN or Inf", m, n);
+    }
     /* A = U S V^T; for the wide case A^T = V S U^T, so B's U is A's V */
     UB = tall ? U : V;
     VB = tall ? V : U;

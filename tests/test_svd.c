@@ -221,6 +221,13 @@ static void errors(void)
     check(muon_svd(4, -1, A, S, U, V, &info) == MUON_ERR_ARG, "n = -1 gives MUON_ERR_ARG (%s)", muon_last_error());
     check(muon_svd(4, 3, NULL, S, U, V, &info) == MUON_ERR_ARG, "A = NULL gives MUON_ERR_ARG");
     check(muon_svd(4, 3, A, NULL, U, V, &info) == MUON_ERR_ARG, "S = NULL gives MUON_ERR_ARG");
+    A[5] = NAN;
+    st = muon_svd(4, 3, A, S, U, V, &info);
+    check(st == MUON_ERR_NUMERIC && S[0] != S[0] && U[0] != U[0] && V[8] != V[8],
+          "NaN in A: MUON_ERR_NUMERIC and NaN outputs (%s)", muon_last_error());
+    A[5] = INFINITY;
+    check(muon_svd(4, 3, A, S, NULL, NULL, NULL) == MUON_ERR_NUMERIC, "Inf in A: MUON_ERR_NUMERIC");
+    A[5] = 6;
     st = muon_svd(4, 3, A, S0, NULL, NULL, NULL);
     /* every allocation in turn fails: always MUON_ERR_NOMEM, never a crash
      * (leaks show under the sanitizer build) */
