@@ -166,6 +166,26 @@ int muon_orth_parse(const char *name, muon_orth_kind *k);
 int muon_orthogonalize(muon_orth_kind kind, int steps, int rows, int cols,
                        const float *G, float *O);
 
+/* Flags for muon_orthogonalize_ex. MUON_ORTH_BF16 emulates a bfloat16 backend
+ * running modded-nanogpt's PyTorch loop: the input, the normalisation and the
+ * result of every matmul and every elementwise op (b*A, c*A, (c*A)@A, their
+ * sum, a*X, B@X, the new X) are rounded to bf16 (ties to even), matmuls
+ * accumulate in float32, Python scalars act as float32 (PyTorch 2).
+ * MUON_ORTH_BF16_TORCH1 (implies BF16) reproduces PyTorch 1.13 on CPU, bit
+ * for bit on the golden data: scalars rounded to bf16 first, and the norm's
+ * sum of squares rounded to bf16 before its square root. Ignored by svd. */
+#define MUON_ORTH_BF16 1u
+#define MUON_ORTH_BF16_TORCH1 2u
+/* muon_orthogonalize with flags (0: the same as muon_orthogonalize). */
+int muon_orthogonalize_ex(muon_orth_kind kind, int steps, int rows, int cols,
+                          const float *G, float *O, unsigned flags);
+
+/* x rounded to the nearest bfloat16 (ties to even; NaN stays NaN), as float
+ * (linalg/bf16.c). */
+float muon_bf16_round(float x);
+/* Rounds x(n) to bfloat16 in place. */
+void muon_bf16_round_array(float *x, size_t n);
+
 /* ------------------------------------------------------------------------- */
 /* Safetensors files (model/safetensors.c)                                   */
 /* ------------------------------------------------------------------------- */
