@@ -136,8 +136,9 @@ static void apply_q(int M, int N, const double *C, const double *tau, int nrows,
 /* ---- 2. one-sided Jacobi on the rows of X(N,N) ------------------------------
  * Rows x_i, x_j with squared norms d_i, d_j and cosine g/sqrt(d_i d_j) above
  * tol are replaced by c x_i - s x_j, s x_i + c x_j, the rotation that makes
- * them orthogonal (Rutishauser's formulas, as in dgesvj). The new norms are
- * summed in the same pass, exactly, so they never drift. Jt(N,N), if not
+ * them orthogonal (Rutishauser's formulas, as in dgesvj). The squared norms
+ * follow by dgesvj's update d_i - t g, d_j + t g, recomputed where that
+ * cancels and at every sweep's start, so they never drift. Jt(N,N), if not
  * NULL, receives the same rotations (the accumulated J, stored transposed). */
 typedef struct {
     double *X, *Jt, *d;
@@ -164,15 +165,18 @@ static int jacobi_pair(const jacobi *J, int i, int j, double *mc)
     else t = copysign(1.0 / (fabs(zeta) + sqrt(1.0 + zeta * zeta)), zeta);
     c = 1.0 / sqrt(1.0 + t * t);
     s = c * t;
-#pragma omp simd reduction(+:na, nb)
+#pragma omp simd
     for (k = 0; k < N; k++) {
         double xa = a[k], xb = b[k];
-        double ya = c * xa - s * xb, yb = s * xa + c * xb;
-        a[k] = ya;
-        b[k] = yb;
-        na += ya * ya;
-        nb += yb * yb;
+        a[k] = c * xa - s * xb;
+        b[k] = s * xa + c * xb;
     }
+    /* the rotated Gram diagonal (dgesvj's update); where it cancels badly
+     * (a norm falls by 10x or more) it is recomputed from the vector */
+    na = da - t * g;
+    nb = db + t * g;
+    if (!(na > 0.01 * da)) na = dot_d(a, a, N);
+    if (!(nb > 0.01 * db)) nb = dot_d(b, b, N);
     J->d[i] = na;
     J->d[j] = nb;
     if (J->Jt) {
@@ -341,7 +345,6 @@ int muon_svd(int m, int n, const float *A, float *S, float *U, float *V,
         memset(Jt, 0, (size_t)N * N * sizeof *Jt);
         for (i = 0; i < N; i++) Jt[(size_t)i * N + i] = 1.0;
     }
-    for (i = 0; i < N; i++) d[i] = dot_d(X + (size_t)i * N, X + (size_t)i * N, N);
 
     /* tol = sqrt(N) eps (dgesvj's CTOL): a computed dot of N-vectors cannot be
      * trusted much below that, so asking for less might never terminate. The
@@ -351,7 +354,10 @@ int muon_svd(int m, int n, const float *A, float *S, float *U, float *V,
     J.tol = sqrt((double)N) * DBL_EPSILON;
     if (N > 1) {
         while (sweeps < SVD_MAX_SWEEPS) {
-            long rot = jacobi_sweep(&J, nb, ring, &maxcos);
+            long rot;
+            /* exact norms at every sweep's start, so updated ones never drift far */
+            for (i = 0; i < N; i++) d[i] = dot_d(X + (size_t)i * N, X + (size_t)i * N, N);
+            rot = jacobi_sweep(&J, nb, ring, &maxcos);
             sweeps++;
             if (rot == 0) { converged = 1; break; }
         }
