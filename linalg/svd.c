@@ -112,23 +112,29 @@ static void qr_pivoted(int M, int N, double *C, double *tau, int *perm, double *
 }
 
 /* U(rows of Ut, each M long) <- Q U, Q = H_0 H_1 ... H_{N-1} from qr_pivoted:
- * reflectors applied last to first, each row of Ut independently. */
+ * reflectors applied last to first to each row of Ut independently. Rows go
+ * in groups of SVD_QROWS that all reflectors visit in turn, so the group stays
+ * in L2 while the reflectors stream past once per group (not once per row). */
+#define SVD_QROWS 8
 static void apply_q(int M, int N, const double *C, const double *tau, int nrows, double *Ut)
 {
-    int k, c;
-    for (k = N - 1; k >= 0; k--) {
-        const double *v = C + (size_t)k * M + k;
-        const double tk = tau[k];
-        int len = M - k;
-        if (tk == 0.0) continue;
-#pragma omp parallel for schedule(static) if ((double)nrows * len > SVD_PAR_FLOPS)
-        for (c = 0; c < nrows; c++) {
-            double *y = Ut + (size_t)c * M + k;
-            double w = tk * (y[0] + dot_d(v + 1, y + 1, len - 1));
-            int i;
-            y[0] -= w;
+    int g, ngroups = (nrows + SVD_QROWS - 1) / SVD_QROWS;
+#pragma omp parallel for schedule(dynamic, 1) if ((double)nrows * N * M > SVD_PAR_FLOPS)
+    for (g = 0; g < ngroups; g++) {
+        int c0 = g * SVD_QROWS, c1 = c0 + SVD_QROWS < nrows ? c0 + SVD_QROWS : nrows, k, c;
+        for (k = N - 1; k >= 0; k--) {
+            const double *v = C + (size_t)k * M + k;
+            const double tk = tau[k];
+            int len = M - k;
+            if (tk == 0.0) continue;
+            for (c = c0; c < c1; c++) {
+                double *y = Ut + (size_t)c * M + k;
+                double w = tk * (y[0] + dot_d(v + 1, y + 1, len - 1));
+                int i;
+                y[0] -= w;
 #pragma omp simd
-            for (i = 1; i < len; i++) y[i] -= w * v[i];
+                for (i = 1; i < len; i++) y[i] -= w * v[i];
+            }
         }
     }
 }
