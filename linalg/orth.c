@@ -87,6 +87,49 @@ done:
     return st;
 }
 
+/* Symmetric products by block rows: only the blocks on and right of the
+ * diagonal go through the GEMM (with 64-row blocks, 56% of the flops for
+ * r = 512), and the lower triangle is mirrored, so the result is also exactly
+ * symmetric, which a full GEMM need not be. */
+#define ORTH_SYM_BLOCK 64
+
+static void mirror_upper(int r, float *A)
+{
+    int i, j;
+    for (i = 1; i < r; i++)
+        for (j = 0; j < i; j++) A[(size_t)i * r + j] = A[(size_t)j * r + i];
+}
+
+/* A(r,r) = X X^T for X(r,c). */
+static int gram(int r, int c, const float *X, float *A)
+{
+    int i0, st;
+    for (i0 = 0; i0 < r; i0 += ORTH_SYM_BLOCK) {
+        int ib = r - i0 < ORTH_SYM_BLOCK ? r - i0 : ORTH_SYM_BLOCK;
+        st = muon_gemm(MUON_NOTRANS, MUON_TRANS, ib, r - i0, c, 1.0f, X + (size_t)i0 * c, c,
+                       X + (size_t)i0 * c, c, 0.0f, A + (size_t)i0 * r + i0, r);
+        if (st) return st;
+    }
+    mirror_upper(r, A);
+    return MUON_OK;
+}
+
+/* B(r,r) = b A + c A A for symmetric A(r,r) (A A is symmetric too). */
+static int poly_sym(int r, float b, float c, const float *A, float *B)
+{
+    int i0, i, j, st;
+    for (i0 = 0; i0 < r; i0 += ORTH_SYM_BLOCK) {
+        int ib = r - i0 < ORTH_SYM_BLOCK ? r - i0 : ORTH_SYM_BLOCK;
+        st = muon_gemm(MUON_NOTRANS, MUON_NOTRANS, ib, r - i0, r, c, A + (size_t)i0 * r, r,
+                       A + i0, r, 0.0f, B + (size_t)i0 * r + i0, r);
+        if (st) return st;
+    }
+    for (i = 0; i < r; i++)
+        for (j = i; j < r; j++) B[(size_t)i * r + j] += b * A[(size_t)i * r + j];
+    mirror_upper(r, B);
+    return MUON_OK;
+}
+
 /* The polynomial iteration on X(r,c), r <= c, in place (Y, A, B workspace). */
 static int orth_iterate(int r, int c, float *X, float *Y, float *A, float *B,
                         const orth_triple *t, int steps, double safety)
@@ -98,12 +141,9 @@ static int orth_iterate(int r, int c, float *X, float *Y, float *A, float *B,
     for (s = 0; s < steps; s++) {
         float a = (float)t[s].a, b = (float)t[s].b, cc = (float)t[s].c;
         float *tmp;
-        size_t i;
         /* A = X X^T, B = b A + c A A, Y = a X + B X */
-        if ((st = muon_gemm(MUON_NOTRANS, MUON_TRANS, r, r, c, 1.0f, X, c, X, c, 0.0f, A, r))) return st;
-        if ((st = muon_gemm(MUON_NOTRANS, MUON_NOTRANS, r, r, r, cc, A, r, A, r, 0.0f, B, r))) return st;
-#pragma omp simd
-        for (i = 0; i < (size_t)r * r; i++) B[i] += b * A[i];
+        if ((st = gram(r, c, X, A))) return st;
+        if ((st = poly_sym(r, b, cc, A, B))) return st;
         memcpy(Y, X, n * sizeof *Y);
         if ((st = muon_gemm(MUON_NOTRANS, MUON_NOTRANS, r, c, r, 1.0f, B, r, X, c, a, Y, c))) return st;
         tmp = X; X = Y; Y = tmp;

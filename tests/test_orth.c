@@ -262,6 +262,60 @@ static void properties(void)
     check(!memcmp(O1, O2, sizeof O1), "newton-schulz: steps 0 is steps 5");
 }
 
+/* The slow, obvious version of the polynomial iteration (full naive GEMMs,
+ * no symmetry, no transposition trick), for shapes with several 64-row
+ * blocks, where the symmetric block path of linalg/orth.c does real work. */
+static void reference_iterate(int rows, int cols, const float *G, float *O,
+                              const double (*t)[3], int steps, double safety)
+{
+    int tall = rows > cols, r = tall ? cols : rows, c = tall ? rows : cols, s;
+    size_t n = (size_t)r * c, i;
+    float *X = malloc(sizeof(float) * n), *Y = malloc(sizeof(float) * n);
+    float *A = malloc(sizeof(float) * r * r), *AA = malloc(sizeof(float) * r * r);
+    double nrm;
+    if (!X || !Y || !A || !AA) { check(0, "reference: test allocation"); goto done; }
+    if (tall) muon_transpose(G, X, rows, cols); else memcpy(X, G, sizeof(float) * n);
+    nrm = muon_norm2(X, n);
+    for (i = 0; i < n; i++) X[i] = (float)(X[i] / (safety * nrm + 1e-7));
+    for (s = 0; s < steps; s++) {
+        muon_gemm_naive(MUON_NOTRANS, MUON_TRANS, r, r, c, 1.0f, X, c, X, c, 0.0f, A, r);
+        muon_gemm_naive(MUON_NOTRANS, MUON_NOTRANS, r, r, r, 1.0f, A, r, A, r, 0.0f, AA, r);
+        for (i = 0; i < (size_t)r * r; i++) AA[i] = (float)(t[s][1] * A[i] + t[s][2] * AA[i]);
+        muon_gemm_naive(MUON_NOTRANS, MUON_NOTRANS, r, c, r, 1.0f, AA, r, X, c, 0.0f, Y, c);
+        for (i = 0; i < n; i++) X[i] = (float)(t[s][0] * X[i] + Y[i]);
+    }
+    if (tall) muon_transpose(X, O, r, c); else memcpy(O, X, sizeof(float) * n);
+done:
+    free(X); free(Y); free(A); free(AA);
+}
+
+static void vs_reference(void)
+{
+    static const double pe[5][3] = {
+        {8.156554524902461, -22.48329292557795, 15.878769915207462},
+        {4.042929935166739, -2.808917465908714, 0.5000178451051316},
+        {3.8916678022926607, -2.772484153217685, 0.5060648178503393},
+        {3.285753657755655, -2.3681294933425376, 0.46449024233003106},
+        {2.3465413258596377, -1.7097828382687081, 0.42323551169305323}};
+    static const double ke[5][3] = {{3.4445, -4.7750, 2.0315}, {3.4445, -4.7750, 2.0315},
+        {3.4445, -4.7750, 2.0315}, {3.4445, -4.7750, 2.0315}, {3.4445, -4.7750, 2.0315}};
+    enum { R = 150, C = 200, N = R * C };
+    float *G = malloc(sizeof(float) * N), *O = malloc(sizeof(float) * N), *W = malloc(sizeof(float) * N);
+    if (!G || !O || !W) { check(0, "vs_reference: test allocation"); goto done; }
+    test_fill_random(G, N, 41);
+    /* same float32 math in another order: the difference is rounding,
+     * amplified like the float64 comparison above (measured 6e-7 and 1.5e-7;
+     * the bounds leave room for a float32-accumulating GEMM, ~3x worse) */
+    reference_iterate(R, C, G, W, pe, 5, 1.01);
+    if (!run(MUON_ORTH_POLAR_EXPRESS, 0, R, C, G, O))
+        check_close("polar-express 150x200 vs the naive reference iteration", O, W, N, 0.0, 5e-6);
+    reference_iterate(C, R, G, W, ke, 5, 1.0);
+    if (!run(MUON_ORTH_KELLER, 0, C, R, G, O))
+        check_close("keller 200x150 vs the naive reference iteration", O, W, N, 0.0, 2e-6);
+done:
+    free(G); free(O); free(W);
+}
+
 static void names_and_errors(void)
 {
     static const char *names[] = {"polar-express", "keller", "newton-schulz", "svd"};
@@ -313,5 +367,6 @@ void suite_orth(void)
     }
     bf16_round();
     properties();
+    vs_reference();
     names_and_errors();
 }
