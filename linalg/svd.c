@@ -32,12 +32,17 @@
 #include <string.h>
 
 #define SVD_MAX_SWEEPS 30
-/* Jacobi works on blocks of this many columns so that a pair of blocks
- * (2 * 32 columns of up to 512 doubles = 256 KiB) stays in a Zen 5 core's
- * 1 MiB L2 while all their pairs are rotated (dgesvj's blocked sweeps). */
-#define SVD_BLOCK 32
-/* Below this many flops a parallel region costs more than it saves. */
-#define SVD_PAR_FLOPS 32768.0
+/* Jacobi works on blocks of columns sized so that a pair of blocks (2 x bs
+ * columns of N doubles) fits in 512 KiB, half a Zen 5 core's L2, while all
+ * their pairs are rotated (dgesvj's blocked sweeps), but no smaller than
+ * needed: every round of the schedule ends in a barrier, which costs a time
+ * slice when the cores are shared, so fewer, larger blocks (at least 4, so
+ * two threads both have a block pair) are better. */
+#define SVD_PAIR_BYTES (512.0 * 1024.0)
+/* A parallel region (fork, barrier) costs microseconds when the cores are
+ * free and far more when they are shared, so only regions of at least this
+ * many flops (~0.1 ms of work) run in parallel. */
+#define SVD_PAR_FLOPS 2e6
 
 static double dot_d(const double *restrict x, const double *restrict y, int n)
 {
@@ -94,7 +99,7 @@ static void qr_pivoted(int M, int N, double *C, double *tau, int *perm, double *
         {
             const double tk = tau[k];
             const double *v = x;
-#pragma omp parallel for schedule(static) if ((double)(N - k - 1) * len > SVD_PAR_FLOPS)
+#pragma omp parallel for schedule(static) if (4.0 * (N - k - 1) * len > SVD_PAR_FLOPS)
             for (j = k + 1; j < N; j++) {
                 double *y = C + (size_t)j * M + k;
                 double w = tk * (y[0] + dot_d(v + 1, y + 1, len - 1)), s = 0.0;
@@ -119,7 +124,7 @@ static void qr_pivoted(int M, int N, double *C, double *tau, int *perm, double *
 static void apply_q(int M, int N, const double *C, const double *tau, int nrows, double *Ut)
 {
     int g, ngroups = (nrows + SVD_QROWS - 1) / SVD_QROWS;
-#pragma omp parallel for schedule(dynamic, 1) if ((double)nrows * N * M > SVD_PAR_FLOPS)
+#pragma omp parallel for schedule(dynamic, 1) if (4.0 * nrows * N * M > SVD_PAR_FLOPS)
     for (g = 0; g < ngroups; g++) {
         int c0 = g * SVD_QROWS, c1 = c0 + SVD_QROWS < nrows ? c0 + SVD_QROWS : nrows, k, c;
         for (k = N - 1; k >= 0; k--) {
@@ -212,7 +217,7 @@ static long jacobi_sweep(const jacobi *J, int nb, int *ring, double *maxcos)
     for (q = 0; q < nb; q++) ring[q] = q;
     for (r = 0; r < nb - 1; r++) {
         int p;
-#pragma omp parallel for schedule(dynamic, 1) reduction(+:rot) reduction(max:mc) if ((double)N * N * N / nb > SVD_PAR_FLOPS)
+#pragma omp parallel for schedule(dynamic, 1) reduction(+:rot) reduction(max:mc) if (4.0 * N * N * N / nb > SVD_PAR_FLOPS)
         for (p = 0; p < half; p++) {
             int bI = ring[p], bJ = ring[nb - 1 - p];
             int i0 = (int)((long)bI * N / nb), i1 = (int)((long)(bI + 1) * N / nb);
@@ -305,9 +310,13 @@ int muon_svd(int m, int n, const float *A, float *S, float *U, float *V,
     want_ub = UB != NULL;
     want_vb = VB != NULL;
 
-    nb = 2 * ((N + 2 * SVD_BLOCK - 1) / (2 * SVD_BLOCK));
-    if (nb > N) nb = N & ~1;                        /* at least one column per block */
-    if (nb < 2) nb = 2;
+    {
+        double bs = SVD_PAIR_BYTES / (2.0 * 8.0 * N);   /* columns per block */
+        nb = 2 * (int)ceil(N / (2.0 * bs));
+        if (nb < 4) nb = 4;
+        if (nb > N) nb = N & ~1;                    /* at least one column per block */
+        if (nb < 2) nb = 2;
+    }
 
     C = muon_alloc((size_t)N * M * sizeof *C);
     tau = muon_alloc((size_t)N * sizeof *tau);
