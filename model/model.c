@@ -399,7 +399,7 @@ int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int
                          N, 1, C, c->norm_eps);
     if ((st = muon_linear_forward(a->logits, V, a->lnf, C, head_weight(m, m->params), N, C, V))) return st;
     if (targets) {
-        m->loss = (float)muon_cross_entropy_forward(a->ce_lse, a->logits, a->targets, N, V);
+        m->loss = (float)muon_cross_entropy_forward(a->ce_lse, a->dlogits, a->logits, a->targets, N, V);
         a->have_targets = 1;
     }
     return MUON_OK;

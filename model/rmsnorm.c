@@ -43,7 +43,11 @@ void muon_rmsnorm_backward(float *din, int lddi, int accumulate, float *dg, cons
             float *dx = din + (size_t)r * lddi + (size_t)k * n;
             float rs = rstd[(size_t)r * G + k], s = 0.0f, c;
             float acc[16] = {0};
-            for (j = 0; j < n; j++) acc[j & 15] += dy[j] * g[j] * x[j];
+            for (j = 0; j + 16 <= n; j += 16) {
+                int l;
+                for (l = 0; l < 16; l++) acc[l] += dy[j + l] * g[j + l] * x[j + l];
+            }
+            for (; j < n; j++) acc[j & 15] += dy[j] * g[j] * x[j];
             for (j = 0; j < 16; j++) s += acc[j];
             /* dx = rs * (dy*g - xhat * mean(dy*g*xhat)), xhat = x*rs */
             c = s * rs * rs / (float)n;
