@@ -229,7 +229,7 @@ void muon_attention_forward(float *out, int ldo, float *lse, const muon_attn_sha
     size_t per = item_floats(T, HS);
     int item;
 
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if ((double)B * NH * T * T * HS >= MUON_PAR_MIN)
     for (item = 0; item < B * NKV; item++) {
         int b = item / NKV, g = item % NKV, h, i0, r, d;
         item_buf w = item_carve(scratch + (size_t)item * per, T, HS);
@@ -256,7 +256,7 @@ void muon_attention_backward(float *dq, int lddq, float *dk, int lddk, float *dv
     size_t per = item_floats(T, HS);
     int item;
 
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if ((double)B * NH * T * T * HS >= MUON_PAR_MIN)
     for (item = 0; item < B * NKV; item++) {
         int b = item / NKV, g = item % NKV, h, i0, r, j, d;
         item_buf w = item_carve(scratch + (size_t)item * per, T, HS);

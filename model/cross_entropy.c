@@ -8,7 +8,7 @@ double muon_cross_entropy_forward(float *lse, float *ework, const float *logits,
 {
     int r;
     double loss = 0.0;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * V >= MUON_PAR_MIN)
     for (r = 0; r < N; r++) {
         const float *z = logits + (size_t)r * V;
         float *e = ework + (size_t)r * V; /* exp(z - max), dlogits' rows as scratch */
@@ -27,7 +27,7 @@ void muon_cross_entropy_backward(float *dlogits, const float *logits, const floa
 {
     int r;
     float inv = 1.0f / (float)N;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * V >= MUON_PAR_MIN)
     for (r = 0; r < N; r++) {
         const float *z = logits + (size_t)r * V;
         float *d = dlogits + (size_t)r * V, m = lse[r];

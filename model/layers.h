@@ -14,6 +14,12 @@
 
 #include <string.h>
 
+/* Loops with less work than this (in elements touched) stay on one thread
+ * (test_threads in tests/test_model.c sizes its model to reach it everywhere):
+ * forking and joining costs more than they take (and it is ruinous on a
+ * loaded machine). Which thread does what never changes any result. */
+#define MUON_PAR_MIN 32768
+
 /* ---- a vectorisable exp ------------------------------------------------ */
 
 /* exp(x) to ~2 ulp, 0 for x < -87 (where expf is denormal or 0): Cody-Waite

@@ -431,8 +431,10 @@ done:
 
 static void test_threads(void)
 {
-    static const char *const kv[] = {"d_model", "64", "n_layers", "2", "n_heads", "4", "n_kv_heads", "2",
-                                     "d_ff", "96", "seq_len", "32", "batch_size", "4", "ffn", "swiglu", NULL};
+    /* big enough that every loop of model/ runs parallel (>= MUON_PAR_MIN
+     * elements: B*T*NKV*HS = 512*2*32 is the smallest) */
+    static const char *const kv[] = {"d_model", "128", "n_layers", "2", "n_heads", "4", "n_kv_heads", "2",
+                                     "d_ff", "128", "seq_len", "128", "batch_size", "4", "ffn", "swiglu", NULL};
     muon_model m;
     int B, T, *tok, *tgt, saved = muon_threads();
     float *g1, *l1, loss1;
