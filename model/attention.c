@@ -165,21 +165,38 @@ static void tile_atb_acc(float *restrict C, int ldc, const float *restrict P, in
         }
 }
 
-/* Fills the item's K/V copies for batch b, KV head g (zero padding). */
-static void load_kv(item_buf *w, const muon_attn_shape *sh, int b, int g)
+/* Fills the copies of K and V (batch b, KV head g) a pass needs, zero
+ * padding included: the forward reads Kt and Vp, the backward Kt, Vt, Kp. */
+enum { NEED_KT = 1, NEED_VT = 2, NEED_KP = 4, NEED_VP = 8 };
+
+static void transpose_pad(float *dst, int Tp, const float *src, int ld, int T, int HS)
 {
-    int T = sh->T, HS = sh->HS, j, d;
-    memset(w->Kt, 0, (size_t)(2 * HS + 2 * w->HSp) * w->Tp * sizeof(float));
+    int j, d;
+    for (j = 0; j < T; j++)
+        for (d = 0; d < HS; d++) dst[(size_t)d * Tp + j] = src[(size_t)j * ld + d];
+    for (d = 0; d < HS; d++)
+        for (j = T; j < Tp; j++) dst[(size_t)d * Tp + j] = 0.0f;
+}
+
+static void copy_pad(float *dst, int HSp, int Tp, const float *src, int ld, int T, int HS)
+{
+    int j, d;
     for (j = 0; j < T; j++) {
-        const float *k = sh->k + ((size_t)b * T + j) * sh->ldk + (size_t)g * HS;
-        const float *v = sh->v + ((size_t)b * T + j) * sh->ldv + (size_t)g * HS;
-        for (d = 0; d < HS; d++) {
-            w->Kt[(size_t)d * w->Tp + j] = k[d];
-            w->Vt[(size_t)d * w->Tp + j] = v[d];
-            w->Kp[(size_t)j * w->HSp + d] = k[d];
-            w->Vp[(size_t)j * w->HSp + d] = v[d];
-        }
+        memcpy(dst + (size_t)j * HSp, src + (size_t)j * ld, (size_t)HS * sizeof(float));
+        for (d = HS; d < HSp; d++) dst[(size_t)j * HSp + d] = 0.0f;
     }
+    memset(dst + (size_t)T * HSp, 0, (size_t)(Tp - T) * HSp * sizeof(float));
+}
+
+static void load_kv(item_buf *w, const muon_attn_shape *sh, int b, int g, int need)
+{
+    int T = sh->T, HS = sh->HS;
+    const float *k = sh->k + (size_t)b * T * sh->ldk + (size_t)g * HS;
+    const float *v = sh->v + (size_t)b * T * sh->ldv + (size_t)g * HS;
+    if (need & NEED_KT) transpose_pad(w->Kt, w->Tp, k, sh->ldk, T, HS);
+    if (need & NEED_VT) transpose_pad(w->Vt, w->Tp, v, sh->ldv, T, HS);
+    if (need & NEED_KP) copy_pad(w->Kp, w->HSp, w->Tp, k, sh->ldk, T, HS);
+    if (need & NEED_VP) copy_pad(w->Vp, w->HSp, w->Tp, v, sh->ldv, T, HS);
 }
 
 /* Copies rows i0.. (at most ROWS, fewer at the end) of head h into a
@@ -233,7 +250,7 @@ void muon_attention_forward(float *out, int ldo, float *lse, const muon_attn_sha
     for (item = 0; item < B * NKV; item++) {
         int b = item / NKV, g = item % NKV, h, i0, r, d;
         item_buf w = item_carve(scratch + (size_t)item * per, T, HS);
-        load_kv(&w, sh, b, g);
+        load_kv(&w, sh, b, g, NEED_KT | NEED_VP);
         for (h = g * R; h < (g + 1) * R; h++)
             for (i0 = 0; i0 < T; i0 += ROWS) {
                 int nk = i0 + ROWS < T ? i0 + ROWS : T;
@@ -263,7 +280,7 @@ void muon_attention_backward(float *dq, int lddq, float *dk, int lddk, float *dv
         /* dK, dV of this KV head: every query head of the group and every
          * row block adds into them in a fixed order */
         float *dKp = w.dKp, *dVp = w.Vp; /* Vp is not needed: dP reads Vt */
-        load_kv(&w, sh, b, g);
+        load_kv(&w, sh, b, g, NEED_KT | NEED_VT | NEED_KP);
         memset(dKp, 0, (size_t)w.Tp * w.HSp * sizeof(float));
         memset(dVp, 0, (size_t)w.Tp * w.HSp * sizeof(float));
         for (h = g * R; h < (g + 1) * R; h++)
