@@ -333,6 +333,14 @@ const float *muon_model_logits(const muon_model *m) { return m->acts->logits; }
 
 /* ---- forward -------------------------------------------------------------- */
 
+/* y += x: the residual connections (muon_axpy is single-threaded) */
+static void residual_add(float *y, const float *x, size_t n)
+{
+    long i, nn = (long)n;
+#pragma omp parallel for schedule(static) if (n >= MUON_PAR_MIN)
+    for (i = 0; i < nn; i++) y[i] += x[i];
+}
+
 int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int B, int T)
 {
     const muon_config *c = &m->cfg;
@@ -384,7 +392,7 @@ int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int
         s.v = qkv + (NH + NKV) * HS; s.ldv = NQKV;
         muon_attention_forward(att, C, a->lse + l * Nmax * NH, &s, a->attn_scratch);
         if ((st = muon_linear_forward(xmid, C, att, C, w.o, N, NH * HS, C))) return st;
-        muon_axpy(1.0f, x, xmid, (size_t)N * C);
+        residual_add(xmid, x, (size_t)N * C);
 
         /* feed-forward: xmid -> RMSNorm -> up (, gate) -> act -> down */
         muon_rmsnorm_forward(ln2, C, a->rstd2 + l * Nmax, xmid, C, w.ffn_norm, N, 1, C, c->norm_eps);
@@ -392,7 +400,7 @@ int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int
         if (gate && (st = muon_linear_forward(gate, F, ln2, C, w.gate, N, C, F))) return st;
         muon_ffn_act_forward(a->act, h, gate, (size_t)N * F, c->ffn);
         if ((st = muon_linear_forward(xnext, C, a->act, F, w.down, N, F, C))) return st;
-        muon_axpy(1.0f, xmid, xnext, (size_t)N * C);
+        residual_add(xnext, xmid, (size_t)N * C);
     }
     x = a->x + (size_t)c->n_layers * Nmax * C;
     muon_rmsnorm_forward(a->lnf, C, a->rstdf, x, C, m->params + m->tensors[m->n_tensors - 1 - c->untied_head].offset,
