@@ -517,13 +517,14 @@ static double loss_d(muon_model *m, const int *tok, const int *tgt, int B, int T
     return loss / (B * T);
 }
 
-static void test_finite_diff(const char *label, const char *const *kv)
+/* B, T: the batch shape (0: the config's full one) */
+static void test_finite_diff(const char *label, const char *const *kv, int B, int T)
 {
     muon_model m;
-    int B, T, i, *tok, *tgt;
+    int i, *tok, *tgt;
     if (make_model(&m, "tiny", kv)) return;
-    B = m.cfg.batch_size;
-    T = m.cfg.seq_len;
+    if (!B) B = m.cfg.batch_size;
+    if (!T) T = m.cfg.seq_len;
     tok = malloc((size_t)B * T * sizeof(int));
     tgt = malloc((size_t)B * T * sizeof(int));
     if (!tok || !tgt) { check(0, "fd: out of memory"); goto done; }
@@ -729,9 +730,10 @@ void suite_model(void)
     {
         static const char *const sw[] = {"ffn", "swiglu", "untied_head", "1", NULL};
         static const char *const mg[] = {"merged_qkvo", "1", "n_kv_heads", "1", NULL};
-        test_finite_diff("default", NULL);
-        test_finite_diff("swiglu+untied", sw);
-        test_finite_diff("merged+MQA", mg);
+        test_finite_diff("default", NULL, 0, 0);
+        test_finite_diff("swiglu+untied", sw, 0, 0);
+        /* a batch smaller than the config's: B=1, T=11 of 2 x 16 */
+        test_finite_diff("merged+MQA B1 T11", mg, 1, 11);
     }
     test_threads();
     test_causal_and_accumulate();
