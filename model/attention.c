@@ -36,26 +36,29 @@ static int round_up(int x, int m) { return (x + m - 1) / m * m; }
  *   Kt, Vt (HS, Tp)     K, V transposed: score rows run unit-stride over keys
  *   Kp, Vp (Tp, HSp)    K, V zero-padded to whole tiles (backward: Vp holds dV)
  *   dKp    (Tp, HSp)    backward: the dK accumulator
+ *   Qh, Oh, dOh (R, Tp, HSp)  q (and o, dO) of the group's R query heads
  *   S, P   (ROWS, Tp)   scores/probabilities and dP/dS of one row block
- *   Qb, Ob, dOb, dQb (ROWS, HSp) one row block of q, o, dO, dq, zero-padded */
-static size_t item_floats(int T, int HS)
+ *   dQb    (ROWS, HSp)  dq of one row block
+ * The rows an item needs are gathered from the strided (B,T,...) buffers in
+ * one pass up front: interleaved with the arithmetic, those cache misses
+ * took half the kernel's time. */
+static size_t item_floats(int T, int HS, int R)
 {
     size_t Tp = (size_t)round_up(T, LANES), HSp = (size_t)round_up(HS, LANES);
-    return 2 * (size_t)HS * Tp + 3 * Tp * HSp + 2 * ROWS * Tp + 4 * ROWS * HSp;
+    return 2 * (size_t)HS * Tp + 3 * Tp * HSp + 3 * (size_t)R * Tp * HSp + 2 * ROWS * Tp + ROWS * HSp;
 }
 
 size_t muon_attention_scratch(int B, int T, int NH, int NKV, int HS)
 {
-    (void)NH;
-    return (size_t)B * NKV * item_floats(T, HS);
+    return (size_t)B * NKV * item_floats(T, HS, NH / NKV);
 }
 
 typedef struct {
-    float *Kt, *Vt, *Kp, *Vp, *dKp, *S, *P, *Qb, *Ob, *dOb, *dQb;
+    float *Kt, *Vt, *Kp, *Vp, *dKp, *Qh, *Oh, *dOh, *S, *P, *dQb;
     int Tp, HSp;
 } item_buf;
 
-static item_buf item_carve(float *base, int T, int HS)
+static item_buf item_carve(float *base, int T, int HS, int R)
 {
     item_buf w;
     size_t Tp = (size_t)round_up(T, LANES), HSp = (size_t)round_up(HS, LANES);
@@ -66,12 +69,12 @@ static item_buf item_carve(float *base, int T, int HS)
     w.Kp = w.Vt + (size_t)HS * Tp;
     w.Vp = w.Kp + Tp * HSp;
     w.dKp = w.Vp + Tp * HSp;
-    w.S = w.dKp + Tp * HSp;
+    w.Qh = w.dKp + Tp * HSp;
+    w.Oh = w.Qh + (size_t)R * Tp * HSp;
+    w.dOh = w.Oh + (size_t)R * Tp * HSp;
+    w.S = w.dOh + (size_t)R * Tp * HSp;
     w.P = w.S + ROWS * Tp;
-    w.Qb = w.P + ROWS * Tp;
-    w.Ob = w.Qb + ROWS * HSp;
-    w.dOb = w.Ob + ROWS * HSp;
-    w.dQb = w.dOb + ROWS * HSp;
+    w.dQb = w.P + ROWS * Tp;
     return w;
 }
 
@@ -165,58 +168,56 @@ static void tile_atb_acc(float *restrict C, int ldc, const float *restrict P, in
         }
 }
 
-/* Fills the copies of K and V (batch b, KV head g) a pass needs, zero
- * padding included: the forward reads Kt and Vp, the backward Kt, Vt, Kp. */
-enum { NEED_KT = 1, NEED_VT = 2, NEED_KP = 4, NEED_VP = 8 };
-
-static void transpose_pad(float *dst, int Tp, const float *src, int ld, int T, int HS)
+/* dst (R, Tp, HSp) = heads h0..h0+R-1 of the T rows of batch b in src
+ * (row stride ld), zero-padded; one pass over the rows. */
+static void gather_heads(float *dst, int Tp, int HSp, const float *src, int ld,
+                         int b, int T, int h0, int R, int HS)
 {
-    int j, d;
-    for (j = 0; j < T; j++)
-        for (d = 0; d < HS; d++) dst[(size_t)d * Tp + j] = src[(size_t)j * ld + d];
-    for (d = 0; d < HS; d++)
-        for (j = T; j < Tp; j++) dst[(size_t)d * Tp + j] = 0.0f;
-}
-
-static void copy_pad(float *dst, int HSp, int Tp, const float *src, int ld, int T, int HS)
-{
-    int j, d;
+    int j, hh, d;
     for (j = 0; j < T; j++) {
-        memcpy(dst + (size_t)j * HSp, src + (size_t)j * ld, (size_t)HS * sizeof(float));
-        for (d = HS; d < HSp; d++) dst[(size_t)j * HSp + d] = 0.0f;
+        const float *row = src + ((size_t)b * T + j) * ld + (size_t)h0 * HS;
+        for (hh = 0; hh < R; hh++) {
+            float *o = dst + ((size_t)hh * Tp + j) * HSp;
+            const float *in = row + (size_t)hh * HS;
+            for (d = 0; d < HS; d++) o[d] = in[d];
+            for (d = HS; d < HSp; d++) o[d] = 0.0f;
+        }
     }
-    memset(dst + (size_t)T * HSp, 0, (size_t)(Tp - T) * HSp * sizeof(float));
+    for (hh = 0; hh < R; hh++)
+        memset(dst + ((size_t)hh * Tp + T) * HSp, 0, (size_t)(Tp - T) * HSp * sizeof(float));
 }
 
-static void load_kv(item_buf *w, const muon_attn_shape *sh, int b, int g, int need)
+/* dst (HS, Tp) = src (Tp, HSp)^T, in 16 x 16 blocks: contiguous stores. */
+static void transpose_block(float *dst, int Tp, const float *src, int HSp, int HS)
 {
-    int T = sh->T, HS = sh->HS;
-    const float *k = sh->k + (size_t)b * T * sh->ldk + (size_t)g * HS;
-    const float *v = sh->v + (size_t)b * T * sh->ldv + (size_t)g * HS;
-    if (need & NEED_KT) transpose_pad(w->Kt, w->Tp, k, sh->ldk, T, HS);
-    if (need & NEED_VT) transpose_pad(w->Vt, w->Tp, v, sh->ldv, T, HS);
-    if (need & NEED_KP) copy_pad(w->Kp, w->HSp, w->Tp, k, sh->ldk, T, HS);
-    if (need & NEED_VP) copy_pad(w->Vp, w->HSp, w->Tp, v, sh->ldv, T, HS);
+    int j0, d0, j, d;
+    for (j0 = 0; j0 < Tp; j0 += LANES)
+        for (d0 = 0; d0 < HS; d0 += LANES) {
+            int nd = HS - d0 < LANES ? HS - d0 : LANES;
+            for (d = 0; d < nd; d++)
+                for (j = 0; j < LANES; j++)
+                    dst[(size_t)(d0 + d) * Tp + j0 + j] = src[(size_t)(j0 + j) * HSp + d0 + d];
+        }
 }
 
-/* Copies rows i0.. (at most ROWS, fewer at the end) of head h into a
- * zero-padded (ROWS, HSp) block. */
-static void load_rows(float *dst, int HSp, const float *src, int ld, int b, int T, int i0, int h, int HS)
+/* K and V of batch b, KV head g: Kp, Vp gathered, Kt (and with vt, Vt)
+ * transposed from them. */
+static void load_kv(item_buf *w, const muon_attn_shape *sh, int b, int g, int vt)
 {
-    int r, d;
-    memset(dst, 0, (size_t)ROWS * HSp * sizeof(float));
-    for (r = 0; r < ROWS && i0 + r < T; r++)
-        for (d = 0; d < HS; d++) dst[(size_t)r * HSp + d] = src[((size_t)b * T + i0 + r) * ld + (size_t)h * HS + d];
+    gather_heads(w->Kp, w->Tp, w->HSp, sh->k, sh->ldk, b, sh->T, g, 1, sh->HS);
+    gather_heads(w->Vp, w->Tp, w->HSp, sh->v, sh->ldv, b, sh->T, g, 1, sh->HS);
+    transpose_block(w->Kt, w->Tp, w->Kp, w->HSp, sh->HS);
+    if (vt) transpose_block(w->Vt, w->Tp, w->Vp, w->HSp, sh->HS);
 }
 
 /* Scaled scores of a row block against keys [0, nk) and their softmax
  * (rows recomputed from lse when lse_in is given, else lse_out filled):
  * P[r][j] = exp(scale*S - lse), 0 beyond the causal limit j > i0 + r. */
-static void block_probs(item_buf *w, int i0, int nk, int T, int HS, float scale,
+static void block_probs(item_buf *w, const float *Qb, int i0, int nk, int T, int HS, float scale,
                         const float *lse_in, float *lse_out)
 {
     int r, j, ncol = round_up(nk, LANES);
-    tile_abt(w->S, w->Tp, w->Qb, w->HSp, w->Kt, w->Tp, HS, ncol);
+    tile_abt(w->S, w->Tp, Qb, w->HSp, w->Kt, w->Tp, HS, ncol);
     for (r = 0; r < ROWS; r++) {
         float *s = w->S + (size_t)r * w->Tp, *p = w->P + (size_t)r * w->Tp;
         int n = i0 + r + 1 < nk ? i0 + r + 1 : nk; /* keys 0..i of row i */
@@ -243,23 +244,24 @@ void muon_attention_forward(float *out, int ldo, float *lse, const muon_attn_sha
 {
     int B = sh->B, T = sh->T, NH = sh->NH, NKV = sh->NKV, HS = sh->HS, R = NH / NKV;
     float scale = 1.0f / sqrtf((float)HS);
-    size_t per = item_floats(T, HS);
+    size_t per = item_floats(T, HS, R);
     int item;
 
 #pragma omp parallel for schedule(dynamic, 1) if ((double)B * NH * T * T * HS >= MUON_PAR_MIN)
     for (item = 0; item < B * NKV; item++) {
-        int b = item / NKV, g = item % NKV, h, i0, r, d;
-        item_buf w = item_carve(scratch + (size_t)item * per, T, HS);
-        load_kv(&w, sh, b, g, NEED_KT | NEED_VP);
-        for (h = g * R; h < (g + 1) * R; h++)
+        int b = item / NKV, g = item % NKV, hh, i0, r, d;
+        item_buf w = item_carve(scratch + (size_t)item * per, T, HS, R);
+        load_kv(&w, sh, b, g, 0);
+        gather_heads(w.Qh, w.Tp, w.HSp, sh->q, sh->ldq, b, T, g * R, R, HS);
+        for (hh = 0; hh < R; hh++)
             for (i0 = 0; i0 < T; i0 += ROWS) {
-                int nk = i0 + ROWS < T ? i0 + ROWS : T;
-                load_rows(w.Qb, w.HSp, sh->q, sh->ldq, b, T, i0, h, HS);
-                block_probs(&w, i0, nk, T, HS, scale, NULL, lse + ((size_t)b * NH + h) * T);
-                tile_ab(w.Ob, w.HSp, w.P, w.Tp, w.Vp, w.HSp, round_up(nk, LANES), w.HSp);
+                int nk = i0 + ROWS < T ? i0 + ROWS : T, h = g * R + hh;
+                const float *Qb = w.Qh + ((size_t)hh * w.Tp + i0) * w.HSp;
+                block_probs(&w, Qb, i0, nk, T, HS, scale, NULL, lse + ((size_t)b * NH + h) * T);
+                tile_ab(w.dQb, w.HSp, w.P, w.Tp, w.Vp, w.HSp, round_up(nk, LANES), w.HSp); /* O = P V */
                 for (r = 0; r < ROWS && i0 + r < T; r++)
                     for (d = 0; d < HS; d++)
-                        out[((size_t)b * T + i0 + r) * ldo + (size_t)h * HS + d] = w.Ob[(size_t)r * w.HSp + d];
+                        out[((size_t)b * T + i0 + r) * ldo + (size_t)h * HS + d] = w.dQb[(size_t)r * w.HSp + d];
             }
     }
 }
@@ -270,39 +272,42 @@ void muon_attention_backward(float *dq, int lddq, float *dk, int lddk, float *dv
 {
     int B = sh->B, T = sh->T, NH = sh->NH, NKV = sh->NKV, HS = sh->HS, R = NH / NKV;
     float scale = 1.0f / sqrtf((float)HS);
-    size_t per = item_floats(T, HS);
+    size_t per = item_floats(T, HS, R);
     int item;
 
 #pragma omp parallel for schedule(dynamic, 1) if ((double)B * NH * T * T * HS >= MUON_PAR_MIN)
     for (item = 0; item < B * NKV; item++) {
-        int b = item / NKV, g = item % NKV, h, i0, r, j, d;
-        item_buf w = item_carve(scratch + (size_t)item * per, T, HS);
+        int b = item / NKV, g = item % NKV, hh, i0, r, j, d;
+        item_buf w = item_carve(scratch + (size_t)item * per, T, HS, R);
         /* dK, dV of this KV head: every query head of the group and every
          * row block adds into them in a fixed order */
         float *dKp = w.dKp, *dVp = w.Vp; /* Vp is not needed: dP reads Vt */
-        load_kv(&w, sh, b, g, NEED_KT | NEED_VT | NEED_KP);
+        load_kv(&w, sh, b, g, 1);
+        gather_heads(w.Qh, w.Tp, w.HSp, sh->q, sh->ldq, b, T, g * R, R, HS);
+        gather_heads(w.Oh, w.Tp, w.HSp, out, ldo, b, T, g * R, R, HS);
+        gather_heads(w.dOh, w.Tp, w.HSp, dout, lddo, b, T, g * R, R, HS);
         memset(dKp, 0, (size_t)w.Tp * w.HSp * sizeof(float));
         memset(dVp, 0, (size_t)w.Tp * w.HSp * sizeof(float));
-        for (h = g * R; h < (g + 1) * R; h++)
+        for (hh = 0; hh < R; hh++)
             for (i0 = 0; i0 < T; i0 += ROWS) {
-                int nk = i0 + ROWS < T ? i0 + ROWS : T, ncol = round_up(nk, LANES);
+                int nk = i0 + ROWS < T ? i0 + ROWS : T, ncol = round_up(nk, LANES), h = g * R + hh;
+                const float *Qb = w.Qh + ((size_t)hh * w.Tp + i0) * w.HSp;
+                const float *Ob = w.Oh + ((size_t)hh * w.Tp + i0) * w.HSp;
+                const float *dOb = w.dOh + ((size_t)hh * w.Tp + i0) * w.HSp;
                 float D[ROWS];
-                load_rows(w.Qb, w.HSp, sh->q, sh->ldq, b, T, i0, h, HS);
-                load_rows(w.dOb, w.HSp, dout, lddo, b, T, i0, h, HS);
-                load_rows(w.Ob, w.HSp, out, ldo, b, T, i0, h, HS);
                 /* sum_k p_k dp_k = dO . O (FlashAttention-2's D) */
-                for (r = 0; r < ROWS; r++) D[r] = muon_dotf(w.dOb + (size_t)r * w.HSp, w.Ob + (size_t)r * w.HSp, HS);
-                block_probs(&w, i0, nk, T, HS, scale, lse + ((size_t)b * NH + h) * T, NULL);
+                for (r = 0; r < ROWS; r++) D[r] = muon_dotf(dOb + (size_t)r * w.HSp, Ob + (size_t)r * w.HSp, HS);
+                block_probs(&w, Qb, i0, nk, T, HS, scale, lse + ((size_t)b * NH + h) * T, NULL);
                 /* dP = dO V^T, then dS = P (dP - D) scale in place (0 where P is) */
-                tile_abt(w.S, w.Tp, w.dOb, w.HSp, w.Vt, w.Tp, HS, ncol);
+                tile_abt(w.S, w.Tp, dOb, w.HSp, w.Vt, w.Tp, HS, ncol);
                 for (r = 0; r < ROWS; r++) {
                     float *ds = w.S + (size_t)r * w.Tp;
                     const float *p = w.P + (size_t)r * w.Tp;
                     for (j = 0; j < ncol; j++) ds[j] = p[j] * (ds[j] - D[r]) * scale;
                 }
                 tile_ab(w.dQb, w.HSp, w.S, w.Tp, w.Kp, w.HSp, ncol, w.HSp);   /* dQ = dS K */
-                tile_atb_acc(dKp, w.HSp, w.S, w.Tp, w.Qb, w.HSp, ncol, w.HSp); /* dK += dS^T Q */
-                tile_atb_acc(dVp, w.HSp, w.P, w.Tp, w.dOb, w.HSp, ncol, w.HSp); /* dV += P^T dO */
+                tile_atb_acc(dKp, w.HSp, w.S, w.Tp, Qb, w.HSp, ncol, w.HSp); /* dK += dS^T Q */
+                tile_atb_acc(dVp, w.HSp, w.P, w.Tp, dOb, w.HSp, ncol, w.HSp); /* dV += P^T dO */
                 for (r = 0; r < ROWS && i0 + r < T; r++)
                     for (d = 0; d < HS; d++)
                         dq[((size_t)b * T + i0 + r) * lddq + (size_t)h * HS + d] = w.dQb[(size_t)r * w.HSp + d];
