@@ -240,8 +240,13 @@ int muon_model_create(muon_model *m, const muon_config *cfg)
     muon_rope_table(a->rope_cos, a->rope_sin, cfg->seq_len, cfg->d_model / cfg->n_heads, cfg->rope_base);
     return MUON_OK;
 nomem:
-    st = muon_error(MUON_ERR_NOMEM, "model: out of memory for %lu parameters (%s)",
-                    (unsigned long)m->num_params, muon_last_error());
+    {
+        /* muon_last_error() is the buffer muon_error writes: copy it first */
+        char why[256];
+        snprintf(why, sizeof why, "%s", muon_last_error());
+        st = muon_error(MUON_ERR_NOMEM, "model: out of memory for %lu parameters (%s)",
+                        (unsigned long)m->num_params, why);
+    }
     muon_model_free(m);
     return st;
 }
