@@ -305,6 +305,11 @@ static void test_golden(const char *file)
         return;
     }
     N = c.batch_size * c.seq_len;
+    {
+        const char *pc = muon_st_meta(&f, "param_count");
+        check(pc && strtoul(pc, NULL, 10) == muon_config_param_count(&c) && m.num_params == muon_config_param_count(&c),
+              "%s: parameter count %lu = PyTorch's %s", file, (unsigned long)m.num_params, pc ? pc : "(missing)");
+    }
     for (i = 0; i < m.n_tensors && ok; i++) {
         const muon_param *p = &m.tensors[i];
         const float *w = golden_get(&f, p->name, (size_t)p->rows * p->cols);

@@ -64,6 +64,7 @@ def main():
         meta = {"script": "tests/golden/gen_model.py", "variant": name, "seed": str(seed),
                 "dtype": "float32", "init": "matrices N(0,0.02^2), gains 1+0.1*N(0,1)"}
         meta.update(st.versions())
+        meta["param_count"] = str(sum(p.numel() for p in model.parameters()))
         for k, v in cfg.items():
             meta["config." + k] = str(v)
         path = os.path.join(here, f"model_{name}.safetensors")
