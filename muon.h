@@ -268,11 +268,16 @@ typedef struct {
     float init_std;   /* N(0, init_std^2) for every matrix and the embedding, 0.02 */
 } muon_config;
 
-/* Fills cfg with a named config: "nano", "tiny", "blueberry-nano";
- * MUON_ERR_ARG naming the unknown name. */
+/* Fills cfg with a named config; MUON_ERR_ARG naming an unknown name.
+ *   nano (default)  V 256, C 128, L 8,  NH 4, NKV 2, F 512,  T 128,  B 16
+ *   tiny (tests)    V 256, C 32,  L 2,  NH 4, NKV 2, F 64,   T 16,   B 2
+ *   blueberry-nano  V 256, C 512, L 22, NH 8, NKV 4, F 2048, T 2048, B 1
+ * all relu2, tied head, separate Q/K/V/O, RoPE base 1e4, eps 1e-6, std 0.02. */
 int muon_config_named(const char *name, muon_config *cfg);
 /* Overrides one field by its name ("d_model", "n_layers", "ffn" = relu2|swiglu,
- * ...) from a string value; MUON_ERR_ARG naming a bad key or value. */
+ * "untied_head" = 0|1, ...; '-' may stand for '_', so "d-model" works) from a
+ * string value, range-checked; MUON_ERR_ARG naming a bad key or value (cfg is
+ * then unchanged). Cross-field consistency is muon_config_check's job. */
 int muon_config_set(muon_config *cfg, const char *key, const char *value);
 /* MUON_OK if every field is in range and consistent, else MUON_ERR_ARG naming it. */
 int muon_config_check(const muon_config *cfg);
@@ -332,7 +337,9 @@ typedef struct {
 /* Allocates parameters, gradients and activations for cfg (checked) ; nothing
  * is allocated later by forward/backward. Parameters are zero until init. */
 int muon_model_create(muon_model *m, const muon_config *cfg);
-/* N(0, init_std^2) for matrices and the embedding, gains 1; from seed alone. */
+/* N(0, init_std^2) for matrices and the embedding, gains 1; from seed alone:
+ * one muon_rng stream, tensors in m->tensors order, each row-major (so a
+ * merged [Q;K;V;O] model gets the separate model's weights). */
 void muon_model_init(muon_model *m, uint64_t seed);
 /* Forward pass on tokens(B,T), 1 <= B <= batch_size, 1 <= T <= seq_len. With
  * targets(B,T) also computes m->loss (mean cross-entropy); targets may be NULL.
@@ -351,6 +358,10 @@ const muon_param *muon_model_find(const muon_model *m, const char *name);
  * there are (which may exceed cap: call with cap 0 to count). */
 int muon_model_tracked(const muon_model *m, muon_tracked *out, int cap);
 void muon_model_free(muon_model *m);
+
+/* Prints forward+backward time per step, tokens/s and GFLOP/s for `nano`
+ * (B=16, T=128) with 1 and 2 threads to out (model/model_bench.c). */
+int muon_bench_model(FILE *out);
 
 /* ------------------------------------------------------------------------- */
 /* Optimizers and training (model/)                                           */
