@@ -308,6 +308,10 @@ const muon_param *muon_model_find(const muon_model *m, const char *name);
 int muon_model_tracked(const muon_model *m, muon_tracked *out, int cap);
 void muon_model_free(muon_model *m);
 
+/* Prints forward+backward time per step, tokens/s and GFLOP/s for `nano`
+ * (B=16, T=128) with 1 and 2 threads to out (model/model_bench.c). */
+int muon_bench_model(FILE *out);
+
 /* ------------------------------------------------------------------------- */
 /* Optimizers and training (model/)                                           */
 /* ------------------------------------------------------------------------- */
