@@ -110,6 +110,11 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
               float alpha, const float *A, int lda, const float *B, int ldb,
               float beta, float *C, int ldc);
 
+/* Frees the packing buffers muon_gemm keeps between calls (they are reused so
+ * the hot path does not allocate); call at exit, e.g. before valgrind's leak
+ * check. Buffers of calls still running are left alone. Safe to call any time. */
+void muon_gemm_release(void);
+
 /* The slow, obviously correct triple loop (double accumulation); same contract. */
 int muon_gemm_naive(muon_op opA, muon_op opB, int M, int N, int K,
                     float alpha, const float *A, int lda, const float *B, int ldb,
