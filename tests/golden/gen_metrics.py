@@ -204,6 +204,43 @@ meta = {"script": "tests/golden/gen_metrics.py", "seed": str(SEED),
         "dtype": "inputs float32, want float64 (NumPy/LAPACK svd)",
         "metrics": ",".join(METRICS), "cases": ",".join(cases), "notes": "; ".join(notes)}
 meta.update(st.versions())
-path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "metrics.safetensors")
+here = os.path.dirname(os.path.abspath(__file__))
+path = os.path.join(here, "metrics.safetensors")
 st.save(path, out, meta)
 print("wrote", path, os.path.getsize(path), "bytes")
+
+# `muon analyze` end to end: two checkpoints of a 2-layer SwiGLU model with
+# Hugging Face names (as PyTorch's save_file writes them), the second one step
+# of updates later, plus tensors analyze must skip (norms, embedding, head)
+# or report (an unrecognised 2-D tensor). Expected: static metrics of each
+# matrix, alignments of checkpoint 1 with dW = W1 - W0 (float32 subtraction).
+C, KV, F, V = 16, 8, 32, 64
+shapes = {"q": ("self_attn.q_proj", (C, C)), "k": ("self_attn.k_proj", (KV, C)),
+          "v": ("self_attn.v_proj", (KV, C)), "o": ("self_attn.o_proj", (C, C)),
+          "up": ("mlp.up_proj", (F, C)), "down": ("mlp.down_proj", (C, F)),
+          "gate": ("mlp.gate_proj", (F, C))}
+ck = [{}, {}]
+expect = {}
+for layer in range(2):
+    for kind, (hf, shp) in shapes.items():
+        name = "model.layers.%d.%s.weight" % (layer, hf)
+        W0 = randn(*shp, 0.02).astype(np.float32)
+        W1 = (W0 - 0.01 * keller(randn(*shp), 5)).astype(np.float32)
+        ck[0][name], ck[1][name] = W0, W1
+        for c, (W, dW) in enumerate(((W0, None), (W1, W1 - W0))):
+            want, have = metrics(W, dW, None, None)
+            expect["%d.%d.%s.want" % (c, layer, kind)] = want
+            expect["%d.%d.%s.have" % (c, layer, kind)] = have
+    for c in range(2):
+        ck[c]["model.layers.%d.input_layernorm.weight" % layer] = np.ones(C, np.float32)
+        ck[c]["model.layers.%d.post_attention_layernorm.weight" % layer] = np.ones(C, np.float32)
+for c in range(2):
+    ck[c]["model.embed_tokens.weight"] = randn(V, C, 0.02).astype(np.float32)
+    ck[c]["model.norm.weight"] = np.ones(C, np.float32)
+    ck[c]["lm_head.weight"] = randn(V, C, 0.02).astype(np.float32)
+    ck[c]["model.layers.0.mlp.router.weight"] = randn(4, C).astype(np.float32)
+    st.save(os.path.join(here, "analyze_hf_%d.safetensors" % c), ck[c],
+            {"script": "tests/golden/gen_metrics.py", "seed": str(SEED), "format": "pt"})
+st.save(os.path.join(here, "analyze_expect.safetensors"), expect,
+        dict(meta, notes="expected metrics of analyze_hf_{0,1}: '<ckpt>.<layer>.<kind>.want/.have'"))
+print("wrote analyze_hf_0/1 and analyze_expect.safetensors")
