@@ -192,7 +192,7 @@ static int find_matrices(const muon_st_file *f, const char *path, int ckpt, muon
             n++;
         }
     }
-    qsort(fs, (size_t)n, sizeof *fs, cmp_found);
+    if (n > 1) qsort(fs, (size_t)n, sizeof *fs, cmp_found);
     /* the same (layer, kind) twice: keep the first by name order */
     for (i = 1, k = n ? 1 : 0; i < n; i++) {
         if (!cmp_found(&fs[i], &fs[k - 1])) {
