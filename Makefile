@@ -17,9 +17,12 @@ PORTABLE ?= 0
 BLAS     ?=
 PYTHON   ?= /usr/bin/python3
 
+# CFLAGS/LDFLAGS are the user's (e.g. CFLAGS="-O1 -g -fsanitize=address");
+# what the project needs goes in MUON_CFLAGS/MUON_LDFLAGS and always applies.
 WARN     = -Wall -Wextra -pedantic
-CFLAGS   ?= -O3
-CFLAGS  += -std=c99 $(WARN) -I.
+CFLAGS  ?= -O3
+MUON_CFLAGS = -std=c99 $(WARN) -I.
+MUON_LDFLAGS =
 LDLIBS   = -lm
 
 ifeq ($(PORTABLE),0)
@@ -27,24 +30,24 @@ ifeq ($(PORTABLE),0)
   # for the GEMM micro-kernel (see README, Performance).
   NATIVE := $(shell $(CC) -march=native -mprefer-vector-width=512 -x c -c /dev/null -o /dev/null 2>/dev/null && echo ok)
   ifeq ($(NATIVE),ok)
-    CFLAGS += -march=native -mprefer-vector-width=512
+    MUON_CFLAGS += -march=native -mprefer-vector-width=512
   else
-    CFLAGS += -march=native
+    MUON_CFLAGS += -march=native
   endif
 endif
 
 ifeq ($(OPENMP),1)
   HAVE_OMP := $(shell printf '#include <omp.h>\nint main(void){return omp_get_max_threads();}\n' | $(CC) -fopenmp -x c - -o /dev/null 2>/dev/null && echo ok)
   ifeq ($(HAVE_OMP),ok)
-    CFLAGS  += -fopenmp
-    LDFLAGS += -fopenmp
+    MUON_CFLAGS  += -fopenmp
+    MUON_LDFLAGS += -fopenmp
   else
     OPENMP := 0
   endif
 endif
 ifneq ($(OPENMP),1)
   # '#pragma omp' lines are ignored without -fopenmp; keep -Wall quiet about it
-  CFLAGS += -Wno-unknown-pragmas
+  MUON_CFLAGS += -Wno-unknown-pragmas
 endif
 
 # stb_image_write from Debian's libstb-dev: found with pkg-config; installed
@@ -61,7 +64,7 @@ ifeq ($(STB_CFLAGS),)
   endif
 endif
 STB_LIBS := $(shell pkg-config --libs stb 2>/dev/null)
-CFLAGS += $(STB_CFLAGS)
+MUON_CFLAGS += $(STB_CFLAGS)
 LDLIBS := $(STB_LIBS) $(LDLIBS)
 
 ifeq ($(BLAS),openblas)
@@ -69,8 +72,8 @@ ifeq ($(BLAS),openblas)
   BENCH_LIBS   = -lopenblas
 endif
 
-VARIANT := $(notdir $(CC))-omp$(OPENMP)-p$(PORTABLE)$(if $(BLAS),-$(BLAS))
-BUILD   := build/$(VARIANT)
+VARIANT := $(notdir $(CC))-omp$(OPENMP)-p$(PORTABLE)$(if $(BLAS),-$(BLAS))$(if $(filter-out -O3,$(CFLAGS)),-f$(shell printf '%s' '$(CFLAGS) $(LDFLAGS)' | cksum | cut -d' ' -f1))
+BUILD   ?= build/$(VARIANT)
 
 LIB_SRCS  := $(sort $(wildcard linalg/*.c model/*.c metrics/*.c plots/*.c))
 TEST_SRCS := $(sort $(wildcard tests/*.c))
@@ -78,22 +81,22 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 HEADERS   := muon.h $(wildcard linalg/*.h model/*.h metrics/*.h plots/*.h tests/*.h)
 
-.PHONY: all muon test bench run golden clean
+.PHONY: all muon test bench run golden conformance clean
 all: muon
 
 $(BUILD)/%.o: %.c $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(if $(findstring bench,$<),$(BENCH_CFLAGS)) -c $< -o $@
+	$(CC) $(MUON_CFLAGS) $(CFLAGS) $(if $(findstring bench,$<),$(BENCH_CFLAGS)) -c $< -o $@
 
 $(BUILD)/libmuon.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/muon: $(BUILD)/muon.o $(BUILD)/libmuon.a
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(BENCH_LIBS) -o $@
+	$(CC) $(MUON_LDFLAGS) $(LDFLAGS) $^ $(LDLIBS) $(BENCH_LIBS) -o $@
 
 $(BUILD)/muon_tests: $(TEST_OBJS) $(BUILD)/libmuon.a
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(BENCH_LIBS) -o $@
+	$(CC) $(MUON_LDFLAGS) $(LDFLAGS) $^ $(LDLIBS) $(BENCH_LIBS) -o $@
 
 muon: $(BUILD)/muon
 	@cp $< $@
@@ -112,3 +115,7 @@ golden:
 
 clean:
 	rm -rf build muon
+
+# The README's conformance table (errors of every numeric check).
+conformance: $(BUILD)/muon_tests
+	@tests/conformance.sh ./$(BUILD)/muon_tests

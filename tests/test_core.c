@@ -1,2 +1,100 @@
+/* Core helpers: status/errors, aligned allocation and failure injection, RNG,
+ * vector helpers. */
 #include "test.h"
-void suite_core(void) { skip("core: soon"); }
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+static void test_alloc(void)
+{
+    void *p = muon_alloc(100), *q;
+    check(p != NULL && (uintptr_t)p % 64 == 0, "muon_alloc returns 64-byte aligned memory");
+    muon_free(p);
+    q = muon_calloc(1000, sizeof(float));
+    if (check(q != NULL, "muon_calloc(1000, 4)")) {
+        size_t i, nz = 0;
+        for (i = 0; i < 1000; i++) nz += ((float *)q)[i] != 0.0f;
+        check(nz == 0, "muon_calloc zero-fills");
+    }
+    muon_free(q);
+    muon_free(NULL);
+    check(muon_calloc((size_t)-1 / 2, 4) == NULL && strstr(muon_last_error(), "overflow") != NULL,
+          "muon_calloc rejects a size that overflows: %s", muon_last_error());
+    muon_alloc_fail_after(2);
+    p = muon_alloc(8);
+    q = muon_alloc(8);
+    check(p != NULL && q == NULL, "failure injection fails exactly the 2nd allocation");
+    muon_free(p);
+    p = muon_alloc(8);
+    check(p != NULL, "failure injection is one-shot");
+    muon_free(p);
+}
+
+static void test_rng(void)
+{
+    muon_rng a, b;
+    double sum = 0, sum2 = 0;
+    int i, same = 1, hist[10] = {0}, hist_ok = 1;
+    const int n = 200000;
+    muon_rng_seed(&a, 42);
+    muon_rng_seed(&b, 42);
+    for (i = 0; i < 1000; i++) same &= muon_rng_next(&a) == muon_rng_next(&b);
+    check(same, "rng: same seed, same stream");
+    muon_rng_seed(&b, 43);
+    check(muon_rng_next(&a) != muon_rng_next(&b), "rng: different seeds differ");
+    /* moments of N(0,1): standard errors are 1/sqrt(n) and sqrt(2/n) */
+    for (i = 0; i < n; i++) {
+        double x = muon_rng_normal(&a);
+        sum += x;
+        sum2 += x * x;
+    }
+    check(fabs(sum / n) < 5.0 / sqrt(n) && fabs(sum2 / n - 1.0) < 5.0 * sqrt(2.0 / n),
+          "rng: normal mean %.4f, variance %.4f within 5 standard errors of 0, 1", sum / n, sum2 / n);
+    /* muon_rng_below(10): each bucket within 5 sd of n/10 */
+    for (i = 0; i < n; i++) hist[muon_rng_below(&a, 10)]++;
+    for (i = 0; i < 10; i++) hist_ok &= fabs(hist[i] - n / 10.0) < 5.0 * sqrt(n * 0.09);
+    check(hist_ok, "rng: below(10) is uniform (chi-square-free bucket check)");
+}
+
+static void test_vec(void)
+{
+    float x[37], y[37], t[37], tt[37];
+    double dot = 0;
+    int i;
+    for (i = 0; i < 37; i++) { x[i] = (float)(i - 18) / 7.0f; y[i] = (float)(i % 5) - 2.0f; }
+    for (i = 0; i < 37; i++) dot += (double)x[i] * y[i];
+    check_near("dot vs loop", muon_dot(x, y, 37), dot, 1e-12, 0);
+    check_near("norm2 of (3,4)", muon_norm2((const float[]){3, 4}, 2), 5.0, 1e-12, 0);
+    muon_transpose(x, t, 1, 37);
+    check(memcmp(t, x, sizeof x) == 0, "transpose of a row vector is itself in memory");
+    /* (37 = 37x1) -> round trip through a 37-long odd shape */
+    muon_transpose(x, t, 37, 1);
+    muon_transpose(t, tt, 1, 37);
+    check(memcmp(tt, x, sizeof x) == 0, "transpose round trip");
+    {
+        float a[6] = {1, 2, 3, 4, 5, 6}, at[6], want[6] = {1, 4, 2, 5, 3, 6};
+        muon_transpose(a, at, 2, 3);
+        check(memcmp(at, want, sizeof at) == 0, "transpose 2x3");
+    }
+    check(muon_all_finite(x, 37), "all_finite on finite data");
+    x[17] = NAN;
+    check(!muon_all_finite(x, 37), "all_finite catches NaN");
+    x[17] = INFINITY;
+    check(!muon_all_finite(x, 37), "all_finite catches Inf");
+}
+
+static void test_errors(void)
+{
+    int st = muon_error(MUON_ERR_ARG, "thing %d is bad", 7);
+    check(st == MUON_ERR_ARG && !strcmp(muon_last_error(), "thing 7 is bad"), "muon_error keeps status and message");
+    check(!strcmp(muon_status_name(MUON_ERR_NOMEM), "out of memory"), "status names");
+}
+
+void suite_core(void)
+{
+    test_errors();
+    test_alloc();
+    test_rng();
+    test_vec();
+}

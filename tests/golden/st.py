@@ -10,19 +10,26 @@ import struct
 import numpy as np
 
 _DTYPES = {np.dtype('float32'): 'F32', np.dtype('float64'): 'F64',
-           np.dtype('int64'): 'I64', np.dtype('int32'): 'I32'}
+           np.dtype('float16'): 'F16', np.dtype('int64'): 'I64',
+           np.dtype('int32'): 'I32', np.dtype('int8'): 'I8', np.dtype('uint8'): 'U8'}
 _NP = {v: k for k, v in _DTYPES.items()}
 
 
 def save(path, tensors, metadata=None):
-    """tensors: {name: array}; metadata: {str: str}. Names are written sorted."""
+    """tensors: {name: array, or ("BF16", uint16 array of raw bfloat16 bits)};
+    metadata: {str: str}. Names are written sorted."""
     header, blobs, offset = {}, [], 0
     for name in sorted(tensors):
-        a = np.ascontiguousarray(tensors[name])
-        if a.dtype not in _DTYPES:
-            raise TypeError(f"{name}: unsupported dtype {a.dtype}")
+        a = tensors[name]
+        if isinstance(a, tuple):
+            dtype, a = a[0], np.array(a[1], dtype=np.uint16, order='C')
+        else:
+            a = np.array(a, order='C', copy=False)  # keeps 0-d (ascontiguousarray would not)
+            if a.dtype not in _DTYPES:
+                raise TypeError(f"{name}: unsupported dtype {a.dtype}")
+            dtype = _DTYPES[a.dtype]
         b = a.astype(a.dtype.newbyteorder('<'), copy=False).tobytes()
-        header[name] = {"dtype": _DTYPES[a.dtype], "shape": list(a.shape),
+        header[name] = {"dtype": dtype, "shape": list(a.shape),
                         "data_offsets": [offset, offset + len(b)]}
         blobs.append(b)
         offset += len(b)
