@@ -308,6 +308,10 @@ const muon_param *muon_model_find(const muon_model *m, const char *name);
 int muon_model_tracked(const muon_model *m, muon_tracked *out, int cap);
 void muon_model_free(muon_model *m);
 
+/* Prints forward+backward time per step, tokens/s and GFLOP/s for `nano`
+ * (B=16, T=128) with 1 and 2 threads to out (model/model_bench.c). */
+int muon_bench_model(FILE *out);
+
 /* ------------------------------------------------------------------------- */
 /* Optimizers and training (model/)                                           */
 /* ------------------------------------------------------------------------- */
@@ -519,6 +523,57 @@ int muon_bench_train(FILE *out);
 
 /* METRICS-API: declarations for metrics/ go here. */
 
+/* Default --track-every: one tracking pass over `nano` costs about as much as
+ * a few training steps (measured in metrics/track.c's header comment), so
+ * tracking every 50 steps keeps its cost under about 10% of training. */
+#define MUON_DEFAULT_TRACK_EVERY 50
+/* k of alignment_left/right (SPEC 7.6); min(k, rank) is used when smaller. */
+#define MUON_ALIGN_K 5
+
+/* The metrics of one matrix, in the fixed order rows are logged in. Names are
+ * those of SPEC section 7 ("sigma_max", "top_sv_1", ...). */
+typedef enum {
+    MUON_METRIC_SIGMA_MAX = 0,
+    MUON_METRIC_SPECTRAL_GAP,
+    MUON_METRIC_TOP_SV_1, MUON_METRIC_TOP_SV_2, MUON_METRIC_TOP_SV_3,
+    MUON_METRIC_TOP_SV_4, MUON_METRIC_TOP_SV_5, MUON_METRIC_TOP_SV_6,
+    MUON_METRIC_TOP_SV_7, MUON_METRIC_TOP_SV_8, MUON_METRIC_TOP_SV_9,
+    MUON_METRIC_TOP_SV_10,
+    MUON_METRIC_STABLE_RANK,
+    MUON_METRIC_SPECTRAL_ENTROPY,
+    MUON_METRIC_ORTHO_ERROR_WEIGHT,
+    MUON_METRIC_ALIGNMENT_LEFT,      /* needs the update delta */
+    MUON_METRIC_ALIGNMENT_RIGHT,     /* needs the update delta */
+    MUON_METRIC_UPDATE_RANK,         /* needs the momentum */
+    MUON_METRIC_SUBSPACE_EFFICIENCY, /* needs delta and momentum */
+    MUON_METRIC_ORTHO_ERROR_UPDATE,  /* needs the orthogonaliser output */
+    MUON_METRIC_UPDATE_SV_MIN,       /* needs the orthogonaliser output */
+    MUON_METRIC_UPDATE_SV_MAX,       /* needs the orthogonaliser output */
+    MUON_METRIC_COUNT
+} muon_metric_id;
+
+/* value[i] is metric i; have[i] is 0 when its input was NULL (not logged).
+ * Edge cases (documented in metrics/spectral.c, same in gen_metrics.py):
+ * singular values <= max(rows,cols) * 2^-23 * sigma_1 count as zero when a
+ * rank matters; spectral_gap = +inf when sigma_2 is zero (or r = 1), NaN for
+ * the zero matrix; stable_rank, spectral_entropy, update_rank are 0 for a zero
+ * matrix and spectral_entropy is 0 when r = 1; ortho_error_* is 1 for a zero
+ * matrix; alignment averages over min(k, rank W, rank dW) singular values and
+ * is NaN when that is 0; subspace_efficiency is NaN when update_rank is 0. */
+typedef struct {
+    double value[MUON_METRIC_COUNT];
+    unsigned char have[MUON_METRIC_COUNT];
+} muon_metrics;
+
+/* The name of metric id ("sigma_max", ...), or NULL when out of range. */
+const char *muon_metric_name(int id);
+/* All SPEC 7 metrics of W(rows,cols); dW, M, O (rows,cols) are the applied
+ * update, the momentum and the orthogonaliser output, each may be NULL (its
+ * metrics then have have[] = 0). One SVD per input. MUON_ERR_ARG for
+ * rows or cols < 1, MUON_ERR_NOMEM. */
+int muon_metrics_compute(int rows, int cols, const float *W, const float *dW,
+                         const float *M, const float *O, muon_metrics *out);
+
 /* What the optimizer's last step did, laid out like muon_model.params so a
  * tracked matrix's offset indexes all of them. Any pointer may be NULL; the
  * metrics that need it are then not logged. */
@@ -548,6 +603,9 @@ int muon_metric_log_close(muon_metric_log *log);
  * NULL: static metrics only) and appends their rows for step. */
 int muon_metrics_track(muon_metric_log *log, long step, const muon_model *m,
                        const muon_update_view *u);
+/* Appends the rows of every present metric of mt for (step, layer, matrix). */
+int muon_metrics_log(muon_metric_log *log, long step, int layer, const char *matrix,
+                     const muon_metrics *mt);
 
 /* ------------------------------------------------------------------------- */
 /* Plots (plots/)                                                             */

@@ -1,4 +1,456 @@
-/* Placeholder: the metrics tests land with their issue. */
+/* Metrics: every SPEC section 7 metric against NumPy float64 (golden cases:
+ * random, graded, low-rank, zero and degenerate matrices), the singular-value
+ * shortcuts against their slow definitions, the metric log (header, append,
+ * resume, crash leftovers, I/O errors), tracking over a model, and
+ * `muon analyze` with the real binary. */
 #include "test.h"
 
-void suite_metrics(void) { skip("metrics: not written yet"); }
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- golden values ---------------------------------------------------- */
+
+/* Tolerance per metric: |got - want| <= atol*scale + rtol*|want|, where scale
+ * is 1 for dimensionless metrics, sigma_max(W) for W's singular values and
+ * update_sv_max for O's. Inputs are float32; the reference is float64 LAPACK
+ * on the same float32 numbers, so the budget is the float32 SVD's: relative
+ * accuracy of the large singular values, absolute (times sigma_1) of the
+ * small ones, and subspace angles of about eps/gap for the alignments. */
+typedef struct { double rtol, atol; int scale; } metric_tol;
+enum { SCALE_ONE = 0, SCALE_W = 1, SCALE_O = 2 };
+
+static metric_tol tol_of(int id)
+{
+    metric_tol t = {1e-5, 1e-6, SCALE_ONE};
+    if (id >= MUON_METRIC_TOP_SV_1 && id <= MUON_METRIC_TOP_SV_10) { t.rtol = 2e-5; t.atol = 1e-6; t.scale = SCALE_W; }
+    switch (id) {
+    case MUON_METRIC_SIGMA_MAX: t.rtol = 1e-5; t.atol = 0; break;
+    case MUON_METRIC_SPECTRAL_GAP: t.rtol = 2e-5; t.atol = 0; break;
+    case MUON_METRIC_STABLE_RANK: t.rtol = 1e-5; t.atol = 0; break;
+    case MUON_METRIC_SPECTRAL_ENTROPY: t.rtol = 1e-5; t.atol = 1e-6; break;
+    case MUON_METRIC_ORTHO_ERROR_WEIGHT: t.rtol = 1e-5; t.atol = 1e-6; break;
+    case MUON_METRIC_ALIGNMENT_LEFT: case MUON_METRIC_ALIGNMENT_RIGHT: t.rtol = 0; t.atol = 1e-5; break;
+    case MUON_METRIC_UPDATE_RANK: t.rtol = 1e-5; t.atol = 0; break;
+    case MUON_METRIC_SUBSPACE_EFFICIENCY: t.rtol = 1e-4; t.atol = 1e-7; break;
+    case MUON_METRIC_ORTHO_ERROR_UPDATE: t.rtol = 1e-5; t.atol = 1e-6; break;
+    case MUON_METRIC_UPDATE_SV_MIN: case MUON_METRIC_UPDATE_SV_MAX: t.rtol = 1e-5; t.atol = 1e-6; t.scale = SCALE_O; break;
+    default: break;
+    }
+    return t;
+}
+
+/* Worst error over all cases per metric, for the summary lines. */
+static double worst_abs[MUON_METRIC_COUNT], worst_rel[MUON_METRIC_COUNT];
+
+static int same_special(double got, double want)
+{
+    if (want != want) return got != got;
+    return got == want; /* +-inf */
+}
+
+static const float *opt_tensor(const muon_st_file *f, const char *cas, const char *key, size_t n, int *bad)
+{
+    char name[256];
+    const muon_st_tensor *t;
+    snprintf(name, sizeof name, "%.100s.%.20s", cas, key);
+    t = muon_st_find(f, name);
+    if (!t) return NULL;
+    if (t->numel != n) { check(0, "golden %s has %lu values, expected %lu", name, (unsigned long)t->numel, (unsigned long)n); *bad = 1; }
+    return t->data;
+}
+
+static void golden_case(const muon_st_file *f, const char *cas)
+{
+    char name[256];
+    const muon_st_tensor *tw;
+    const float *W, *dW, *M, *O, *want, *have;
+    muon_metrics got;
+    int rows, cols, i, bad = 0, st, nfail = 0;
+    size_t n;
+    double scale_w, scale_o;
+
+    snprintf(name, sizeof name, "%.100s.W", cas);
+    tw = muon_st_find(f, name);
+    if (!check(tw && tw->ndim == 2, "golden %s present and 2-D", name)) return;
+    rows = (int)tw->shape[0];
+    cols = (int)tw->shape[1];
+    n = tw->numel;
+    W = tw->data;
+    dW = opt_tensor(f, cas, "dW", n, &bad);
+    M = opt_tensor(f, cas, "M", n, &bad);
+    O = opt_tensor(f, cas, "O", n, &bad);
+    snprintf(name, sizeof name, "%.100s.want", cas);
+    want = golden_get(f, name, MUON_METRIC_COUNT);
+    snprintf(name, sizeof name, "%.100s.have", cas);
+    have = golden_get(f, name, MUON_METRIC_COUNT);
+    if (bad || !want || !have) return;
+
+    st = muon_metrics_compute(rows, cols, W, dW, M, O, &got);
+    if (!check(st == MUON_OK, "%s (%dx%d): compute: %s", cas, rows, cols, st ? muon_last_error() : "ok")) return;
+    scale_w = want[MUON_METRIC_SIGMA_MAX];
+    scale_o = want[MUON_METRIC_UPDATE_SV_MAX];
+    for (i = 0; i < MUON_METRIC_COUNT; i++) {
+        metric_tol t = tol_of(i);
+        double w = want[i], g = got.value[i], scale, lim, d;
+        const char *mn = muon_metric_name(i);
+        if ((int)have[i] != got.have[i]) {
+            nfail++;
+            check(0, "%s %s: logged %d, NumPy reference says %d", cas, mn, got.have[i], (int)have[i]);
+            continue;
+        }
+        if (!got.have[i]) continue;
+        if (w != w || isinf(w)) {
+            if (!same_special(g, w)) { nfail++; check(0, "%s %s: got %.9g want %g", cas, mn, g, w); }
+            else check(1, "%s %s: %g as defined", cas, mn, g);
+            continue;
+        }
+        scale = t.scale == SCALE_W ? scale_w : t.scale == SCALE_O ? scale_o : 1.0;
+        d = fabs(g - w);
+        lim = t.atol * scale + t.rtol * fabs(w);
+        if (d > worst_abs[i]) worst_abs[i] = d;
+        if (fabs(w) > t.atol * scale && d / fabs(w) > worst_rel[i]) worst_rel[i] = d / fabs(w);
+        if (!(d <= lim)) {
+            nfail++;
+            check(0, "%s %s: got %.9g want %.9g (abs err %.2e > %.2e = atol %.0e*%.3g + rtol %.0e)",
+                  cas, mn, g, w, d, lim, t.atol, scale, t.rtol);
+        }
+    }
+    if (!nfail) check(1, "%s (%dx%d%s%s%s): every metric within tolerance of NumPy", cas, rows, cols,
+                      dW ? ", dW" : "", M ? ", M" : "", O ? ", O" : "");
+}
+
+static void test_golden(void)
+{
+    muon_st_file f;
+    const char *names, *cases;
+    char buf[4096], *tok;
+    int i;
+    if (golden_open("metrics.safetensors", &f)) return;
+    /* the file's metric order is muon_metric_id's */
+    names = muon_st_meta(&f, "metrics");
+    if (!check(names != NULL, "golden metadata lists the metrics")) { muon_st_free(&f); return; }
+    strncpy(buf, names, sizeof buf - 1);
+    buf[sizeof buf - 1] = 0;
+    for (i = 0, tok = strtok(buf, ","); tok; tok = strtok(NULL, ","), i++)
+        if (!muon_metric_name(i) || strcmp(tok, muon_metric_name(i))) break;
+    check(i == MUON_METRIC_COUNT && !tok, "metric names and order match the NumPy script (%d metrics)", i);
+    check(muon_metric_name(MUON_METRIC_COUNT) == NULL && muon_metric_name(-1) == NULL, "metric name out of range is NULL");
+
+    cases = muon_st_meta(&f, "cases");
+    if (!check(cases != NULL, "golden metadata lists the cases")) { muon_st_free(&f); return; }
+    strncpy(buf, cases, sizeof buf - 1);
+    buf[sizeof buf - 1] = 0;
+    {
+        /* strtok is not reentrant and golden_case does not use it, but copy
+         * the names out first anyway */
+        char list[64][32];
+        int nc = 0, c;
+        for (tok = strtok(buf, ","); tok && nc < 64; tok = strtok(NULL, ","))
+            { strncpy(list[nc], tok, 31); list[nc][31] = 0; nc++; }
+        check(nc >= 10, "golden file has %d cases", nc);
+        for (c = 0; c < nc; c++) golden_case(&f, list[c]);
+    }
+    for (i = 0; i < MUON_METRIC_COUNT; i++) {
+        metric_tol t = tol_of(i);
+        check(1, "summary %-19s max abs err %.2e, max rel err %.2e (rtol %.0e, atol %.0e%s)",
+              muon_metric_name(i), worst_abs[i], worst_rel[i], t.rtol, t.atol,
+              t.scale == SCALE_W ? " x sigma_max" : t.scale == SCALE_O ? " x update_sv_max" : "");
+    }
+    muon_st_free(&f);
+}
+
+/* ---- the shortcuts against their slow definitions ---------------------- */
+
+/* ||Xh^T Xh - I||_F / sqrt(r) with Xh = X/s1, the Gram matrix formed on the
+ * small side in double: the research code's literal definition. */
+static double ortho_error_gram(int m, int n, const float *X, double s1)
+{
+    int small = m < n ? m : n, i, j, t;
+    double acc = 0.0;
+    for (i = 0; i < small; i++)
+        for (j = 0; j < small; j++) {
+            double g = 0.0;
+            if (m >= n) for (t = 0; t < m; t++) g += (double)X[(size_t)t * n + i] * X[(size_t)t * n + j];
+            else        for (t = 0; t < n; t++) g += (double)X[(size_t)i * n + t] * X[(size_t)j * n + t];
+            g = g / (s1 * s1) - (i == j);
+            acc += g * g;
+        }
+    return sqrt(acc) / sqrt((double)small);
+}
+
+/* O(m,n) = Gram-Schmidt of W's long-side vectors (in double) plus a
+ * perturbation eps*N(0,1). */
+static void near_orthogonal(int m, int n, const float *W, float *O, float eps, uint64_t seed)
+{
+    int small = m < n ? m : n, len = m < n ? n : m, i, j, t;
+    double *q = malloc(sizeof(double) * (size_t)small * len);
+    float *noise = malloc(sizeof(float) * (size_t)m * n);
+    /* vector i is row i (wide) or column i (tall) */
+    for (i = 0; i < small; i++) {
+        double nrm = 0.0;
+        for (t = 0; t < len; t++) q[(size_t)i * len + t] = m < n ? W[(size_t)i * n + t] : W[(size_t)t * n + i];
+        for (j = 0; j < i; j++) {
+            double d = 0.0;
+            for (t = 0; t < len; t++) d += q[(size_t)i * len + t] * q[(size_t)j * len + t];
+            for (t = 0; t < len; t++) q[(size_t)i * len + t] -= d * q[(size_t)j * len + t];
+        }
+        for (t = 0; t < len; t++) nrm += q[(size_t)i * len + t] * q[(size_t)i * len + t];
+        for (t = 0; t < len; t++) q[(size_t)i * len + t] /= sqrt(nrm);
+    }
+    test_fill_random(noise, (size_t)m * n, seed);
+    for (i = 0; i < small; i++)
+        for (t = 0; t < len; t++) {
+            size_t at = m < n ? (size_t)i * n + t : (size_t)t * n + i;
+            O[at] = (float)q[(size_t)i * len + t] + eps * noise[at];
+        }
+    free(q);
+    free(noise);
+}
+
+static void test_shortcuts(void)
+{
+    static const int shapes[][2] = {{40, 24}, {24, 40}, {33, 33}};
+    int s;
+    for (s = 0; s < 3; s++) {
+        int m = shapes[s][0], n = shapes[s][1];
+        float *W = malloc(sizeof(float) * m * n), *O = malloc(sizeof(float) * m * n);
+        muon_metrics mt;
+        test_fill_random(W, (size_t)m * n, 11 + s);
+        /* O: an almost orthogonal matrix, where the error is small and the
+         * cancellation in X^T X - I is worst */
+        near_orthogonal(m, n, W, O, 1e-3f, 99 + s);
+        if (!check(muon_metrics_compute(m, n, W, NULL, NULL, O, &mt) == MUON_OK, "compute %dx%d", m, n)) { free(W); free(O); continue; }
+        /* rtol 1e-4: the Gram route loses digits to X^T X in double, the
+         * singular-value route to the float32 SVD; both are well inside it */
+        check_near("ortho_error_weight: singular values vs Gram matrix", mt.value[MUON_METRIC_ORTHO_ERROR_WEIGHT],
+                   ortho_error_gram(m, n, W, mt.value[MUON_METRIC_SIGMA_MAX]), 1e-4, 1e-6);
+        if (mt.have[MUON_METRIC_ORTHO_ERROR_UPDATE])
+            check_near("ortho_error_update: singular values vs Gram matrix", mt.value[MUON_METRIC_ORTHO_ERROR_UPDATE],
+                       ortho_error_gram(m, n, O, mt.value[MUON_METRIC_UPDATE_SV_MAX]), 1e-3, 2e-6);
+        /* stable rank from the Frobenius norm vs sum of squared singular values */
+        {
+            double acc = 0.0, s1 = mt.value[MUON_METRIC_SIGMA_MAX];
+            size_t i;
+            for (i = 0; i < (size_t)m * n; i++) acc += (double)W[i] * W[i];
+            check_near("stable_rank = ||W||_F^2 / sigma_1^2", mt.value[MUON_METRIC_STABLE_RANK], acc / (s1 * s1), 1e-12, 0);
+        }
+        free(W);
+        free(O);
+    }
+}
+
+/* ---- edge cases the golden file cannot hold --------------------------- */
+
+static void test_edges(void)
+{
+    float W[12], dW[12];
+    muon_metrics mt;
+    int i, all_nan = 1, st;
+    test_fill_random(W, 12, 5);
+    test_fill_random(dW, 12, 6);
+    check(muon_metrics_compute(0, 4, W, NULL, NULL, NULL, &mt) == MUON_ERR_ARG, "rows 0 rejected: %s", muon_last_error());
+    check(muon_metrics_compute(3, 4, NULL, NULL, NULL, NULL, &mt) == MUON_ERR_ARG, "NULL W rejected");
+    W[5] = NAN;
+    st = muon_metrics_compute(3, 4, W, dW, NULL, NULL, &mt);
+    for (i = 0; i <= MUON_METRIC_ALIGNMENT_RIGHT; i++) all_nan &= mt.have[i] && mt.value[i] != mt.value[i];
+    check(st == MUON_OK && all_nan, "a NaN in W gives NaN for W's and the alignment metrics");
+    W[5] = 1.0f;
+    dW[0] = INFINITY;
+    st = muon_metrics_compute(3, 4, W, dW, NULL, NULL, &mt);
+    check(st == MUON_OK && mt.value[MUON_METRIC_SIGMA_MAX] == mt.value[MUON_METRIC_SIGMA_MAX] &&
+          mt.value[MUON_METRIC_ALIGNMENT_LEFT] != mt.value[MUON_METRIC_ALIGNMENT_LEFT],
+          "an Inf in dW gives NaN alignments, W's metrics stay finite");
+    dW[0] = 0.5f;
+    /* every allocation failure is reported, never a crash or a leak */
+    {
+        int k, ok = 1;
+        for (k = 1; k <= 12; k++) {
+            muon_alloc_fail_after(k);
+            st = muon_metrics_compute(3, 4, W, dW, W, dW, &mt);
+            muon_alloc_fail_after(0);
+            if (st != MUON_OK && st != MUON_ERR_NOMEM) ok = 0;
+        }
+        check(ok, "allocation failures 1..12 give MUON_ERR_NOMEM or succeed");
+    }
+}
+
+/* ---- the metric log ----------------------------------------------------- */
+
+static const char *log_path = "build/test_metrics_log.csv";
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    long n;
+    char *s;
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    s = malloc((size_t)n + 1);
+    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) { free(s); s = NULL; }
+    if (s) s[n] = 0;
+    fclose(f);
+    return s;
+}
+
+static int write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return 1;
+    fputs(text, f);
+    return fclose(f) != 0;
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; s && *s; s++) n += *s == '\n';
+    return n;
+}
+
+static void log_steps(long from, long to)
+{
+    muon_metric_log *lg;
+    long s;
+    if (muon_metric_log_open(&lg, log_path, -1)) { check(0, "open: %s", muon_last_error()); return; }
+    for (s = from; s <= to; s++) {
+        muon_metric_log_row(lg, s, -1, "model", "loss", 5.0 / (double)(s + 1));
+        muon_metric_log_row(lg, s, 0, "q", "sigma_max", 1.0 + 0.001 * (double)s);
+        muon_metric_log_flush(lg);
+    }
+    muon_metric_log_close(lg);
+}
+
+static void test_log(void)
+{
+    muon_metric_log *lg;
+    char *s;
+    int st;
+    remove(log_path);
+
+    st = muon_metric_log_open(&lg, log_path, -1);
+    if (!check(st == MUON_OK, "open a new log: %s", st ? muon_last_error() : "ok")) return;
+    muon_metric_log_row(lg, 0, 3, "q", "sigma_max", 0.123456789012);
+    muon_metric_log_row(lg, 0, -1, "model", "loss", 5.5);
+    muon_metric_log_row(lg, 0, 3, "q", "spectral_gap", INFINITY);
+    muon_metric_log_row(lg, 0, 3, "q", "alignment_left", -NAN);
+    check(muon_metric_log_row(lg, 0, 3, "q,k", "x", 1.0) == MUON_ERR_ARG, "a comma in a name is rejected: %s", muon_last_error());
+    /* flushed rows are on disk while the log is still open */
+    check(muon_metric_log_flush(lg) == MUON_OK, "flush");
+    s = slurp(log_path);
+    check(s && !strcmp(s, "step,layer,matrix,metric,value\n"
+                          "0,3,q,sigma_max,0.123456789\n"
+                          "0,-1,model,loss,5.5\n"
+                          "0,3,q,spectral_gap,inf\n"
+                          "0,3,q,alignment_left,nan\n"),
+          "header and rows, %%.9g, inf and nan, on disk after flush");
+    free(s);
+    check(muon_metric_log_close(lg) == MUON_OK, "close");
+    check(muon_metric_log_close(NULL) == MUON_OK, "close(NULL)");
+
+    /* appending: the header is not repeated */
+    remove(log_path);
+    log_steps(0, 4);
+    log_steps(5, 9);
+    s = slurp(log_path);
+    check(s && count_lines(s) == 1 + 20 && strstr(s, "9,0,q,sigma_max,1.009\n") &&
+          strstr(s + 1, "step,layer") == NULL, "append after reopen: one header, 20 rows");
+    free(s);
+
+    /* resume at step 6: rows of steps 7..9 dropped, then steps 7..9 again */
+    check(muon_metric_log_open(&lg, log_path, 6) == MUON_OK, "reopen with resume_step 6");
+    muon_metric_log_close(lg);
+    s = slurp(log_path);
+    check(s && count_lines(s) == 1 + 14 && strstr(s, "6,0,q,sigma_max") && !strstr(s, "\n7,"),
+          "resume 6: steps 0..6 kept, 7..9 dropped");
+    free(s);
+    {
+        muon_metric_log *l2;
+        long t;
+        check(muon_metric_log_open(&l2, log_path, 6) == MUON_OK, "resume again (idempotent)");
+        for (t = 7; t <= 9; t++) muon_metric_log_row(l2, t, -1, "model", "loss", 1.0);
+        muon_metric_log_close(l2);
+        s = slurp(log_path);
+        check(s && count_lines(s) == 1 + 14 + 3 && strstr(s, "\n7,-1,model,loss,1\n") &&
+              strstr(strstr(s, "\n7,") + 1, "\n7,") == NULL, "resumed run continues without duplicate rows");
+        free(s);
+    }
+    check(muon_metric_log_open(&lg, log_path, 0) == MUON_OK, "resume at 0");
+    muon_metric_log_close(lg);
+    s = slurp(log_path);
+    check(s && count_lines(s) == 3, "resume 0 keeps only step 0's rows");
+    free(s);
+
+    /* a crash mid-row: the partial last line is dropped on open */
+    write_file(log_path, "step,layer,matrix,metric,value\n0,0,q,sigma_max,1\n1,0,q,sigma_ma");
+    check(muon_metric_log_open(&lg, log_path, -1) == MUON_OK, "open a log with a partial last row");
+    muon_metric_log_row(lg, 1, 0, "q", "sigma_max", 2.0);
+    muon_metric_log_close(lg);
+    s = slurp(log_path);
+    check(s && !strcmp(s, "step,layer,matrix,metric,value\n0,0,q,sigma_max,1\n1,0,q,sigma_max,2\n"),
+          "partial row dropped, new rows follow cleanly");
+    free(s);
+
+    /* resume over a malformed row names file and line; the file is unchanged */
+    write_file(log_path, "step,layer,matrix,metric,value\n0,0,q,sigma_max,1\nxyz\n");
+    st = muon_metric_log_open(&lg, log_path, 0);
+    check(st == MUON_ERR_FORMAT && strstr(muon_last_error(), log_path) && strstr(muon_last_error(), ":3"),
+          "malformed row on resume: %s", muon_last_error());
+    s = slurp(log_path);
+    check(s && strstr(s, "xyz"), "a failed resume leaves the file as it was");
+    free(s);
+    {
+        FILE *t = fopen("build/test_metrics_log.csv.tmp", "rb");
+        check(t == NULL, "and no temporary file behind");
+        if (t) fclose(t);
+    }
+
+    /* a file that is not a metric log is never appended to */
+    write_file(log_path, "hello,world\n1,2\n");
+    st = muon_metric_log_open(&lg, log_path, -1);
+    check(st == MUON_ERR_FORMAT && strstr(muon_last_error(), log_path), "foreign file refused: %s", muon_last_error());
+    /* an empty file gets the header */
+    write_file(log_path, "");
+    check(muon_metric_log_open(&lg, log_path, 3) == MUON_OK, "open an empty file");
+    muon_metric_log_close(lg);
+    s = slurp(log_path);
+    check(s && !strcmp(s, "step,layer,matrix,metric,value\n"), "empty file gets the header");
+    free(s);
+
+    /* unwritable paths */
+    st = muon_metric_log_open(&lg, "build/no/such/dir/metrics.csv", -1);
+    check(st == MUON_ERR_IO && lg == NULL && strstr(muon_last_error(), "build/no/such/dir/metrics.csv"),
+          "missing directory: %s", muon_last_error());
+    st = muon_metric_log_open(&lg, "build", -1);
+    check(st != MUON_OK && lg == NULL && strstr(muon_last_error(), "build"), "a directory as the log: %s", muon_last_error());
+    {
+        FILE *full = fopen("/dev/full", "wb");
+        if (full) {
+            fclose(full);
+            st = muon_metric_log_open(&lg, "/dev/full", -1);
+            if (st == MUON_OK) {
+                int i, rs = MUON_OK;
+                for (i = 0; i < 100000 && rs == MUON_OK; i++) rs = muon_metric_log_row(lg, i, 0, "q", "sigma_max", 1.0);
+                if (rs == MUON_OK) rs = muon_metric_log_flush(lg);
+                check(rs == MUON_ERR_IO && strstr(muon_last_error(), "/dev/full"), "disk full reported with the path: %s", muon_last_error());
+                muon_metric_log_close(lg);
+            } else {
+                check(st == MUON_ERR_IO && strstr(muon_last_error(), "/dev/full"), "disk full at open: %s", muon_last_error());
+            }
+        } else {
+            skip("no /dev/full on this system");
+        }
+    }
+    remove(log_path);
+}
+
+void suite_metrics(void)
+{
+    test_golden();
+    test_shortcuts();
+    test_edges();
+    test_log();
+}

@@ -1,0 +1,33 @@
+/* Token embedding, scaled by sqrt(C) as in the research model. */
+#include "muon.h"
+#include "model/layers.h"
+
+void muon_embedding_forward(float *out, const int *tokens, const float *wte, int N, int C, float scale)
+{
+    int r;
+#pragma omp parallel for schedule(static)
+    for (r = 0; r < N; r++) {
+        const float *e = wte + (size_t)tokens[r] * C;
+        float *o = out + (size_t)r * C;
+        int j;
+        for (j = 0; j < C; j++) o[j] = scale * e[j];
+    }
+}
+
+/* Several rows can hit the same token, so threads split the columns: each
+ * column's sum runs over the rows in order, whatever the thread count. */
+#define COL_BLOCK 32
+
+void muon_embedding_backward(float *dwte, const float *dout, const int *tokens, int N, int C, float scale)
+{
+    int jb, nb = (C + COL_BLOCK - 1) / COL_BLOCK;
+#pragma omp parallel for schedule(static)
+    for (jb = 0; jb < nb; jb++) {
+        int j0 = jb * COL_BLOCK, j1 = j0 + COL_BLOCK < C ? j0 + COL_BLOCK : C, r, j;
+        for (r = 0; r < N; r++) {
+            float *d = dwte + (size_t)tokens[r] * C;
+            const float *g = dout + (size_t)r * C;
+            for (j = j0; j < j1; j++) d[j] += scale * g[j];
+        }
+    }
+}

@@ -1,0 +1,469 @@
+/* The decoder-only transformer: parameter layout, init, and the forward and
+ * backward passes, which read like the model diagram:
+ *
+ *   x = embed[tokens] * sqrt(C)
+ *   for each layer:  x = x + attn(rmsnorm(x))        (QK-norm, RoPE, causal GQA)
+ *                    x = x + ffn(rmsnorm(x))         (relu^2 or SwiGLU)
+ *   logits = rmsnorm(x) embed^T   (or head^T)         loss = mean cross-entropy
+ *
+ * Memory: three allocations made by muon_model_create -- parameters,
+ * gradients, activations (with the backward's scratch) -- sized for
+ * cfg.batch_size x cfg.seq_len; forward and backward allocate nothing
+ * themselves (muon_gemm may pack into its own buffers).
+ *
+ * Parameter layout (m->tensors, and the order of the flat params[] array):
+ *   embed.weight (V,C)
+ *   per layer i: attn_norm (1,C), attn.q (NH*HS,C), attn.k (NKV*HS,C),
+ *                attn.v (NKV*HS,C), attn.o (C,NH*HS), attn.q_norm (1,HS),
+ *                attn.k_norm (1,HS), ffn_norm (1,C), ffn.up (F,C),
+ *                ffn.down (C,F), ffn.gate (F,C) (SwiGLU only)
+ *   norm.weight (1,C), head.weight (V,C) (untied only)
+ * With merged_qkvo, q,k,v,o are one tensor attn.qkvo ((NH+2NKV)*HS + C, C):
+ * the same floats in the same place, so Q, K, V are always the contiguous
+ * rows of one ((NH+2NKV)*HS, C) matrix and the projection is a single GEMM.
+ */
+#include "muon.h"
+#include "model/layers.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+struct muon_acts {
+    int N;            /* rows allocated: batch_size*seq_len */
+    int have_targets; /* the last forward computed a loss */
+    int *tokens;      /* (N) */
+    int *targets;     /* (N) */
+    /* kept for backward, per layer l a slab of N rows */
+    float *x;         /* (L+1,N,C) residual stream entering layer l; x[L] leaves the last */
+    float *xmid;      /* (L,N,C) after the attention residual */
+    float *ln1;       /* (L,N,C) */
+    float *rstd1;     /* (L,N) */
+    float *qkv;       /* (L,N,NQKV) raw projections q | k | v */
+    float *qk;        /* (L,N,NQK) q | k after QK-norm and RoPE */
+    float *rstdqk;    /* (L,N,NH+NKV) */
+    float *att;       /* (L,N,C) attention output, before O */
+    float *lse;       /* (L,B,NH,T) softmax log-sum-exp per score row */
+    float *ln2;       /* (L,N,C) */
+    float *rstd2;     /* (L,N) */
+    float *h;         /* (L,N,F) up projection */
+    float *gate;      /* (L,N,F) gate projection (SwiGLU), else NULL */
+    float *lnf;       /* (N,C) */
+    float *rstdf;     /* (N) */
+    float *logits;    /* (N,V) */
+    float *ce_lse;    /* (N) */
+    /* scratch: reused layer by layer */
+    float *act;       /* (N,F) activation, recomputed in backward */
+    float *dres;      /* (N,C) gradient of the residual stream */
+    float *dln;       /* (N,C) */
+    float *datt;      /* (N,C) */
+    float *dqkv;      /* (N,NQKV) */
+    float *dqk;       /* (N,NQK) */
+    float *dh;        /* (N,F) */
+    float *dgate;     /* (N,F) (SwiGLU) */
+    float *dlogits;   /* (N,V) */
+    float *attn_scratch;
+    float *rope_cos;  /* (seq_len, HS/2) */
+    float *rope_sin;  /* (seq_len, HS/2) */
+    void *block;      /* the one allocation everything above points into */
+};
+
+/* Pointers to one layer's weights (or their gradients: same offsets). */
+typedef struct {
+    float *attn_norm, *qkv, *o, *q_norm, *k_norm, *ffn_norm, *up, *down, *gate;
+} layer_w;
+
+const char *muon_matrix_name(muon_matrix_kind k)
+{
+    static const char *names[] = {"q", "k", "v", "o", "up", "down", "gate", "qkvo", "none"};
+    return (unsigned)k < MUON_MAT_COUNT ? names[k] : "?";
+}
+
+/* ---- layout -------------------------------------------------------------- */
+
+/* Appends one tensor (or only counts when t is NULL). */
+static void add_tensor(muon_param *t, int *n, size_t *off, const char *name,
+                       muon_param_role role, muon_matrix_kind kind, int layer, int rows, int cols)
+{
+    if (t) {
+        muon_param *p = &t[*n];
+        memset(p, 0, sizeof *p);
+        snprintf(p->name, sizeof p->name, "%s", name);
+        p->role = role;
+        p->kind = kind;
+        p->layer = layer;
+        p->rows = rows;
+        p->cols = cols;
+        p->offset = *off;
+    }
+    (*n)++;
+    *off += (size_t)rows * cols;
+}
+
+static int layout(const muon_config *c, muon_param *t, size_t *total)
+{
+    int n = 0, l, C = c->d_model, HS = c->d_model / c->n_heads;
+    int NH = c->n_heads, NKV = c->n_kv_heads, F = c->d_ff;
+    size_t off = 0;
+    char name[64];
+    add_tensor(t, &n, &off, "embed.weight", MUON_ROLE_EMBEDDING, MUON_MAT_NONE, -1, c->vocab_size, C);
+    for (l = 0; l < c->n_layers; l++) {
+#define ADD(suffix, role, kind, r, cc) \
+        (snprintf(name, sizeof name, "layers.%d.%s", l, suffix), \
+         add_tensor(t, &n, &off, name, role, kind, l, r, cc))
+        ADD("attn_norm.weight", MUON_ROLE_GAIN, MUON_MAT_NONE, 1, C);
+        if (c->merged_qkvo) {
+            ADD("attn.qkvo.weight", MUON_ROLE_MATRIX, MUON_MAT_QKVO, (NH + 2 * NKV) * HS + C, C);
+        } else {
+            ADD("attn.q.weight", MUON_ROLE_MATRIX, MUON_MAT_Q, NH * HS, C);
+            ADD("attn.k.weight", MUON_ROLE_MATRIX, MUON_MAT_K, NKV * HS, C);
+            ADD("attn.v.weight", MUON_ROLE_MATRIX, MUON_MAT_V, NKV * HS, C);
+            ADD("attn.o.weight", MUON_ROLE_MATRIX, MUON_MAT_O, C, NH * HS);
+        }
+        ADD("attn.q_norm.weight", MUON_ROLE_GAIN, MUON_MAT_NONE, 1, HS);
+        ADD("attn.k_norm.weight", MUON_ROLE_GAIN, MUON_MAT_NONE, 1, HS);
+        ADD("ffn_norm.weight", MUON_ROLE_GAIN, MUON_MAT_NONE, 1, C);
+        ADD("ffn.up.weight", MUON_ROLE_MATRIX, MUON_MAT_UP, F, C);
+        ADD("ffn.down.weight", MUON_ROLE_MATRIX, MUON_MAT_DOWN, C, F);
+        if (c->ffn == MUON_FFN_SWIGLU) ADD("ffn.gate.weight", MUON_ROLE_MATRIX, MUON_MAT_GATE, F, C);
+#undef ADD
+    }
+    add_tensor(t, &n, &off, "norm.weight", MUON_ROLE_GAIN, MUON_MAT_NONE, -1, 1, C);
+    if (c->untied_head)
+        add_tensor(t, &n, &off, "head.weight", MUON_ROLE_HEAD, MUON_MAT_NONE, -1, c->vocab_size, C);
+    if (total) *total = off;
+    return n;
+}
+
+static int tensors_per_layer(const muon_config *c)
+{
+    return (c->merged_qkvo ? 1 : 4) + 5 + (c->ffn == MUON_FFN_SWIGLU ? 1 : 0);
+}
+
+/* base = params or grads. */
+static layer_w layer_ptrs(const muon_model *m, float *base, int l)
+{
+    layer_w w;
+    const muon_param *t = m->tensors + 1 + (size_t)l * tensors_per_layer(&m->cfg);
+    int i = 0;
+    w.attn_norm = base + t[i++].offset;
+    w.qkv = base + t[i].offset;                 /* Q, K, V rows (merged or not) */
+    i += m->cfg.merged_qkvo ? 1 : 3;
+    w.o = m->cfg.merged_qkvo ? w.qkv + (size_t)(m->cfg.n_heads + 2 * m->cfg.n_kv_heads) *
+                                           (m->cfg.d_model / m->cfg.n_heads) * m->cfg.d_model
+                             : base + t[i++].offset;
+    w.q_norm = base + t[i++].offset;
+    w.k_norm = base + t[i++].offset;
+    w.ffn_norm = base + t[i++].offset;
+    w.up = base + t[i++].offset;
+    w.down = base + t[i++].offset;
+    w.gate = m->cfg.ffn == MUON_FFN_SWIGLU ? base + t[i++].offset : NULL;
+    return w;
+}
+
+static const float *head_weight(const muon_model *m, const float *base)
+{
+    return base + m->tensors[m->cfg.untied_head ? m->n_tensors - 1 : 0].offset;
+}
+
+/* ---- create / free -------------------------------------------------------- */
+
+/* Carves the activation block: with base NULL only measures. Every buffer
+ * starts on a 64-byte boundary. */
+static size_t carve(muon_acts *a, const muon_config *c, unsigned char *base)
+{
+    size_t N = (size_t)c->batch_size * c->seq_len, L = (size_t)c->n_layers;
+    size_t C = (size_t)c->d_model, NH = (size_t)c->n_heads, NKV = (size_t)c->n_kv_heads;
+    size_t HS = C / NH, F = (size_t)c->d_ff, V = (size_t)c->vocab_size;
+    size_t NQKV = (NH + 2 * NKV) * HS, NQK = (NH + NKV) * HS, off = 0;
+    int swiglu = c->ffn == MUON_FFN_SWIGLU;
+#define TAKE(ptr, type, count) do { \
+        size_t bytes_ = ((size_t)(count) * sizeof(type) + 63) / 64 * 64; \
+        if (base) a->ptr = (type *)(void *)(base + off); \
+        off += bytes_; \
+    } while (0)
+    TAKE(tokens, int, N);
+    TAKE(targets, int, N);
+    TAKE(x, float, (L + 1) * N * C);
+    TAKE(xmid, float, L * N * C);
+    TAKE(ln1, float, L * N * C);
+    TAKE(rstd1, float, L * N);
+    TAKE(qkv, float, L * N * NQKV);
+    TAKE(qk, float, L * N * NQK);
+    TAKE(rstdqk, float, L * N * (NH + NKV));
+    TAKE(att, float, L * N * C);
+    TAKE(lse, float, L * N * NH);
+    TAKE(ln2, float, L * N * C);
+    TAKE(rstd2, float, L * N);
+    TAKE(h, float, L * N * F);
+    if (swiglu) TAKE(gate, float, L * N * F);
+    TAKE(lnf, float, N * C);
+    TAKE(rstdf, float, N);
+    TAKE(logits, float, N * V);
+    TAKE(ce_lse, float, N);
+    TAKE(act, float, N * F);
+    TAKE(dres, float, N * C);
+    TAKE(dln, float, N * C);
+    TAKE(datt, float, N * C);
+    TAKE(dqkv, float, N * NQKV);
+    TAKE(dqk, float, N * NQK);
+    TAKE(dh, float, N * F);
+    if (swiglu) TAKE(dgate, float, N * F);
+    TAKE(dlogits, float, N * V);
+    TAKE(attn_scratch, float, muon_attention_scratch(c->batch_size, c->seq_len, c->n_heads, c->n_kv_heads, (int)HS));
+    TAKE(rope_cos, float, (size_t)c->seq_len * HS / 2);
+    TAKE(rope_sin, float, (size_t)c->seq_len * HS / 2);
+#undef TAKE
+    return off;
+}
+
+int muon_model_create(muon_model *m, const muon_config *cfg)
+{
+    int st;
+    size_t bytes;
+    muon_acts *a;
+    memset(m, 0, sizeof *m);
+    if ((st = muon_config_check(cfg))) return st;
+    m->cfg = *cfg;
+    m->n_tensors = layout(cfg, NULL, &m->num_params);
+    m->tensors = muon_calloc((size_t)m->n_tensors, sizeof *m->tensors);
+    m->params = muon_calloc(m->num_params, sizeof(float));
+    m->grads = muon_calloc(m->num_params, sizeof(float));
+    a = m->acts = muon_calloc(1, sizeof *m->acts);
+    if (!m->tensors || !m->params || !m->grads || !a) goto nomem;
+    layout(cfg, m->tensors, NULL);
+    bytes = carve(a, cfg, NULL);
+    a->block = muon_calloc(bytes, 1);
+    if (!a->block) goto nomem;
+    carve(a, cfg, a->block);
+    a->N = cfg->batch_size * cfg->seq_len;
+    muon_rope_table(a->rope_cos, a->rope_sin, cfg->seq_len, cfg->d_model / cfg->n_heads, cfg->rope_base);
+    return MUON_OK;
+nomem:
+    st = muon_error(MUON_ERR_NOMEM, "model: out of memory for %lu parameters (%s)",
+                    (unsigned long)m->num_params, muon_last_error());
+    muon_model_free(m);
+    return st;
+}
+
+void muon_model_free(muon_model *m)
+{
+    if (!m) return;
+    if (m->acts) muon_free(m->acts->block);
+    muon_free(m->acts);
+    muon_free(m->tensors);
+    muon_free(m->params);
+    muon_free(m->grads);
+    memset(m, 0, sizeof *m);
+}
+
+/* One generator seeded by seed, tensors in m->tensors order, each filled
+ * row-major with N(0, init_std^2); gains are set to 1 and draw nothing. So a
+ * merged [Q;K;V;O] model gets exactly the weights of the separate one. */
+void muon_model_init(muon_model *m, uint64_t seed)
+{
+    muon_rng r;
+    int i;
+    size_t j;
+    muon_rng_seed(&r, seed);
+    for (i = 0; i < m->n_tensors; i++) {
+        const muon_param *p = &m->tensors[i];
+        float *w = m->params + p->offset;
+        size_t n = (size_t)p->rows * p->cols;
+        if (p->role == MUON_ROLE_GAIN)
+            for (j = 0; j < n; j++) w[j] = 1.0f;
+        else
+            muon_rng_fill_normal(&r, w, n, m->cfg.init_std);
+    }
+}
+
+void muon_model_zero_grad(muon_model *m)
+{
+    memset(m->grads, 0, m->num_params * sizeof(float));
+}
+
+const muon_param *muon_model_find(const muon_model *m, const char *name)
+{
+    int i;
+    for (i = 0; i < m->n_tensors; i++)
+        if (!strcmp(m->tensors[i].name, name)) return &m->tensors[i];
+    return NULL;
+}
+
+int muon_model_tracked(const muon_model *m, muon_tracked *out, int cap)
+{
+    int i, n = 0, k;
+    for (i = 0; i < m->n_tensors; i++) {
+        const muon_param *p = &m->tensors[i];
+        if (p->role != MUON_ROLE_MATRIX) continue;
+        if (p->kind == MUON_MAT_QKVO) {
+            /* row slices: Q (NH*HS), K, V (NKV*HS each), O (C) */
+            int HS = m->cfg.d_model / m->cfg.n_heads;
+            int rows[4];
+            size_t off = p->offset;
+            rows[0] = m->cfg.n_heads * HS;
+            rows[1] = rows[2] = m->cfg.n_kv_heads * HS;
+            rows[3] = m->cfg.d_model;
+            for (k = 0; k < 4; k++) {
+                if (n < cap) {
+                    out[n].layer = p->layer;
+                    out[n].kind = (muon_matrix_kind)(MUON_MAT_Q + k);
+                    out[n].rows = rows[k];
+                    out[n].cols = p->cols;
+                    out[n].offset = off;
+                }
+                off += (size_t)rows[k] * p->cols;
+                n++;
+            }
+        } else {
+            if (n < cap) {
+                out[n].layer = p->layer;
+                out[n].kind = p->kind;
+                out[n].rows = p->rows;
+                out[n].cols = p->cols;
+                out[n].offset = p->offset;
+            }
+            n++;
+        }
+    }
+    return n;
+}
+
+const float *muon_model_logits(const muon_model *m) { return m->acts->logits; }
+
+/* ---- forward -------------------------------------------------------------- */
+
+int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int B, int T)
+{
+    const muon_config *c = &m->cfg;
+    muon_acts *a = m->acts;
+    int C = c->d_model, NH = c->n_heads, NKV = c->n_kv_heads, HS = C / NH, F = c->d_ff;
+    int V = c->vocab_size, NQKV = (NH + 2 * NKV) * HS, NQK = (NH + NKV) * HS;
+    int N = B * T, l, i, st;
+    size_t Nmax = (size_t)a->N;
+    float *x;
+
+    if (B < 1 || B > c->batch_size || T < 1 || T > c->seq_len)
+        return muon_error(MUON_ERR_ARG, "model forward: shape B=%d, T=%d outside 1..%d x 1..%d",
+                          B, T, c->batch_size, c->seq_len);
+    if (!tokens) return muon_error(MUON_ERR_ARG, "model forward: no tokens");
+    for (i = 0; i < N; i++) {
+        if (tokens[i] < 0 || tokens[i] >= V)
+            return muon_error(MUON_ERR_ARG, "model forward: token %d at position %d is outside [0, %d)", tokens[i], i, V);
+        if (targets && (targets[i] < 0 || targets[i] >= V))
+            return muon_error(MUON_ERR_ARG, "model forward: target %d at position %d is outside [0, %d)", targets[i], i, V);
+    }
+    a->have_targets = 0;
+    m->B = B;
+    m->T = T;
+    memcpy(a->tokens, tokens, (size_t)N * sizeof(int));
+    if (targets) memcpy(a->targets, targets, (size_t)N * sizeof(int));
+
+    muon_embedding_forward(a->x, a->tokens, m->params + m->tensors[0].offset, N, C, sqrtf((float)C));
+    for (l = 0; l < c->n_layers; l++) {
+        layer_w w = layer_ptrs(m, m->params, l);
+        muon_attn_shape s;
+        float *ln1 = a->ln1 + l * Nmax * C, *qkv = a->qkv + l * Nmax * NQKV;
+        float *qk = a->qk + l * Nmax * NQK, *rstdqk = a->rstdqk + l * Nmax * (NH + NKV);
+        float *att = a->att + l * Nmax * C, *xmid = a->xmid + l * Nmax * C;
+        float *ln2 = a->ln2 + l * Nmax * C, *h = a->h + l * Nmax * F;
+        float *gate = a->gate ? a->gate + l * Nmax * F : NULL;
+        float *xnext = a->x + (l + 1) * Nmax * C;
+        x = a->x + l * Nmax * C;
+
+        /* attention: x -> RMSNorm -> Q,K,V -> QK-norm -> RoPE -> softmax(QK^T/sqrt(HS)) V -> O */
+        muon_rmsnorm_forward(ln1, C, a->rstd1 + l * Nmax, x, C, w.attn_norm, N, 1, C, c->norm_eps);
+        if ((st = muon_linear_forward(qkv, NQKV, ln1, C, w.qkv, N, C, NQKV))) return st;
+        muon_rmsnorm_forward(qk, NQK, rstdqk, qkv, NQKV, w.q_norm, N, NH, HS, c->norm_eps);
+        muon_rmsnorm_forward(qk + NH * HS, NQK, rstdqk + (size_t)N * NH, qkv + NH * HS, NQKV,
+                             w.k_norm, N, NKV, HS, c->norm_eps);
+        muon_rope_forward(qk, NQK, a->rope_cos, a->rope_sin, B, T, NH + NKV, HS);
+        s.B = B; s.T = T; s.NH = NH; s.NKV = NKV; s.HS = HS;
+        s.q = qk; s.ldq = NQK;
+        s.k = qk + NH * HS; s.ldk = NQK;
+        s.v = qkv + (NH + NKV) * HS; s.ldv = NQKV;
+        muon_attention_forward(att, C, a->lse + l * Nmax * NH, &s, a->attn_scratch);
+        if ((st = muon_linear_forward(xmid, C, att, C, w.o, N, NH * HS, C))) return st;
+        muon_axpy(1.0f, x, xmid, (size_t)N * C);
+
+        /* feed-forward: xmid -> RMSNorm -> up (, gate) -> act -> down */
+        muon_rmsnorm_forward(ln2, C, a->rstd2 + l * Nmax, xmid, C, w.ffn_norm, N, 1, C, c->norm_eps);
+        if ((st = muon_linear_forward(h, F, ln2, C, w.up, N, C, F))) return st;
+        if (gate && (st = muon_linear_forward(gate, F, ln2, C, w.gate, N, C, F))) return st;
+        muon_ffn_act_forward(a->act, h, gate, (size_t)N * F, c->ffn);
+        if ((st = muon_linear_forward(xnext, C, a->act, F, w.down, N, F, C))) return st;
+        muon_axpy(1.0f, xmid, xnext, (size_t)N * C);
+    }
+    x = a->x + (size_t)c->n_layers * Nmax * C;
+    muon_rmsnorm_forward(a->lnf, C, a->rstdf, x, C, m->params + m->tensors[m->n_tensors - 1 - c->untied_head].offset,
+                         N, 1, C, c->norm_eps);
+    if ((st = muon_linear_forward(a->logits, V, a->lnf, C, head_weight(m, m->params), N, C, V))) return st;
+    if (targets) {
+        m->loss = (float)muon_cross_entropy_forward(a->ce_lse, a->logits, a->targets, N, V);
+        a->have_targets = 1;
+    }
+    return MUON_OK;
+}
+
+/* ---- backward ------------------------------------------------------------- */
+
+int muon_model_backward(muon_model *m)
+{
+    const muon_config *c = &m->cfg;
+    muon_acts *a = m->acts;
+    int C = c->d_model, NH = c->n_heads, NKV = c->n_kv_heads, HS = C / NH, F = c->d_ff;
+    int V = c->vocab_size, NQKV = (NH + 2 * NKV) * HS, NQK = (NH + NKV) * HS;
+    int B = m->B, T = m->T, N = B * T, l, st;
+    size_t Nmax = (size_t)a->N;
+    const muon_param *fnorm = &m->tensors[m->n_tensors - 1 - c->untied_head];
+
+    if (!a->have_targets)
+        return muon_error(MUON_ERR_ARG, "model backward: the last forward had no targets (no loss to differentiate)");
+
+    /* loss -> logits -> head (tied: the embedding) -> final norm */
+    muon_cross_entropy_backward(a->dlogits, a->logits, a->ce_lse, a->targets, N, V);
+    if ((st = muon_linear_backward(a->dln, 0.0f, (float *)head_weight(m, m->grads), a->dlogits, V,
+                                   a->lnf, C, head_weight(m, m->params), N, C, V))) return st;
+    muon_rmsnorm_backward(a->dres, C, 0, m->grads + fnorm->offset, a->dln, C,
+                          a->x + (size_t)c->n_layers * Nmax * C, C, a->rstdf,
+                          m->params + fnorm->offset, N, 1, C);
+
+    for (l = c->n_layers - 1; l >= 0; l--) {
+        layer_w w = layer_ptrs(m, m->params, l), dw = layer_ptrs(m, m->grads, l);
+        muon_attn_shape s;
+        const float *x = a->x + l * Nmax * C;
+        const float *ln1 = a->ln1 + l * Nmax * C, *qkv = a->qkv + l * Nmax * NQKV;
+        const float *qk = a->qk + l * Nmax * NQK, *rstdqk = a->rstdqk + l * Nmax * (NH + NKV);
+        const float *att = a->att + l * Nmax * C, *xmid = a->xmid + l * Nmax * C;
+        const float *ln2 = a->ln2 + l * Nmax * C, *h = a->h + l * Nmax * F;
+        const float *gate = a->gate ? a->gate + l * Nmax * F : NULL;
+
+        /* feed-forward branch: dres is d(loss)/d(its output) */
+        muon_ffn_act_forward(a->act, h, gate, (size_t)N * F, c->ffn);
+        if ((st = muon_linear_backward(a->dh, 0.0f, dw.down, a->dres, C, a->act, F, w.down, N, F, C))) return st;
+        muon_ffn_act_backward(a->dh, a->dgate, a->dh, h, gate, (size_t)N * F, c->ffn);
+        if ((st = muon_linear_backward(a->dln, 0.0f, dw.up, a->dh, F, ln2, C, w.up, N, C, F))) return st;
+        if (gate && (st = muon_linear_backward(a->dln, 1.0f, dw.gate, a->dgate, F, ln2, C, w.gate, N, C, F))) return st;
+        muon_rmsnorm_backward(a->dres, C, 1, dw.ffn_norm, a->dln, C, xmid, C, a->rstd2 + l * Nmax,
+                              w.ffn_norm, N, 1, C);
+
+        /* attention branch */
+        if ((st = muon_linear_backward(a->datt, 0.0f, dw.o, a->dres, C, att, C, w.o, N, NH * HS, C))) return st;
+        s.B = B; s.T = T; s.NH = NH; s.NKV = NKV; s.HS = HS;
+        s.q = qk; s.ldq = NQK;
+        s.k = qk + NH * HS; s.ldk = NQK;
+        s.v = qkv + (NH + NKV) * HS; s.ldv = NQKV;
+        muon_attention_backward(a->dqk, NQK, a->dqk + NH * HS, NQK, a->dqkv + (NH + NKV) * HS, NQKV,
+                                a->datt, C, att, C, a->lse + l * Nmax * NH, &s, a->attn_scratch);
+        muon_rope_backward(a->dqk, NQK, a->rope_cos, a->rope_sin, B, T, NH + NKV, HS);
+        muon_rmsnorm_backward(a->dqkv, NQKV, 0, dw.q_norm, a->dqk, NQK, qkv, NQKV, rstdqk,
+                              w.q_norm, N, NH, HS);
+        muon_rmsnorm_backward(a->dqkv + NH * HS, NQKV, 0, dw.k_norm, a->dqk + NH * HS, NQK,
+                              qkv + NH * HS, NQKV, rstdqk + (size_t)N * NH, w.k_norm, N, NKV, HS);
+        if ((st = muon_linear_backward(a->dln, 0.0f, dw.qkv, a->dqkv, NQKV, ln1, C, w.qkv, N, C, NQKV))) return st;
+        muon_rmsnorm_backward(a->dres, C, 1, dw.attn_norm, a->dln, C, x, C, a->rstd1 + l * Nmax,
+                              w.attn_norm, N, 1, C);
+    }
+    muon_embedding_backward(m->grads + m->tensors[0].offset, a->dres, a->tokens, N, C, sqrtf((float)C));
+    return MUON_OK;
+}

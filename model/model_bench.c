@@ -1,0 +1,64 @@
+/* Model benchmark: forward+backward time per step for `nano` at its full
+ * batch (B=16, T=128), with 1 and 2 threads. Best of N runs (the machine is
+ * shared, so the best run is the least disturbed one). */
+#include "muon.h"
+
+/* Multiply-adds x2 of one forward+backward: 6 flops per weight per token
+ * for every matrix (forward 2, backward 4) plus causal attention (QK^T and
+ * PV, about T/2 keys per query on average: forward 2*2*HS, backward 2*4*HS
+ * per key). Elementwise work is not counted. */
+static double step_flops(const muon_config *c, int B, int T)
+{
+    double C = c->d_model, HS = C / c->n_heads, NH = c->n_heads, NKV = c->n_kv_heads;
+    double F = c->d_ff, V = c->vocab_size, N = (double)B * T;
+    double mat = (NH * HS * C + 2 * NKV * HS * C + C * NH * HS) +
+                 (c->ffn == MUON_FFN_SWIGLU ? 3 : 2) * F * C;
+    double attn = NH * HS * (T + 1) / 2.0 * 2 * (2 + 4);
+    return N * (c->n_layers * (6 * mat + attn) + 6 * V * C);
+}
+
+int muon_bench_model(FILE *out)
+{
+    muon_config cfg;
+    muon_model m;
+    int st, *tok = NULL, *tgt = NULL, i, t, rep, threads[2] = {1, 2}, saved = muon_threads();
+    int B, T, reps = 5;
+    muon_rng r;
+    if ((st = muon_config_named("nano", &cfg))) return st;
+    if ((st = muon_model_create(&m, &cfg))) return st;
+    B = cfg.batch_size;
+    T = cfg.seq_len;
+    tok = muon_alloc((size_t)B * T * sizeof(int));
+    tgt = muon_alloc((size_t)B * T * sizeof(int));
+    if (!tok || !tgt) { st = MUON_ERR_NOMEM; goto done; }
+    muon_model_init(&m, 1);
+    muon_rng_seed(&r, 2);
+    for (i = 0; i < B * T; i++) {
+        tok[i] = (int)muon_rng_below(&r, (uint64_t)cfg.vocab_size);
+        tgt[i] = (int)muon_rng_below(&r, (uint64_t)cfg.vocab_size);
+    }
+    fprintf(out, "model nano (B=%d, T=%d, %lu params), forward+backward, best of %d:\n",
+            B, T, (unsigned long)m.num_params, reps);
+    for (t = 0; t < 2; t++) {
+        double best = 1e30, bf = 1e30, tfw;
+        muon_set_threads(threads[t]);
+        for (rep = 0; rep < reps + 1; rep++) { /* the first run warms caches and pages */
+            double t0 = muon_seconds(), t1;
+            if ((st = muon_model_forward(&m, tok, tgt, B, T))) goto done;
+            t1 = muon_seconds();
+            muon_model_zero_grad(&m);
+            if ((st = muon_model_backward(&m))) goto done;
+            tfw = muon_seconds();
+            if (rep && tfw - t0 < best) best = tfw - t0;
+            if (rep && t1 - t0 < bf) bf = t1 - t0;
+        }
+        fprintf(out, "  threads %d: %8.2f ms/step (forward %6.2f ms)  %9.0f tokens/s  %6.1f GFLOP/s\n",
+                threads[t], best * 1e3, bf * 1e3, B * T / best, step_flops(&cfg, B, T) / best * 1e-9);
+    }
+done:
+    muon_set_threads(saved);
+    muon_free(tok);
+    muon_free(tgt);
+    muon_model_free(&m);
+    return st;
+}

@@ -1,0 +1,67 @@
+/* RMSNorm (Zhang & Sennrich 2019): y = x / sqrt(mean(x^2) + eps) * g, no
+ * mean subtraction, no bias. eps = 1e-6 (the research code left it at the
+ * dtype's epsilon; a fixed value makes float32 and bf16 runs comparable).
+ * Also used for QK-norm: every head's q and k vector normalised on its own,
+ * with one gain of size HS shared across heads. */
+#include "muon.h"
+#include "model/layers.h"
+
+#include <math.h>
+
+void muon_rmsnorm_forward(float *out, int ldo, float *rstd, const float *in, int ldi,
+                          const float *g, int N, int G, int n, float eps)
+{
+    int r;
+#pragma omp parallel for schedule(static)
+    for (r = 0; r < N; r++) {
+        int k, j;
+        for (k = 0; k < G; k++) {
+            const float *x = in + (size_t)r * ldi + (size_t)k * n;
+            float *y = out + (size_t)r * ldo + (size_t)k * n;
+            float rs = 1.0f / sqrtf(muon_dotf(x, x, n) / (float)n + eps);
+            for (j = 0; j < n; j++) y[j] = x[j] * rs * g[j];
+            rstd[(size_t)r * G + k] = rs;
+        }
+    }
+}
+
+/* dg is a sum over all N*G vectors: threads split its columns, and each
+ * column sums its vectors in order, so no thread-count-dependent partials. */
+#define COL_BLOCK 32
+
+void muon_rmsnorm_backward(float *din, int lddi, int accumulate, float *dg, const float *dout, int lddo,
+                           const float *in, int ldi, const float *rstd, const float *g,
+                           int N, int G, int n)
+{
+    int r, jb, nb = (n + COL_BLOCK - 1) / COL_BLOCK;
+#pragma omp parallel for schedule(static)
+    for (r = 0; r < N; r++) {
+        int k, j;
+        for (k = 0; k < G; k++) {
+            const float *x = in + (size_t)r * ldi + (size_t)k * n;
+            const float *dy = dout + (size_t)r * lddo + (size_t)k * n;
+            float *dx = din + (size_t)r * lddi + (size_t)k * n;
+            float rs = rstd[(size_t)r * G + k], s = 0.0f, c;
+            float acc[16] = {0};
+            for (j = 0; j < n; j++) acc[j & 15] += dy[j] * g[j] * x[j];
+            for (j = 0; j < 16; j++) s += acc[j];
+            /* dx = rs * (dy*g - xhat * mean(dy*g*xhat)), xhat = x*rs */
+            c = s * rs * rs / (float)n;
+            if (accumulate)
+                for (j = 0; j < n; j++) dx[j] += rs * (dy[j] * g[j] - x[j] * c);
+            else
+                for (j = 0; j < n; j++) dx[j] = rs * (dy[j] * g[j] - x[j] * c);
+        }
+    }
+#pragma omp parallel for schedule(static)
+    for (jb = 0; jb < nb; jb++) {
+        int j0 = jb * COL_BLOCK, j1 = j0 + COL_BLOCK < n ? j0 + COL_BLOCK : n, k, j, i;
+        for (i = 0; i < N; i++)
+            for (k = 0; k < G; k++) {
+                const float *x = in + (size_t)i * ldi + (size_t)k * n;
+                const float *dy = dout + (size_t)i * lddo + (size_t)k * n;
+                float rs = rstd[(size_t)i * G + k];
+                for (j = j0; j < j1; j++) dg[j] += dy[j] * x[j] * rs;
+            }
+    }
+}
