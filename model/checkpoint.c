@@ -11,10 +11,25 @@
 #include "muon.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CKPT_FORMAT "muon-checkpoint"
+
+/* muon_error(st, prefix + the current message). The message is copied first:
+ * muon_error writes the very buffer muon_last_error() returns. */
+static int prefixed(int st, const char *fmt, ...)
+{
+    char prev[512], pre[512];
+    va_list ap;
+    strncpy(prev, muon_last_error(), sizeof prev - 1);
+    prev[sizeof prev - 1] = 0;
+    va_start(ap, fmt);
+    vsnprintf(pre, sizeof pre, fmt, ap);
+    va_end(ap);
+    return muon_error(st, "%s%s", pre, prev);
+}
 
 static void shape_of(const muon_param *p, int *ndim, int64_t *shape)
 {
@@ -138,10 +153,10 @@ int muon_checkpoint_config(const muon_st_file *f, muon_config *cfg)
         const char *v = muon_st_meta(f, ckeys[i]);
         if (!v) return muon_error(MUON_ERR_FORMAT, "checkpoint: metadata lacks %s", ckeys[i]);
         st = muon_config_set(&c, ckeys[i] + 7, v);
-        if (st) return muon_error(MUON_ERR_FORMAT, "checkpoint: bad %s: %s", ckeys[i], muon_last_error());
+        if (st) return prefixed(MUON_ERR_FORMAT, "checkpoint: bad %s: ", ckeys[i]);
     }
     st = muon_config_check(&c);
-    if (st) return muon_error(MUON_ERR_FORMAT, "checkpoint: bad config: %s", muon_last_error());
+    if (st) return prefixed(MUON_ERR_FORMAT, "checkpoint: bad config: ");
     *cfg = c;
     return MUON_OK;
 }
@@ -172,7 +187,7 @@ static int copy_tensor(const muon_st_file *f, const char *prefix, const muon_par
     snprintf(name, sizeof name, "%s%s", prefix, p->name);
     shape_of(p, &ndim, shape);
     x = muon_st_expect(f, name, ndim, shape);
-    if (!x) return muon_error(MUON_ERR_FORMAT, "checkpoint: %s", muon_last_error());
+    if (!x) return prefixed(MUON_ERR_FORMAT, "checkpoint: ");
     if (!muon_all_finite(x->data, x->numel))
         return muon_error(MUON_ERR_FORMAT, "checkpoint: tensor %s holds NaN or Inf", name);
     memcpy(dst, x->data, x->numel * sizeof(float));

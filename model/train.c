@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,20 @@
 static volatile sig_atomic_t stop_requested;
 
 void muon_train_stop(void) { stop_requested = 1; }
+
+/* muon_error(st, prefix + the current message). The message is copied first:
+ * muon_error writes the very buffer muon_last_error() returns. */
+static int prefixed(int st, const char *fmt, ...)
+{
+    char prev[512], pre[512];
+    va_list ap;
+    strncpy(prev, muon_last_error(), sizeof prev - 1);
+    prev[sizeof prev - 1] = 0;
+    va_start(ap, fmt);
+    vsnprintf(pre, sizeof pre, fmt, ap);
+    va_end(ap);
+    return muon_error(st, "%s%s", pre, prev);
+}
 
 static int make_dir(const char *path)
 {
@@ -147,6 +162,17 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
                         c.data, (unsigned long)r.data.n, T);
         goto fail;
     }
+    {
+        /* byte tokens: every byte value in the corpus must be a vocabulary id */
+        size_t i;
+        int top = 0;
+        for (i = 0; i < r.data.n; i++) if (r.data.bytes[i] > top) top = r.data.bytes[i];
+        if (top >= c.model.vocab_size) {
+            st = muon_error(MUON_ERR_ARG, "vocab_size %d is too small for data file %s (it holds byte value %d)",
+                            c.model.vocab_size, c.data, top);
+            goto fail;
+        }
+    }
     st = muon_model_create(&r.model, &c.model);
     if (st) goto fail;
     r.have_model = 1;
@@ -170,7 +196,7 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
         if (!st) st = muon_checkpoint_step(&f, &start);
         muon_st_free(&f);
         if (st) {
-            st = muon_error(st, "resume %s: %s", c.resume, muon_last_error());
+            st = prefixed(st, "resume %s: ", c.resume);
             goto fail;
         }
         if (start >= c.steps) {
@@ -227,8 +253,8 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
         st = muon_optim_step(&r.opt, &r.model, mult);
         if (st == MUON_ERR_NUMERIC) {
             status = "diverged";
-            st = muon_error(MUON_ERR_NUMERIC, "%s at step %ld: training diverged (try a smaller --lr); "
-                            "last good checkpoint kept", muon_last_error(), s);
+            st = prefixed(MUON_ERR_NUMERIC, "training diverged at step %ld (try a smaller --lr; "
+                          "last good checkpoint kept): ", s);
             goto diverged;
         }
         if (st) goto fail;

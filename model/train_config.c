@@ -6,6 +6,7 @@
 #include "muon.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,20 @@ static const opt_t opts[] = {
 #undef OFF
 #define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
 
+/* muon_error(st, prefix + the current message). The message is copied first:
+ * muon_error writes the very buffer muon_last_error() returns. */
+static int prefixed(int st, const char *fmt, ...)
+{
+    char prev[512], pre[512];
+    va_list ap;
+    strncpy(prev, muon_last_error(), sizeof prev - 1);
+    prev[sizeof prev - 1] = 0;
+    va_start(ap, fmt);
+    vsnprintf(pre, sizeof pre, fmt, ap);
+    va_end(ap);
+    return muon_error(st, "%s%s", pre, prev);
+}
+
 void muon_train_defaults(muon_train_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -94,7 +109,7 @@ void muon_train_defaults(muon_train_config *c)
     c->eval_batches = 8;
     c->log_every = 10;
     c->ckpt_every = 100;
-    c->track_every = 50;
+    c->track_every = MUON_DEFAULT_TRACK_EVERY;
     c->stop_after = 0;
     strcpy(c->data, "data/kjv.txt");
     strcpy(c->out, "runs/nano");
@@ -163,7 +178,7 @@ int muon_train_set(muon_train_config *c, const char *name, const char *value)
         else {
             cfg_key(o->name, key);
             st = muon_config_set(&c->model, key, on ? "1" : "0");
-            if (st) return muon_error(MUON_ERR_ARG, "--%s: %s", o->name, muon_last_error());
+            if (st) return prefixed(MUON_ERR_ARG, "--%s: ", o->name);
         }
         return MUON_OK;
     }
@@ -194,31 +209,42 @@ int muon_train_set(muon_train_config *c, const char *name, const char *value)
         return MUON_OK;
     case K_MODEL:
         st = muon_config_named(value, &c->model);
-        if (st) return muon_error(MUON_ERR_ARG, "--model: %s", muon_last_error());
+        if (st) return prefixed(MUON_ERR_ARG, "--model: ");
         if (strlen(value) >= sizeof c->model_name) return bad(o, value, "a model name");
         strcpy(c->model_name, value);
         return MUON_OK;
     case K_OPT:
         st = muon_opt_parse(value, &c->optim.kind);
-        return st ? muon_error(st, "--optimizer: %s", muon_last_error()) : MUON_OK;
+        return st ? prefixed(st, "--optimizer: ") : MUON_OK;
     case K_ORTH:
         st = muon_orth_parse(value, &c->optim.orth);
-        return st ? muon_error(st, "--orth: %s", muon_last_error()) : MUON_OK;
+        return st ? prefixed(st, "--orth: ") : MUON_OK;
     case K_MSCALE:
         st = muon_mscale_parse(value, &c->optim.scale);
-        return st ? muon_error(st, "--muon-scale: %s", muon_last_error()) : MUON_OK;
+        return st ? prefixed(st, "--muon-scale: ") : MUON_OK;
     case K_SCHED:
         st = muon_sched_parse(value, &c->schedule);
-        return st ? muon_error(st, "--schedule: %s", muon_last_error()) : MUON_OK;
+        return st ? prefixed(st, "--schedule: ") : MUON_OK;
     default: /* K_CFG_*: the model validates its own values */
         cfg_key(o->name, key);
         st = muon_config_set(&c->model, key, value);
-        if (st) return muon_error(MUON_ERR_ARG, "--%s: %s", o->name, muon_last_error());
+        if (st) return prefixed(MUON_ERR_ARG, "--%s: ", o->name);
         return MUON_OK;
     }
 }
 
-/* The current value of an option as text (exact for floats: %.9g). */
+/* The shortest decimal that reads back as the same float ("0.02", not
+ * "0.0199999996"): readable in --help and run.json, and still exact. */
+static void fmt_float(float v, char *buf, size_t n)
+{
+    int p;
+    for (p = 6; p <= 9; p++) {
+        snprintf(buf, n, "%.*g", p, (double)v);
+        if ((float)strtod(buf, NULL) == v) return;
+    }
+}
+
+/* The current value of an option as text (floats exact, see fmt_float). */
 static void opt_value(const muon_train_config *c, const opt_t *o, char *buf, size_t n)
 {
     const char *base = (const char *)c;
@@ -226,7 +252,7 @@ static void opt_value(const muon_train_config *c, const opt_t *o, char *buf, siz
     case K_INT: case K_CFG_INT: snprintf(buf, n, "%d", *(const int *)(base + o->off)); break;
     case K_LONG: snprintf(buf, n, "%ld", *(const long *)(base + o->off)); break;
     case K_U64: snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)(base + o->off)); break;
-    case K_FLOAT: case K_CFG_FLOAT: snprintf(buf, n, "%.9g", (double)*(const float *)(base + o->off)); break;
+    case K_FLOAT: case K_CFG_FLOAT: fmt_float(*(const float *)(base + o->off), buf, n); break;
     case K_STR: snprintf(buf, n, "%s", base + o->off); break;
     case K_SWITCH_OFF: snprintf(buf, n, "%d", !*(const int *)(base + o->off)); break;
     case K_CFG_SWITCH: snprintf(buf, n, "%d", *(const int *)(base + o->off) != 0); break;
@@ -269,7 +295,7 @@ int muon_train_config_from_meta(muon_train_config *c, const muon_st_file *f)
         v = muon_st_meta(f, key);
         if (!v) return muon_error(MUON_ERR_FORMAT, "checkpoint: metadata lacks \"%s\" (not written by muon train?)", key);
         st = muon_train_set(c, opts[i].name, v);
-        if (st) return muon_error(MUON_ERR_FORMAT, "checkpoint: metadata %s: %s", key, muon_last_error());
+        if (st) return prefixed(MUON_ERR_FORMAT, "checkpoint: metadata %s: ", key);
     }
     return MUON_OK;
 }
