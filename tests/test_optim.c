@@ -163,18 +163,19 @@ static int config_from_meta(const muon_st_file *f, const char *run, muon_config 
 
 static void train_steps(const muon_st_file *f)
 {
-    /* Tolerances: the model's gradients match torch to ~1e-5 relative (see
+    /* Tolerances: the model's gradients match torch to ~1e-6 relative (see
      * the model suite); clipping and Muon's normalisation keep that scale, and
-     * the orthogonaliser amplifies it as in the kernel test. Parameters move
-     * by <= 3 * 0.02 * scale * |O| from init. */
+     * the orthogonaliser amplifies it as in the kernel test (observed: 6e-8 on
+     * matrix entries of 0.02, 2.4e-7 on gains of 1.0). Parameters: rtol 1e-5
+     * (gains), atol 5e-7 (matrix entries, ~8x the observed error). */
     static const struct { const char *run; int adamw; muon_orth_kind orth; double p_atol; } runs[] = {
-        {"pe", 0, MUON_ORTH_POLAR_EXPRESS, 2e-5},
-        {"keller", 0, MUON_ORTH_KELLER, 2e-5},
-        {"ns", 0, MUON_ORTH_NEWTON_SCHULZ, 2e-5},
-        {"svd", 0, MUON_ORTH_SVD, 2e-5},
-        {"adamw", 1, MUON_ORTH_POLAR_EXPRESS, 2e-6},
-        {"merged", 0, MUON_ORTH_POLAR_EXPRESS, 2e-5},
-        {"swiglu_untied", 0, MUON_ORTH_POLAR_EXPRESS, 2e-5},
+        {"pe", 0, MUON_ORTH_POLAR_EXPRESS, 5e-7},
+        {"keller", 0, MUON_ORTH_KELLER, 5e-7},
+        {"ns", 0, MUON_ORTH_NEWTON_SCHULZ, 5e-7},
+        {"svd", 0, MUON_ORTH_SVD, 5e-7},
+        {"adamw", 1, MUON_ORTH_POLAR_EXPRESS, 5e-7},
+        {"merged", 0, MUON_ORTH_POLAR_EXPRESS, 5e-7},
+        {"swiglu_untied", 0, MUON_ORTH_POLAR_EXPRESS, 5e-7},
     };
     size_t r;
     for (r = 0; r < sizeof runs / sizeof runs[0]; r++) {
@@ -225,23 +226,25 @@ static void train_steps(const muon_st_file *f)
         if (check(st == MUON_OK, "train %s: 3 steps run (%s)", runs[r].run, st ? muon_last_error() : "ok")) {
             sprintf(key, "%s.loss", runs[r].run);
             sprintf(what, "train %s: losses of steps 1-3 vs torch", runs[r].run);
-            if ((want = golden_get(f, key, 3))) check_close(what, losses, want, 3, 1e-5, 1e-6);
+            if ((want = golden_get(f, key, 3))) check_close(what, losses, want, 3, 1e-6, 0);
             for (i = 0; i < m.n_tensors; i++) {
                 const muon_param *p = &m.tensors[i];
                 size_t n = (size_t)p->rows * p->cols;
                 int muon = muon_optim_uses_muon(&oc, p);
                 sprintf(key, "%s.param.%s", runs[r].run, p->name);
                 sprintf(what, "train %s: %s after 3 steps", runs[r].run, p->name);
-                if ((want = golden_get(f, key, n))) check_close(what, m.params + p->offset, want, n, 1e-4, runs[r].p_atol);
+                if ((want = golden_get(f, key, n))) check_close(what, m.params + p->offset, want, n, 1e-5, runs[r].p_atol);
                 sprintf(key, "%s.%s.%s", runs[r].run, muon ? "muon_m" : "adam_m", p->name);
                 if (!muon_st_find(f, key)) continue; /* state kept for some runs only */
                 sprintf(what, "train %s: %s %s", runs[r].run, muon ? "Muon momentum" : "AdamW m", p->name);
-                /* the momentum is a gradient average: the model's gradient tolerance */
-                if ((want = golden_get(f, key, n))) check_close(what, o.momentum + p->offset, want, n, 1e-4, 1e-6);
+                /* the momentum is a gradient average (entries 1e-5..1e-3): the model's
+                 * gradient tolerance; observed max abs 4e-9 */
+                if ((want = golden_get(f, key, n))) check_close(what, o.momentum + p->offset, want, n, 1e-4, 5e-8);
                 if (muon) continue;
                 sprintf(key, "%s.adam_v.%s", runs[r].run, p->name);
                 sprintf(what, "train %s: AdamW v %s", runs[r].run, p->name);
-                if ((want = golden_get(f, key, n))) check_close(what, o.adam_v + p->offset, want, n, 2e-4, 1e-10);
+                /* squared gradients: twice the relative error; observed max abs 2.3e-10 */
+                if ((want = golden_get(f, key, n))) check_close(what, o.adam_v + p->offset, want, n, 2e-4, 2e-9);
             }
         }
         muon_optim_free(&o);

@@ -284,14 +284,14 @@ static void run_tests(void)
             if (n == cap) { cap = cap ? 2 * cap : 256; keys = realloc(keys, cap * sizeof *keys); }
             keys[n++] = line;
         }
-        check(n > 100 && dup == 0, "metrics.csv: %lu rows, %d duplicate keys", (unsigned long)n, dup);
+        check(n >= 20 * 4 && dup == 0, "metrics.csv: %lu rows, %d duplicate keys", (unsigned long)n, dup);
         free(keys);
     }
     {
         /* the loss fell (a check that the whole loop trains) */
         char *p = mb ? strstr(mb, "\n1,-1,model,loss,") : NULL, *q = mb ? strstr(mb, "\n20,-1,model,loss,") : NULL;
         double l1 = p ? atof(p + 17) : 0, l20 = q ? atof(q + 18) : 0;
-        check(p && q && l20 < l1 - 0.5, "loss fell from %.4f (step 1) to %.4f (step 20)", l1, l20);
+        check(p && q && l20 < l1 - 0.3, "loss fell from %.4f (step 1) to %.4f (step 20)", l1, l20);
     }
     free(ma);
     free(mb);
