@@ -190,7 +190,8 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
         if (st) goto fail;
         st = muon_checkpoint_config(&f, &cc);
         if (!st && !config_equal(&cc, &c.model))
-            st = muon_error(MUON_ERR_FORMAT, "checkpoint %s: its model config differs from the requested one", c.resume);
+            st = muon_error(MUON_ERR_FORMAT, "its model config differs from the requested one "
+                            "(leave out the model flags to continue the run as it was)");
         if (!st) st = muon_checkpoint_load_model(&f, &r.model);
         if (!st) st = muon_checkpoint_load_optim(&f, &r.model, &r.opt);
         if (!st) st = muon_checkpoint_step(&f, &start);
