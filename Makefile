@@ -104,8 +104,11 @@ muon: $(BUILD)/muon
 test: muon $(BUILD)/muon_tests
 	MUON_BIN=./$(BUILD)/muon ./$(BUILD)/muon_tests
 
-bench: muon
-	./muon bench $(if $(BLAS),--blas)
+# OPENBLAS_CORETYPE (set to Haswell in this environment) would hold OpenBLAS
+# to its AVX2 kernels: unset so it picks its own (AVX-512) one. With BLAS set
+# the BLAS-linked binary runs from its build directory and never becomes ./muon.
+bench: $(if $(BLAS),$(BUILD)/muon,muon)
+	env -u OPENBLAS_CORETYPE ./$(BUILD)/muon bench $(if $(BLAS),--blas)
 
 run: muon
 	./muon train --model nano --out runs/nano

@@ -110,6 +110,11 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
               float alpha, const float *A, int lda, const float *B, int ldb,
               float beta, float *C, int ldc);
 
+/* Frees the packing buffers muon_gemm keeps between calls (they are reused so
+ * the hot path does not allocate); call at exit, e.g. before valgrind's leak
+ * check. Buffers of calls still running are left alone. Safe to call any time. */
+void muon_gemm_release(void);
+
 /* The slow, obviously correct triple loop (double accumulation); same contract. */
 int muon_gemm_naive(muon_op opA, muon_op opB, int M, int N, int K,
                     float alpha, const float *A, int lda, const float *B, int ldb,
@@ -603,6 +608,15 @@ int muon_metric_log_close(muon_metric_log *log);
  * NULL: static metrics only) and appends their rows for step. */
 int muon_metrics_track(muon_metric_log *log, long step, const muon_model *m,
                        const muon_update_view *u);
+/* The metrics of every tracked matrix of m (muon_model_tracked's order) into
+ * out(cap); u may be NULL. Parallel over matrices, thread-count independent.
+ * MUON_ERR_ARG when cap is below the tracked count. */
+int muon_metrics_model(const muon_model *m, const muon_update_view *u,
+                       muon_metrics *out, int cap);
+/* Prints the time of one tracking pass over `nano` (all update buffers
+ * present) beside a forward+backward step, and the overhead at
+ * MUON_DEFAULT_TRACK_EVERY (metrics/track_bench.c). */
+int muon_bench_metrics(FILE *out);
 /* Appends the rows of every present metric of mt for (step, layer, matrix). */
 int muon_metrics_log(muon_metric_log *log, long step, int layer, const char *matrix,
                      const muon_metrics *mt);

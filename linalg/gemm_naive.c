@@ -1,9 +1,7 @@
 /* The reference GEMM: a triple loop with double accumulation. Slow and
  * obviously correct; the tests compare muon_gemm against it. */
 #include "muon.h"
-
-int muon_gemm_check_args(muon_op opA, muon_op opB, int M, int N, int K,
-                         int lda, int ldb, int ldc);
+#include "linalg/gemm_internal.h"
 
 int muon_gemm_naive(muon_op opA, muon_op opB, int M, int N, int K,
                     float alpha, const float *A, int lda, const float *B, int ldb,

@@ -23,19 +23,18 @@ enum { SCALE_ONE = 0, SCALE_W = 1, SCALE_O = 2 };
 
 static metric_tol tol_of(int id)
 {
-    metric_tol t = {1e-5, 1e-6, SCALE_ONE};
-    if (id >= MUON_METRIC_TOP_SV_1 && id <= MUON_METRIC_TOP_SV_10) { t.rtol = 2e-5; t.atol = 1e-6; t.scale = SCALE_W; }
+    /* about 10x the worst error measured (muon_svd works in double inside;
+     * the reference passes through float32 in the golden file, 6e-8) */
+    metric_tol t = {1e-6, 1e-7, SCALE_ONE};
+    if (id >= MUON_METRIC_TOP_SV_1 && id <= MUON_METRIC_TOP_SV_10) t.scale = SCALE_W;
     switch (id) {
-    case MUON_METRIC_SIGMA_MAX: t.rtol = 1e-5; t.atol = 0; break;
-    case MUON_METRIC_SPECTRAL_GAP: t.rtol = 2e-5; t.atol = 0; break;
-    case MUON_METRIC_STABLE_RANK: t.rtol = 1e-5; t.atol = 0; break;
-    case MUON_METRIC_SPECTRAL_ENTROPY: t.rtol = 1e-5; t.atol = 1e-6; break;
-    case MUON_METRIC_ORTHO_ERROR_WEIGHT: t.rtol = 1e-5; t.atol = 1e-6; break;
-    case MUON_METRIC_ALIGNMENT_LEFT: case MUON_METRIC_ALIGNMENT_RIGHT: t.rtol = 0; t.atol = 1e-5; break;
-    case MUON_METRIC_UPDATE_RANK: t.rtol = 1e-5; t.atol = 0; break;
-    case MUON_METRIC_SUBSPACE_EFFICIENCY: t.rtol = 1e-4; t.atol = 1e-7; break;
-    case MUON_METRIC_ORTHO_ERROR_UPDATE: t.rtol = 1e-5; t.atol = 1e-6; break;
-    case MUON_METRIC_UPDATE_SV_MIN: case MUON_METRIC_UPDATE_SV_MAX: t.rtol = 1e-5; t.atol = 1e-6; t.scale = SCALE_O; break;
+    case MUON_METRIC_SIGMA_MAX: case MUON_METRIC_STABLE_RANK: case MUON_METRIC_UPDATE_RANK: t.atol = 0; break;
+    case MUON_METRIC_SPECTRAL_GAP: t.rtol = 2e-6; t.atol = 0; break; /* two relative errors */
+    case MUON_METRIC_ALIGNMENT_LEFT: case MUON_METRIC_ALIGNMENT_RIGHT:
+        /* subspace angles of about eps/gap; the small U^T U SVD is float32 */
+        t.rtol = 0; t.atol = 1e-6; break;
+    case MUON_METRIC_SUBSPACE_EFFICIENCY: t.rtol = 1e-5; t.atol = 1e-8; break;
+    case MUON_METRIC_UPDATE_SV_MIN: case MUON_METRIC_UPDATE_SV_MAX: t.scale = SCALE_O; break;
     default: break;
     }
     return t;
@@ -447,10 +446,158 @@ static void test_log(void)
     remove(log_path);
 }
 
+
+/* ---- tracking over a model ---------------------------------------------- */
+
+static const char *track_path = "build/test_metrics_track.csv";
+
+typedef struct { long step; int layer; char matrix[16], metric[32]; double value; } csv_row;
+
+/* Parses a metric log written by us; returns the row count or -1. */
+static int read_rows(const char *path, csv_row *rows, int cap)
+{
+    char line[256];
+    int n = 0;
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    if (!fgets(line, sizeof line, f) || strcmp(line, "step,layer,matrix,metric,value\n")) { fclose(f); return -1; }
+    while (fgets(line, sizeof line, f)) {
+        csv_row r;
+        char *a = strtok(line, ","), *b = strtok(NULL, ","), *c = strtok(NULL, ","), *d = strtok(NULL, ","), *e = strtok(NULL, "\n");
+        if (!a || !b || !c || !d || !e || strlen(c) >= sizeof r.matrix || strlen(d) >= sizeof r.metric) { fclose(f); return -1; }
+        r.step = strtol(a, NULL, 10);
+        r.layer = (int)strtol(b, NULL, 10);
+        strcpy(r.matrix, c);
+        strcpy(r.metric, d);
+        r.value = strtod(e, NULL);
+        if (n < cap) rows[n] = r;
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static int track_to_file(const muon_model *m, const muon_update_view *u, long step)
+{
+    muon_metric_log *lg;
+    int st;
+    remove(track_path);
+    if ((st = muon_metric_log_open(&lg, track_path, -1))) return st;
+    st = muon_metrics_track(lg, step, m, u);
+    if (muon_metric_log_close(lg) && !st) st = MUON_ERR_IO;
+    return st;
+}
+
+static void test_track_config(const char *what, const char *key, const char *value)
+{
+    muon_config cfg;
+    muon_model m;
+    muon_update_view u, partial;
+    float *buf = NULL;
+    muon_tracked tr[64];
+    csv_row *rows = NULL;
+    int n, nr, i, j, st, ok;
+    size_t P;
+
+    if (muon_config_named("tiny", &cfg) || (key && muon_config_set(&cfg, key, value)) ||
+        muon_model_create(&m, &cfg)) {
+        check(0, "%s: tiny model: %s", what, muon_last_error());
+        return;
+    }
+    muon_model_init(&m, 3);
+    P = m.num_params;
+    buf = malloc(3 * P * sizeof(float));
+    test_fill_random(buf, 3 * P, 21);
+    for (i = 0; i < (int)P; i++) buf[i] *= 1e-3f;      /* delta */
+    u.delta = buf;
+    u.momentum = buf + P;
+    u.orth_out = buf + 2 * P;
+    n = muon_model_tracked(&m, tr, 64);
+    rows = malloc(sizeof(csv_row) * (size_t)n * MUON_METRIC_COUNT);
+
+    st = track_to_file(&m, &u, 7);
+    nr = read_rows(track_path, rows, n * MUON_METRIC_COUNT);
+    check(st == MUON_OK && nr == n * MUON_METRIC_COUNT, "%s: %d matrices x %d metrics = %d rows (got %d)",
+          what, n, MUON_METRIC_COUNT, n * MUON_METRIC_COUNT, nr);
+    /* every row is muon_metrics_compute of that matrix, in tracked order */
+    ok = nr == n * MUON_METRIC_COUNT;
+    for (i = 0; ok && i < n; i++) {
+        muon_metrics mt;
+        size_t off = tr[i].offset;
+        muon_metrics_compute(tr[i].rows, tr[i].cols, m.params + off, u.delta + off, u.momentum + off,
+                             u.orth_out + off, &mt);
+        for (j = 0; j < MUON_METRIC_COUNT && ok; j++) {
+            const csv_row *r = &rows[i * MUON_METRIC_COUNT + j];
+            double w = mt.value[j];
+            /* %.9g round trip: 1e-8 relative */
+            ok = r->step == 7 && r->layer == tr[i].layer && !strcmp(r->matrix, muon_matrix_name(tr[i].kind)) &&
+                 !strcmp(r->metric, muon_metric_name(j)) &&
+                 (w != w ? r->value != r->value : fabs(r->value - w) <= 1e-8 * fabs(w) + 1e-300);
+            if (!ok) check(0, "%s: row %d is %ld,%d,%s,%s,%.9g; want layer %d %s %s %.9g", what,
+                           i * MUON_METRIC_COUNT + j, r->step, r->layer, r->matrix, r->metric, r->value,
+                           tr[i].layer, muon_matrix_name(tr[i].kind), muon_metric_name(j), w);
+        }
+    }
+    if (ok) check(1, "%s: rows in tracked order (layer 0 %s first), values equal muon_metrics_compute", what,
+                  muon_matrix_name(tr[0].kind));
+
+    /* NULL buffers: their metrics are not logged */
+    st = track_to_file(&m, NULL, 1);
+    nr = read_rows(track_path, rows, n * MUON_METRIC_COUNT);
+    check(st == MUON_OK && nr == n * (MUON_METRIC_ORTHO_ERROR_WEIGHT + 1), "%s: no view: %d static rows", what, nr);
+    partial = u;
+    partial.momentum = NULL;
+    partial.orth_out = NULL;
+    st = track_to_file(&m, &partial, 1);
+    nr = read_rows(track_path, rows, n * MUON_METRIC_COUNT);
+    check(st == MUON_OK && nr == n * (MUON_METRIC_ALIGNMENT_RIGHT + 1), "%s: delta only: static + alignment rows (%d)", what, nr);
+    partial = u;
+    partial.delta = NULL;
+    st = track_to_file(&m, &partial, 1);
+    nr = read_rows(track_path, rows, n * MUON_METRIC_COUNT);
+    check(st == MUON_OK && nr == n * (MUON_METRIC_COUNT - 3), "%s: no delta: no alignment, no efficiency (%d rows)", what, nr);
+
+    /* the same file whatever the thread count */
+    {
+        int saved = muon_threads();
+        char *one, *two;
+        muon_set_threads(1);
+        track_to_file(&m, &u, 2);
+        one = slurp(track_path);
+        muon_set_threads(2);
+        track_to_file(&m, &u, 2);
+        two = slurp(track_path);
+        muon_set_threads(saved);
+        check(one && two && !strcmp(one, two), "%s: log identical with 1 and 2 threads", what);
+        free(one);
+        free(two);
+    }
+    free(rows);
+    free(buf);
+    muon_model_free(&m);
+}
+
+static void test_track(void)
+{
+    muon_metrics out[4];
+    muon_config cfg;
+    muon_model m;
+    test_track_config("tiny", NULL, NULL);
+    test_track_config("tiny merged qkvo", "merged_qkvo", "1");
+    test_track_config("tiny swiglu", "ffn", "swiglu");
+    if (!muon_config_named("tiny", &cfg) && !muon_model_create(&m, &cfg)) {
+        check(muon_metrics_model(&m, NULL, out, 4) == MUON_ERR_ARG, "metrics_model: too small output rejected: %s", muon_last_error());
+        check(muon_metrics_track(NULL, 0, &m, NULL) == MUON_ERR_ARG, "track: NULL log rejected");
+        muon_model_free(&m);
+    }
+    remove(track_path);
+}
+
 void suite_metrics(void)
 {
     test_golden();
     test_shortcuts();
     test_edges();
     test_log();
+    test_track();
 }
