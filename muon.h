@@ -323,6 +323,205 @@ int muon_bench_model(FILE *out);
 
 /* TRAIN-API: declarations for optimizers, training, checkpoints go here. */
 
+/* ---- Data (model/data.c): byte-level tokens, token id = byte value -------- */
+
+typedef struct {
+    unsigned char *bytes;  /* (n) the whole corpus, used as is */
+    size_t n;
+    size_t n_train;        /* [0, n_train) trains; [n_train, n), the last 5%, validates */
+} muon_data;
+
+enum { MUON_SPLIT_TRAIN = 0, MUON_SPLIT_VAL = 1 };
+
+/* Reads a whole corpus file; MUON_ERR_IO naming a missing/unreadable file,
+ * MUON_ERR_FORMAT if it is empty. *d is zeroed on failure. */
+int muon_data_load(muon_data *d, const char *path);
+void muon_data_free(muon_data *d);
+/* Bytes in a split. */
+size_t muon_data_split_size(const muon_data *d, int split);
+/* Batch `index` of a split (the step for training, 0.. for the fixed validation
+ * batches): B windows of T+1 bytes at offsets drawn from an RNG seeded by
+ * (seed, split, index) alone, so a resumed run needs no RNG state.
+ * tokens(B,T) = window[0..T-1], targets(B,T) = window[1..T]. MUON_ERR_ARG if
+ * the split is shorter than T+1 bytes. */
+int muon_data_batch(const muon_data *d, int split, uint64_t seed, long index,
+                    int B, int T, int *tokens, int *targets);
+/* Byte-unigram entropy of the training split in nats (the loss of a model that
+ * knows only byte frequencies). */
+double muon_data_unigram_entropy(const muon_data *d);
+
+/* ---- LR schedule (model/schedule.c) -------------------------------------- */
+
+typedef enum { MUON_SCHED_CONSTANT = 0, MUON_SCHED_COSINE = 1 } muon_sched_kind;
+
+/* "constant", "cosine"; parse gives MUON_ERR_ARG naming an unknown name. */
+const char *muon_sched_name(muon_sched_kind k);
+int muon_sched_parse(const char *name, muon_sched_kind *k);
+/* LR multiplier of step (1-based) out of total: step/warmup while step <= warmup
+ * (never 0: no lr-0 first step), then 1 (constant) or a half cosine from 1 at
+ * the end of warmup to floor at step == total. */
+double muon_lr_multiplier(muon_sched_kind kind, long step, long warmup, long total,
+                          double floor);
+
+/* ---- Optimizers (model/muon_optimizer.c, adamw.c, optimizer.c) ------------ */
+
+typedef enum { MUON_OPT_MUON = 0, MUON_OPT_ADAMW = 1 } muon_opt_kind;
+typedef enum { MUON_MSCALE_DEFAULT = 0, MUON_MSCALE_MOONLIGHT = 1 } muon_mscale_kind;
+
+typedef struct {
+    muon_opt_kind kind;      /* muon: Muon on MATRIX params, AdamW elsewhere; adamw: AdamW on all */
+    muon_orth_kind orth;     /* polar-express */
+    int ns_steps;            /* newton-schulz steps (0: its default) */
+    float lr;                /* Muon lr, 0.02 */
+    float adam_lr;           /* AdamW lr, 1e-3 */
+    float wd;                /* decoupled weight decay, 0; never applied to gains */
+    float momentum;          /* Muon mu, 0.95 */
+    int nesterov;            /* 1: U = (1-mu) G + mu M; 0: U = M */
+    muon_mscale_kind scale;  /* default sqrt(max(1,rows/cols)); moonlight 0.2 sqrt(max(rows,cols)) */
+    float beta1, beta2, eps; /* AdamW: 0.9, 0.95, 1e-8 */
+    float clip;              /* global gradient-norm clip, 1.0; 0 = off */
+} muon_optim_config;
+
+/* The defaults above. */
+void muon_optim_defaults(muon_optim_config *c);
+/* "muon", "adamw"; parse: MUON_ERR_ARG naming an unknown name. */
+const char *muon_opt_name(muon_opt_kind k);
+int muon_opt_parse(const char *name, muon_opt_kind *k);
+/* "default", "moonlight"; parse: MUON_ERR_ARG naming an unknown name. */
+const char *muon_mscale_name(muon_mscale_kind k);
+int muon_mscale_parse(const char *name, muon_mscale_kind *k);
+/* Muon's update scale for a (rows,cols) matrix. */
+float muon_muon_scale(muon_mscale_kind k, int rows, int cols);
+
+/* One Muon step on W(rows,cols) with gradient G(rows,cols) at learning rate lr:
+ * M(rows,cols) <- mu M + (1-mu) G; O(rows,cols) = orth(U); W <- W (1 - lr wd)
+ * - lr scale O; delta(rows,cols) = W after - W before. MUON_ERR_ARG/NOMEM. */
+int muon_muon_update(const muon_optim_config *c, float lr, int rows, int cols,
+                     float *W, const float *G, float *M, float *O, float *delta);
+/* One AdamW step, as torch.optim.AdamW, on n values: t is the 1-based step
+ * (bias correction), wd the decoupled weight decay; m(n), v(n) the moments;
+ * delta(n) = W after - W before. */
+void muon_adamw_update(const muon_optim_config *c, float lr, float wd, long t, size_t n,
+                       float *W, const float *G, float *m, float *v, float *delta);
+/* Global L2 norm of g(n), accumulated in double in index order per block of
+ * fixed size and the blocks summed in order (thread-count independent). */
+double muon_grad_norm(const float *g, size_t n);
+
+/* The optimizer of a whole model: routes every parameter to Muon or AdamW. */
+typedef struct {
+    muon_optim_config cfg;
+    size_t n;               /* = the model's num_params; every buffer is laid out like params */
+    long t;                 /* optimizer steps taken */
+    float *momentum;        /* (n) Muon M at Muon params, AdamW first moment elsewhere */
+    float *adam_v;          /* (n) AdamW second moment (unused at Muon params) */
+    float *delta;           /* (n) W after - W before of the last step */
+    float *orth_out;        /* (n) the last O at Muon params; NULL with --optimizer adamw */
+    double grad_norm;       /* global gradient norm of the last step, before clipping */
+    double orth_seconds;    /* cumulative wall time of the Muon updates (orthogonaliser-dominated) */
+} muon_optim;
+
+/* 1 if the parameter is trained by Muon under cfg. */
+int muon_optim_uses_muon(const muon_optim_config *cfg, const muon_param *p);
+/* Allocates zeroed state for m; MUON_ERR_ARG (bad settings) or MUON_ERR_NOMEM. */
+int muon_optim_create(muon_optim *o, const muon_optim_config *cfg, const muon_model *m);
+/* Clips m->grads by global norm, then steps every parameter with lrs scaled by
+ * lr_mult. MUON_ERR_NUMERIC if the gradient norm is not finite (params untouched). */
+int muon_optim_step(muon_optim *o, muon_model *m, double lr_mult);
+void muon_optim_free(muon_optim *o);
+
+/* ---- Checkpoints (model/checkpoint.c): safetensors, PyTorch names ---------- */
+
+/* Writes m's parameters (gains 1-D, matrices 2-D), o's state (may be NULL) as
+ * optim.muon_momentum.<name> / optim.adam_m.<name> / optim.adam_v.<name>, step
+ * and config in the metadata, plus extra meta_kv pairs (NULL-terminated, may be
+ * NULL), atomically. MUON_ERR_NUMERIC (nothing written) if a parameter is not finite. */
+int muon_checkpoint_save(const char *path, const muon_model *m, const muon_optim *o,
+                         long step, const char *const *meta_kv);
+/* Reads a checkpoint (*f as muon_st_read) and checks it is one of ours:
+ * MUON_ERR_IO / MUON_ERR_FORMAT naming the file and the problem. */
+int muon_checkpoint_open(const char *path, muon_st_file *f);
+/* The model config recorded in a checkpoint's metadata; MUON_ERR_FORMAT if absent/bad. */
+int muon_checkpoint_config(const muon_st_file *f, muon_config *cfg);
+/* The step recorded in a checkpoint (>= 0). */
+int muon_checkpoint_step(const muon_st_file *f, long *step);
+/* Copies every parameter of the created model m from f; MUON_ERR_FORMAT naming
+ * a missing or mismatched tensor. */
+int muon_checkpoint_load_model(const muon_st_file *f, muon_model *m);
+/* Restores o's state (created for m with the same optimizer kind) from f. */
+int muon_checkpoint_load_optim(const muon_st_file *f, const muon_model *m, muon_optim *o);
+
+/* ---- Training (model/train_config.c, train.c, run_json.c) ----------------- */
+
+typedef struct {
+    char model_name[32];     /* nano */
+    muon_config model;
+    muon_optim_config optim;
+    muon_sched_kind schedule;/* cosine */
+    long warmup;             /* linear warmup steps */
+    float lr_floor;          /* cosine ends at lr_floor * lr */
+    long steps;              /* optimizer steps (total, including resumed ones) */
+    long tokens;             /* if > 0: steps = ceil(tokens / (B*T)) */
+    uint64_t seed;
+    int threads;             /* 0: OpenMP's default */
+    int eval_every, eval_batches, log_every, ckpt_every, track_every; /* 0 = off */
+    long stop_after;         /* > 0: stop (checkpoint kept) after this step, as Ctrl-C would */
+    char data[512], out[512], resume[512];
+} muon_train_config;
+
+/* Defaults (the nano model, Muon). */
+void muon_train_defaults(muon_train_config *c);
+/* Sets the option called name (the flag without "--": "lr", "d-model",
+ * "no-nesterov", "model", ...) from value (ignored for switches); MUON_ERR_ARG
+ * naming the flag and the bad value, or an unknown flag. */
+int muon_train_set(muon_train_config *c, const char *name, const char *value);
+/* 1 if name is a flag without a value (e.g. "no-nesterov"), 0 if it takes one,
+ * -1 if unknown. */
+int muon_train_flag_kind(const char *name);
+/* Prints every option with its value in c (the defaults for --help). */
+void muon_train_help(FILE *out, const muon_train_config *c);
+/* Overlays the settings recorded in a checkpoint's metadata onto c. */
+int muon_train_config_from_meta(muon_train_config *c, const muon_st_file *f);
+/* The settings as NULL-terminated key/value pairs for metadata (static storage,
+ * valid until the next call). */
+const char *const *muon_train_config_meta(const muon_train_config *c);
+
+/* Runs a training job: c->out gets checkpoint.safetensors, metrics.csv,
+ * run.json and research_plots/; progress lines go to progress (may be NULL),
+ * a plot failure is one warning line there. Errors are found before any
+ * output is written. MUON_ERR_NUMERIC on a NaN/Inf loss (last good checkpoint
+ * kept). Returns MUON_OK also when stopped by muon_train_stop (*stopped = 1). */
+int muon_train(const muon_train_config *c, FILE *progress, int *stopped);
+/* stopped: 0 ran to the end, 1 by muon_train_stop (SIGINT), 2 by stop_after. */
+/* Asks a running muon_train to stop after the current step (signal-safe). */
+void muon_train_stop(void);
+
+/* What a run did, for run.json. */
+typedef struct {
+    long steps_done, tokens_seen;
+    double seconds_total, seconds_train, seconds_orth, seconds_eval, seconds_track;
+    double tokens_per_s;               /* training steps only */
+    double final_loss, final_val_loss; /* NaN if none */
+    double unigram_entropy;            /* of the training split, nats */
+    int threads;
+    const char *status;                /* "completed", "stopped", "diverged" */
+} muon_run_stats;
+
+/* Writes run.json (settings, model, versions, threads, timings, losses)
+ * atomically (temporary file + rename). MUON_ERR_IO naming the file. */
+int muon_run_json_write(const char *path, const muon_train_config *c, const muon_run_stats *s);
+
+/* ---- Sampling (model/sample.c) -------------------------------------------- */
+
+/* Appends n_new bytes to prompt(n_prompt) by running m on the last seq_len
+ * bytes; temperature 0 = greedy, else softmax(logits/temperature) sampled from
+ * seed. out(n_new) receives the new bytes. */
+int muon_sample(muon_model *m, const unsigned char *prompt, int n_prompt, int n_new,
+                float temperature, uint64_t seed, unsigned char *out);
+
+/* Prints training tokens/s for nano on 1 and 2 threads and the share of time
+ * in the orthogonaliser. */
+int muon_bench_train(FILE *out);
+
 /* ------------------------------------------------------------------------- */
 /* Metrics (metrics/)                                                         */
 /* ------------------------------------------------------------------------- */
@@ -458,6 +657,177 @@ int muon_analysis_write_csv(const muon_analysis *a, const char *path);
 /* ------------------------------------------------------------------------- */
 
 /* PLOTS-API: declarations for plots/ go here. */
+
+/* A small raster plotting library: an RGB canvas, anti-aliased lines and
+ * markers, a built-in bitmap font, axes with nice ticks, legends, heatmaps
+ * with a perceptual colour map, PNG output. Pixel (0,0) is the top-left
+ * corner; pixel (x,y) covers [x,x+1) x [y,y+1), so its centre is (x+.5,y+.5). */
+
+typedef struct { unsigned char r, g, b; } muon_rgb;
+
+typedef struct {
+    int w, h;
+    unsigned char *px;     /* (h,w,3) RGB, row-major */
+    unsigned char *mask;   /* (h,w) coverage scratch for one shape at a time */
+    int mx0, my0, mx1, my1; /* bounding box of the mask's non-zero part */
+    int cx0, cy0, cx1, cy1; /* shapes (lines, markers) are clipped to [cx0,cx1) x [cy0,cy1) */
+} muon_canvas;
+
+/* Allocates a w x h canvas (1..16384 each) filled with bg; MUON_ERR_ARG or
+ * MUON_ERR_NOMEM. Free with muon_canvas_free. */
+int muon_canvas_create(muon_canvas *c, int w, int h, muon_rgb bg);
+void muon_canvas_free(muon_canvas *c);
+/* Clips later lines and markers to [x0,x1) x [y0,y1) (intersected with the
+ * canvas); muon_canvas_clip(c, 0, 0, c->w, c->h) removes the clip. */
+void muon_canvas_clip(muon_canvas *c, int x0, int y0, int x1, int y1);
+/* Blends col over pixel (x,y) with opacity a in [0,1]; outside pixels ignored. */
+void muon_canvas_blend(muon_canvas *c, int x, int y, muon_rgb col, double a);
+/* The colour of pixel (x,y) (clamped to the canvas). */
+muon_rgb muon_canvas_get(const muon_canvas *c, int x, int y);
+/* Fills the pixels x0 <= x < x1, y0 <= y < y1 (clipped) with col at opacity a. */
+void muon_canvas_fill_rect(muon_canvas *c, int x0, int y0, int x1, int y1,
+                           muon_rgb col, double a);
+/* Anti-aliased polyline through the points (x(n),y(n)) in pixel coordinates,
+ * width in pixels, round joins and caps, drawn as one shape (overlaps are not
+ * darkened). dash > 0: dashes and gaps of that many pixels. A non-finite point
+ * breaks the line. */
+void muon_canvas_polyline(muon_canvas *c, const double *x, const double *y, int n,
+                          double width, double dash, muon_rgb col, double a);
+/* One anti-aliased segment: a two-point muon_canvas_polyline. */
+void muon_canvas_line(muon_canvas *c, double x0, double y0, double x1, double y1,
+                      double width, muon_rgb col, double a);
+enum { MUON_MARK_CIRCLE = 0, MUON_MARK_SQUARE = 1, MUON_MARK_DIAMOND = 2,
+       MUON_MARK_TRIANGLE = 3 };
+/* An anti-aliased filled marker of radius r centred on (x,y). */
+void muon_canvas_marker(muon_canvas *c, double x, double y, double r, int shape,
+                        muon_rgb col, double a);
+
+/* Text in the built-in 5x7 bitmap font (ASCII 32..126, others drawn as '?'),
+ * proportionally spaced, scaled by an integer factor 1..6 (2, 3 and 4 are
+ * smoothed with Scale2x/Scale3x). Width in pixels of s at that scale. */
+int muon_text_width(const char *s, int scale);
+/* Height of a line of text (cap height + descender) at that scale. */
+int muon_text_height(int scale);
+/* Draws s with its anchor at (x,y): halign -1 left, 0 centre, 1 right edge;
+ * valign -1 top of the capitals, 0 middle of the capitals, 1 baseline.
+ * rotate != 0 turns it 90 degrees counter-clockwise (reading bottom to top),
+ * alignments then apply along the rotated text. */
+void muon_canvas_text(muon_canvas *c, int x, int y, const char *s, int scale,
+                      muon_rgb col, int halign, int valign, int rotate);
+
+/* "Nice" linear ticks after Heckbert (Graphics Gems, 1990): the step d is the
+ * nice number (1, 2, 5 x 10^k, rounded) nearest (R)/(target-1), R the nice
+ * number (1, 2, 5, 10 x 10^k, rounded up) >= hi-lo; ticks run from
+ * floor(lo/d)*d to ceil(hi/d)*d. Writes at most cap ticks, returns how many
+ * (0 for non-finite input). *step may be NULL. A zero range is widened. */
+int muon_nice_ticks(double lo, double hi, int target, double *ticks, int cap,
+                    double *step);
+/* Log-scale ticks for lo > 0: the powers of ten from 10^floor(log10 lo) to
+ * 10^ceil(log10 hi) (every k-th decade when there are many), with 2 and 5
+ * between them when fewer than two decades are spanned. Returns the count
+ * (0 if lo <= 0 or not finite). */
+int muon_log_ticks(double lo, double hi, double *ticks, int cap);
+/* Formats a tick value v on an axis whose tick step is step (enough decimals
+ * to tell neighbours apart; scientific for very large or small values). */
+void muon_format_tick(double v, double step, char *buf, size_t n);
+/* Formats a count compactly: 950, 1.5k, 20M, 3.2G. */
+void muon_format_si(double v, char *buf, size_t n);
+
+/* Viridis colour map: t in [0,1] (clamped; NaN gives light grey), linear
+ * interpolation between matplotlib's 11 anchor colours at t = 0, 0.1, ..., 1. */
+muon_rgb muon_colormap(double t);
+
+/* A plot area: data (xmin..xmax, ymin..ymax) onto pixels [x0,x1] x [y0,y1]
+ * (y0 on top), each axis linear or log10. */
+typedef struct {
+    int x0, y0, x1, y1;
+    double xmin, xmax, ymin, ymax;
+    int xlog, ylog;
+} muon_axes;
+
+/* Pixel column / row of data x / y (may lie outside the area; NaN for a
+ * non-positive value on a log axis). */
+double muon_axes_px(const muon_axes *ax, double x);
+double muon_axes_py(const muon_axes *ax, double y);
+/* Draws the grid at the given ticks (x then y), the frame, tick marks and tick
+ * labels (scale 2) left of and below the area (xlabels 0: no x tick labels). */
+void muon_axes_draw(muon_canvas *c, const muon_axes *ax, const double *xt, int nxt,
+                    const double *yt, int nyt, int xlabels);
+/* Draws data series (x(n),y(n)) as a line clipped to the area; runs of many
+ * points are reduced per pixel column to first/min/max/last so thousands of
+ * points draw fast and look the same. Non-finite y breaks the line.
+ * MUON_ERR_NOMEM if the reduction's buffer cannot be allocated. */
+int muon_axes_series(muon_canvas *c, const muon_axes *ax, const double *x,
+                     const double *y, int n, double width, double dash,
+                     muon_rgb col, double a);
+
+typedef struct {
+    const char *label;
+    muon_rgb col;
+    double width;  /* line width; 0: no line */
+    double dash;   /* 0: solid */
+    int marker;    /* -1: none, else MUON_MARK_* */
+    int bar;       /* 1: a filled box (for bar charts) */
+} muon_legend_entry;
+
+/* Size in pixels of the legend box of n entries. */
+void muon_legend_size(const muon_legend_entry *e, int n, int *w, int *h);
+/* Draws the legend box with its top-left corner at (x,y). */
+void muon_legend_draw(muon_canvas *c, int x, int y, const muon_legend_entry *e, int n);
+
+/* Heatmap of v(rows,cols) filling pixels [x0,x1) x [y0,y1), row 0 at the top,
+ * colour muon_colormap((v-vmin)/(vmax-vmin)); NaN cells light grey. fmt != NULL
+ * prints each value with it (printf format of a double) in the cell when it
+ * fits, black or white for contrast. */
+void muon_heatmap(muon_canvas *c, int x0, int y0, int x1, int y1, const double *v,
+                  int rows, int cols, double vmin, double vmax, const char *fmt);
+/* A vertical colour bar in [x0,x1) x [y0,y1) for vmin (bottom) .. vmax (top),
+ * with ticks and labels on its right and label (may be NULL) rotated beside. */
+void muon_colorbar(muon_canvas *c, int x0, int y0, int x1, int y1, double vmin,
+                   double vmax, const char *label);
+
+/* Writes c as a PNG at path atomically (a temporary file in the same
+ * directory, then rename): MUON_ERR_IO naming the path on failure. */
+int muon_png_write(const char *path, const muon_canvas *c);
+
+/* metrics.csv read into memory (plots/metrics_csv.c). Matrix metrics are
+ * indexed by muon_metric_index() and matrix kind 0..6 (q,k,v,o,up,down,gate).
+ * Values: NaN = not logged; +inf = logged as nan/inf (a missing point). */
+enum { MUON_CSV_LOSS = 0, MUON_CSV_VAL_LOSS, MUON_CSV_LR, MUON_CSV_TOKENS,
+       MUON_CSV_NMODEL };
+#define MUON_CSV_NKINDS 7
+#define MUON_CSV_NMETRICS 22
+typedef struct {
+    int n_steps;
+    long *steps;        /* (n_steps) ascending: steps with a model-wide row */
+    double *model;      /* (MUON_CSV_NMODEL, n_steps) */
+    int n_tracked;
+    long *tracked;      /* (n_tracked) ascending: steps with a matrix row */
+    int n_layers;       /* 1 + the largest layer index seen (0 if none) */
+    float *mat[MUON_CSV_NMETRICS][MUON_CSV_NKINDS]; /* NULL or (n_layers, n_tracked) */
+} muon_metrics_table;
+
+/* Index 0..MUON_CSV_NMETRICS-1 of a matrix metric name ("sigma_max",
+ * "top_sv_3", ...), or -1 if unknown. */
+int muon_metric_index(const char *name);
+/* Name of matrix kind k (0..6): "q", "k", "v", "o", "up", "down", "gate". */
+const char *muon_csv_kind_name(int k);
+/* Parses the whole of path (header "step,layer,matrix,metric,value"; unknown
+ * metric names and matrix kinds are skipped). MUON_ERR_IO if it cannot be
+ * read, MUON_ERR_FORMAT "path:line: problem" if malformed; *t zeroed then. */
+int muon_metrics_read(const char *path, muon_metrics_table *t);
+void muon_metrics_free(muon_metrics_table *t);
+
+/* Options of muon_plot_run_opts: layers[n_layers] are the layers compared
+ * (n_layers 0: first, middle and last); width/height 0: 1200 x 750. */
+typedef struct {
+    int n_layers;
+    int layers[8];
+    int width, height;
+} muon_plot_options;
+
+/* Like muon_plot_run with options (NULL: the defaults). */
+int muon_plot_run_opts(const char *run_dir, const muon_plot_options *opt);
 
 /* Reads run_dir/metrics.csv and (re)draws every research plot into
  * run_dir/research_plots/. A missing or malformed metrics.csv gives

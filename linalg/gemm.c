@@ -99,6 +99,21 @@ static void micro_kernel(int kc,
     for (i = 0; i < MR; i++)
 #pragma omp simd
         for (j = 0; j < NR; j++) acc[i][j] = 0.0f;
+    /* The same multiply-adds in the same order either way; only the loop
+     * nest differs, because the compilers keep the tile in registers for
+     * different nests (checked in the assembly: MR*NR/16 zmm accumulators,
+     * vfmadd231ps zmm, no spills). gcc 12 vectorises j and unrolls i in the
+     * i-j nest; clang 14 unrolls that j loop into scalars first and leaves
+     * acc in memory (1.3 GFLOP/s), but vectorises the j-i nest (115). */
+#ifdef __clang__
+    for (p = 0; p < kc; p++) {
+#pragma omp simd
+        for (j = 0; j < NR; j++) {
+            const float bj = b[(ptrdiff_t)p * NR + j];
+            for (i = 0; i < MR; i++) acc[i][j] = MADD(a[(ptrdiff_t)p * MR + i], bj, acc[i][j]);
+        }
+    }
+#else
     for (p = 0; p < kc; p++) {
         for (i = 0; i < MR; i++) {
             const float ai = a[(ptrdiff_t)p * MR + i];
@@ -106,6 +121,7 @@ static void micro_kernel(int kc,
             for (j = 0; j < NR; j++) acc[i][j] = MADD(ai, b[(ptrdiff_t)p * NR + j], acc[i][j]);
         }
     }
+#endif
     if (mr == MR && nr == NR) {
         if (beta == 0.0f) {
             for (i = 0; i < MR; i++)

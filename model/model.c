@@ -137,7 +137,7 @@ static int layout(const muon_config *c, muon_param *t, size_t *total)
 
 static int tensors_per_layer(const muon_config *c)
 {
-    return (c->merged_qkvo ? 1 : 4) + 5 + (c->ffn == MUON_FFN_SWIGLU ? 1 : 0);
+    return (c->merged_qkvo ? 1 : 4) + 6 + (c->ffn == MUON_FFN_SWIGLU ? 1 : 0);
 }
 
 /* base = params or grads. */

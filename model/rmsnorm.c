@@ -56,12 +56,16 @@ void muon_rmsnorm_backward(float *din, int lddi, int accumulate, float *dg, cons
 #pragma omp parallel for schedule(static)
     for (jb = 0; jb < nb; jb++) {
         int j0 = jb * COL_BLOCK, j1 = j0 + COL_BLOCK < n ? j0 + COL_BLOCK : n, k, j, i;
+        float acc[COL_BLOCK] = {0};
         for (i = 0; i < N; i++)
             for (k = 0; k < G; k++) {
                 const float *x = in + (size_t)i * ldi + (size_t)k * n;
                 const float *dy = dout + (size_t)i * lddo + (size_t)k * n;
                 float rs = rstd[(size_t)i * G + k];
-                for (j = j0; j < j1; j++) dg[j] += dy[j] * x[j] * rs;
+                for (j = j0; j < j1; j++) acc[j - j0] += dy[j] * x[j] * rs;
             }
+        /* summed apart, added once: accumulating two backwards adds two
+         * equal sums, as accumulation over micro-batches should */
+        for (j = j0; j < j1; j++) dg[j] += acc[j - j0];
     }
 }

@@ -1,4 +1,588 @@
-/* Placeholder: the model tests land with their issue. */
+/* Suite `model`: configs, parameter layout, init, the attention kernels
+ * against their naive references, the whole model against PyTorch (golden
+ * files from tests/golden/gen_model.py), finite differences, thread-count
+ * determinism, causality and bad arguments. */
 #include "test.h"
+#include "model/layers.h"
 
-void suite_model(void) { skip("model: not written yet"); }
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static int make_model(muon_model *m, const char *preset, const char *const *kv)
+{
+    muon_config c;
+    int st = muon_config_named(preset, &c);
+    for (; !st && kv && kv[0]; kv += 2) st = muon_config_set(&c, kv[0], kv[1]);
+    if (!st) st = muon_model_create(m, &c);
+    if (st) check(0, "create model %s: %s", preset, muon_last_error());
+    return st;
+}
+
+static void random_batch(int *tok, int *tgt, int n, int V, uint64_t seed)
+{
+    muon_rng r;
+    int i;
+    muon_rng_seed(&r, seed);
+    for (i = 0; i < n; i++) {
+        tok[i] = (int)muon_rng_below(&r, (uint64_t)V);
+        tgt[i] = (int)muon_rng_below(&r, (uint64_t)V);
+    }
+}
+
+/* Gains off 1 and a larger init, so every parameter matters to the loss */
+static void perturb_gains(muon_model *m, uint64_t seed)
+{
+    muon_rng r;
+    int i;
+    size_t j;
+    muon_rng_seed(&r, seed);
+    for (i = 0; i < m->n_tensors; i++) {
+        const muon_param *p = &m->tensors[i];
+        if (p->role != MUON_ROLE_GAIN) continue;
+        for (j = 0; j < (size_t)p->cols; j++)
+            m->params[p->offset + j] = 1.0f + 0.2f * (float)muon_rng_normal(&r);
+    }
+}
+
+/* ---- config ---------------------------------------------------------------- */
+
+static void test_config(void)
+{
+    muon_config c, d;
+    int st;
+    check(muon_config_named("nano", &c) == MUON_OK && c.d_model == 128 && c.n_layers == 8 &&
+          c.n_heads == 4 && c.n_kv_heads == 2 && c.d_ff == 512 && c.seq_len == 128 &&
+          c.batch_size == 16 && c.vocab_size == 256 && c.ffn == MUON_FFN_RELU2 &&
+          !c.untied_head && !c.merged_qkvo && c.norm_eps == 1e-6f && c.init_std == 0.02f &&
+          c.rope_base == 10000.0f && muon_config_check(&c) == MUON_OK,
+          "config nano: the SPEC's shape, valid");
+    check(muon_config_named("blueberry-nano", &c) == MUON_OK && c.d_model == 512 && c.n_layers == 22 &&
+          c.n_heads == 8 && c.n_kv_heads == 4 && c.d_ff == 2048 && c.seq_len == 2048 &&
+          muon_config_check(&c) == MUON_OK, "config blueberry-nano: the research shape, valid");
+    check(muon_config_named("tiny", &c) == MUON_OK && muon_config_check(&c) == MUON_OK, "config tiny: valid");
+    st = muon_config_named("huge", &d);
+    check(st == MUON_ERR_ARG && strstr(muon_last_error(), "huge"), "config: unknown name -> ARG naming it (%s)", muon_last_error());
+
+    muon_config_named("tiny", &c);
+    check(muon_config_set(&c, "d_model", "64") == MUON_OK && c.d_model == 64, "config_set d_model 64");
+    check(muon_config_set(&c, "n-layers", "3") == MUON_OK && c.n_layers == 3, "config_set accepts the CLI spelling n-layers");
+    check(muon_config_set(&c, "ffn", "swiglu") == MUON_OK && c.ffn == MUON_FFN_SWIGLU, "config_set ffn swiglu");
+    check(muon_config_set(&c, "merged_qkvo", "1") == MUON_OK && c.merged_qkvo == 1, "config_set merged_qkvo 1");
+    check(muon_config_set(&c, "norm_eps", "1e-5") == MUON_OK && c.norm_eps == 1e-5f, "config_set norm_eps 1e-5");
+    d = c;
+    check(muon_config_set(&c, "d_model", "12x") == MUON_ERR_ARG && !memcmp(&c, &d, sizeof c),
+          "config_set d_model 12x -> ARG, config unchanged (%s)", muon_last_error());
+    check(muon_config_set(&c, "d_model", "0") == MUON_ERR_ARG, "config_set d_model 0 -> ARG (%s)", muon_last_error());
+    check(muon_config_set(&c, "d_model", "99999999999999999999") == MUON_ERR_ARG, "config_set d_model overflow -> ARG (%s)", muon_last_error());
+    check(muon_config_set(&c, "untied_head", "2") == MUON_ERR_ARG, "config_set untied_head 2 -> ARG (%s)", muon_last_error());
+    check(muon_config_set(&c, "ffn", "gelu") == MUON_ERR_ARG, "config_set ffn gelu -> ARG (%s)", muon_last_error());
+    check(muon_config_set(&c, "init_std", "nan") == MUON_ERR_ARG, "config_set init_std nan -> ARG (%s)", muon_last_error());
+    check(muon_config_set(&c, "dmodel", "64") == MUON_ERR_ARG && strstr(muon_last_error(), "dmodel"),
+          "config_set unknown key -> ARG naming it");
+    check(muon_config_set(&c, "d_model", "") == MUON_ERR_ARG, "config_set empty value -> ARG");
+
+    muon_config_named("tiny", &c);
+    c.d_model = 30;
+    check(muon_config_check(&c) == MUON_ERR_ARG, "config_check: d_model 30, 4 heads -> ARG (%s)", muon_last_error());
+    muon_config_named("tiny", &c);
+    c.n_kv_heads = 3;
+    check(muon_config_check(&c) == MUON_ERR_ARG, "config_check: 4 heads, 3 KV heads -> ARG (%s)", muon_last_error());
+    muon_config_named("tiny", &c);
+    c.d_model = 36; c.n_heads = 4; c.n_kv_heads = 4;
+    check(muon_config_check(&c) == MUON_ERR_ARG, "config_check: odd head size 9 -> ARG (%s)", muon_last_error());
+    muon_config_named("tiny", &c);
+    c.n_kv_heads = 8;
+    check(muon_config_check(&c) == MUON_ERR_ARG, "config_check: more KV heads than heads -> ARG (%s)", muon_last_error());
+    muon_config_named("tiny", &c);
+    c.batch_size = 65536; c.seq_len = 65536;
+    check(muon_config_check(&c) == MUON_ERR_ARG, "config_check: B*T too large -> ARG (%s)", muon_last_error());
+    muon_config_named("tiny", &c);
+    c.d_model = 65536; c.d_ff = 65536; c.n_layers = 1000;
+    check(muon_config_check(&c) == MUON_ERR_ARG, "config_check: 1.7e13 parameters -> ARG (%s)", muon_last_error());
+    muon_config_named("tiny", &c);
+    c.norm_eps = 0.0f;
+    check(muon_config_check(&c) == MUON_ERR_ARG, "config_check: norm_eps 0 -> ARG (%s)", muon_last_error());
+}
+
+/* ---- layout, count, tracked, init ---------------------------------------- */
+
+static void test_layout(void)
+{
+    static const char *const variants[][12] = {
+        {NULL},
+        {"ffn", "swiglu", NULL},
+        {"untied_head", "1", NULL},
+        {"merged_qkvo", "1", NULL},
+        {"ffn", "swiglu", "untied_head", "1", "merged_qkvo", "1", "n_kv_heads", "1", NULL},
+        {"d_model", "48", "n_heads", "3", "n_kv_heads", "3", "d_ff", "40", "n_layers", "3", NULL},
+    };
+    size_t v;
+    int all_ok = 1;
+    for (v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+        muon_model m;
+        muon_tracked tr[64];
+        int i, nt, ok = 1, expect_tracked;
+        size_t off = 0;
+        if (make_model(&m, "tiny", variants[v])) return;
+        for (i = 0; i < m.n_tensors; i++) {
+            const muon_param *p = &m.tensors[i];
+            if (p->offset != off) ok = 0;
+            off += (size_t)p->rows * p->cols;
+            if (muon_model_find(&m, p->name) != p) ok = 0;
+        }
+        nt = muon_model_tracked(&m, tr, 64);
+        expect_tracked = m.cfg.n_layers * (4 + 2 + (m.cfg.ffn == MUON_FFN_SWIGLU));
+        check(ok && off == m.num_params && m.num_params == muon_config_param_count(&m.cfg) &&
+              nt == expect_tracked && muon_model_tracked(&m, NULL, 0) == nt,
+              "layout variant %lu: %d tensors contiguous, %lu params = closed form %lu, %d tracked",
+              (unsigned long)v, m.n_tensors, (unsigned long)m.num_params,
+              (unsigned long)muon_config_param_count(&m.cfg), nt);
+        /* tracked slices: Q,K,V,O,UP,DOWN(,GATE) per layer, shapes [out,in] */
+        for (i = 0; i < nt && i < 64; i++) {
+            int HS = m.cfg.d_model / m.cfg.n_heads;
+            int rows = tr[i].kind == MUON_MAT_Q ? m.cfg.n_heads * HS
+                     : tr[i].kind == MUON_MAT_K || tr[i].kind == MUON_MAT_V ? m.cfg.n_kv_heads * HS
+                     : tr[i].kind == MUON_MAT_O || tr[i].kind == MUON_MAT_DOWN ? m.cfg.d_model : m.cfg.d_ff;
+            int cols = tr[i].kind == MUON_MAT_DOWN ? m.cfg.d_ff : m.cfg.d_model;
+            if (tr[i].rows != rows || tr[i].cols != cols || tr[i].offset + (size_t)rows * cols > m.num_params)
+                all_ok = 0;
+        }
+        muon_model_free(&m);
+    }
+    check(all_ok, "tracked matrices have [out,in] shapes inside params for every variant");
+    {
+        /* bigger presets: layout only, so shrink the activations */
+        static const char *const small[] = {"seq_len", "4", "batch_size", "1", NULL};
+        const char *presets[] = {"nano", "blueberry-nano"};
+        for (v = 0; v < 2; v++) {
+            muon_model m;
+            if (make_model(&m, presets[v], small)) return;
+            check(m.num_params == muon_config_param_count(&m.cfg),
+                  "param count %s: layout %lu = closed form", presets[v], (unsigned long)m.num_params);
+            muon_model_free(&m);
+        }
+    }
+    {
+        /* merged and separate: same floats, same tracked offsets, same init */
+        static const char *const merged[] = {"merged_qkvo", "1", NULL};
+        muon_model a, b;
+        muon_tracked ta[16], tb[16];
+        int na, nb, i, same = 1;
+        if (make_model(&a, "tiny", NULL)) return;
+        if (make_model(&b, "tiny", merged)) { muon_model_free(&a); return; }
+        muon_model_init(&a, 7);
+        muon_model_init(&b, 7);
+        na = muon_model_tracked(&a, ta, 16);
+        nb = muon_model_tracked(&b, tb, 16);
+        for (i = 0; i < na && i < 16; i++)
+            if (ta[i].offset != tb[i].offset || ta[i].kind != tb[i].kind || ta[i].rows != tb[i].rows) same = 0;
+        check(na == nb && same && a.num_params == b.num_params &&
+              !memcmp(a.params, b.params, a.num_params * sizeof(float)) &&
+              muon_model_find(&b, "layers.1.attn.qkvo.weight") && !muon_model_find(&b, "layers.1.attn.q.weight"),
+              "merged_qkvo: same init and tracked Q,K,V,O slices as separate matrices");
+        muon_model_free(&a);
+        muon_model_free(&b);
+    }
+}
+
+static void test_init(void)
+{
+    muon_model a, b;
+    int i, gains_one = 1;
+    double s = 0, s2 = 0;
+    const muon_param *e;
+    size_t j, n;
+    if (make_model(&a, "tiny", NULL)) return;
+    if (make_model(&b, "tiny", NULL)) { muon_model_free(&a); return; }
+    muon_model_init(&a, 42);
+    muon_model_init(&b, 42);
+    check(!memcmp(a.params, b.params, a.num_params * sizeof(float)), "init: the same seed gives the same weights");
+    muon_model_init(&b, 43);
+    check(memcmp(a.params, b.params, a.num_params * sizeof(float)) != 0, "init: another seed gives other weights");
+    for (i = 0; i < a.n_tensors; i++)
+        if (a.tensors[i].role == MUON_ROLE_GAIN)
+            for (j = 0; j < (size_t)a.tensors[i].cols; j++)
+                if (a.params[a.tensors[i].offset + j] != 1.0f) gains_one = 0;
+    check(gains_one, "init: every gain is 1");
+    e = muon_model_find(&a, "embed.weight");
+    n = (size_t)e->rows * e->cols;
+    for (j = 0; j < n; j++) { s += a.params[e->offset + j]; s2 += (double)a.params[e->offset + j] * a.params[e->offset + j]; }
+    /* 8192 draws: the sample std is within 3% of 0.02 (~4 sigma), the mean within 4 sigma of 0 */
+    check(fabs(sqrt(s2 / n) - 0.02) < 0.02 * 0.03 && fabs(s / n) < 4 * 0.02 / sqrt((double)n),
+          "init: embedding mean %.2e, std %.5f (want 0, 0.02)", s / n, sqrt(s2 / n));
+    muon_model_free(&a);
+    muon_model_free(&b);
+}
+
+/* ---- attention kernels: fast vs naive ------------------------------------- */
+
+static void test_attention_kernels(void)
+{
+    static const int shapes[][5] = { /* B, T, NH, NKV, HS */
+        {2, 16, 4, 2, 8}, {1, 1, 2, 1, 4}, {3, 37, 6, 2, 10}, {2, 20, 3, 3, 6}, {1, 33, 4, 1, 32},
+    };
+    size_t si;
+    for (si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        int B = shapes[si][0], T = shapes[si][1], NH = shapes[si][2], NKV = shapes[si][3], HS = shapes[si][4];
+        int ldq = (NH + 2 * NKV) * HS + 3; /* packed and padded, as in the model */
+        size_t nrow = (size_t)B * T, nq = nrow * ldq, no = nrow * NH * HS;
+        float *qkv = malloc(nq * sizeof(float)), *dout = malloc(no * sizeof(float));
+        float *o1 = malloc(no * sizeof(float)), *o2 = malloc(no * sizeof(float));
+        float *probs = malloc((size_t)B * NH * T * T * sizeof(float)), *lse = malloc((size_t)B * NH * T * sizeof(float));
+        float *d1 = malloc(nq * sizeof(float)), *d2 = malloc(nq * sizeof(float));
+        float *scratch = malloc(muon_attention_scratch(B, T, NH, NKV, HS) * sizeof(float));
+        muon_attn_shape s;
+        char what[128];
+        if (!qkv || !dout || !o1 || !o2 || !probs || !lse || !d1 || !d2 || !scratch) {
+            check(0, "attention test: out of memory");
+        } else {
+            test_fill_random(qkv, nq, 100 + si);
+            test_fill_random(dout, no, 200 + si);
+            memset(d1, 0, nq * sizeof(float));
+            memset(d2, 0, nq * sizeof(float));
+            s.B = B; s.T = T; s.NH = NH; s.NKV = NKV; s.HS = HS;
+            s.q = qkv; s.ldq = ldq;
+            s.k = qkv + NH * HS; s.ldk = ldq;
+            s.v = qkv + (NH + NKV) * HS; s.ldv = ldq;
+            muon_attention_forward_naive(o1, NH * HS, probs, &s);
+            muon_attention_forward(o2, NH * HS, lse, &s, scratch);
+            /* N(0,1) q,k: scores up to ~|q||k|/sqrt(HS) ~ 3-6; float32 exp and
+             * sums over <= 37 keys in two orders: 2e-6 relative and absolute */
+            snprintf(what, sizeof what, "attention fwd fast vs naive B%d T%d NH%d NKV%d HS%d", B, T, NH, NKV, HS);
+            check_close(what, o2, o1, no, 2e-5, 2e-6);
+            muon_attention_backward_naive(d1, ldq, d1 + NH * HS, ldq, d1 + (NH + NKV) * HS, ldq, dout, NH * HS, probs, &s);
+            muon_attention_backward(d2, ldq, d2 + NH * HS, ldq, d2 + (NH + NKV) * HS, ldq, dout, NH * HS,
+                                    o2, NH * HS, lse, &s, scratch);
+            snprintf(what, sizeof what, "attention bwd dq,dk,dv fast vs naive B%d T%d NH%d NKV%d HS%d", B, T, NH, NKV, HS);
+            check_close(what, d2, d1, nq, 1e-4, 1e-5);
+        }
+        free(qkv); free(dout); free(o1); free(o2); free(probs); free(lse); free(d1); free(d2); free(scratch);
+    }
+}
+
+/* muon_expf against libm's expf (computed in double): the softmaxes' exp */
+static void test_expf(void)
+{
+    double max_rel = 0.0;
+    int bad = 0;
+    float x;
+    for (x = -87.0f; x <= 88.0f; x += 0.0137f) {
+        double want = exp((double)x), got = muon_expf(x), rel = fabs(got - want) / want;
+        if (rel > max_rel) max_rel = rel;
+        if (rel > 4e-7) bad++;
+    }
+    check(!bad && muon_expf(-100.0f) == 0.0f && muon_expf(0.0f) == 1.0f,
+          "muon_expf on [-87, 88]: max rel err %.2e vs exp in double (tol 4e-7, ~3 ulp); 0 below -87", max_rel);
+}
+
+/* ---- golden: the whole model against PyTorch ------------------------------- */
+
+static void test_golden(const char *file)
+{
+    muon_st_file f;
+    muon_config c;
+    muon_model m;
+    int i, st, N, ok = 1;
+    const float *tokf, *tgtf, *want;
+    int *tok = NULL, *tgt = NULL;
+    char name[96];
+    if (golden_open(file, &f)) return;
+    muon_config_named("tiny", &c);
+    for (i = 0; i < f.meta_count; i++)
+        if (!strncmp(f.meta_keys[i], "config.", 7) &&
+            (st = muon_config_set(&c, f.meta_keys[i] + 7, f.meta_values[i]))) {
+            check(0, "%s: config %s", file, muon_last_error());
+            muon_st_free(&f);
+            return;
+        }
+    if ((st = muon_model_create(&m, &c))) {
+        check(0, "%s: create: %s", file, muon_last_error());
+        muon_st_free(&f);
+        return;
+    }
+    N = c.batch_size * c.seq_len;
+    for (i = 0; i < m.n_tensors && ok; i++) {
+        const muon_param *p = &m.tensors[i];
+        const float *w = golden_get(&f, p->name, (size_t)p->rows * p->cols);
+        if (!w) ok = 0;
+        else memcpy(m.params + p->offset, w, (size_t)p->rows * p->cols * sizeof(float));
+    }
+    tokf = golden_get(&f, "tokens", (size_t)N);
+    tgtf = golden_get(&f, "targets", (size_t)N);
+    tok = malloc((size_t)N * sizeof(int));
+    tgt = malloc((size_t)N * sizeof(int));
+    if (!ok || !tokf || !tgtf || !tok || !tgt) goto done;
+    for (i = 0; i < N; i++) { tok[i] = (int)tokf[i]; tgt[i] = (int)tgtf[i]; }
+    muon_model_zero_grad(&m);
+    st = muon_model_forward(&m, tok, tgt, c.batch_size, c.seq_len);
+    if (st) { check(0, "%s: forward: %s", file, muon_last_error()); goto done; }
+    /* logits are O(1) sums of 32 products after 2 layers: float32 rounding
+     * in another summation order gives ~1e-6 abs */
+    snprintf(name, sizeof name, "%s logits vs PyTorch", file);
+    if ((want = golden_get(&f, "logits", (size_t)N * c.vocab_size)))
+        check_close(name, muon_model_logits(&m), want, (size_t)N * c.vocab_size, 1e-5, 1e-6);
+    if ((want = golden_get(&f, "loss", 1))) {
+        snprintf(name, sizeof name, "%s loss vs PyTorch", file);
+        check_near(name, m.loss, want[0], 2e-6, 0);
+    }
+    st = muon_model_backward(&m);
+    if (st) { check(0, "%s: backward: %s", file, muon_last_error()); goto done; }
+    for (i = 0; i < m.n_tensors; i++) {
+        const muon_param *p = &m.tensors[i];
+        size_t n = (size_t)p->rows * p->cols;
+        const float *g;
+        double gmax = 0;
+        size_t j;
+        snprintf(name, sizeof name, "grad.%s", p->name);
+        if (!(g = golden_get(&f, name, n))) continue;
+        for (j = 0; j < n; j++) if (fabs(g[j]) > gmax) gmax = fabs(g[j]);
+        /* per tensor: 1e-4 relative to each entry plus 2e-5 of the tensor's
+         * largest entry (entries near 0 are differences of O(gmax) terms) */
+        snprintf(name, sizeof name, "%s grad %s vs PyTorch", file, p->name);
+        check_close(name, m.grads + p->offset, g, n, 1e-4, 2e-5 * gmax);
+    }
+done:
+    free(tok);
+    free(tgt);
+    muon_model_free(&m);
+    muon_st_free(&f);
+}
+
+/* ---- finite differences ---------------------------------------------------- */
+
+/* The loss in double from the float32 logits, so the difference quotient
+ * is not swamped by the rounding of m->loss (a float near 5.5). */
+static double loss_d(muon_model *m, const int *tok, const int *tgt, int B, int T)
+{
+    const float *z;
+    double loss = 0;
+    int r, j, V = m->cfg.vocab_size;
+    muon_model_forward(m, tok, tgt, B, T);
+    z = muon_model_logits(m);
+    for (r = 0; r < B * T; r++) {
+        double mx = z[(size_t)r * V], s = 0;
+        for (j = 1; j < V; j++) if (z[(size_t)r * V + j] > mx) mx = z[(size_t)r * V + j];
+        for (j = 0; j < V; j++) s += exp(z[(size_t)r * V + j] - mx);
+        loss += mx + log(s) - z[(size_t)r * V + tgt[r]];
+    }
+    return loss / (B * T);
+}
+
+static void test_finite_diff(const char *label, const char *const *kv)
+{
+    muon_model m;
+    int B, T, i, *tok, *tgt;
+    if (make_model(&m, "tiny", kv)) return;
+    B = m.cfg.batch_size;
+    T = m.cfg.seq_len;
+    tok = malloc((size_t)B * T * sizeof(int));
+    tgt = malloc((size_t)B * T * sizeof(int));
+    if (!tok || !tgt) { check(0, "fd: out of memory"); goto done; }
+    muon_model_init(&m, 5);
+    perturb_gains(&m, 6);
+    random_batch(tok, tgt, B * T, m.cfg.vocab_size, 8);
+    muon_model_zero_grad(&m);
+    muon_model_forward(&m, tok, tgt, B, T);
+    muon_model_backward(&m);
+    for (i = 0; i < m.n_tensors; i++) {
+        const muon_param *p = &m.tensors[i];
+        size_t n = (size_t)p->rows * p->cols, j, picks[4];
+        double worst = 0, gmax = 0, tol_abs, eps;
+        int k, bad = 0;
+        float maxg = 0;
+        /* the largest gradient entry and three spread-out ones */
+        picks[0] = 0;
+        for (j = 0; j < n; j++)
+            if (fabsf(m.grads[p->offset + j]) > maxg) { maxg = fabsf(m.grads[p->offset + j]); picks[0] = j; }
+        picks[1] = n / 3; picks[2] = (2 * n) / 3 + 1 < n ? (2 * n) / 3 + 1 : n - 1; picks[3] = n - 1;
+        gmax = maxg;
+        /* step: 1e-2 of the weight scale (gains ~1, matrices ~0.02); central
+         * differences err by eps^2 f'''/6, float32 logits by ~1e-7/eps */
+        eps = p->role == MUON_ROLE_GAIN ? 1e-2 : 1e-3;
+        tol_abs = 2e-3 * gmax + 2e-6;
+        for (k = 0; k < 4; k++) {
+            float *w = m.params + p->offset + picks[k], w0 = *w;
+            double lp, lm, fd, g = m.grads[p->offset + picks[k]], err;
+            *w = (float)(w0 + eps);
+            lp = loss_d(&m, tok, tgt, B, T);
+            *w = (float)(w0 - eps);
+            lm = loss_d(&m, tok, tgt, B, T);
+            *w = w0;
+            /* the step actually taken, in float */
+            fd = (lp - lm) / ((double)(float)(w0 + eps) - (double)(float)(w0 - eps));
+            err = fabs(fd - g);
+            if (err > worst) worst = err;
+            if (err > tol_abs + 1e-2 * fabs(g)) bad++;
+        }
+        check(!bad, "finite differences %s %s: 4 entries, max |fd - grad| %.2e (tol 1e-2 rel + %.1e abs; max |grad| %.2e)",
+              label, p->name, worst, tol_abs, gmax);
+    }
+done:
+    free(tok);
+    free(tgt);
+    muon_model_free(&m);
+}
+
+/* ---- determinism, causality, bad arguments --------------------------------- */
+
+static void test_threads(void)
+{
+    static const char *const kv[] = {"d_model", "64", "n_layers", "2", "n_heads", "4", "n_kv_heads", "2",
+                                     "d_ff", "96", "seq_len", "32", "batch_size", "4", "ffn", "swiglu", NULL};
+    muon_model m;
+    int B, T, *tok, *tgt, saved = muon_threads();
+    float *g1, *l1, loss1;
+    if (make_model(&m, "tiny", kv)) return;
+    B = m.cfg.batch_size; T = m.cfg.seq_len;
+    tok = malloc((size_t)B * T * sizeof(int));
+    tgt = malloc((size_t)B * T * sizeof(int));
+    g1 = malloc(m.num_params * sizeof(float));
+    l1 = malloc((size_t)B * T * m.cfg.vocab_size * sizeof(float));
+    if (tok && tgt && g1 && l1) {
+        muon_model_init(&m, 11);
+        perturb_gains(&m, 12);
+        random_batch(tok, tgt, B * T, m.cfg.vocab_size, 13);
+        muon_set_threads(1);
+        muon_model_zero_grad(&m);
+        muon_model_forward(&m, tok, tgt, B, T);
+        muon_model_backward(&m);
+        loss1 = m.loss;
+        memcpy(g1, m.grads, m.num_params * sizeof(float));
+        memcpy(l1, muon_model_logits(&m), (size_t)B * T * m.cfg.vocab_size * sizeof(float));
+        muon_set_threads(2);
+        muon_model_zero_grad(&m);
+        muon_model_forward(&m, tok, tgt, B, T);
+        muon_model_backward(&m);
+        check(loss1 == m.loss && !memcmp(g1, m.grads, m.num_params * sizeof(float)) &&
+              !memcmp(l1, muon_model_logits(&m), (size_t)B * T * m.cfg.vocab_size * sizeof(float)),
+              "forward+backward bit-identical with 1 and 2 threads (loss, logits, %lu grads)",
+              (unsigned long)m.num_params);
+        muon_set_threads(saved);
+    } else {
+        check(0, "threads test: out of memory");
+    }
+    free(tok); free(tgt); free(g1); free(l1);
+    muon_model_free(&m);
+}
+
+static void test_causal_and_accumulate(void)
+{
+    muon_model m;
+    int B, T, V, *tok, *tgt, t, b, ok = 1;
+    float *full, *g1;
+    size_t i;
+    if (make_model(&m, "tiny", NULL)) return;
+    B = m.cfg.batch_size; T = m.cfg.seq_len; V = m.cfg.vocab_size;
+    tok = malloc((size_t)B * T * sizeof(int));
+    tgt = malloc((size_t)B * T * sizeof(int));
+    full = malloc((size_t)B * T * V * sizeof(float));
+    g1 = malloc(m.num_params * sizeof(float));
+    if (!tok || !tgt || !full || !g1) { check(0, "causal test: out of memory"); goto done; }
+    muon_model_init(&m, 21);
+    random_batch(tok, tgt, B * T, V, 22);
+    muon_model_forward(&m, tok, tgt, B, T);
+    memcpy(full, muon_model_logits(&m), (size_t)B * T * V * sizeof(float));
+    /* changing the last token of sequence 0 leaves every earlier logit alone */
+    tok[T - 1] = (tok[T - 1] + 1) % V;
+    muon_model_forward(&m, tok, tgt, B, T);
+    for (t = 0; t < T - 1; t++)
+        for (i = 0; i < (size_t)V; i++)
+            if (muon_model_logits(&m)[(size_t)t * V + i] != full[(size_t)t * V + i]) ok = 0;
+    check(ok, "causal: changing token T-1 leaves the logits of positions < T-1 bit-identical");
+    tok[T - 1] = (tok[T - 1] + V - 1) % V;
+    {
+        /* a shorter run (B=1, T/2) gives the first half of sequence 0's logits */
+        int Th = T / 2;
+        float maxd = 0;
+        muon_model_forward(&m, tok, tgt, 1, Th);
+        for (t = 0; t < Th; t++)
+            for (i = 0; i < (size_t)V; i++) {
+                float d = fabsf(muon_model_logits(&m)[(size_t)t * V + i] - full[(size_t)t * V + i]);
+                if (d > maxd) maxd = d;
+            }
+        (void)b;
+        check(maxd <= 1e-5f, "B=1, T=%d forward matches the first positions of the full run (max abs diff %.2e, tol 1e-5)", Th, maxd);
+    }
+    /* backward accumulates: two backward passes give twice one */
+    muon_model_zero_grad(&m);
+    muon_model_forward(&m, tok, tgt, B, T);
+    muon_model_backward(&m);
+    memcpy(g1, m.grads, m.num_params * sizeof(float));
+    muon_model_backward(&m);
+    for (i = 0; i < m.num_params; i++) g1[i] *= 2.0f;
+    /* not bit-exact: the GEMM adds its exact sum to the stored value before
+     * rounding (beta = 1), and the tied embedding adds rows one by one */
+    check_close("backward accumulates into grads (twice = 2x one)", m.grads, g1, m.num_params, 1e-5, 1e-9);
+done:
+    free(tok); free(tgt); free(full); free(g1);
+    muon_model_free(&m);
+}
+
+static void test_bad_args(void)
+{
+    muon_model m;
+    muon_config c;
+    int tok[40], tgt[40], i, st;
+    if (make_model(&m, "tiny", NULL)) return;
+    muon_model_init(&m, 1);
+    for (i = 0; i < 40; i++) { tok[i] = i; tgt[i] = 2 * i; }
+    tok[5] = 256;
+    st = muon_model_forward(&m, tok, tgt, 2, 16);
+    check(st == MUON_ERR_ARG, "forward: token 256 (vocab 256) -> ARG (%s)", muon_last_error());
+    tok[5] = -1;
+    st = muon_model_forward(&m, tok, tgt, 2, 16);
+    check(st == MUON_ERR_ARG, "forward: token -1 -> ARG (%s)", muon_last_error());
+    tok[5] = 5;
+    tgt[7] = 300;
+    st = muon_model_forward(&m, tok, tgt, 2, 16);
+    check(st == MUON_ERR_ARG, "forward: target 300 -> ARG (%s)", muon_last_error());
+    tgt[7] = 7;
+    check(muon_model_forward(&m, tok, tgt, 1, 17) == MUON_ERR_ARG, "forward: T=17 > seq_len 16 -> ARG (%s)", muon_last_error());
+    check(muon_model_forward(&m, tok, tgt, 3, 8) == MUON_ERR_ARG, "forward: B=3 > batch_size 2 -> ARG (%s)", muon_last_error());
+    check(muon_model_forward(&m, tok, tgt, 0, 8) == MUON_ERR_ARG, "forward: B=0 -> ARG");
+    check(muon_model_forward(&m, tok, tgt, 1, 0) == MUON_ERR_ARG, "forward: T=0 -> ARG");
+    check(muon_model_forward(&m, tok, NULL, 2, 16) == MUON_OK && muon_model_backward(&m) == MUON_ERR_ARG,
+          "backward after a forward without targets -> ARG (%s)", muon_last_error());
+    st = muon_model_forward(&m, tok, tgt, 2, 16);
+    if (!st) st = muon_model_backward(&m);
+    check(st == MUON_OK && isfinite(m.loss) && m.loss > 0, "forward+backward on valid input after errors: ok, loss %.4f", m.loss);
+    muon_model_free(&m);
+
+    muon_config_named("tiny", &c);
+    c.n_kv_heads = 3;
+    check(muon_model_create(&m, &c) == MUON_ERR_ARG && m.params == NULL, "create with a bad config -> ARG, nothing allocated");
+    muon_config_named("tiny", &c);
+    for (i = 1; i <= 5; i++) {
+        muon_alloc_fail_after(i);
+        st = muon_model_create(&m, &c);
+        muon_alloc_fail_after(0);
+        if (st != MUON_ERR_NOMEM || m.params || m.acts) break;
+    }
+    check(i == 6, "create: the n-th allocation failing (n = 1..5) -> NOMEM, model left empty");
+}
+
+void suite_model(void)
+{
+    test_config();
+    test_layout();
+    test_init();
+    test_expf();
+    test_attention_kernels();
+    test_golden("model_default.safetensors");
+    test_golden("model_swiglu.safetensors");
+    test_golden("model_untied.safetensors");
+    test_golden("model_merged.safetensors");
+    {
+        static const char *const sw[] = {"ffn", "swiglu", "untied_head", "1", NULL};
+        static const char *const mg[] = {"merged_qkvo", "1", "n_kv_heads", "1", NULL};
+        test_finite_diff("default", NULL);
+        test_finite_diff("swiglu+untied", sw);
+        test_finite_diff("merged+MQA", mg);
+    }
+    test_threads();
+    test_causal_and_accumulate();
+    test_bad_args();
+}
