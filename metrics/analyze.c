@@ -15,8 +15,8 @@
  *     qkvo   ours, merged [Q;K;V;O] (2C + 2*kv, C): split into four row slices
  *     qkv qkv_proj Wqkv   merged [Q;K;V] (C + 2*kv, C): split into three
  * Both conventions store [out_features, in_features], as the metrics assume.
- * Norm gains, embeddings and output heads are recognised and skipped
- * silently, as is every tensor of fewer than two dimensions; any other
+ * Norm gains, embeddings, output heads and optimizer state ("optim.*") are
+ * recognised and skipped silently, as is every tensor of fewer than two dimensions; any other
  * tensor with two or more dimensions is listed in muon_analysis.skipped.
  * (GPT-2's Conv1D layers store [in, out] and are deliberately not matched.) */
 #include "muon.h"
@@ -80,6 +80,10 @@ static int classify(const char *name, int *layer)
         if (!dot) break;
         p = dot + 1;
     }
+    /* optimizer state stored beside the weights ("optim.muon_momentum.<name>"
+     * in our checkpoints) is known and not a weight */
+    if ((len[0] == 5 && !strncmp(comp[0], "optim", 5)) || (len[0] == 9 && !strncmp(comp[0], "optimizer", 9)))
+        return PART_SKIP;
     for (i = 0; i < nc; i++)
         if (silent_component(comp[i], len[i])) return PART_SKIP;
     for (i = 0; i + 1 < nc && li < 0; i++) {
@@ -129,6 +133,15 @@ static int cmp_found(const void *x, const void *y)
     if (a->layer != b->layer) return a->layer < b->layer ? -1 : 1;
     if (a->kind != b->kind) return a->kind < b->kind ? -1 : 1;
     return 0;
+}
+
+/* The sort order: cmp_found, then the tensor name, so the order (and which
+ * of two duplicates is kept) never depends on qsort's instability. */
+static int cmp_found_name(const void *x, const void *y)
+{
+    const found *a = x, *b = y;
+    int c = cmp_found(x, y);
+    return c ? c : strcmp(a->source, b->source);
 }
 
 /* Finds the matrices of one checkpoint into *out (n of them). */
@@ -192,7 +205,7 @@ static int find_matrices(const muon_st_file *f, const char *path, int ckpt, muon
             n++;
         }
     }
-    if (n > 1) qsort(fs, (size_t)n, sizeof *fs, cmp_found);
+    if (n > 1) qsort(fs, (size_t)n, sizeof *fs, cmp_found_name);
     /* the same (layer, kind) twice: keep the first by name order */
     for (i = 1, k = n ? 1 : 0; i < n; i++) {
         if (!cmp_found(&fs[i], &fs[k - 1])) {

@@ -669,21 +669,32 @@ static void test_analyze_hf(void)
     muon_st_free(&ex);
 }
 
-/* Writes the parameters of m as a checkpoint with our names; returns status. */
+/* Writes the parameters of m as a checkpoint with our names, plus optimizer
+ * state like our checkpoints' ("optim.muon_momentum.<name>", other values),
+ * which analyze must skip; returns status. */
 static int write_model(const muon_model *m, const char *path)
 {
-    muon_st_tensor *t = calloc((size_t)m->n_tensors, sizeof *t);
-    int i, st;
-    for (i = 0; i < m->n_tensors; i++) {
+    int n = m->n_tensors, i, st;
+    muon_st_tensor *t = calloc((size_t)2 * n, sizeof *t);
+    char (*names)[96] = calloc((size_t)n, sizeof *names);
+    float *mom = malloc(m->num_params * sizeof(float));
+    test_fill_random(mom, m->num_params, 77);
+    for (i = 0; i < n; i++) {
         const muon_param *p = &m->tensors[i];
         t[i].name = (char *)p->name;
         t[i].ndim = 2;
         t[i].shape[0] = p->rows;
         t[i].shape[1] = p->cols;
         t[i].data = m->params + p->offset;
+        t[n + i] = t[i];
+        snprintf(names[i], sizeof names[i], "optim.muon_momentum.%s", p->name);
+        t[n + i].name = names[i];
+        t[n + i].data = mom + p->offset;
     }
-    st = muon_st_write(path, t, m->n_tensors, NULL);
+    st = muon_st_write(path, t, 2 * n, NULL);
     free(t);
+    free(names);
+    free(mom);
     return st;
 }
 
@@ -706,7 +717,7 @@ static void test_analyze_ours(const char *what, const char *key, const char *val
         muon_model_free(&m);
         return;
     }
-    check(a.n_entries == n && a.n_skipped == 0, "%s: analyze finds the %d tracked matrices, nothing reported (%d, %d)",
+    check(a.n_entries == n && a.n_skipped == 0, "%s: analyze finds the %d tracked matrices; gains, embedding, optimizer state skipped silently (%d, %d)",
           what, n, a.n_entries, a.n_skipped);
     for (i = 0; ok && i < n && i < a.n_entries; i++)
         ok = !memcmp(a.entries[i].mt.value, res[i].value, sizeof res[i].value) &&
