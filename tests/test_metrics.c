@@ -813,7 +813,8 @@ static void test_run(void)
 {
     static const char *kinds[] = {"q", "k", "v", "o", "up", "down"};
     const char *args = "--model tiny --steps 3 --track-every 1 --ckpt-every 1 --eval-every 0 "
-                       "--log-every 0 --seed 5 --orth polar-express --momentum 0.95 --out build/test_metrics_run";
+                       "--log-every 0 --seed 5 --orth polar-express --momentum 0.95 --lr 0.02 --warmup 20 --schedule cosine "
+                       "--clip 1 --out build/test_metrics_run";
     char cmd[1024], err[512];
     muon_st_file ex;
     csv_row *rows;
