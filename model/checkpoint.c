@@ -80,7 +80,7 @@ int muon_checkpoint_save(const char *path, const muon_model *m, const muon_optim
     while (meta_kv && meta_kv[n_extra]) n_extra++;
     t = muon_calloc((size_t)n_t * per, sizeof *t);
     names = muon_calloc((size_t)n_t * per, NAME);
-    n_meta = 2 * (3 + N_CFG) + n_extra + 1;
+    n_meta = 2 * (4 + N_CFG) + n_extra + 1; /* format, version, step, optim.t, config */
     meta = muon_calloc((size_t)n_meta, sizeof *meta);
     if (!t || !names || !meta) { st = MUON_ERR_NOMEM; goto done; }
     for (i = 0; i < n_t; i++) {

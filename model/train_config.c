@@ -101,7 +101,7 @@ void muon_train_defaults(muon_train_config *c)
     c->schedule = MUON_SCHED_COSINE;
     c->warmup = 20;
     c->lr_floor = 0.1f;
-    c->steps = 600;
+    c->steps = 500;
     c->tokens = 0;
     c->seed = 1337;
     c->threads = 0;
