@@ -601,9 +601,9 @@ static void golden_summary(void)
     int i;
     for (i = 0; i < MUON_METRIC_COUNT; i++) {
         metric_tol t = tol_of(i);
-        check(1, "summary %-19s max abs err %.2e, max rel err %.2e (rtol %.0e, atol %.0e%s)",
+        check(1, "%s vs NumPy, all golden cases: max abs %.2e, max rel %.2e (rtol %.0e, atol %.0e%s)",
               muon_metric_name(i), worst_abs[i], worst_rel[i], t.rtol, t.atol,
-              t.scale == SCALE_W ? " x sigma_max" : t.scale == SCALE_O ? " x update_sv_max" : "");
+              t.scale == SCALE_W ? "*sigma_max" : t.scale == SCALE_O ? "*update_sv_max" : "");
     }
 }
 
@@ -871,7 +871,7 @@ static void test_run(void)
                 }
             }
     if (!nfail)
-        check(compared > 500, "tiny run: %d logged metric values (steps 1-3) match NumPy from the checkpoints; max abs err "
+        check(compared > 500, "tiny run: %d logged metric values (steps 1-3) match NumPy from the checkpoints; largest errors: "
               "sigma_max %.1e, alignment_left %.1e, update_rank %.1e, ortho_error_update %.1e, update_sv_min %.1e",
               compared, worst[MUON_METRIC_SIGMA_MAX], worst[MUON_METRIC_ALIGNMENT_LEFT], worst[MUON_METRIC_UPDATE_RANK],
               worst[MUON_METRIC_ORTHO_ERROR_UPDATE], worst[MUON_METRIC_UPDATE_SV_MIN]);
