@@ -3,6 +3,7 @@
  * status 2. */
 #include "muon.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,10 +43,90 @@ static int wants_help(int argc, char **argv)
 
 /* ---- train -------------------------------------------------------------- */
 
+/* Ctrl-C: finish the current step, write a checkpoint, exit 130. A second
+ * Ctrl-C gets the default action (immediate exit). */
+static void on_sigint(int sig)
+{
+    (void)sig;
+    muon_train_stop();
+    signal(SIGINT, SIG_DFL);
+}
+
+/* Reads the flag at argv[*i] ("--name", "--name=value" or "--name value")
+ * into name/value; kind_of says whether it takes a value (1 = switch,
+ * 0 = value, -1 = unknown). Returns 0, or fail()'s exit status. */
+static int next_flag(const char *cmd, int argc, char **argv, int *i, int (*kind_of)(const char *),
+                     char *name, size_t n, const char **value)
+{
+    const char *a = argv[*i], *eq;
+    size_t len;
+    int kind;
+    if (strncmp(a, "--", 2) != 0 || !a[2]) return fail("%s: unexpected argument '%s' (see muon %s --help)", cmd, a, cmd);
+    a += 2;
+    eq = strchr(a, '=');
+    len = eq ? (size_t)(eq - a) : strlen(a);
+    if (len >= n) return fail("%s: unknown flag '--%s' (see muon %s --help)", cmd, a, cmd);
+    memcpy(name, a, len);
+    name[len] = 0;
+    kind = kind_of(name);
+    if (kind < 0) return fail("%s: unknown flag '--%s' (see muon %s --help)", cmd, name, cmd);
+    if (kind == 1) {
+        if (eq) return fail("%s: --%s takes no value", cmd, name);
+        *value = NULL;
+    } else if (eq) {
+        *value = eq + 1;
+    } else {
+        if (*i + 1 >= argc) return fail("%s: --%s needs a value", cmd, name);
+        *value = argv[++*i];
+    }
+    return 0;
+}
+
 static int cmd_train(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    return fail("train: not yet implemented");
+    muon_train_config c;
+    char name[64];
+    const char *value, *resume = NULL;
+    int i, rc, st, stopped = 0;
+    muon_train_defaults(&c);
+    if (wants_help(argc, argv)) {
+        printf("usage: muon train [options]\n"
+               "  trains a byte-level GPT on the corpus with Muon (or AdamW), writing to the output\n"
+               "  directory: checkpoint.safetensors, metrics.csv, run.json, research_plots/.\n"
+               "  Ctrl-C stops after the current step and writes a checkpoint (exit 130).\n"
+               "  Values below are the defaults.\n");
+        muon_train_help(stdout, &c);
+        return 0;
+    }
+    /* pass 1: syntax, --model and --resume (they set the defaults of the rest) */
+    for (i = 0; i < argc; i++) {
+        if ((rc = next_flag("train", argc, argv, &i, muon_train_flag_kind, name, sizeof name, &value))) return rc;
+        if (!strcmp(name, "resume")) resume = value;
+    }
+    if (resume) {
+        muon_st_file f;
+        st = muon_checkpoint_open(resume, &f);
+        if (!st) {
+            st = muon_train_config_from_meta(&c, &f);
+            muon_st_free(&f);
+        }
+        if (st) return fail("train: --resume %s", muon_last_error());
+    }
+    for (i = 0; i < argc; i++) {
+        next_flag("train", argc, argv, &i, muon_train_flag_kind, name, sizeof name, &value);
+        if (strcmp(name, "model")) continue;
+        if (muon_train_set(&c, name, value)) return fail("train: %s", muon_last_error());
+    }
+    for (i = 0; i < argc; i++) {
+        next_flag("train", argc, argv, &i, muon_train_flag_kind, name, sizeof name, &value);
+        if (!strcmp(name, "model")) continue;
+        if (muon_train_set(&c, name, value)) return fail("train: %s", muon_last_error());
+    }
+    signal(SIGINT, on_sigint);
+    st = muon_train(&c, stdout, &stopped);
+    signal(SIGINT, SIG_DFL);
+    if (st) return fail("train: %s", muon_last_error());
+    return stopped == 1 ? 130 : 0;
 }
 
 /* ---- plot --------------------------------------------------------------- */
@@ -96,18 +177,148 @@ static int cmd_plot(int argc, char **argv)
 
 /* ---- sample ------------------------------------------------------------- */
 
+static int sample_flag_kind(const char *name)
+{
+    if (!strcmp(name, "prompt") || !strcmp(name, "tokens") || !strcmp(name, "temperature") ||
+        !strcmp(name, "seed"))
+        return 0;
+    return -1;
+}
+
 static int cmd_sample(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    return fail("sample: not yet implemented");
+    const char *ckpt = NULL, *prompt = "", *value;
+    char name[64], *end;
+    long n_new = 200;
+    double temperature = 0.8;
+    unsigned long long seed = 1337;
+    muon_st_file f;
+    muon_config cfg;
+    muon_model m;
+    unsigned char *out;
+    int i, rc, st;
+    if (wants_help(argc, argv)) {
+        printf("usage: muon sample CKPT [--prompt TEXT] [--tokens N] [--temperature X] [--seed S]\n"
+               "  continues TEXT (default: a newline) with N bytes (default 200) drawn from the\n"
+               "  checkpoint's model at temperature X (default 0.8; 0 = greedy), seed S (default 1337)\n");
+        return 0;
+    }
+    for (i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) != 0) {
+            if (ckpt) return fail("sample: unexpected argument '%s' (one checkpoint only)", argv[i]);
+            ckpt = argv[i];
+            continue;
+        }
+        if ((rc = next_flag("sample", argc, argv, &i, sample_flag_kind, name, sizeof name, &value))) return rc;
+        if (!strcmp(name, "prompt")) prompt = value;
+        else if (!strcmp(name, "tokens")) {
+            n_new = strtol(value, &end, 10);
+            if (!*value || *end || n_new < 0 || n_new > 1000000)
+                return fail("sample: --tokens: expected a whole number in [0, 1000000], not '%s'", value);
+        } else if (!strcmp(name, "temperature")) {
+            temperature = strtod(value, &end);
+            if (!*value || *end || !(temperature >= 0 && temperature <= 1e6))
+                return fail("sample: --temperature: expected a number >= 0, not '%s'", value);
+        } else {
+            if (!*value || *value == '-') return fail("sample: --seed: expected a whole number >= 0, not '%s'", value);
+            seed = strtoull(value, &end, 10);
+            if (*end) return fail("sample: --seed: expected a whole number >= 0, not '%s'", value);
+        }
+    }
+    if (!ckpt) return fail("sample: no checkpoint given (usage: muon sample CKPT [options])");
+    st = muon_checkpoint_open(ckpt, &f);
+    if (st) return fail("sample: %s", muon_last_error());
+    st = muon_checkpoint_config(&f, &cfg);
+    if (!st) st = muon_model_create(&m, &cfg);
+    if (st) { muon_st_free(&f); return fail("sample: %s: %s", ckpt, muon_last_error()); }
+    st = muon_checkpoint_load_model(&f, &m);
+    muon_st_free(&f);
+    if (st) { muon_model_free(&m); return fail("sample: %s: %s", ckpt, muon_last_error()); }
+    out = malloc((size_t)n_new + 1);
+    if (!out) { muon_model_free(&m); return fail("sample: out of memory"); }
+    st = muon_sample(&m, (const unsigned char *)prompt, (int)strlen(prompt), (int)n_new,
+                     (float)temperature, (uint64_t)seed, out);
+    muon_model_free(&m);
+    if (st) { free(out); return fail("sample: %s", muon_last_error()); }
+    fputs(prompt, stdout);
+    fwrite(out, 1, (size_t)n_new, stdout);
+    fputc('\n', stdout);
+    free(out);
+    return 0;
 }
 
 /* ---- analyze ------------------------------------------------------------ */
 
 static int cmd_analyze(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    return fail("analyze: not yet implemented");
+    const char *out = "analyze.csv";
+    const char **paths;
+    muon_analysis a;
+    int i, n = 0, st, last = -1;
+    if (wants_help(argc, argv)) {
+        printf("usage: muon analyze CKPT... [--out FILE] [--threads T]\n"
+               "  static spectral metrics (sigma_max, spectral_gap, top_sv_1..10, stable_rank,\n"
+               "  spectral_entropy, ortho_error_weight) of every attention/FFN matrix of each\n"
+               "  safetensors checkpoint, ours or PyTorch/HF (layers.N.attn.q.weight,\n"
+               "  model.layers.N.self_attn.q_proj.weight, mlp.up_proj, ...); with two or more\n"
+               "  checkpoints also alignment_left/right with dW = the difference to the previous\n"
+               "  one. Prints a table and writes the rows, tidy like metrics.csv with\n"
+               "  step = the checkpoint's index in the list (0, 1, ...), to FILE\n"
+               "  (default analyze.csv in the current directory).\n");
+        return 0;
+    }
+    paths = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *paths);
+    if (!paths) return fail("analyze: out of memory");
+    for (i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--out")) {
+            if (i + 1 >= argc || !argv[i + 1][0]) { free(paths); return fail("analyze: --out needs a file name"); }
+            out = argv[++i];
+        } else if (!strcmp(argv[i], "--threads")) {
+            char *end;
+            long t;
+            if (i + 1 >= argc) { free(paths); return fail("analyze: --threads needs a number"); }
+            t = strtol(argv[++i], &end, 10);
+            if (*end || end == argv[i] || t < 1 || t > 1024) {
+                free(paths);
+                return fail("analyze: --threads needs a whole number from 1 to 1024, not '%s'", argv[i]);
+            }
+            muon_set_threads((int)t);
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            free(paths);
+            return fail("analyze: unknown option '%s' (see muon analyze --help)", argv[i]);
+        } else {
+            paths[n++] = argv[i];
+        }
+    }
+    if (n == 0) { free(paths); return fail("analyze: no checkpoint given (usage: muon analyze CKPT... [--out FILE])"); }
+    st = muon_analyze(paths, n, &a);
+    free(paths);
+    if (st) return fail("analyze: %s", muon_last_error());
+    /* the CSV first: a failure then prints nothing but its one line */
+    st = muon_analysis_write_csv(&a, out);
+    if (st) { muon_analysis_free(&a); return fail("analyze: %s", muon_last_error()); }
+    printf("%4s %5s %-6s %9s %11s %11s %11s %9s %9s %9s %9s\n", "ckpt", "layer", "matrix", "shape",
+           "sigma_max", "gap", "stable_rank", "entropy", "ortho_err", "align_l", "align_r");
+    for (i = 0; i < a.n_entries; i++) {
+        const muon_analysis_entry *e = &a.entries[i];
+        const double *v = e->mt.value;
+        char shape[32], al[16] = "-", ar[16] = "-";
+        if (e->ckpt != last && last >= 0) putchar('\n');
+        last = e->ckpt;
+        snprintf(shape, sizeof shape, "%dx%d", e->rows, e->cols);
+        if (e->mt.have[MUON_METRIC_ALIGNMENT_LEFT]) {
+            snprintf(al, sizeof al, "%.4f", v[MUON_METRIC_ALIGNMENT_LEFT]);
+            snprintf(ar, sizeof ar, "%.4f", v[MUON_METRIC_ALIGNMENT_RIGHT]);
+        }
+        printf("%4d %5d %-6s %9s %11.5g %11.5g %11.5g %9.4f %9.4f %9s %9s\n", e->ckpt, e->layer,
+               muon_matrix_name(e->kind), shape, v[MUON_METRIC_SIGMA_MAX], v[MUON_METRIC_SPECTRAL_GAP],
+               v[MUON_METRIC_STABLE_RANK], v[MUON_METRIC_SPECTRAL_ENTROPY],
+               v[MUON_METRIC_ORTHO_ERROR_WEIGHT], al, ar);
+    }
+    for (i = 0; i < a.n_skipped; i++) printf("skipped: %s\n", a.skipped[i]);
+    printf("wrote %s (%d matrices from %d checkpoint%s)\n", out, a.n_entries, n, n == 1 ? "" : "s");
+    muon_analysis_free(&a);
+    return 0;
 }
 
 /* ---- bench -------------------------------------------------------------- */

@@ -369,11 +369,262 @@ int muon_bench_model(FILE *out);
 
 /* TRAIN-API: declarations for optimizers, training, checkpoints go here. */
 
+/* ---- Data (model/data.c): byte-level tokens, token id = byte value -------- */
+
+typedef struct {
+    unsigned char *bytes;  /* (n) the whole corpus, used as is */
+    size_t n;
+    size_t n_train;        /* [0, n_train) trains; [n_train, n), the last 5%, validates */
+} muon_data;
+
+enum { MUON_SPLIT_TRAIN = 0, MUON_SPLIT_VAL = 1 };
+
+/* Reads a whole corpus file; MUON_ERR_IO naming a missing/unreadable file,
+ * MUON_ERR_FORMAT if it is empty. *d is zeroed on failure. */
+int muon_data_load(muon_data *d, const char *path);
+void muon_data_free(muon_data *d);
+/* Bytes in a split. */
+size_t muon_data_split_size(const muon_data *d, int split);
+/* Batch `index` of a split (the step for training, 0.. for the fixed validation
+ * batches): B windows of T+1 bytes at offsets drawn from an RNG seeded by
+ * (seed, split, index) alone, so a resumed run needs no RNG state.
+ * tokens(B,T) = window[0..T-1], targets(B,T) = window[1..T]. MUON_ERR_ARG if
+ * the split is shorter than T+1 bytes. */
+int muon_data_batch(const muon_data *d, int split, uint64_t seed, long index,
+                    int B, int T, int *tokens, int *targets);
+/* Byte-unigram entropy of the training split in nats (the loss of a model that
+ * knows only byte frequencies). */
+double muon_data_unigram_entropy(const muon_data *d);
+
+/* ---- LR schedule (model/schedule.c) -------------------------------------- */
+
+typedef enum { MUON_SCHED_CONSTANT = 0, MUON_SCHED_COSINE = 1 } muon_sched_kind;
+
+/* "constant", "cosine"; parse gives MUON_ERR_ARG naming an unknown name. */
+const char *muon_sched_name(muon_sched_kind k);
+int muon_sched_parse(const char *name, muon_sched_kind *k);
+/* LR multiplier of step (1-based) out of total: step/warmup while step <= warmup
+ * (never 0: no lr-0 first step), then 1 (constant) or a half cosine from 1 at
+ * the end of warmup to floor at step == total. */
+double muon_lr_multiplier(muon_sched_kind kind, long step, long warmup, long total,
+                          double floor);
+
+/* ---- Optimizers (model/muon_optimizer.c, adamw.c, optimizer.c) ------------ */
+
+typedef enum { MUON_OPT_MUON = 0, MUON_OPT_ADAMW = 1 } muon_opt_kind;
+typedef enum { MUON_MSCALE_DEFAULT = 0, MUON_MSCALE_MOONLIGHT = 1 } muon_mscale_kind;
+
+typedef struct {
+    muon_opt_kind kind;      /* muon: Muon on MATRIX params, AdamW elsewhere; adamw: AdamW on all */
+    muon_orth_kind orth;     /* polar-express */
+    int ns_steps;            /* newton-schulz steps (0: its default) */
+    float lr;                /* Muon lr, 0.02 */
+    float adam_lr;           /* AdamW lr, 1e-3 */
+    float wd;                /* decoupled weight decay, 0; never applied to gains */
+    float momentum;          /* Muon mu, 0.95 */
+    int nesterov;            /* 1: U = (1-mu) G + mu M; 0: U = M */
+    muon_mscale_kind scale;  /* default sqrt(max(1,rows/cols)); moonlight 0.2 sqrt(max(rows,cols)) */
+    float beta1, beta2, eps; /* AdamW: 0.9, 0.95, 1e-8 */
+    float clip;              /* global gradient-norm clip, 1.0; 0 = off */
+} muon_optim_config;
+
+/* The defaults above. */
+void muon_optim_defaults(muon_optim_config *c);
+/* "muon", "adamw"; parse: MUON_ERR_ARG naming an unknown name. */
+const char *muon_opt_name(muon_opt_kind k);
+int muon_opt_parse(const char *name, muon_opt_kind *k);
+/* "default", "moonlight"; parse: MUON_ERR_ARG naming an unknown name. */
+const char *muon_mscale_name(muon_mscale_kind k);
+int muon_mscale_parse(const char *name, muon_mscale_kind *k);
+/* Muon's update scale for a (rows,cols) matrix. */
+float muon_muon_scale(muon_mscale_kind k, int rows, int cols);
+
+/* One Muon step on W(rows,cols) with gradient G(rows,cols) at learning rate lr:
+ * M(rows,cols) <- mu M + (1-mu) G; O(rows,cols) = orth(U); W <- W (1 - lr wd)
+ * - lr scale O; delta(rows,cols) = W after - W before. MUON_ERR_ARG/NOMEM. */
+int muon_muon_update(const muon_optim_config *c, float lr, int rows, int cols,
+                     float *W, const float *G, float *M, float *O, float *delta);
+/* One AdamW step, as torch.optim.AdamW, on n values: t is the 1-based step
+ * (bias correction), wd the decoupled weight decay; m(n), v(n) the moments;
+ * delta(n) = W after - W before. */
+void muon_adamw_update(const muon_optim_config *c, float lr, float wd, long t, size_t n,
+                       float *W, const float *G, float *m, float *v, float *delta);
+/* Global L2 norm of g(n), accumulated in double in index order per block of
+ * fixed size and the blocks summed in order (thread-count independent). */
+double muon_grad_norm(const float *g, size_t n);
+
+/* The optimizer of a whole model: routes every parameter to Muon or AdamW. */
+typedef struct {
+    muon_optim_config cfg;
+    size_t n;               /* = the model's num_params; every buffer is laid out like params */
+    long t;                 /* optimizer steps taken */
+    float *momentum;        /* (n) Muon M at Muon params, AdamW first moment elsewhere */
+    float *adam_v;          /* (n) AdamW second moment (unused at Muon params) */
+    float *delta;           /* (n) W after - W before of the last step */
+    float *orth_out;        /* (n) the last O at Muon params; NULL with --optimizer adamw */
+    double grad_norm;       /* global gradient norm of the last step, before clipping */
+    double orth_seconds;    /* cumulative wall time of the Muon updates (orthogonaliser-dominated) */
+} muon_optim;
+
+/* 1 if the parameter is trained by Muon under cfg. */
+int muon_optim_uses_muon(const muon_optim_config *cfg, const muon_param *p);
+/* Allocates zeroed state for m; MUON_ERR_ARG (bad settings) or MUON_ERR_NOMEM. */
+int muon_optim_create(muon_optim *o, const muon_optim_config *cfg, const muon_model *m);
+/* Clips m->grads by global norm, then steps every parameter with lrs scaled by
+ * lr_mult. MUON_ERR_NUMERIC if the gradient norm is not finite (params untouched). */
+int muon_optim_step(muon_optim *o, muon_model *m, double lr_mult);
+void muon_optim_free(muon_optim *o);
+
+/* ---- Checkpoints (model/checkpoint.c): safetensors, PyTorch names ---------- */
+
+/* Writes m's parameters (gains 1-D, matrices 2-D), o's state (may be NULL) as
+ * optim.muon_momentum.<name> / optim.adam_m.<name> / optim.adam_v.<name>, step
+ * and config in the metadata, plus extra meta_kv pairs (NULL-terminated, may be
+ * NULL), atomically. MUON_ERR_NUMERIC (nothing written) if a parameter is not finite. */
+int muon_checkpoint_save(const char *path, const muon_model *m, const muon_optim *o,
+                         long step, const char *const *meta_kv);
+/* Reads a checkpoint (*f as muon_st_read) and checks it is one of ours:
+ * MUON_ERR_IO / MUON_ERR_FORMAT naming the file and the problem. */
+int muon_checkpoint_open(const char *path, muon_st_file *f);
+/* The model config recorded in a checkpoint's metadata; MUON_ERR_FORMAT if absent/bad. */
+int muon_checkpoint_config(const muon_st_file *f, muon_config *cfg);
+/* The step recorded in a checkpoint (>= 0). */
+int muon_checkpoint_step(const muon_st_file *f, long *step);
+/* Copies every parameter of the created model m from f; MUON_ERR_FORMAT naming
+ * a missing or mismatched tensor. */
+int muon_checkpoint_load_model(const muon_st_file *f, muon_model *m);
+/* Restores o's state (created for m with the same optimizer kind) from f. */
+int muon_checkpoint_load_optim(const muon_st_file *f, const muon_model *m, muon_optim *o);
+
+/* ---- Training (model/train_config.c, train.c, run_json.c) ----------------- */
+
+typedef struct {
+    char model_name[32];     /* nano */
+    muon_config model;
+    muon_optim_config optim;
+    muon_sched_kind schedule;/* cosine */
+    long warmup;             /* linear warmup steps */
+    float lr_floor;          /* cosine ends at lr_floor * lr */
+    long steps;              /* optimizer steps (total, including resumed ones) */
+    long tokens;             /* if > 0: steps = ceil(tokens / (B*T)) */
+    uint64_t seed;
+    int threads;             /* 0: OpenMP's default */
+    int eval_every, eval_batches, log_every, ckpt_every, track_every; /* 0 = off */
+    long stop_after;         /* > 0: stop (checkpoint kept) after this step, as Ctrl-C would */
+    char data[512], out[512], resume[512];
+} muon_train_config;
+
+/* Defaults (the nano model, Muon). */
+void muon_train_defaults(muon_train_config *c);
+/* Sets the option called name (the flag without "--": "lr", "d-model",
+ * "no-nesterov", "model", ...) from value (ignored for switches); MUON_ERR_ARG
+ * naming the flag and the bad value, or an unknown flag. */
+int muon_train_set(muon_train_config *c, const char *name, const char *value);
+/* 1 if name is a flag without a value (e.g. "no-nesterov"), 0 if it takes one,
+ * -1 if unknown. */
+int muon_train_flag_kind(const char *name);
+/* Prints every option with its value in c (the defaults for --help). */
+void muon_train_help(FILE *out, const muon_train_config *c);
+/* Overlays the settings recorded in a checkpoint's metadata onto c. */
+int muon_train_config_from_meta(muon_train_config *c, const muon_st_file *f);
+/* The settings as NULL-terminated key/value pairs for metadata (static storage,
+ * valid until the next call). */
+const char *const *muon_train_config_meta(const muon_train_config *c);
+
+/* Runs a training job: c->out gets checkpoint.safetensors, metrics.csv,
+ * run.json and research_plots/; progress lines go to progress (may be NULL),
+ * a plot failure is one warning line there. Errors are found before any
+ * output is written. MUON_ERR_NUMERIC on a NaN/Inf loss (last good checkpoint
+ * kept). Returns MUON_OK also when stopped by muon_train_stop (*stopped = 1). */
+int muon_train(const muon_train_config *c, FILE *progress, int *stopped);
+/* stopped: 0 ran to the end, 1 by muon_train_stop (SIGINT), 2 by stop_after. */
+/* Asks a running muon_train to stop after the current step (signal-safe). */
+void muon_train_stop(void);
+
+/* What a run did, for run.json. */
+typedef struct {
+    long steps_done, tokens_seen;
+    double seconds_total, seconds_train, seconds_orth, seconds_eval, seconds_track;
+    double tokens_per_s;               /* training steps only */
+    double final_loss, final_val_loss; /* NaN if none */
+    double unigram_entropy;            /* of the training split, nats */
+    int threads;
+    const char *status;                /* "completed", "stopped", "diverged" */
+} muon_run_stats;
+
+/* Writes run.json (settings, model, versions, threads, timings, losses)
+ * atomically (temporary file + rename). MUON_ERR_IO naming the file. */
+int muon_run_json_write(const char *path, const muon_train_config *c, const muon_run_stats *s);
+
+/* ---- Sampling (model/sample.c) -------------------------------------------- */
+
+/* Appends n_new bytes to prompt(n_prompt) by running m on the last seq_len
+ * bytes; temperature 0 = greedy, else softmax(logits/temperature) sampled from
+ * seed. out(n_new) receives the new bytes. */
+int muon_sample(muon_model *m, const unsigned char *prompt, int n_prompt, int n_new,
+                float temperature, uint64_t seed, unsigned char *out);
+
+/* Prints training tokens/s for nano on 1 and 2 threads and the share of time
+ * in the orthogonaliser. */
+int muon_bench_train(FILE *out);
+
 /* ------------------------------------------------------------------------- */
 /* Metrics (metrics/)                                                         */
 /* ------------------------------------------------------------------------- */
 
 /* METRICS-API: declarations for metrics/ go here. */
+
+/* Default --track-every. Measured (muon_bench_metrics, best of 3, shared
+ * 2-core machine): one tracking pass over `nano` (48 matrices, 4 SVDs each)
+ * costs 1.0-2.5 forward+backward steps (0.65-1.25 s alone, 1 s step), so 50
+ * keeps tracking near 2-5% of training (10% even at a pass of 5.5 steps). */
+#define MUON_DEFAULT_TRACK_EVERY 50
+/* k of alignment_left/right (SPEC 7.6); min(k, rank) is used when smaller. */
+#define MUON_ALIGN_K 5
+
+/* The metrics of one matrix, in the fixed order rows are logged in. Names are
+ * those of SPEC section 7 ("sigma_max", "top_sv_1", ...). */
+typedef enum {
+    MUON_METRIC_SIGMA_MAX = 0,
+    MUON_METRIC_SPECTRAL_GAP,
+    MUON_METRIC_TOP_SV_1, MUON_METRIC_TOP_SV_2, MUON_METRIC_TOP_SV_3,
+    MUON_METRIC_TOP_SV_4, MUON_METRIC_TOP_SV_5, MUON_METRIC_TOP_SV_6,
+    MUON_METRIC_TOP_SV_7, MUON_METRIC_TOP_SV_8, MUON_METRIC_TOP_SV_9,
+    MUON_METRIC_TOP_SV_10,
+    MUON_METRIC_STABLE_RANK,
+    MUON_METRIC_SPECTRAL_ENTROPY,
+    MUON_METRIC_ORTHO_ERROR_WEIGHT,
+    MUON_METRIC_ALIGNMENT_LEFT,      /* needs the update delta */
+    MUON_METRIC_ALIGNMENT_RIGHT,     /* needs the update delta */
+    MUON_METRIC_UPDATE_RANK,         /* needs the momentum */
+    MUON_METRIC_SUBSPACE_EFFICIENCY, /* needs delta and momentum */
+    MUON_METRIC_ORTHO_ERROR_UPDATE,  /* needs the orthogonaliser output */
+    MUON_METRIC_UPDATE_SV_MIN,       /* needs the orthogonaliser output */
+    MUON_METRIC_UPDATE_SV_MAX,       /* needs the orthogonaliser output */
+    MUON_METRIC_COUNT
+} muon_metric_id;
+
+/* value[i] is metric i; have[i] is 0 when its input was NULL (not logged).
+ * Edge cases (documented in metrics/spectral.c, same in gen_metrics.py):
+ * singular values <= max(rows,cols) * 2^-23 * sigma_1 count as zero when a
+ * rank matters; spectral_gap = +inf when sigma_2 is zero (or r = 1), NaN for
+ * the zero matrix; stable_rank, spectral_entropy, update_rank are 0 for a zero
+ * matrix and spectral_entropy is 0 when r = 1; ortho_error_* is 1 for a zero
+ * matrix; alignment averages over min(k, rank W, rank dW) singular values and
+ * is NaN when that is 0; subspace_efficiency is NaN when update_rank is 0. */
+typedef struct {
+    double value[MUON_METRIC_COUNT];
+    unsigned char have[MUON_METRIC_COUNT];
+} muon_metrics;
+
+/* The name of metric id ("sigma_max", ...), or NULL when out of range. */
+const char *muon_metric_name(int id);
+/* All SPEC 7 metrics of W(rows,cols); dW, M, O (rows,cols) are the applied
+ * update, the momentum and the orthogonaliser output, each may be NULL (its
+ * metrics then have have[] = 0). One SVD per input. MUON_ERR_ARG for
+ * rows or cols < 1, MUON_ERR_NOMEM. */
+int muon_metrics_compute(int rows, int cols, const float *W, const float *dW,
+                         const float *M, const float *O, muon_metrics *out);
 
 /* What the optimizer's last step did, laid out like muon_model.params so a
  * tracked matrix's offset indexes all of them. Any pointer may be NULL; the
@@ -404,6 +655,48 @@ int muon_metric_log_close(muon_metric_log *log);
  * NULL: static metrics only) and appends their rows for step. */
 int muon_metrics_track(muon_metric_log *log, long step, const muon_model *m,
                        const muon_update_view *u);
+/* The metrics of every tracked matrix of m (muon_model_tracked's order) into
+ * out(cap); u may be NULL. Parallel over matrices, thread-count independent.
+ * MUON_ERR_ARG when cap is below the tracked count. */
+int muon_metrics_model(const muon_model *m, const muon_update_view *u,
+                       muon_metrics *out, int cap);
+/* Prints the time of one tracking pass over `nano` (all update buffers
+ * present) beside a forward+backward step, and the overhead at
+ * MUON_DEFAULT_TRACK_EVERY (metrics/track_bench.c). */
+int muon_bench_metrics(FILE *out);
+/* Appends the rows of every present metric of mt for (step, layer, matrix). */
+int muon_metrics_log(muon_metric_log *log, long step, int layer, const char *matrix,
+                     const muon_metrics *mt);
+
+/* Checkpoint analysis (metrics/analyze.c): one matrix found in a checkpoint. */
+typedef struct {
+    int ckpt;                /* index in the list of checkpoints (the CSV's step) */
+    int layer;
+    muon_matrix_kind kind;   /* Q, K, V, O, UP, DOWN or GATE */
+    int rows, cols;
+    char source[128];        /* the tensor it came from ("layers.0.attn.qkvo.weight") */
+    muon_metrics mt;         /* static metrics; alignments vs the previous checkpoint */
+} muon_analysis_entry;
+
+typedef struct {
+    int n_entries;
+    muon_analysis_entry *entries;  /* by checkpoint, then layer, then kind */
+    int n_skipped;
+    char (*skipped)[192];          /* one line per unrecognised 2-D tensor */
+} muon_analysis;
+
+/* Static metrics of every Muon-style matrix of the safetensors checkpoints
+ * paths(n), found by name and shape (ours: layers.{i}.attn.{q,k,v,o}.weight,
+ * layers.{i}.attn.qkvo.weight split, layers.{i}.ffn.{up,down,gate}.weight;
+ * PyTorch/HF: self_attn.{q,k,v,o}_proj, mlp.{up,down,gate}_proj, with any
+ * prefix such as "model."); with n >= 2 the alignments use the difference of
+ * consecutive checkpoints as dW. MUON_ERR_IO/FORMAT naming the file, also when
+ * a checkpoint has no matrix; *a is empty on failure. */
+int muon_analyze(const char *const *paths, int n, muon_analysis *a);
+void muon_analysis_free(muon_analysis *a);
+/* Writes a as a tidy CSV like metrics.csv (step = checkpoint index), through
+ * path.tmp and a rename, so a failure leaves no partial file. */
+int muon_analysis_write_csv(const muon_analysis *a, const char *path);
 
 /* ------------------------------------------------------------------------- */
 /* Plots (plots/)                                                             */

@@ -1,8 +1,228 @@
-/* Placeholder until the metric log lands. */
+/* The tidy metric log, metrics.csv: one row per (step, layer, matrix, metric).
+ *
+ * Tidy form (one value per row) keeps the file appendable as training goes
+ * and readable by any CSV tool without knowing the set of metrics in advance.
+ * Values are printed with %.9g, enough digits to round-trip a float32 and to
+ * tell float64 metrics apart at the 1e-9 level; NaN is always written "nan"
+ * and infinities "inf"/"-inf" (strtod reads all three back).
+ *
+ * Crash safety: rows are appended and the stream is flushed once per step
+ * (muon_metric_log_flush), so a crashed process loses at most the current
+ * step; a partial last line left by such a crash is dropped on the next open.
+ * Opening with resume_step >= 0 drops every row of a later step by writing
+ * the kept rows to "<path>.tmp" and renaming it over path (atomic on POSIX),
+ * so a crash during the rewrite leaves either the old or the new file. */
 #include "muon.h"
 
-int muon_metric_log_open(muon_metric_log **log, const char *path, long resume_step) { (void)resume_step; *log = NULL; return muon_error(MUON_ERR_IO, "%s: metric log not yet implemented", path); }
-int muon_metric_log_row(muon_metric_log *log, long step, int layer, const char *matrix, const char *metric, double value) { (void)log; (void)step; (void)layer; (void)matrix; (void)metric; (void)value; return MUON_OK; }
-int muon_metric_log_flush(muon_metric_log *log) { (void)log; return MUON_OK; }
-int muon_metric_log_close(muon_metric_log *log) { (void)log; return MUON_OK; }
-int muon_metrics_track(muon_metric_log *log, long step, const muon_model *m, const muon_update_view *u) { (void)log; (void)step; (void)m; (void)u; return MUON_OK; }
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct muon_metric_log {
+    FILE *f;
+    char *path;
+};
+
+static const char header[] = "step,layer,matrix,metric,value\n";
+
+static int io_error(const char *path, const char *what, int err)
+{
+    return muon_error(MUON_ERR_IO, "%s: cannot %s: %s", path, what,
+                      err ? strerror(err) : "I/O error");
+}
+
+/* Reads one line (with its '\n', if any) into *buf; returns its length, 0 at
+ * end of file, -1 on a read error, -2 when out of memory. */
+static long read_line(FILE *f, char **buf, size_t *cap)
+{
+    size_t len = 0;
+    for (;;) {
+        if (*cap - len < 2) {
+            size_t ncap = *cap ? *cap * 2 : 256;
+            char *nb = muon_alloc(ncap);
+            if (!nb) return -2;
+            if (*buf) { memcpy(nb, *buf, len); muon_free(*buf); }
+            *buf = nb;
+            *cap = ncap;
+        }
+        if (!fgets(*buf + len, (int)(*cap - len), f)) {
+            if (ferror(f)) return -1;
+            return (long)len;
+        }
+        len += strlen(*buf + len);
+        if (len > 0 && (*buf)[len - 1] == '\n') return (long)len;
+        if (feof(f)) return (long)len;
+    }
+}
+
+/* Copies path to path.tmp keeping the header and every complete row (ending
+ * in '\n') whose step is <= resume_step (all of them when resume_step < 0),
+ * then renames the copy over path. The caller has checked the header. */
+static int rewrite(const char *path, long resume_step)
+{
+    char *tmp = NULL, *line = NULL;
+    size_t cap = 0, plen = strlen(path);
+    FILE *in = NULL, *out = NULL;
+    long len, lineno = 0;
+    int st = MUON_OK;
+
+    tmp = muon_alloc(plen + 5);
+    if (!tmp) return MUON_ERR_NOMEM;
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp", 5);
+    in = fopen(path, "rb");
+    if (!in) { st = io_error(path, "open for reading", errno); goto done; }
+    out = fopen(tmp, "wb");
+    if (!out) { st = io_error(tmp, "create", errno); goto done; }
+    while ((len = read_line(in, &line, &cap)) > 0) {
+        lineno++;
+        if (line[len - 1] != '\n') break; /* a partial last row: dropped */
+        if (lineno > 1 && resume_step >= 0) {
+            char *end;
+            long step;
+            errno = 0;
+            step = strtol(line, &end, 10);
+            if (end == line || *end != ',' || errno) {
+                st = muon_error(MUON_ERR_FORMAT, "%s:%ld: expected a row 'step,layer,matrix,metric,value'",
+                                path, lineno);
+                goto done;
+            }
+            if (step > resume_step) continue;
+        }
+        if (fwrite(line, 1, (size_t)len, out) != (size_t)len) {
+            st = io_error(tmp, "write", errno);
+            goto done;
+        }
+    }
+    if (len == -2) { st = MUON_ERR_NOMEM; goto done; }
+    if (len == -1) { st = io_error(path, "read", errno); goto done; }
+    fclose(in);
+    in = NULL;
+    if (fclose(out) != 0) { out = NULL; st = io_error(tmp, "write", errno); goto done; }
+    out = NULL;
+    if (rename(tmp, path) != 0) { st = io_error(path, "replace (rename from .tmp)", errno); goto done; }
+done:
+    if (in) fclose(in);
+    if (out) fclose(out);
+    if (st) remove(tmp);
+    muon_free(tmp);
+    muon_free(line);
+    return st;
+}
+
+int muon_metric_log_open(muon_metric_log **log, const char *path, long resume_step)
+{
+    muon_metric_log *lg;
+    FILE *f;
+    int st, fresh = 1, partial = 0;
+
+    if (!log) return muon_error(MUON_ERR_ARG, "metric log: NULL handle");
+    *log = NULL;
+    if (!path || !*path) return muon_error(MUON_ERR_ARG, "metric log: empty path");
+
+    errno = 0;
+    f = fopen(path, "rb");
+    if (f) {
+        /* an existing log: its first line must be our header */
+        char first[sizeof header + 1];
+        size_t n = 0;
+        long size;
+        int rerr = fseek(f, 0L, SEEK_END) != 0;
+        /* by size, not by reading: a device such as /dev/full reads forever */
+        size = rerr ? -1L : ftell(f);
+        if (size > 0 && fseek(f, 0L, SEEK_SET) == 0) n = fread(first, 1, sizeof header - 1, f);
+        rerr |= size < 0 || ferror(f);
+        if (n > 0) {
+            fresh = 0;
+            if (n != sizeof header - 1 || memcmp(first, header, sizeof header - 1) != 0) {
+                fclose(f);
+                return muon_error(MUON_ERR_FORMAT, "%s: not a metric log (first line is not '%.*s')",
+                                  path, (int)(sizeof header - 2), header);
+            }
+            /* a crash mid-row leaves no final newline */
+            if (fseek(f, -1L, SEEK_END) == 0) partial = fgetc(f) != '\n';
+            else rerr = 1;
+            rerr |= ferror(f);
+        }
+        fclose(f);
+        if (rerr) return io_error(path, "read", errno);
+    }
+#ifdef ENOENT
+    else if (errno != ENOENT) {
+        /* exists but unreadable: never truncate it by treating it as new */
+        return io_error(path, "open for reading", errno);
+    }
+#endif
+    if (!fresh && (resume_step >= 0 || partial)) {
+        st = rewrite(path, resume_step);
+        if (st) return st;
+    }
+
+    lg = muon_calloc(1, sizeof *lg);
+    if (!lg) return MUON_ERR_NOMEM;
+    lg->path = muon_alloc(strlen(path) + 1);
+    if (!lg->path) { muon_free(lg); return MUON_ERR_NOMEM; }
+    strcpy(lg->path, path);
+    /* "wb" for a new (or empty) file: an empty one must not be kept as is */
+    lg->f = fopen(path, fresh ? "wb" : "ab");
+    if (!lg->f) {
+        st = io_error(path, "open for writing", errno);
+        muon_free(lg->path);
+        muon_free(lg);
+        return st;
+    }
+    if (fresh && (fputs(header, lg->f) == EOF || fflush(lg->f) != 0)) {
+        st = io_error(path, "write", errno);
+        fclose(lg->f);
+        muon_free(lg->path);
+        muon_free(lg);
+        return st;
+    }
+    *log = lg;
+    return MUON_OK;
+}
+
+/* Names go into a CSV field unquoted: keep them free of separators. */
+static int plain_field(const char *s)
+{
+    if (!s || !*s) return 0;
+    for (; *s; s++)
+        if (*s == ',' || *s == '\n' || *s == '\r' || *s == '"') return 0;
+    return 1;
+}
+
+int muon_metric_log_row(muon_metric_log *log, long step, int layer, const char *matrix,
+                        const char *metric, double value)
+{
+    int n;
+    if (!log) return muon_error(MUON_ERR_ARG, "metric log: NULL handle");
+    if (!plain_field(matrix) || !plain_field(metric))
+        return muon_error(MUON_ERR_ARG, "%s: matrix and metric names must be non-empty, without ',', quotes or newlines",
+                          log->path);
+    if (value != value)
+        n = fprintf(log->f, "%ld,%d,%s,%s,nan\n", step, layer, matrix, metric);
+    else
+        n = fprintf(log->f, "%ld,%d,%s,%s,%.9g\n", step, layer, matrix, metric, value);
+    if (n < 0) return io_error(log->path, "write", errno);
+    return MUON_OK;
+}
+
+int muon_metric_log_flush(muon_metric_log *log)
+{
+    if (!log) return muon_error(MUON_ERR_ARG, "metric log: NULL handle");
+    if (fflush(log->f) != 0 || ferror(log->f)) return io_error(log->path, "write", errno);
+    return MUON_OK;
+}
+
+int muon_metric_log_close(muon_metric_log *log)
+{
+    int st = MUON_OK;
+    if (!log) return MUON_OK;
+    if (fflush(log->f) != 0 || ferror(log->f)) st = io_error(log->path, "write", errno);
+    if (fclose(log->f) != 0 && !st) st = io_error(log->path, "close", errno);
+    muon_free(log->path);
+    muon_free(log);
+    return st;
+}

@@ -1,4 +1,167 @@
-/* Placeholder: the cli tests land with their issue. */
+/* cli suite: the real binary on bad input. Every refusal must be exactly one
+ * line on stderr ("muon: ..."), exit status 2, and leave no output behind.
+ * Also: Ctrl-C (SIGINT) stops at a step boundary with a checkpoint, a NaN run
+ * exits 2, and the good paths (help, sample) work. */
 #include "test.h"
 
-void suite_cli(void) { skip("cli: not written yet"); }
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define D "build/test_cli"
+
+static int stderr_lines(void)
+{
+    FILE *f = fopen("build/test_stderr.txt", "r");
+    int c, n = 0, last = '\n';
+    if (!f) return -1;
+    while ((c = fgetc(f)) != EOF) { if (c == '\n') n++; last = c; }
+    fclose(f);
+    return n + (last != '\n');
+}
+
+static int exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f) { fclose(f); return 1; }
+    return 0;
+}
+
+/* Runs `muon ARGS`; expects exit 2, one "muon: " line, and no `out` path. */
+static void refused(const char *what, const char *args, const char *out)
+{
+    char cmd[1024], err[512];
+    int rc, lines;
+    snprintf(cmd, sizeof cmd, "%s %s", muon_bin(), args);
+    rc = run_cmd(cmd, err, sizeof err);
+    lines = stderr_lines();
+    check(rc == 2 && lines == 1 && !strncmp(err, "muon: ", 6) && (!out || !exists(out)),
+          "%s: exit %d, %d stderr line%s%s: %s", what, rc, lines, lines == 1 ? "" : "s",
+          out ? (exists(out) ? ", OUTPUT LEFT BEHIND" : ", no output") : "", err);
+}
+
+static int copy_prefix(const char *from, const char *to, long n)
+{
+    FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+    int c, ok = a && b;
+    long i;
+    for (i = 0; ok && (n < 0 || i < n) && (c = fgetc(a)) != EOF; i++) fputc(c, b);
+    if (a) fclose(a);
+    if (b && fclose(b)) ok = 0;
+    return ok;
+}
+
+void suite_cli(void)
+{
+    char cmd[2048], err[512];
+    const char *good = D "/good/checkpoint.safetensors";
+    const char *fast = "--model tiny --eval-every 0 --track-every 0 --log-every 0";
+    FILE *f;
+    int rc;
+    if (system("rm -rf " D " && mkdir -p " D) != 0) { check(0, "cannot create " D); return; }
+    snprintf(cmd, sizeof cmd, "%s train %s --optimizer adamw --steps 3 --out " D "/good", muon_bin(), fast);
+    rc = run_cmd(cmd, err, sizeof err);
+    if (!check(rc == 0 && exists(good), "a 3-step tiny run writes a checkpoint (exit %d %s)", rc, err)) return;
+    /* corrupt, truncated, foreign and non-muon files */
+    f = fopen(D "/corrupt.safetensors", "wb");
+    if (f) { fputs("this is not a safetensors file at all, just text\n", f); fclose(f); }
+    copy_prefix(good, D "/truncated.safetensors", 3000);
+    f = fopen(D "/afile", "wb");
+    if (f) fclose(f);
+
+    refused("unknown flag", "train --bogus --out " D "/o1", D "/o1");
+    refused("unknown command", "trian", NULL);
+    refused("bad number --steps abc", "train --steps abc --out " D "/o2", D "/o2");
+    refused("bad number --lr -1", "train --lr -1 --out " D "/o3", D "/o3");
+    refused("missing value", "train --out " D "/o4 --steps", D "/o4");
+    refused("value given to a switch", "train --untied-head=1 --out " D "/o5", D "/o5");
+    refused("stray argument", "train runs/x --out " D "/o6", D "/o6");
+    refused("unknown --orth", "train --orth qr --out " D "/o7", D "/o7");
+    refused("bad model config --d-model 0", "train --d-model 0 --out " D "/o8", D "/o8");
+    refused("inconsistent config (3 heads in 32)", "train --model tiny --n-heads 3 --out " D "/o9", D "/o9");
+    refused("missing data file", "train --model tiny --data " D "/nope.txt --out " D "/o10", D "/o10");
+    refused("unwritable output directory", "train --model tiny --steps 2 --out " D "/afile/sub", D "/afile/sub");
+    refused("resume: missing checkpoint", "train --resume " D "/none.safetensors --out " D "/o11", D "/o11");
+    refused("resume: corrupt checkpoint", "train --resume " D "/corrupt.safetensors --out " D "/o12", D "/o12");
+    refused("resume: truncated checkpoint", "train --resume " D "/truncated.safetensors --out " D "/o13", D "/o13");
+    refused("resume: mismatched model (--d-model 64)", "train --resume " D "/good/checkpoint.safetensors --d-model 64 --steps 9 --out " D "/o14", D "/o14");
+    refused("resume: not a muon checkpoint", "train --resume tests/golden/model_default.safetensors --out " D "/o15", D "/o15");
+    refused("resume: already at --steps", "train --resume " D "/good/checkpoint.safetensors --out " D "/o16", D "/o16");
+    refused("resume: another optimizer's state", "train --resume " D "/good/checkpoint.safetensors --optimizer muon --steps 6 --out " D "/o17", D "/o17");
+    refused("sample: no checkpoint", "sample", NULL);
+    refused("sample: missing checkpoint", "sample " D "/none.safetensors", NULL);
+    refused("sample: corrupt checkpoint", "sample " D "/corrupt.safetensors", NULL);
+    refused("sample: truncated checkpoint", "sample " D "/truncated.safetensors", NULL);
+    refused("sample: not a muon checkpoint", "sample tests/golden/model_default.safetensors", NULL);
+    refused("sample: bad --temperature", "sample " D "/good/checkpoint.safetensors --temperature -1", NULL);
+    refused("sample: bad --tokens", "sample " D "/good/checkpoint.safetensors --tokens x", NULL);
+    refused("sample: unknown flag", "sample " D "/good/checkpoint.safetensors --bogus 1", NULL);
+
+    /* good paths */
+    snprintf(cmd, sizeof cmd, "{ %s sample %s --prompt 'And God said' --tokens 30 --temperature 0 > " D "/sample.txt; }",
+             muon_bin(), good);
+    rc = run_cmd(cmd, err, sizeof err);
+    {
+        char line[256] = "";
+        f = fopen(D "/sample.txt", "rb");
+        if (f) { if (!fgets(line, sizeof line, f)) line[0] = 0; fclose(f); }
+        check(rc == 0 && !strncmp(line, "And God said", 12), "sample: exit %d, output starts with the prompt", rc);
+    }
+    snprintf(cmd, sizeof cmd, "{ %s train --help > " D "/help.txt; }", muon_bin());
+    rc = run_cmd(cmd, err, sizeof err);
+    {
+        static const char *flags[] = {"--model", "--steps", "--tokens", "--out", "--optimizer", "--orth", "--ns-steps",
+                                      "--track-every", "--seed", "--threads", "--resume", "--data", "--lr", "--adam-lr",
+                                      "--wd", "--momentum", "--no-nesterov", "--muon-scale", "--warmup", "--schedule",
+                                      "--clip", "--eval-every", "--log-every", "--ckpt-every", "--d-model", "--n-layers",
+                                      "--n-heads", "--n-kv-heads", "--d-ff", "--seq-len", "--batch-size", "--vocab-size",
+                                      "--ffn", "--untied-head", "--merged-qkvo"};
+        char *text = NULL;
+        size_t i, missing = 0;
+        long n = 0;
+        f = fopen(D "/help.txt", "rb");
+        if (f) {
+            fseek(f, 0, SEEK_END);
+            n = ftell(f);
+            fseek(f, 0, SEEK_SET);
+            text = calloc((size_t)n + 1, 1);
+            if (text && fread(text, 1, (size_t)n, f) != (size_t)n) n = 0;
+            fclose(f);
+        }
+        for (i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+            char pat[64];
+            snprintf(pat, sizeof pat, "  %s ", flags[i]);
+            if (!text || !strstr(text, pat)) missing++;
+        }
+        check(rc == 0 && missing == 0 && text && strstr(text, "(default 0.02)"),
+              "train --help lists all %lu flags of the issue with defaults (%lu missing)",
+              (unsigned long)(sizeof flags / sizeof flags[0]), (unsigned long)missing);
+        free(text);
+    }
+
+    /* NaN loss: exit 2, one line, the last good checkpoint stays */
+    snprintf(cmd, sizeof cmd, "%s train %s --lr 1e30 --adam-lr 1e30 --warmup 0 --steps 20 --ckpt-every 1 --out " D "/nan",
+             muon_bin(), fast);
+    rc = run_cmd(cmd, err, sizeof err);
+    check(rc == 2 && stderr_lines() == 1 && strstr(err, "diverged") && exists(D "/nan/checkpoint.safetensors"),
+          "NaN loss: exit %d, one line, checkpoint kept: %s", rc, err);
+
+    /* Ctrl-C: wait until the run has started (metrics.csv exists), then SIGINT */
+    snprintf(cmd, sizeof cmd,
+             "sh -c '%s train %s --steps 1000000 --out " D "/int & p=$!; i=0; "
+             "while [ ! -s " D "/int/metrics.csv ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; "
+             "sleep 0.3; kill -INT $p; wait $p'", muon_bin(), fast);
+    rc = run_cmd(cmd, err, sizeof err);
+    {
+        muon_st_file ck;
+        long step = -1;
+        int ok = muon_checkpoint_open(D "/int/checkpoint.safetensors", &ck) == MUON_OK;
+        if (ok) { muon_checkpoint_step(&ck, &step); muon_st_free(&ck); }
+        check(rc == 130 && ok && step > 0 && step < 1000000,
+              "SIGINT: exit %d (130 expected), checkpoint at step %ld written at a step boundary", rc, step);
+        /* and the run continues from it */
+        snprintf(cmd, sizeof cmd, "%s train --resume " D "/int/checkpoint.safetensors --steps %ld", muon_bin(), step + 3);
+        rc = run_cmd(cmd, err, sizeof err);
+        check(rc == 0, "resume after SIGINT for 3 more steps: exit %d %s", rc, err);
+    }
+}

@@ -1,0 +1,265 @@
+/* The spectral metrics of one weight matrix (SPEC section 7).
+ *
+ * Every metric is a function of singular values (and, for the alignments, of
+ * the top singular vectors), so each input gets exactly one SVD: W with its
+ * vectors (values and top-k vectors), dW with its vectors, M and O values only.
+ * The orthogonality errors ||Xh^T Xh - I||_F / sqrt(r), Xh = X / sigma_1(X),
+ * are taken from the singular values too: on the small Gram side (r x r),
+ * Xh^T Xh = V diag(s/s_1)^2 V^T, so the norm is sqrt(sum((s_i/s_1)^2 - 1)^2)
+ * -- exactly the research code's Gram-matrix quantity, without forming the
+ * Gram matrix in float32 (the test checks the two agree).
+ *
+ * Edge cases -- one rule each, the same in tests/golden/gen_metrics.py:
+ *  - "numerically zero": a rank decision counts sigma_i <= tau =
+ *    max(rows, cols) * 2^-23 * sigma_1 as zero (NumPy's matrix_rank rule with
+ *    float32's epsilon: below it a float32 matrix cannot resolve the value).
+ *    It decides sigma_2 = 0 in spectral_gap, which columns of U/V take part
+ *    in the alignments, and which values enter update_rank. The reported
+ *    top_sv_i and update_sv_min are the computed values, not rounded to 0.
+ *  - spectral_gap = sigma_1/sigma_2 with IEEE division: +inf when sigma_2 is
+ *    (numerically) zero -- this includes r = 1, where sigma_2 is the
+ *    zero-padded 0 -- and NaN for the zero matrix (0/0).
+ *  - stable_rank, spectral_entropy, update_rank of the zero matrix are 0 (it
+ *    has rank 0); spectral_entropy with r = 1 is 0 (ln r = 0; the only
+ *    spectrum is rank one).
+ *  - ortho_error_* of the zero matrix is 1 (Xh taken as 0, so ||-I||/sqrt(r)).
+ *  - alignment_left/right with k = min(5, r): only the top singular vectors
+ *    whose singular values are nonzero take part, kW = min(k, rank W) of W and
+ *    kD = min(k, rank dW) of dW; the value is the mean of the min(kW, kD)
+ *    singular values of U_W^T U_D (kW x kD). NaN when kW or kD is 0 (no
+ *    direction to align with).
+ *  - subspace_efficiency = alignment_left / update_rank: NaN when update_rank
+ *    is 0 (or alignment_left is NaN).
+ *  - An input holding NaN or Inf gives NaN for every metric computed from it
+ *    (a diverged run logs NaN instead of running an SVD on garbage).
+ */
+#include "muon.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+static const char *const metric_names[MUON_METRIC_COUNT] = {
+    "sigma_max", "spectral_gap",
+    "top_sv_1", "top_sv_2", "top_sv_3", "top_sv_4", "top_sv_5",
+    "top_sv_6", "top_sv_7", "top_sv_8", "top_sv_9", "top_sv_10",
+    "stable_rank", "spectral_entropy", "ortho_error_weight",
+    "alignment_left", "alignment_right", "update_rank", "subspace_efficiency",
+    "ortho_error_update", "update_sv_min", "update_sv_max"
+};
+
+const char *muon_metric_name(int id)
+{
+    return id >= 0 && id < MUON_METRIC_COUNT ? metric_names[id] : NULL;
+}
+
+/* The "numerically zero" bound for the singular values s(r) of a (m,n) matrix. */
+static double zero_tol(int m, int n, const float *s)
+{
+    return (double)(m > n ? m : n) * (double)FLT_EPSILON * (double)s[0];
+}
+
+/* Number of s(r) above the zero bound (s descending). */
+static int numerical_rank(int m, int n, const float *s, int r)
+{
+    double tau = zero_tol(m, n, s);
+    int i = 0;
+    while (i < r && (double)s[i] > tau) i++;
+    return i;
+}
+
+/* ||Xh^T Xh - I||_F / sqrt(r), Xh = X/sigma_1, from X's singular values s(r). */
+static double ortho_error(const float *s, int r)
+{
+    double acc = 0.0, s1 = s[0];
+    int i;
+    if (s1 <= 0.0) return 1.0;
+    for (i = 0; i < r; i++) {
+        double x = (double)s[i] / s1;
+        double e = x * x - 1.0;
+        acc += e * e;
+    }
+    return sqrt(acc) / sqrt((double)r);
+}
+
+/* Roy & Vetterli's effective rank exp(-sum q ln q), q_i = s_i / sum s_j, over
+ * the numerically nonzero s_i. */
+static double effective_rank(int m, int n, const float *s, int r)
+{
+    int i, k = numerical_rank(m, n, s, r);
+    double sum = 0.0, h = 0.0;
+    if (k == 0) return 0.0;
+    for (i = 0; i < k; i++) sum += s[i];
+    for (i = 0; i < k; i++) {
+        double q = s[i] / sum;
+        h -= q * log(q);
+    }
+    return exp(h);
+}
+
+/* Frobenius norm squared, accumulated in double. */
+static double frob2(const float *x, size_t n)
+{
+    double acc = 0.0;
+    size_t i;
+    for (i = 0; i < n; i++) acc += (double)x[i] * (double)x[i];
+    return acc;
+}
+
+/* Metrics of W from its singular values s(r). */
+static void static_metrics(int rows, int cols, const float *W, const float *s, int r,
+                           muon_metrics *out)
+{
+    double *v = out->value;
+    double s1 = s[0], s2, f2, tot = 0.0, h = 0.0;
+    int i;
+    v[MUON_METRIC_SIGMA_MAX] = s1;
+    s2 = (r >= 2 && numerical_rank(rows, cols, s, r) >= 2) ? (double)s[1] : 0.0;
+    /* IEEE: s1 > 0 gives +inf, the zero matrix 0/0 = NaN; computed explicitly
+     * so no floating-point exception or compiler flag is involved. */
+    v[MUON_METRIC_SPECTRAL_GAP] = s2 > 0.0 ? s1 / s2 : (s1 > 0.0 ? INFINITY : NAN);
+    for (i = 0; i < 10; i++) v[MUON_METRIC_TOP_SV_1 + i] = i < r ? (double)s[i] : 0.0;
+    f2 = frob2(W, (size_t)rows * (size_t)cols);
+    v[MUON_METRIC_STABLE_RANK] = s1 > 0.0 ? f2 / (s1 * s1) : 0.0;
+    for (i = 0; i < r; i++) tot += (double)s[i] * (double)s[i];
+    if (tot > 0.0 && r > 1) {
+        for (i = 0; i < r; i++) {
+            double p = (double)s[i] * (double)s[i] / tot;
+            if (p > 1e-8) h -= p * log(p); /* SPEC 7.5: terms with p <= 1e-8 dropped */
+        }
+        v[MUON_METRIC_SPECTRAL_ENTROPY] = h / log((double)r);
+    } else {
+        v[MUON_METRIC_SPECTRAL_ENTROPY] = 0.0;
+    }
+    v[MUON_METRIC_ORTHO_ERROR_WEIGHT] = ortho_error(s, r);
+}
+
+/* Mean singular value of A(:, :ka)^T B(:, :kb), A (n, r) and B (n, r) row-major
+ * with r columns; ka, kb >= 1 and <= MUON_ALIGN_K. */
+static int mean_cosine(int n, int r, const float *A, int ka, const float *B, int kb,
+                       double *mean)
+{
+    float C[MUON_ALIGN_K * MUON_ALIGN_K], s[MUON_ALIGN_K];
+    int i, j, t, kmin = ka < kb ? ka : kb, st;
+    double acc = 0.0;
+    for (i = 0; i < ka; i++)
+        for (j = 0; j < kb; j++) {
+            double d = 0.0;
+            for (t = 0; t < n; t++) d += (double)A[(size_t)t * r + i] * (double)B[(size_t)t * r + j];
+            C[i * kb + j] = (float)d;
+        }
+    st = muon_svd(ka, kb, C, s, NULL, NULL, NULL);
+    if (st) return st;
+    for (i = 0; i < kmin; i++) acc += s[i];
+    *mean = acc / kmin;
+    return MUON_OK;
+}
+
+static void fill_nan(muon_metrics *out, int first, int last)
+{
+    int i;
+    for (i = first; i <= last; i++) { out->value[i] = NAN; out->have[i] = 1; }
+}
+
+int muon_metrics_compute(int rows, int cols, const float *W, const float *dW,
+                         const float *M, const float *O, muon_metrics *out)
+{
+    int r, k, i, st = MUON_OK, w_ok, d_ok;
+    size_t n;
+    float *sw = NULL, *uw = NULL, *vw = NULL, *sd = NULL, *ud = NULL, *vd = NULL;
+    double *v = out->value;
+
+    memset(out, 0, sizeof *out);
+    if (rows < 1 || cols < 1)
+        return muon_error(MUON_ERR_ARG, "metrics: matrix shape (%d,%d) must be at least (1,1)", rows, cols);
+    if (!W) return muon_error(MUON_ERR_ARG, "metrics: W is NULL");
+    r = rows < cols ? rows : cols;
+    k = r < MUON_ALIGN_K ? r : MUON_ALIGN_K;
+    n = (size_t)rows * (size_t)cols;
+
+    sw = muon_alloc((size_t)r * sizeof(float));
+    sd = muon_alloc((size_t)r * sizeof(float));
+    if (!sw || !sd) { st = MUON_ERR_NOMEM; goto done; }
+    if (dW) {
+        uw = muon_alloc((size_t)rows * r * sizeof(float));
+        vw = muon_alloc((size_t)cols * r * sizeof(float));
+        ud = muon_alloc((size_t)rows * r * sizeof(float));
+        vd = muon_alloc((size_t)cols * r * sizeof(float));
+        if (!uw || !vw || !ud || !vd) { st = MUON_ERR_NOMEM; goto done; }
+    }
+
+    /* W: values, plus the vectors when the alignments need them */
+    w_ok = muon_all_finite(W, n);
+    if (w_ok) {
+        if ((st = muon_svd(rows, cols, W, sw, uw, vw, NULL))) goto done;
+        static_metrics(rows, cols, W, sw, r, out);
+        for (i = MUON_METRIC_SIGMA_MAX; i <= MUON_METRIC_ORTHO_ERROR_WEIGHT; i++) out->have[i] = 1;
+    } else {
+        fill_nan(out, MUON_METRIC_SIGMA_MAX, MUON_METRIC_ORTHO_ERROR_WEIGHT);
+    }
+
+    if (dW) {
+        d_ok = w_ok && muon_all_finite(dW, n);
+        if (d_ok) {
+            int kw = numerical_rank(rows, cols, sw, k);
+            int kd;
+            if ((st = muon_svd(rows, cols, dW, sd, ud, vd, NULL))) goto done;
+            kd = numerical_rank(rows, cols, sd, k);
+            if (kw == 0 || kd == 0) {
+                fill_nan(out, MUON_METRIC_ALIGNMENT_LEFT, MUON_METRIC_ALIGNMENT_RIGHT);
+            } else {
+                if ((st = mean_cosine(rows, r, uw, kw, ud, kd, &v[MUON_METRIC_ALIGNMENT_LEFT]))) goto done;
+                if ((st = mean_cosine(cols, r, vw, kw, vd, kd, &v[MUON_METRIC_ALIGNMENT_RIGHT]))) goto done;
+                out->have[MUON_METRIC_ALIGNMENT_LEFT] = out->have[MUON_METRIC_ALIGNMENT_RIGHT] = 1;
+            }
+        } else {
+            fill_nan(out, MUON_METRIC_ALIGNMENT_LEFT, MUON_METRIC_ALIGNMENT_RIGHT);
+        }
+    }
+
+    if (M) {
+        if (muon_all_finite(M, n)) {
+            if ((st = muon_svd(rows, cols, M, sd, NULL, NULL, NULL))) goto done;
+            v[MUON_METRIC_UPDATE_RANK] = effective_rank(rows, cols, sd, r);
+        } else {
+            v[MUON_METRIC_UPDATE_RANK] = NAN;
+        }
+        out->have[MUON_METRIC_UPDATE_RANK] = 1;
+        if (dW) {
+            double ur = v[MUON_METRIC_UPDATE_RANK];
+            v[MUON_METRIC_SUBSPACE_EFFICIENCY] = ur > 0.0 ? v[MUON_METRIC_ALIGNMENT_LEFT] / ur : NAN;
+            out->have[MUON_METRIC_SUBSPACE_EFFICIENCY] = 1;
+        }
+    }
+
+    if (O) {
+        if (muon_all_finite(O, n)) {
+            if ((st = muon_svd(rows, cols, O, sd, NULL, NULL, NULL))) goto done;
+            v[MUON_METRIC_ORTHO_ERROR_UPDATE] = ortho_error(sd, r);
+            v[MUON_METRIC_UPDATE_SV_MIN] = sd[r - 1];
+            v[MUON_METRIC_UPDATE_SV_MAX] = sd[0];
+            out->have[MUON_METRIC_ORTHO_ERROR_UPDATE] = 1;
+            out->have[MUON_METRIC_UPDATE_SV_MIN] = out->have[MUON_METRIC_UPDATE_SV_MAX] = 1;
+        } else {
+            fill_nan(out, MUON_METRIC_ORTHO_ERROR_UPDATE, MUON_METRIC_UPDATE_SV_MAX);
+        }
+    }
+
+done:
+    muon_free(sw); muon_free(sd);
+    muon_free(uw); muon_free(vw); muon_free(ud); muon_free(vd);
+    if (st) memset(out->have, 0, sizeof out->have);
+    return st;
+}
+
+int muon_metrics_log(muon_metric_log *log, long step, int layer, const char *matrix,
+                     const muon_metrics *mt)
+{
+    int i, st;
+    for (i = 0; i < MUON_METRIC_COUNT; i++) {
+        if (!mt->have[i]) continue;
+        st = muon_metric_log_row(log, step, layer, matrix, metric_names[i], mt->value[i]);
+        if (st) return st;
+    }
+    return MUON_OK;
+}

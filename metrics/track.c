@@ -1,0 +1,88 @@
+/* Tracking: the SPEC section 7 metrics of every tracked matrix of a model,
+ * appended to the metric log for one step.
+ *
+ * The matrices are independent, so they are computed in parallel (one matrix
+ * per OpenMP iteration; the SVDs inside then run single-threaded, nested
+ * parallelism being off) and the rows are written afterwards in
+ * muon_model_tracked's order: the log is the same byte for byte whatever the
+ * thread count. Work inside the parallel loop can fail only by running out of
+ * memory; a failed matrix is recomputed on the calling thread, so the error
+ * message is set by one thread and names the matrix.
+ *
+ * Cost: see MUON_DEFAULT_TRACK_EVERY in muon.h and `muon_bench_metrics`
+ * (metrics/track_bench.c). */
+#include "muon.h"
+
+#include <string.h>
+
+static int compute_one(const muon_model *m, const muon_update_view *u,
+                       const muon_tracked *t, muon_metrics *out)
+{
+    size_t off = t->offset;
+    return muon_metrics_compute(t->rows, t->cols, m->params + off,
+                                u && u->delta ? u->delta + off : NULL,
+                                u && u->momentum ? u->momentum + off : NULL,
+                                u && u->orth_out ? u->orth_out + off : NULL, out);
+}
+
+int muon_metrics_model(const muon_model *m, const muon_update_view *u,
+                       muon_metrics *out, int cap)
+{
+    muon_tracked *tr = NULL;
+    int *status = NULL;
+    int n, i, st = MUON_OK;
+
+    if (!m || (cap > 0 && !out)) return muon_error(MUON_ERR_ARG, "metrics: NULL model or output");
+    n = muon_model_tracked(m, NULL, 0);
+    if (n > cap)
+        return muon_error(MUON_ERR_ARG, "metrics: the model has %d tracked matrices, output holds %d", n, cap);
+    if (n <= 0) return MUON_OK;
+    tr = muon_alloc((size_t)n * sizeof *tr);
+    status = muon_calloc((size_t)n, sizeof *status);
+    if (!tr || !status) { st = MUON_ERR_NOMEM; goto done; }
+    muon_model_tracked(m, tr, n);
+
+    /* dynamic: the matrices differ in size by up to 4x, and each result is
+     * independent of the thread that computes it */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (i = 0; i < n; i++) status[i] = compute_one(m, u, &tr[i], &out[i]);
+
+    for (i = 0; i < n && !st; i++) {
+        if (!status[i]) continue;
+        if ((st = compute_one(m, u, &tr[i], &out[i]))) {
+            char why[256]; /* the message buffer cannot be its own argument */
+            strncpy(why, muon_last_error(), sizeof why - 1);
+            why[sizeof why - 1] = 0;
+            st = muon_error(st, "metrics of layer %d %s (%dx%d): %s", tr[i].layer,
+                            muon_matrix_name(tr[i].kind), tr[i].rows, tr[i].cols, why);
+        }
+    }
+done:
+    muon_free(tr);
+    muon_free(status);
+    return st;
+}
+
+int muon_metrics_track(muon_metric_log *log, long step, const muon_model *m,
+                       const muon_update_view *u)
+{
+    muon_tracked *tr = NULL;
+    muon_metrics *res = NULL;
+    int n, i, st = MUON_OK;
+
+    if (!log || !m) return muon_error(MUON_ERR_ARG, "metrics track: NULL log or model");
+    n = muon_model_tracked(m, NULL, 0);
+    if (n <= 0) return muon_metric_log_flush(log);
+    tr = muon_alloc((size_t)n * sizeof *tr);
+    res = muon_alloc((size_t)n * sizeof *res);
+    if (!tr || !res) { st = MUON_ERR_NOMEM; goto done; }
+    muon_model_tracked(m, tr, n);
+    if ((st = muon_metrics_model(m, u, res, n))) goto done;
+    for (i = 0; i < n; i++)
+        if ((st = muon_metrics_log(log, step, tr[i].layer, muon_matrix_name(tr[i].kind), &res[i]))) goto done;
+    st = muon_metric_log_flush(log);
+done:
+    muon_free(tr);
+    muon_free(res);
+    return st;
+}

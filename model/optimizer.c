@@ -1,0 +1,128 @@
+/* The optimizer of a whole model: global-norm clipping, then every parameter
+ * routed to Muon (2-D hidden matrices) or AdamW (embedding/head, gains; or all
+ * of them with --optimizer adamw). Every state buffer is laid out like
+ * muon_model.params, so a muon_tracked offset indexes all of them. */
+#include "muon.h"
+
+#include <math.h>
+#include <string.h>
+
+void muon_optim_defaults(muon_optim_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->kind = MUON_OPT_MUON;
+    c->orth = MUON_ORTH_POLAR_EXPRESS;
+    c->ns_steps = 0;
+    c->lr = 0.02f;
+    c->adam_lr = 1e-3f;
+    c->wd = 0.0f;
+    c->momentum = 0.95f;
+    c->nesterov = 1;
+    c->scale = MUON_MSCALE_DEFAULT;
+    c->beta1 = 0.9f;
+    c->beta2 = 0.95f;
+    c->eps = 1e-8f;
+    c->clip = 1.0f;
+}
+
+const char *muon_opt_name(muon_opt_kind k) { return k == MUON_OPT_ADAMW ? "adamw" : "muon"; }
+
+int muon_opt_parse(const char *name, muon_opt_kind *k)
+{
+    if (!strcmp(name, "muon")) *k = MUON_OPT_MUON;
+    else if (!strcmp(name, "adamw")) *k = MUON_OPT_ADAMW;
+    else return muon_error(MUON_ERR_ARG, "unknown optimizer '%s' (muon|adamw)", name);
+    return MUON_OK;
+}
+
+double muon_grad_norm(const float *g, size_t n)
+{
+    /* one double accumulator in index order: slow-ish (1 ms for nano) but
+     * its value is defined by the data alone */
+    double s = 0.0;
+    size_t i;
+    for (i = 0; i < n; i++) s += (double)g[i] * (double)g[i];
+    return sqrt(s);
+}
+
+int muon_optim_uses_muon(const muon_optim_config *cfg, const muon_param *p)
+{
+    return cfg->kind == MUON_OPT_MUON && p->role == MUON_ROLE_MATRIX;
+}
+
+static int check_cfg(const muon_optim_config *c)
+{
+    if (!(c->lr > 0 && isfinite(c->lr))) return muon_error(MUON_ERR_ARG, "optimizer: lr must be > 0");
+    if (!(c->adam_lr > 0 && isfinite(c->adam_lr))) return muon_error(MUON_ERR_ARG, "optimizer: adam lr must be > 0");
+    if (!(c->wd >= 0 && isfinite(c->wd))) return muon_error(MUON_ERR_ARG, "optimizer: weight decay must be >= 0");
+    if (!(c->momentum >= 0 && c->momentum < 1)) return muon_error(MUON_ERR_ARG, "optimizer: momentum must be in [0, 1)");
+    if (!(c->beta1 >= 0 && c->beta1 < 1 && c->beta2 >= 0 && c->beta2 < 1))
+        return muon_error(MUON_ERR_ARG, "optimizer: AdamW betas must be in [0, 1)");
+    if (!(c->eps > 0)) return muon_error(MUON_ERR_ARG, "optimizer: eps must be > 0");
+    if (!(c->clip >= 0 && isfinite(c->clip))) return muon_error(MUON_ERR_ARG, "optimizer: clip must be >= 0");
+    if (c->ns_steps < 0) return muon_error(MUON_ERR_ARG, "optimizer: ns steps must be >= 0");
+    return MUON_OK;
+}
+
+int muon_optim_create(muon_optim *o, const muon_optim_config *cfg, const muon_model *m)
+{
+    int st;
+    memset(o, 0, sizeof *o);
+    st = check_cfg(cfg);
+    if (st) return st;
+    o->cfg = *cfg;
+    o->n = m->num_params;
+    o->momentum = muon_calloc(o->n, sizeof(float));
+    o->adam_v = muon_calloc(o->n, sizeof(float));
+    o->delta = muon_calloc(o->n, sizeof(float));
+    if (cfg->kind == MUON_OPT_MUON) o->orth_out = muon_calloc(o->n, sizeof(float));
+    if (!o->momentum || !o->adam_v || !o->delta || (cfg->kind == MUON_OPT_MUON && !o->orth_out)) {
+        muon_optim_free(o);
+        return MUON_ERR_NOMEM;
+    }
+    return MUON_OK;
+}
+
+int muon_optim_step(muon_optim *o, muon_model *m, double lr_mult)
+{
+    const muon_optim_config *c = &o->cfg;
+    float lr = (float)(c->lr * lr_mult), alr = (float)(c->adam_lr * lr_mult);
+    double norm;
+    int i, st;
+    if (m->num_params != o->n) return muon_error(MUON_ERR_ARG, "optimizer: built for %lu parameters, model has %lu",
+                                                 (unsigned long)o->n, (unsigned long)m->num_params);
+    norm = muon_grad_norm(m->grads, m->num_params);
+    o->grad_norm = norm;
+    if (!isfinite(norm)) return muon_error(MUON_ERR_NUMERIC, "gradient norm is %g", norm);
+    if (c->clip > 0 && norm > c->clip) {
+        /* torch.nn.utils.clip_grad_norm_'s coefficient, +1e-6 included */
+        muon_scale((float)(c->clip / (norm + 1e-6)), m->grads, m->num_params);
+    }
+    o->t++;
+    for (i = 0; i < m->n_tensors; i++) {
+        const muon_param *p = &m->tensors[i];
+        size_t off = p->offset, n = (size_t)p->rows * (size_t)p->cols;
+        if (muon_optim_uses_muon(c, p)) {
+            double t0 = muon_seconds();
+            st = muon_muon_update(c, lr, p->rows, p->cols, m->params + off, m->grads + off,
+                                  o->momentum + off, o->orth_out + off, o->delta + off);
+            o->orth_seconds += muon_seconds() - t0;
+            if (st) return st;
+        } else {
+            float wd = p->role == MUON_ROLE_GAIN ? 0.0f : c->wd;
+            muon_adamw_update(c, alr, wd, o->t, n, m->params + off, m->grads + off,
+                              o->momentum + off, o->adam_v + off, o->delta + off);
+        }
+    }
+    return MUON_OK;
+}
+
+void muon_optim_free(muon_optim *o)
+{
+    if (!o) return;
+    muon_free(o->momentum);
+    muon_free(o->adam_v);
+    muon_free(o->delta);
+    muon_free(o->orth_out);
+    memset(o, 0, sizeof *o);
+}

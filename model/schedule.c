@@ -1,0 +1,35 @@
+/* Learning-rate schedule: linear warmup, then constant or a half cosine down
+ * to a floor. One multiplier applied to both the Muon and the AdamW lr, so the
+ * two stay in the ratio the user chose. */
+#include "muon.h"
+
+#include <math.h>
+#include <string.h>
+
+const char *muon_sched_name(muon_sched_kind k)
+{
+    return k == MUON_SCHED_COSINE ? "cosine" : "constant";
+}
+
+int muon_sched_parse(const char *name, muon_sched_kind *k)
+{
+    if (!strcmp(name, "constant")) *k = MUON_SCHED_CONSTANT;
+    else if (!strcmp(name, "cosine")) *k = MUON_SCHED_COSINE;
+    else return muon_error(MUON_ERR_ARG, "unknown schedule '%s' (constant|cosine)", name);
+    return MUON_OK;
+}
+
+double muon_lr_multiplier(muon_sched_kind kind, long step, long warmup, long total,
+                          double floor)
+{
+    const double pi = 3.14159265358979323846;
+    double p;
+    if (step < 1) step = 1;
+    /* step/warmup, not (step-1)/warmup: the first step already moves (the
+     * research code's lr-0 first step wasted a step and skewed step-1 metrics) */
+    if (warmup > 0 && step <= warmup) return (double)step / (double)warmup;
+    if (kind == MUON_SCHED_CONSTANT || total <= warmup) return 1.0;
+    p = (double)(step - warmup) / (double)(total - warmup);
+    if (p > 1.0) p = 1.0;
+    return floor + (1.0 - floor) * 0.5 * (1.0 + cos(pi * p));
+}
