@@ -47,7 +47,7 @@ static int bench_one(FILE *out, int threads, int steps)
         /* the orthogonaliser alone: every Muon matrix's momentum through it */
         double t_orth = 1e30;
         int rep;
-        for (rep = 0; rep < 3 && !st; rep++) {
+        for (rep = 0; rep < 5 && !st; rep++) {
             double t0 = muon_seconds();
             for (i = 0; i < m.n_tensors && !st; i++) {
                 const muon_param *p = &m.tensors[i];
