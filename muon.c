@@ -133,8 +133,46 @@ static int cmd_train(int argc, char **argv)
 
 static int cmd_plot(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    return fail("plot: not yet implemented");
+    muon_plot_options opt;
+    const char *dir = NULL;
+    int i, st;
+    memset(&opt, 0, sizeof opt);
+    if (wants_help(argc, argv)) {
+        printf("usage: muon plot RUN_DIR [--layers L1,L2,...]\n"
+               "  redraws the research plots of a run from RUN_DIR/metrics.csv alone into\n"
+               "  RUN_DIR/research_plots/ (twelve PNG files, 1200x750).\n"
+               "  --layers  the layers compared in the per-layer plots (at most 8;\n"
+               "            default: the first, middle and last)\n");
+        return 0;
+    }
+    for (i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--layers")) {
+            const char *p;
+            if (i + 1 >= argc) return fail("plot: --layers needs a list like 0,4,7");
+            p = argv[++i];
+            opt.n_layers = 0;
+            while (*p) {
+                char *end;
+                long v = strtol(p, &end, 10);
+                if (end == p || v < 0 || v > 4095 || (*end && *end != ','))
+                    return fail("plot: --layers needs comma-separated layer indices, not '%s'", argv[i]);
+                if (opt.n_layers == 8) return fail("plot: --layers takes at most 8 layers");
+                opt.layers[opt.n_layers++] = (int)v;
+                p = *end ? end + 1 : end;
+                if (*end && !*p) return fail("plot: --layers needs comma-separated layer indices, not '%s'", argv[i]);
+            }
+            if (opt.n_layers == 0) return fail("plot: --layers needs at least one layer");
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return fail("plot: unknown option '%s' (see muon plot --help)", argv[i]);
+        } else if (dir) {
+            return fail("plot: expected one RUN_DIR, got '%s' and '%s'", dir, argv[i]);
+        } else dir = argv[i];
+    }
+    if (!dir) return fail("plot: missing RUN_DIR (usage: muon plot RUN_DIR)");
+    st = muon_plot_run_opts(dir, &opt);
+    if (st) return fail("plot: %s", muon_last_error());
+    printf("wrote 12 plots to %s/research_plots/\n", dir);
+    return 0;
 }
 
 /* ---- sample ------------------------------------------------------------- */

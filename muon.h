@@ -229,11 +229,16 @@ typedef struct {
     float init_std;   /* N(0, init_std^2) for every matrix and the embedding, 0.02 */
 } muon_config;
 
-/* Fills cfg with a named config: "nano", "tiny", "blueberry-nano";
- * MUON_ERR_ARG naming the unknown name. */
+/* Fills cfg with a named config; MUON_ERR_ARG naming an unknown name.
+ *   nano (default)  V 256, C 128, L 8,  NH 4, NKV 2, F 512,  T 128,  B 16
+ *   tiny (tests)    V 256, C 32,  L 2,  NH 4, NKV 2, F 64,   T 16,   B 2
+ *   blueberry-nano  V 256, C 512, L 22, NH 8, NKV 4, F 2048, T 2048, B 1
+ * all relu2, tied head, separate Q/K/V/O, RoPE base 1e4, eps 1e-6, std 0.02. */
 int muon_config_named(const char *name, muon_config *cfg);
 /* Overrides one field by its name ("d_model", "n_layers", "ffn" = relu2|swiglu,
- * ...) from a string value; MUON_ERR_ARG naming a bad key or value. */
+ * "untied_head" = 0|1, ...; '-' may stand for '_', so "d-model" works) from a
+ * string value, range-checked; MUON_ERR_ARG naming a bad key or value (cfg is
+ * then unchanged). Cross-field consistency is muon_config_check's job. */
 int muon_config_set(muon_config *cfg, const char *key, const char *value);
 /* MUON_OK if every field is in range and consistent, else MUON_ERR_ARG naming it. */
 int muon_config_check(const muon_config *cfg);
@@ -293,7 +298,9 @@ typedef struct {
 /* Allocates parameters, gradients and activations for cfg (checked) ; nothing
  * is allocated later by forward/backward. Parameters are zero until init. */
 int muon_model_create(muon_model *m, const muon_config *cfg);
-/* N(0, init_std^2) for matrices and the embedding, gains 1; from seed alone. */
+/* N(0, init_std^2) for matrices and the embedding, gains 1; from seed alone:
+ * one muon_rng stream, tensors in m->tensors order, each row-major (so a
+ * merged [Q;K;V;O] model gets the separate model's weights). */
 void muon_model_init(muon_model *m, uint64_t seed);
 /* Forward pass on tokens(B,T), 1 <= B <= batch_size, 1 <= T <= seq_len. With
  * targets(B,T) also computes m->loss (mean cross-entropy); targets may be NULL.
@@ -645,6 +652,7 @@ typedef struct {
 /* Allocates a w x h canvas (1..16384 each) filled with bg; MUON_ERR_ARG or
  * MUON_ERR_NOMEM. Free with muon_canvas_free. */
 int muon_canvas_create(muon_canvas *c, int w, int h, muon_rgb bg);
+/* Releases c's buffers and zeroes it (NULL, or a zeroed canvas, is fine). */
 void muon_canvas_free(muon_canvas *c);
 /* Clips later lines and markers to [x0,x1) x [y0,y1) (intersected with the
  * canvas); muon_canvas_clip(c, 0, 0, c->w, c->h) removes the clip. */
@@ -785,10 +793,12 @@ const char *muon_csv_kind_name(int k);
  * metric names and matrix kinds are skipped). MUON_ERR_IO if it cannot be
  * read, MUON_ERR_FORMAT "path:line: problem" if malformed; *t zeroed then. */
 int muon_metrics_read(const char *path, muon_metrics_table *t);
+/* Releases what muon_metrics_read allocated and zeroes t (NULL is fine). */
 void muon_metrics_free(muon_metrics_table *t);
 
 /* Options of muon_plot_run_opts: layers[n_layers] are the layers compared
- * (n_layers 0: first, middle and last); width/height 0: 1200 x 750. */
+ * (n_layers 0: first, middle and last; each must exist in the log, else
+ * MUON_ERR_ARG); width/height 0: 1200 x 750 (else 600x400 .. 8000x8000). */
 typedef struct {
     int n_layers;
     int layers[8];

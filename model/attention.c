@@ -7,11 +7,13 @@
  * backward recomputes the probabilities row by row from it (as
  * FlashAttention does), so memory is O(T) per head instead of O(T^2) --
  * blueberry-nano's T = 2048 would need 0.7 GB per layer of probabilities --
- * and work is O(T^2 HS) per head. K and V of a KV head are first transposed
- * to (HS, T) so the score loops run unit-stride over key positions.
- * Threads split (batch, head) in the forward and (batch, KV head) in the
- * backward, where one work item owns every dK/dV row of its KV head: each
- * output is summed by one thread in a fixed order.
+ * and work is O(T^2 HS) per head. Each product (Q K^T, P V, dO V^T, dS K,
+ * dS^T Q, P^T dO) runs as a small register-tiled GEMM over blocks of 8
+ * query rows, on copies of K and V transposed and zero-padded to whole
+ * 16-wide tiles, skipping the key tiles above the causal diagonal.
+ * Threads split (batch, KV head): one work item owns every dK/dV row of its
+ * KV head and the queries of its heads, so each output is summed by one
+ * thread in a fixed order.
  *
  * The naive kernels below store the full probability matrix and are the
  * plain textbook loops; the tests hold the fast ones to them. */
@@ -21,29 +23,220 @@
 #include <math.h>
 #include <string.h>
 
+/* Register tiles: ROWS query rows at a time against LANES key positions or
+ * head dimensions (16 floats: one 512-bit vector, two 256-bit). Compile-time
+ * bounds let the compiler keep the ROWS x LANES accumulator in registers. */
+#define ROWS 8
+#define LANES 16
+
+static int round_up(int x, int m) { return (x + m - 1) / m * m; }
+
+/* Per (batch, KV head) work item, in floats (all multiples of 16, so every
+ * piece stays 64-byte aligned):
+ *   Kt, Vt (HS, Tp)     K, V transposed: score rows run unit-stride over keys
+ *   Kp, Vp (Tp, HSp)    K, V zero-padded to whole tiles (backward: Vp holds dV)
+ *   dKp    (Tp, HSp)    backward: the dK accumulator
+ *   Qh, Oh, dOh (R, Tp, HSp)  q (and o, dO) of the group's R query heads
+ *   S, P   (ROWS, Tp)   scores/probabilities and dP/dS of one row block
+ *   dQb    (ROWS, HSp)  dq of one row block
+ * The rows an item needs are gathered from the strided (B,T,...) buffers in
+ * one pass up front: interleaved with the arithmetic, those cache misses
+ * took half the kernel's time. */
+static size_t item_floats(int T, int HS, int R)
+{
+    size_t Tp = (size_t)round_up(T, LANES), HSp = (size_t)round_up(HS, LANES);
+    return 2 * (size_t)HS * Tp + 3 * Tp * HSp + 3 * (size_t)R * Tp * HSp + 2 * ROWS * Tp + ROWS * HSp;
+}
+
 size_t muon_attention_scratch(int B, int T, int NH, int NKV, int HS)
 {
-    /* kt, vt (B,NKV,HS,T) + two score rows per work item */
-    return 2 * (size_t)B * NKV * HS * T + 2 * (size_t)B * NH * T;
+    return (size_t)B * NKV * item_floats(T, HS, NH / NKV);
 }
 
-/* dst(HS,T) = src rows (T, HS) of KV head g of batch b, transposed */
-static void transpose_head(float *dst, const float *src, int ld, int T, int HS)
+typedef struct {
+    float *Kt, *Vt, *Kp, *Vp, *dKp, *Qh, *Oh, *dOh, *S, *P, *dQb;
+    int Tp, HSp;
+} item_buf;
+
+static item_buf item_carve(float *base, int T, int HS, int R)
 {
-    int j, d;
-    for (j = 0; j < T; j++)
-        for (d = 0; d < HS; d++) dst[(size_t)d * T + j] = src[(size_t)j * ld + d];
+    item_buf w;
+    size_t Tp = (size_t)round_up(T, LANES), HSp = (size_t)round_up(HS, LANES);
+    w.Tp = (int)Tp;
+    w.HSp = (int)HSp;
+    w.Kt = base;
+    w.Vt = w.Kt + (size_t)HS * Tp;
+    w.Kp = w.Vt + (size_t)HS * Tp;
+    w.Vp = w.Kp + Tp * HSp;
+    w.dKp = w.Vp + Tp * HSp;
+    w.Qh = w.dKp + Tp * HSp;
+    w.Oh = w.Qh + (size_t)R * Tp * HSp;
+    w.dOh = w.Oh + (size_t)R * Tp * HSp;
+    w.S = w.dOh + (size_t)R * Tp * HSp;
+    w.P = w.S + ROWS * Tp;
+    w.dQb = w.P + ROWS * Tp;
+    return w;
 }
 
-/* s[0..n) = scale * q . K[j] with Kt (HS, T) */
-static void scores(float *s, const float *q, const float *Kt, int T, int HS, int n, float scale)
+/* Fused multiply-add where the target has it in hardware (C99 7.12
+ * FP_FAST_FMAF), as in linalg/gemm.c; elsewhere a*b + c. */
+#ifdef FP_FAST_FMAF
+#define MADD(a, b, c) fmaf((a), (b), (c))
+#else
+#define MADD(a, b, c) ((a) * (b) + (c))
+#endif
+
+/* acc(ROWS, LANES) += a(ROWS) b(LANES)^T for K steps: a_k = A[r*lda + k]
+ * (A row-major) or A[k*lda + r] (A transposed), b_k = Bv + k*ldb. The loop
+ * nest per compiler as in linalg/gemm.c's micro-kernel (gcc vectorises the
+ * inner LANES loop of r-lanes; clang 14 needs lanes outside rows to keep the
+ * tile in registers); the same multiply-adds in the same order either way. */
+#ifdef __clang__
+#define TILE_LOOP(acc, AEXPR, Bv, ldb, K) do { \
+        int k_, r_, l_; \
+        for (k_ = 0; k_ < (K); k_++) { \
+            const float *restrict b_ = (Bv) + (size_t)k_ * (ldb); \
+            _Pragma("omp simd") \
+            for (l_ = 0; l_ < LANES; l_++) { \
+                const float bl_ = b_[l_]; \
+                for (r_ = 0; r_ < ROWS; r_++) acc[r_][l_] = MADD(AEXPR(r_, k_), bl_, acc[r_][l_]); \
+            } \
+        } \
+    } while (0)
+#else
+#define TILE_LOOP(acc, AEXPR, Bv, ldb, K) do { \
+        int k_, r_, l_; \
+        for (k_ = 0; k_ < (K); k_++) { \
+            const float *restrict b_ = (Bv) + (size_t)k_ * (ldb); \
+            for (r_ = 0; r_ < ROWS; r_++) { \
+                const float a_ = AEXPR(r_, k_); \
+                _Pragma("omp simd") \
+                for (l_ = 0; l_ < LANES; l_++) acc[r_][l_] = MADD(a_, b_[l_], acc[r_][l_]); \
+            } \
+        } \
+    } while (0)
+#endif
+
+/* C(ROWS, n) = A(ROWS, K) Bt(K, n); n a multiple of LANES. */
+static void tile_abt(float *restrict C, int ldc, const float *restrict A, int lda,
+                     const float *restrict Bt, int ldb, int K, int n)
 {
-    int d, j;
-    for (j = 0; j < n; j++) s[j] = 0.0f;
-    for (d = 0; d < HS; d++) {
-        const float *row = Kt + (size_t)d * T;
-        float qd = q[d] * scale;
-        for (j = 0; j < n; j++) s[j] += qd * row[j];
+    int j0, r, jj;
+    for (j0 = 0; j0 < n; j0 += LANES) {
+        float acc[ROWS][LANES];
+#define A_ROW(r, k) A[(size_t)(r) * lda + (k)]
+        for (r = 0; r < ROWS; r++)
+            for (jj = 0; jj < LANES; jj++) acc[r][jj] = 0.0f;
+        TILE_LOOP(acc, A_ROW, Bt + j0, ldb, K);
+        for (r = 0; r < ROWS; r++)
+            for (jj = 0; jj < LANES; jj++) C[(size_t)r * ldc + j0 + jj] = acc[r][jj];
+    }
+}
+
+/* C(ROWS, n) = P(ROWS, K) Bm(K, n); n a multiple of LANES. */
+static void tile_ab(float *restrict C, int ldc, const float *restrict P, int ldp,
+                    const float *restrict Bm, int ldb, int K, int n)
+{
+    int d0, r, dd;
+    for (d0 = 0; d0 < n; d0 += LANES) {
+        float acc[ROWS][LANES];
+#define P_ROW(r, k) P[(size_t)(r) * ldp + (k)]
+        for (r = 0; r < ROWS; r++)
+            for (dd = 0; dd < LANES; dd++) acc[r][dd] = 0.0f;
+        TILE_LOOP(acc, P_ROW, Bm + d0, ldb, K);
+        for (r = 0; r < ROWS; r++)
+            for (dd = 0; dd < LANES; dd++) C[(size_t)r * ldc + d0 + dd] = acc[r][dd];
+    }
+}
+
+/* C(m, n) += P(ROWS, m)^T A(ROWS, n); m a multiple of ROWS, n of LANES.
+ * Each C entry adds the ROWS products in order, onto its previous value. */
+static void tile_atb_acc(float *restrict C, int ldc, const float *restrict P, int ldp,
+                         const float *restrict A, int lda, int m, int n)
+{
+    int j0, d0, jj, dd;
+    for (j0 = 0; j0 < m; j0 += ROWS)
+        for (d0 = 0; d0 < n; d0 += LANES) {
+            float acc[ROWS][LANES];
+            const float *restrict Pj = P + j0;
+#define PT_ROW(r, k) Pj[(size_t)(k) * ldp + (r)]
+            for (jj = 0; jj < ROWS; jj++)
+                for (dd = 0; dd < LANES; dd++) acc[jj][dd] = C[(size_t)(j0 + jj) * ldc + d0 + dd];
+            TILE_LOOP(acc, PT_ROW, A + d0, lda, ROWS);
+            for (jj = 0; jj < ROWS; jj++)
+                for (dd = 0; dd < LANES; dd++) C[(size_t)(j0 + jj) * ldc + d0 + dd] = acc[jj][dd];
+        }
+}
+
+/* dst (R, Tp, HSp) = heads h0..h0+R-1 of the T rows of batch b in src
+ * (row stride ld), zero-padded; one pass over the rows. */
+static void gather_heads(float *dst, int Tp, int HSp, const float *src, int ld,
+                         int b, int T, int h0, int R, int HS)
+{
+    int j, hh, d;
+    for (j = 0; j < T; j++) {
+        const float *row = src + ((size_t)b * T + j) * ld + (size_t)h0 * HS;
+        for (hh = 0; hh < R; hh++) {
+            float *o = dst + ((size_t)hh * Tp + j) * HSp;
+            const float *in = row + (size_t)hh * HS;
+            for (d = 0; d < HS; d++) o[d] = in[d];
+            for (d = HS; d < HSp; d++) o[d] = 0.0f;
+        }
+    }
+    for (hh = 0; hh < R; hh++)
+        memset(dst + ((size_t)hh * Tp + T) * HSp, 0, (size_t)(Tp - T) * HSp * sizeof(float));
+}
+
+/* dst (HS, Tp) = src (Tp, HSp)^T, in 16 x 16 blocks: contiguous stores. */
+static void transpose_block(float *dst, int Tp, const float *src, int HSp, int HS)
+{
+    int j0, d0, j, d;
+    for (j0 = 0; j0 < Tp; j0 += LANES)
+        for (d0 = 0; d0 < HS; d0 += LANES) {
+            int nd = HS - d0 < LANES ? HS - d0 : LANES;
+            for (d = 0; d < nd; d++)
+                for (j = 0; j < LANES; j++)
+                    dst[(size_t)(d0 + d) * Tp + j0 + j] = src[(size_t)(j0 + j) * HSp + d0 + d];
+        }
+}
+
+/* K and V of batch b, KV head g: Kp, Vp gathered, Kt (and with vt, Vt)
+ * transposed from them. */
+static void load_kv(item_buf *w, const muon_attn_shape *sh, int b, int g, int vt)
+{
+    gather_heads(w->Kp, w->Tp, w->HSp, sh->k, sh->ldk, b, sh->T, g, 1, sh->HS);
+    gather_heads(w->Vp, w->Tp, w->HSp, sh->v, sh->ldv, b, sh->T, g, 1, sh->HS);
+    transpose_block(w->Kt, w->Tp, w->Kp, w->HSp, sh->HS);
+    if (vt) transpose_block(w->Vt, w->Tp, w->Vp, w->HSp, sh->HS);
+}
+
+/* Scaled scores of a row block against keys [0, nk) and their softmax
+ * (rows recomputed from lse when lse_in is given, else lse_out filled):
+ * P[r][j] = exp(scale*S - lse), 0 beyond the causal limit j > i0 + r. */
+static void block_probs(item_buf *w, const float *Qb, int i0, int nk, int T, int HS, float scale,
+                        const float *lse_in, float *lse_out)
+{
+    int r, j, ncol = round_up(nk, LANES);
+    tile_abt(w->S, w->Tp, Qb, w->HSp, w->Kt, w->Tp, HS, ncol);
+    for (r = 0; r < ROWS; r++) {
+        float *s = w->S + (size_t)r * w->Tp, *p = w->P + (size_t)r * w->Tp;
+        int n = i0 + r + 1 < nk ? i0 + r + 1 : nk; /* keys 0..i of row i */
+        float m;
+        if (i0 + r >= T) { for (j = 0; j < ncol; j++) p[j] = 0.0f; continue; }
+        if (lse_in) {
+            m = lse_in[i0 + r];
+            for (j = 0; j < n; j++) p[j] = muon_expf(s[j] * scale - m);
+        } else {
+            float mx, sum, inv;
+            for (j = 0; j < n; j++) s[j] *= scale;
+            mx = muon_maxf(s, n);
+            for (j = 0; j < n; j++) p[j] = muon_expf(s[j] - mx);
+            sum = muon_sumf(p, n);
+            inv = 1.0f / sum;
+            for (j = 0; j < n; j++) p[j] *= inv;
+            lse_out[i0 + r] = mx + logf(sum);
+        }
+        for (j = n; j < ncol; j++) p[j] = 0.0f;
     }
 }
 
@@ -51,41 +244,25 @@ void muon_attention_forward(float *out, int ldo, float *lse, const muon_attn_sha
 {
     int B = sh->B, T = sh->T, NH = sh->NH, NKV = sh->NKV, HS = sh->HS, R = NH / NKV;
     float scale = 1.0f / sqrtf((float)HS);
-    float *kt = scratch, *rows = scratch + 2 * (size_t)B * NKV * HS * T;
+    size_t per = item_floats(T, HS, R);
     int item;
 
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 1) if ((double)B * NH * T * T * HS >= MUON_PAR_MIN)
     for (item = 0; item < B * NKV; item++) {
-        int b = item / NKV, g = item % NKV;
-        transpose_head(kt + (size_t)item * HS * T, sh->k + (size_t)b * T * sh->ldk + (size_t)g * HS, sh->ldk, T, HS);
-    }
-#pragma omp parallel for schedule(dynamic, 1)
-    for (item = 0; item < B * NH; item++) {
-        int b = item / NH, h = item % NH, g = h / R, i, j, d;
-        const float *Kt = kt + ((size_t)b * NKV + g) * HS * T;
-        float *s = rows + (size_t)item * 2 * T;
-        for (i = 0; i < T; i++) {
-            const float *q = sh->q + ((size_t)b * T + i) * sh->ldq + (size_t)h * HS;
-            float *o = out + ((size_t)b * T + i) * ldo + (size_t)h * HS;
-            float mx, sum = 0.0f, inv, acc[16] = {0};
-            int n = i + 1;
-            scores(s, q, Kt, T, HS, n, scale);
-            mx = s[0];
-            for (j = 1; j < n; j++) mx = s[j] > mx ? s[j] : mx;
-            for (j = 0; j < n; j++) {
-                s[j] = muon_expf(s[j] - mx);
-                acc[j & 15] += s[j];
+        int b = item / NKV, g = item % NKV, hh, i0, r, d;
+        item_buf w = item_carve(scratch + (size_t)item * per, T, HS, R);
+        load_kv(&w, sh, b, g, 0);
+        gather_heads(w.Qh, w.Tp, w.HSp, sh->q, sh->ldq, b, T, g * R, R, HS);
+        for (hh = 0; hh < R; hh++)
+            for (i0 = 0; i0 < T; i0 += ROWS) {
+                int nk = i0 + ROWS < T ? i0 + ROWS : T, h = g * R + hh;
+                const float *Qb = w.Qh + ((size_t)hh * w.Tp + i0) * w.HSp;
+                block_probs(&w, Qb, i0, nk, T, HS, scale, NULL, lse + ((size_t)b * NH + h) * T);
+                tile_ab(w.dQb, w.HSp, w.P, w.Tp, w.Vp, w.HSp, round_up(nk, LANES), w.HSp); /* O = P V */
+                for (r = 0; r < ROWS && i0 + r < T; r++)
+                    for (d = 0; d < HS; d++)
+                        out[((size_t)b * T + i0 + r) * ldo + (size_t)h * HS + d] = w.dQb[(size_t)r * w.HSp + d];
             }
-            for (j = 0; j < 16; j++) sum += acc[j];
-            inv = 1.0f / sum;
-            for (d = 0; d < HS; d++) o[d] = 0.0f;
-            for (j = 0; j < n; j++) {
-                const float *v = sh->v + ((size_t)b * T + j) * sh->ldv + (size_t)g * HS;
-                float p = s[j] * inv;
-                for (d = 0; d < HS; d++) o[d] += p * v[d];
-            }
-            lse[((size_t)b * NH + h) * T + i] = mx + logf(sum);
-        }
     }
 }
 
@@ -95,52 +272,50 @@ void muon_attention_backward(float *dq, int lddq, float *dk, int lddk, float *dv
 {
     int B = sh->B, T = sh->T, NH = sh->NH, NKV = sh->NKV, HS = sh->HS, R = NH / NKV;
     float scale = 1.0f / sqrtf((float)HS);
-    float *kt = scratch, *vt = scratch + (size_t)B * NKV * HS * T;
-    float *rows = scratch + 2 * (size_t)B * NKV * HS * T;
+    size_t per = item_floats(T, HS, R);
     int item;
 
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if ((double)B * NH * T * T * HS >= MUON_PAR_MIN)
     for (item = 0; item < B * NKV; item++) {
-        int b = item / NKV, g = item % NKV, h, i, j, d;
-        float *Kt = kt + (size_t)item * HS * T, *Vt = vt + (size_t)item * HS * T;
-        float *p = rows + (size_t)item * 2 * T, *ds = p + T;
-        transpose_head(Kt, sh->k + (size_t)b * T * sh->ldk + (size_t)g * HS, sh->ldk, T, HS);
-        transpose_head(Vt, sh->v + (size_t)b * T * sh->ldv + (size_t)g * HS, sh->ldv, T, HS);
-        for (j = 0; j < T; j++) {
-            memset(dk + ((size_t)b * T + j) * lddk + (size_t)g * HS, 0, (size_t)HS * sizeof(float));
-            memset(dv + ((size_t)b * T + j) * lddv + (size_t)g * HS, 0, (size_t)HS * sizeof(float));
-        }
-        for (h = g * R; h < (g + 1) * R; h++)
-            for (i = 0; i < T; i++) {
-                size_t row = (size_t)b * T + i;
-                const float *q = sh->q + row * sh->ldq + (size_t)h * HS;
-                const float *dO = dout + row * lddo + (size_t)h * HS;
-                const float *O = out + row * ldo + (size_t)h * HS;
-                float *dQ = dq + row * lddq + (size_t)h * HS;
-                float m = lse[((size_t)b * NH + h) * T + i], D;
-                int n = i + 1;
-                scores(p, q, Kt, T, HS, n, scale);
-                for (j = 0; j < n; j++) p[j] = muon_expf(p[j] - m);
-                /* dp_j = dO . v_j; ds_j = p_j (dp_j - sum_k p_k dp_k), and
-                 * sum_k p_k dp_k = dO . O (FlashAttention-2's D) */
-                D = muon_dotf(dO, O, HS);
-                for (j = 0; j < n; j++) ds[j] = 0.0f;
-                for (d = 0; d < HS; d++) {
-                    const float *vrow = Vt + (size_t)d * T;
-                    float g_ = dO[d];
-                    for (j = 0; j < n; j++) ds[j] += g_ * vrow[j];
+        int b = item / NKV, g = item % NKV, hh, i0, r, j, d;
+        item_buf w = item_carve(scratch + (size_t)item * per, T, HS, R);
+        /* dK, dV of this KV head: every query head of the group and every
+         * row block adds into them in a fixed order */
+        float *dKp = w.dKp, *dVp = w.Vp; /* Vp is not needed: dP reads Vt */
+        load_kv(&w, sh, b, g, 1);
+        gather_heads(w.Qh, w.Tp, w.HSp, sh->q, sh->ldq, b, T, g * R, R, HS);
+        gather_heads(w.Oh, w.Tp, w.HSp, out, ldo, b, T, g * R, R, HS);
+        gather_heads(w.dOh, w.Tp, w.HSp, dout, lddo, b, T, g * R, R, HS);
+        memset(dKp, 0, (size_t)w.Tp * w.HSp * sizeof(float));
+        memset(dVp, 0, (size_t)w.Tp * w.HSp * sizeof(float));
+        for (hh = 0; hh < R; hh++)
+            for (i0 = 0; i0 < T; i0 += ROWS) {
+                int nk = i0 + ROWS < T ? i0 + ROWS : T, ncol = round_up(nk, LANES), h = g * R + hh;
+                const float *Qb = w.Qh + ((size_t)hh * w.Tp + i0) * w.HSp;
+                const float *Ob = w.Oh + ((size_t)hh * w.Tp + i0) * w.HSp;
+                const float *dOb = w.dOh + ((size_t)hh * w.Tp + i0) * w.HSp;
+                float D[ROWS];
+                /* sum_k p_k dp_k = dO . O (FlashAttention-2's D) */
+                for (r = 0; r < ROWS; r++) D[r] = muon_dotf(dOb + (size_t)r * w.HSp, Ob + (size_t)r * w.HSp, HS);
+                block_probs(&w, Qb, i0, nk, T, HS, scale, lse + ((size_t)b * NH + h) * T, NULL);
+                /* dP = dO V^T, then dS = P (dP - D) scale in place (0 where P is) */
+                tile_abt(w.S, w.Tp, dOb, w.HSp, w.Vt, w.Tp, HS, ncol);
+                for (r = 0; r < ROWS; r++) {
+                    float *ds = w.S + (size_t)r * w.Tp;
+                    const float *p = w.P + (size_t)r * w.Tp;
+                    for (j = 0; j < ncol; j++) ds[j] = p[j] * (ds[j] - D[r]) * scale;
                 }
-                for (j = 0; j < n; j++) ds[j] = p[j] * (ds[j] - D) * scale;
-                for (d = 0; d < HS; d++) dQ[d] = muon_dotf(ds, Kt + (size_t)d * T, n);
-                for (j = 0; j < n; j++) {
-                    float *dK = dk + ((size_t)b * T + j) * lddk + (size_t)g * HS;
-                    float *dV = dv + ((size_t)b * T + j) * lddv + (size_t)g * HS;
-                    float a = ds[j], pj = p[j];
-                    for (d = 0; d < HS; d++) {
-                        dK[d] += a * q[d];
-                        dV[d] += pj * dO[d];
-                    }
-                }
+                tile_ab(w.dQb, w.HSp, w.S, w.Tp, w.Kp, w.HSp, ncol, w.HSp);   /* dQ = dS K */
+                tile_atb_acc(dKp, w.HSp, w.S, w.Tp, Qb, w.HSp, ncol, w.HSp); /* dK += dS^T Q */
+                tile_atb_acc(dVp, w.HSp, w.P, w.Tp, dOb, w.HSp, ncol, w.HSp); /* dV += P^T dO */
+                for (r = 0; r < ROWS && i0 + r < T; r++)
+                    for (d = 0; d < HS; d++)
+                        dq[((size_t)b * T + i0 + r) * lddq + (size_t)h * HS + d] = w.dQb[(size_t)r * w.HSp + d];
+            }
+        for (j = 0; j < T; j++)
+            for (d = 0; d < HS; d++) {
+                dk[((size_t)b * T + j) * lddk + (size_t)g * HS + d] = dKp[(size_t)j * w.HSp + d];
+                dv[((size_t)b * T + j) * lddv + (size_t)g * HS + d] = dVp[(size_t)j * w.HSp + d];
             }
     }
 }

@@ -4,19 +4,18 @@
 
 #include <math.h>
 
-double muon_cross_entropy_forward(float *lse, const float *logits, const int *targets, int N, int V)
+double muon_cross_entropy_forward(float *lse, float *ework, const float *logits, const int *targets, int N, int V)
 {
     int r;
     double loss = 0.0;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * V >= MUON_PAR_MIN)
     for (r = 0; r < N; r++) {
         const float *z = logits + (size_t)r * V;
-        float mx = z[0], acc[16] = {0}, s = 0.0f;
+        float *e = ework + (size_t)r * V; /* exp(z - max), dlogits' rows as scratch */
+        float mx = muon_maxf(z, V);
         int j;
-        for (j = 1; j < V; j++) mx = z[j] > mx ? z[j] : mx;
-        for (j = 0; j < V; j++) acc[j & 15] += muon_expf(z[j] - mx);
-        for (j = 0; j < 16; j++) s += acc[j];
-        lse[r] = mx + logf(s);
+        for (j = 0; j < V; j++) e[j] = muon_expf(z[j] - mx);
+        lse[r] = mx + logf(muon_sumf(e, V));
     }
     /* the mean in double, rows in order: independent of the thread count */
     for (r = 0; r < N; r++) loss += (double)lse[r] - logits[(size_t)r * V + targets[r]];
@@ -28,7 +27,7 @@ void muon_cross_entropy_backward(float *dlogits, const float *logits, const floa
 {
     int r;
     float inv = 1.0f / (float)N;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * V >= MUON_PAR_MIN)
     for (r = 0; r < N; r++) {
         const float *z = logits + (size_t)r * V;
         float *d = dlogits + (size_t)r * V, m = lse[r];

@@ -14,6 +14,12 @@
 
 #include <string.h>
 
+/* Loops with less work than this (in elements touched) stay on one thread
+ * (test_threads in tests/test_model.c sizes its model to reach it everywhere):
+ * forking and joining costs more than they take (and it is ruinous on a
+ * loaded machine). Which thread does what never changes any result. */
+#define MUON_PAR_MIN 32768
+
 /* ---- a vectorisable exp ------------------------------------------------ */
 
 /* exp(x) to ~2 ulp, 0 for x < -87 (where expf is denormal or 0): Cody-Waite
@@ -57,6 +63,37 @@ static inline float muon_dotf(const float *a, const float *b, int n)
     for (; i < n; i++) acc[i & 15] += a[i] * b[i];
     for (j = 0; j < 16; j++) s += acc[j];
     return s;
+}
+
+/* Sum and maximum of x(n) in the same 16 fixed lanes. */
+static inline float muon_sumf(const float *x, int n)
+{
+    float acc[16] = {0};
+    float s = 0.0f;
+    int i = 0, j;
+    for (; i + 16 <= n; i += 16)
+        for (j = 0; j < 16; j++) acc[j] += x[i + j];
+    for (; i < n; i++) acc[i & 15] += x[i];
+    for (j = 0; j < 16; j++) s += acc[j];
+    return s;
+}
+
+static inline float muon_maxf(const float *x, int n)
+{
+    float acc[16], m;
+    int i = 0, j;
+    if (n < 16) {
+        m = x[0];
+        for (i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
+        return m;
+    }
+    for (j = 0; j < 16; j++) acc[j] = x[j];
+    for (i = 16; i + 16 <= n; i += 16)
+        for (j = 0; j < 16; j++) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
+    for (; i < n; i++) acc[i & 15] = x[i] > acc[i & 15] ? x[i] : acc[i & 15];
+    m = acc[0];
+    for (j = 1; j < 16; j++) m = acc[j] > m ? acc[j] : m;
+    return m;
 }
 
 /* ---- linear: y = x W^T over muon_gemm (model/linear.c) ------------------ */
@@ -192,8 +229,10 @@ void muon_ffn_act_backward(float *dh,          /* (n) */
 
 /* ---- cross-entropy (model/cross_entropy.c) ------------------------------ */
 
-/* Mean over N rows of -log softmax(logits[r])[targets[r]]; lse (N) kept. */
+/* Mean over N rows of -log softmax(logits[r])[targets[r]]; lse (N) kept.
+ * ework is scratch (e.g. the dlogits buffer). */
 double muon_cross_entropy_forward(float *lse,           /* (N) */
+                                  float *ework,         /* (N,V) scratch */
                                   const float *logits,  /* (N,V) */
                                   const int *targets,   /* (N) */
                                   int N, int V);

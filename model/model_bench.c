@@ -3,10 +3,12 @@
  * shared, so the best run is the least disturbed one). */
 #include "muon.h"
 
-/* Multiply-adds x2 of one forward+backward: 6 flops per weight per token
- * for every matrix (forward 2, backward 4) plus causal attention (QK^T and
- * PV, about T/2 keys per query on average: forward 2*2*HS, backward 2*4*HS
- * per key). Elementwise work is not counted. */
+/* Model flops of one forward+backward (the usual 6 per weight per token
+ * for every matrix: forward 2, backward 4) plus causal attention: (T+1)/2
+ * keys per query on average, 2*HS flops per query-key pair in each of the
+ * six products (QK^T, PV forward; dP, dS K, dS^T Q, P^T dO backward). The
+ * backward's recomputation of QK^T and all elementwise work are not counted,
+ * so GFLOP/s here is "useful" work, comparable with PyTorch's. */
 static double step_flops(const muon_config *c, int B, int T)
 {
     double C = c->d_model, HS = C / c->n_heads, NH = c->n_heads, NKV = c->n_kv_heads;

@@ -12,7 +12,7 @@ void muon_rmsnorm_forward(float *out, int ldo, float *rstd, const float *in, int
                           const float *g, int N, int G, int n, float eps)
 {
     int r;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * G * n >= MUON_PAR_MIN)
     for (r = 0; r < N; r++) {
         int k, j;
         for (k = 0; k < G; k++) {
@@ -34,7 +34,7 @@ void muon_rmsnorm_backward(float *din, int lddi, int accumulate, float *dg, cons
                            int N, int G, int n)
 {
     int r, jb, nb = (n + COL_BLOCK - 1) / COL_BLOCK;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * G * n >= MUON_PAR_MIN)
     for (r = 0; r < N; r++) {
         int k, j;
         for (k = 0; k < G; k++) {
@@ -43,7 +43,11 @@ void muon_rmsnorm_backward(float *din, int lddi, int accumulate, float *dg, cons
             float *dx = din + (size_t)r * lddi + (size_t)k * n;
             float rs = rstd[(size_t)r * G + k], s = 0.0f, c;
             float acc[16] = {0};
-            for (j = 0; j < n; j++) acc[j & 15] += dy[j] * g[j] * x[j];
+            for (j = 0; j + 16 <= n; j += 16) {
+                int l;
+                for (l = 0; l < 16; l++) acc[l] += dy[j + l] * g[j + l] * x[j + l];
+            }
+            for (; j < n; j++) acc[j & 15] += dy[j] * g[j] * x[j];
             for (j = 0; j < 16; j++) s += acc[j];
             /* dx = rs * (dy*g - xhat * mean(dy*g*xhat)), xhat = x*rs */
             c = s * rs * rs / (float)n;
@@ -53,7 +57,7 @@ void muon_rmsnorm_backward(float *din, int lddi, int accumulate, float *dg, cons
                 for (j = 0; j < n; j++) dx[j] = rs * (dy[j] * g[j] - x[j] * c);
         }
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * G * n >= MUON_PAR_MIN)
     for (jb = 0; jb < nb; jb++) {
         int j0 = jb * COL_BLOCK, j1 = j0 + COL_BLOCK < n ? j0 + COL_BLOCK : n, k, j, i;
         float acc[COL_BLOCK] = {0};

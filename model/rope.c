@@ -25,7 +25,7 @@ static void rope_apply(float *x, int ld, const float *cosv, const float *sinv,
                        int B, int T, int H, int HS, float sign)
 {
     int r, P = HS / 2;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)B * T * H * HS >= MUON_PAR_MIN)
     for (r = 0; r < B * T; r++) {
         int t = r % T, h, i;
         const float *cs = cosv + (size_t)t * P, *sn = sinv + (size_t)t * P;

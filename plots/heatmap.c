@@ -15,9 +15,24 @@ static double luma(muon_rgb c) { return (0.2126 * c.r + 0.7152 * c.g + 0.0722 * 
 void muon_heatmap(muon_canvas *c, int x0, int y0, int x1, int y1, const double *v,
                   int rows, int cols, double vmin, double vmax, const char *fmt)
 {
-    int i, j;
+    int i, j, scale = 0;
     double span = vmax - vmin;
+    char buf[32];
     if (rows <= 0 || cols <= 0) return;
+    if (fmt) {
+        /* one text size for every cell, the largest that fits them all, so
+         * the numbers read as one table */
+        int cw = (x1 - x0) / cols, ch = (y1 - y0) / rows, wmax = 0;
+        for (i = 0; i < rows * cols; i++)
+            if (isfinite(v[i])) {
+                int w;
+                snprintf(buf, sizeof buf, fmt, v[i]);
+                w = muon_text_width(buf, 1);
+                if (w > wmax) wmax = w;
+            }
+        for (scale = 2; scale >= 1; scale--)
+            if (wmax * scale <= cw - 3 && 7 * scale <= ch - 4) break;
+    }
     for (i = 0; i < rows; i++) {
         int ya = y0 + (int)((long)i * (y1 - y0) / rows);
         int yb = y0 + (int)((long)(i + 1) * (y1 - y0) / rows);
@@ -28,15 +43,11 @@ void muon_heatmap(muon_canvas *c, int x0, int y0, int x1, int y1, const double *
             double t = isfinite(val) ? (span > 0 ? (val - vmin) / span : 0.5) : NAN;
             muon_rgb col = muon_colormap(t);
             muon_canvas_fill_rect(c, xa, ya, xb, yb, col, 1.0);
-            if (fmt && isfinite(val)) {
-                char buf[32];
-                int s;
+            if (scale >= 1 && isfinite(val)) {
                 muon_rgb tc = { 0, 0, 0 };
                 if (luma(col) < 0.5) tc.r = tc.g = tc.b = 255;
                 snprintf(buf, sizeof buf, fmt, val);
-                for (s = 2; s >= 1; s--)
-                    if (muon_text_width(buf, s) <= xb - xa - 4 && 7 * s <= yb - ya - 4) break;
-                if (s >= 1) muon_canvas_text(c, (xa + xb) / 2, (ya + yb) / 2, buf, s, tc, 0, 0, 0);
+                muon_canvas_text(c, (xa + xb) / 2, (ya + yb) / 2, buf, scale, tc, 0, 0, 0);
             }
         }
     }
@@ -56,7 +67,17 @@ void muon_colorbar(muon_canvas *c, int x0, int y0, int x1, int y1, double vmin,
     muon_canvas_fill_rect(c, x0 - 1, y1, x1 + 1, y1 + 1, frame_col, 1.0);
     muon_canvas_fill_rect(c, x0 - 1, y0, x0, y1, frame_col, 1.0);
     muon_canvas_fill_rect(c, x1, y0, x1 + 1, y1, frame_col, 1.0);
-    n = muon_nice_ticks(vmin, vmax, 6, ticks, 32, &step);
+    {
+        /* Heckbert's loose ticks can leave only two inside a tight range:
+         * ask for more until at least four label the bar */
+        int target, inside;
+        for (target = 6; target <= 16; target += 2) {
+            n = muon_nice_ticks(vmin, vmax, target, ticks, 32, &step);
+            for (i = 0, inside = 0; i < n; i++)
+                if (ticks[i] >= vmin - 1e-9 * (vmax - vmin) && ticks[i] <= vmax + 1e-9 * (vmax - vmin)) inside++;
+            if (inside >= 4) break;
+        }
+    }
     for (i = 0; i < n; i++) {
         double f = vmax > vmin ? (ticks[i] - vmin) / (vmax - vmin) : 0.5;
         int yy;

@@ -54,6 +54,7 @@ typedef struct {
     int marker;     /* -1 none, else drawn at every point when few */
     double alpha;
     char label[64];
+    int listed;     /* 1: in the legend even when empty ("not logged yet") */
 } series;
 
 typedef struct {
@@ -134,6 +135,8 @@ static int finite_count(const series *s, int ns, int ylog)
     return n;
 }
 
+static int inside_ticks(double lo, double hi, int target, double *t, int cap);
+
 /* ---- tokens-seen axis ----------------------------------------------------- */
 
 static double interp(const double *a, const double *b, int n, double v)
@@ -154,16 +157,27 @@ static double interp(const double *a, const double *b, int n, double v)
 
 static void draw_token_axis(ctx *g, const muon_axes *ax)
 {
-    double tl, th, ticks[32], step;
+    double tl, th, ticks[32];
     int i, n;
     char buf[32];
-    if (g->ntok < 2) {
+    if (g->ntok == 0) {
         muon_canvas_text(&g->c, (ax->x0 + ax->x1) / 2, ax->y0 - 12, "tokens seen: not logged", 2, grey, 0, 1, 0);
+        return;
+    }
+    if (g->ntok == 1) { /* one point: no scale to interpolate, label it alone */
+        double p = muon_axes_px(ax, g->tok_s[0]);
+        if (p >= ax->x0 - 0.5 && p <= ax->x1 + 0.5) {
+            int ip = (int)floor(p + 0.5);
+            muon_canvas_fill_rect(&g->c, ip, ax->y0 - 6, ip + 1, ax->y0 - 1, ink, 1.0);
+            muon_format_si(g->tok_t[0], buf, sizeof buf);
+            muon_canvas_text(&g->c, ip, ax->y0 - 11, buf, 2, ink, 0, 1, 0);
+        }
+        muon_canvas_text(&g->c, (ax->x0 + ax->x1) / 2, ax->y0 - 36, "tokens seen", 2, ink, 0, 1, 0);
         return;
     }
     tl = interp(g->tok_s, g->tok_t, g->ntok, ax->xmin);
     th = interp(g->tok_s, g->tok_t, g->ntok, ax->xmax);
-    n = muon_nice_ticks(tl, th, 6, ticks, 32, &step);
+    n = inside_ticks(tl, th, 6, ticks, 32);
     for (i = 0; i < n; i++) {
         double s, p;
         int ip;
@@ -185,10 +199,15 @@ static void draw_token_axis(ctx *g, const muon_axes *ax)
 static int inside_ticks(double lo, double hi, int target, double *t, int cap)
 {
     double all[64];
-    int i, n = muon_nice_ticks(lo, hi, target, all, 64, NULL), m = 0;
     double eps = (hi - lo) * 1e-9;
-    for (i = 0; i < n && m < cap; i++)
-        if (all[i] >= lo - eps && all[i] <= hi + eps) t[m++] = all[i];
+    int i, n, m = 0;
+    /* loose ticks can leave only two inside a tight range: ask for more */
+    for (; target <= 16; target += 2) {
+        n = muon_nice_ticks(lo, hi, target, all, 64, NULL);
+        for (i = 0, m = 0; i < n && m < cap; i++)
+            if (all[i] >= lo - eps && all[i] <= hi + eps) t[m++] = all[i];
+        if (m >= 4) break;
+    }
     return m;
 }
 
@@ -207,13 +226,11 @@ static int inside_log_ticks(double lo, double hi, double *t, int cap)
 /* Integer ticks for a layer axis 0..L-1. */
 static int layer_ticks(int L, double *t, int cap)
 {
-    double all[64], step;
-    int i, n = muon_nice_ticks(0, L > 1 ? L - 1 : 1, 8, all, 64, &step), m = 0;
-    if (step < 1) step = 1;
+    double all[64];
+    int i, n = muon_nice_ticks(0, L > 1 ? L - 1 : 1, 8, all, 64, NULL), m = 0;
     for (i = 0; i < n && m < cap; i++)
         if (all[i] >= 0 && all[i] <= L - 1 && fabs(all[i] - floor(all[i] + 0.5)) < 1e-9) t[m++] = all[i];
     if (m == 0 && cap > 0) t[m++] = 0;
-    (void)step;
     return m;
 }
 
@@ -331,6 +348,7 @@ typedef struct {
     double xlo, xhi;    /* x range (steps) */
     const char *xlabel;
     int legend;
+    int xint;           /* only whole-number x ticks */
 } panel;
 
 static void no_data(ctx *g, const muon_axes *ax, const char *what)
@@ -356,8 +374,14 @@ static int draw_panel(ctx *g, int rx0, int ry0, int rx1, int ry1, const panel *p
     ax.ylog = ylog;
     ax.xmin = p->xlo;
     ax.xmax = p->xhi;
-    nyt = ylog ? inside_log_ticks(ax.ymin, ax.ymax, yt, 64) : inside_ticks(ax.ymin, ax.ymax, 8, yt, 64);
+    nyt = ylog ? inside_log_ticks(ax.ymin, ax.ymax, yt, 64) : inside_ticks(ax.ymin, ax.ymax, 6, yt, 64);
     nxt = inside_ticks(ax.xmin, ax.xmax, 7, xt, 64);
+    if (p->xint) { /* steps and layers are whole numbers */
+        int m = 0;
+        for (i = 0; i < nxt; i++)
+            if (fabs(xt[i] - floor(xt[i] + 0.5)) < 1e-9) xt[m++] = xt[i];
+        nxt = m;
+    }
     ax.x0 = rx0 + 40 + max_label_width(yt, nyt, ylog) + 12;
     ax.x1 = rx1 - 36;
     ax.y0 = ry0 + (p->title ? (p->title_scale >= 3 ? 48 : 34) : 10) + (p->top_tokens ? 50 : 0);
@@ -390,7 +414,7 @@ static int draw_panel(ctx *g, int rx0, int ry0, int rx1, int ry1, const panel *p
     if (!have) no_data(g, &ax, NULL);
     if (p->legend && have) {
         for (i = 0; i < ns && ne < MAXSER; i++) {
-            if (!s[i].label[0] || s[i].n == 0) continue;
+            if (!s[i].label[0] || (s[i].n == 0 && !s[i].listed)) continue;
             e[ne].label = s[i].label;
             e[ne].col = s[i].col;
             e[ne].width = s[i].width;
@@ -399,7 +423,7 @@ static int draw_panel(ctx *g, int rx0, int ry0, int rx1, int ry1, const panel *p
             e[ne].bar = 0;
             ne++;
         }
-        if (ne > 1 || (ne == 1 && ns > 1)) place_legend(g, &ax, s, ns, e, ne);
+        if (ne >= 1) place_legend(g, &ax, s, ns, e, ne);
     }
     if (out) *out = ax;
     return MUON_OK;
@@ -423,6 +447,7 @@ static panel time_panel(ctx *g, const char *title, const char *ylabel)
     p.xhi = g->xmax;
     p.xlabel = "step";
     p.legend = 1;
+    p.xint = 1;
     return p;
 }
 
@@ -455,14 +480,12 @@ static int fig_single(ctx *g, int metric, int kind, const char *title, const cha
 }
 
 /* Two stacked time-series panels sharing the step axis. */
-static int fig_two(ctx *g, int m1, int m2, int kind, const char *title, const char *sub1,
+static int fig_two(ctx *g, int m1, int m2, int kind, const char *title,
                    const char *y1, const char *sub2, const char *y2, int ylog)
 {
     series s[8];
     panel p = time_panel(g, title, y1);
     int st, split = g->H * 53 / 100;
-    char t2[160];
-    (void)sub1;
     p.ylog = ylog;
     p.xlabels = 0;
     st = layer_series(g, s, m1, kind, 0, NULL);
@@ -470,9 +493,7 @@ static int fig_two(ctx *g, int m1, int m2, int kind, const char *title, const ch
     st = draw_panel(g, 0, 0, g->W, split, &p, s, g->nl, NULL);
     series_free(s, g->nl);
     if (st) return st;
-    p = time_panel(g, NULL, y2);
-    snprintf(t2, sizeof t2, "%s", sub2);
-    p.title = t2;
+    p = time_panel(g, sub2, y2);
     p.title_scale = 2;
     p.top_tokens = 0;
     p.ylog = ylog;
@@ -499,7 +520,8 @@ static int fig_loss(ctx *g)
     s[1].col = layer_cols[2];
     s[1].width = 2.4;
     s[1].marker = MUON_MARK_CIRCLE;
-    snprintf(s[1].label, sizeof s[1].label, s[1].n ? "validation loss" : "validation loss (not logged yet)");
+    snprintf(s[1].label, sizeof s[1].label, s[1].n ? "validation loss" : "validation loss: not logged yet");
+    s[1].listed = 1;
     st = draw_panel(g, 0, 0, g->W, g->H, &p, s, 2, NULL);
     series_free(s, 2);
     return st;
@@ -596,6 +618,7 @@ static int fig_entropy_mri(ctx *g)
     p.ylabel = "entropy";
     p.xlabels = 1;
     p.xlabel = "layer";
+    p.xint = 1;
     p.xlo = -0.5;
     p.xhi = L > 1 ? L - 0.5 : 0.5;
     p.legend = 1;
@@ -652,13 +675,19 @@ static int fig_entropy_mri(ctx *g)
                 }
             }
             nxt = inside_ticks(ax.xmin, ax.xmax, 5, xt, 64);
+            {
+                int m = 0;
+                for (i = 0; i < nxt; i++)
+                    if (fabs(xt[i] - floor(xt[i] + 0.5)) < 1e-9) xt[m++] = xt[i];
+                nxt = m;
+            }
             nyt = layer_ticks(L > 0 ? L : 1, yt, 64);
             muon_axes_draw(&g->c, &ax, xt, nxt, yt, nyt, 1);
             muon_canvas_text(&g->c, (ax.x0 + ax.x1) / 2, ax.y1 + 38, "step", 2, ink, 0, -1, 0);
             if (k == 0) muon_canvas_text(&g->c, 12, (ax.y0 + ax.y1) / 2, "layer", 2, ink, 0, -1, 1);
             if (!(nt > 0 && L > 0 && g->t->mat[ent][kind])) no_data(g, &ax, NULL);
         }
-        muon_colorbar(&g->c, right + 30, by0, right + 30 + cbw, by1, 0.0, 1.0, "spectral entropy (fixed 0..1)");
+        muon_colorbar(&g->c, right + 30, by0, right + 30 + cbw, by1, 0.0, 1.0, "spectral entropy (fixed scale 0 to 1)");
     }
     return MUON_OK;
 }
@@ -724,6 +753,7 @@ static int fig_norm_depth(ctx *g)
     p.ylog = 0;
     p.xlabels = 1;
     p.xlabel = "layer";
+    p.xint = 1;
     p.xlo = -0.5;
     p.xhi = L > 1 ? L - 0.5 : 0.5;
     p.legend = 0;
@@ -856,8 +886,8 @@ static int fig_kind_heatmap(ctx *g, const char *metric_name, const char *title,
     for (k = 0; k < MUON_CSV_NKINDS; k++)
         if (g->t->mat[metric][k]) kinds[nk++] = k;
     memset(&ax, 0, sizeof ax);
-    ax.x0 = 110;
-    ax.x1 = g->W - 190;
+    ax.x0 = 100;
+    ax.x1 = g->W - 175;
     ax.y0 = 70;
     ax.y1 = g->H - 70;
     if (nk == 0 || L == 0) {
@@ -934,8 +964,8 @@ static int draw_figure(ctx *g, int which)
     int ALIGN_L = muon_metric_index("alignment_left"), ALIGN_R = muon_metric_index("alignment_right");
     switch (which) {
     case 0:
-        return fig_two(g, ALIGN_L, ALIGN_R, KQ, "Update-weight alignment, Q (top-5 subspaces)",
-                       NULL, "left alignment", "right singular vectors (left ones above)", "right alignment", 0);
+        return fig_two(g, ALIGN_L, ALIGN_R, KQ, "Update-weight alignment, Q: top-5 left singular vectors",
+                       "alignment (left)", "the same for the top-5 right singular vectors", "alignment (right)", 0);
     case 1:
         return fig_single(g, muon_metric_index("update_rank"), KQ,
                           "Momentum effective rank, Q", "effective rank (Roy-Vetterli)", 0);
@@ -951,7 +981,7 @@ static int draw_figure(ctx *g, int which)
     case 7: return fig_stretching(g);
     case 8:
         return fig_two(g, muon_metric_index("ortho_error_update"), muon_metric_index("ortho_error_weight"), KQ,
-                       "Orthogonality error of Muon's update, Q", NULL, "||O^T O - I|| / sqrt(r)",
+                       "Orthogonality error of Muon's update, Q", "||O^T O - I|| / sqrt(r)",
                        "weight's departure from orthogonality ||W^T W / s1^2 - I|| / sqrt(r)", "weight error", -1);
     case 9: return fig_loss(g);
     case 10:
@@ -959,7 +989,7 @@ static int draw_figure(ctx *g, int which)
                                 "sigma_max (fitted range)", 0, "%.3g");
     default:
         return fig_kind_heatmap(g, "spectral_entropy", "Final spectral entropy by matrix and layer",
-                                "spectral entropy (fixed 0..1)", 1, "%.2f");
+                                "spectral entropy (fixed scale 0 to 1)", 1, "%.2f");
     }
 }
 
@@ -986,14 +1016,14 @@ int muon_plot_run_opts(const char *run_dir, const muon_plot_options *opt)
     g.W = opt && opt->width > 0 ? opt->width : 1200;
     g.H = opt && opt->height > 0 ? opt->height : 750;
     if (g.W < 600 || g.H < 400 || g.W > 8000 || g.H > 8000) {
-        st = muon_error(MUON_ERR_ARG, "plots: size %d x %d outside 600x400 .. 8000x8000", g.W, g.H);
+        st = muon_error(MUON_ERR_ARG, "plot size %d x %d outside 600x400 .. 8000x8000", g.W, g.H);
         goto done;
     }
     if (opt && opt->n_layers > 0) {
-        if (opt->n_layers > 8) { st = muon_error(MUON_ERR_ARG, "plots: at most 8 layers can be compared, not %d", opt->n_layers); goto done; }
+        if (opt->n_layers > 8) { st = muon_error(MUON_ERR_ARG, "at most 8 layers can be compared, not %d", opt->n_layers); goto done; }
         for (i = 0; i < opt->n_layers; i++) {
             if (opt->layers[i] < 0 || opt->layers[i] >= (L > 0 ? L : 1)) {
-                st = muon_error(MUON_ERR_ARG, "plots: layer %d is not in the log (layers 0..%d)", opt->layers[i], L - 1);
+                st = muon_error(MUON_ERR_ARG, "compared layer %d is not in the log (layers 0..%d)", opt->layers[i], L - 1);
                 goto done;
             }
             g.layers[g.nl] = opt->layers[i];

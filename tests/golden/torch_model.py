@@ -9,6 +9,7 @@ Importable by other golden scripts:
     tm.init_(model, cfg, seed)                    # N(0, init_std^2) matrices, gains 1
     tm.load(model, tensors)                       # {name: numpy array} -> parameters
     tensors = tm.weights(model)                   # parameters by name, gains 1-D
+    tm.save_safetensors(model, path) / tm.load_safetensors(model, path)
     grads = tm.grads(model)                       # .grad by name, gains 1-D
     logits, loss = model(tokens, targets)         # tokens, targets: (B,T) int64
 
@@ -210,3 +211,20 @@ def load(model, tensors):
         for name, p in model.named_parameters():
             a = np.asarray(tensors[name], dtype=np.float32).reshape(p.shape)
             p.copy_(torch.from_numpy(a))
+
+
+def save_safetensors(model, path, metadata=None):
+    """Writes every parameter by its muon name (gains 1-D) to a safetensors
+    file that muon reads (e.g. as a checkpoint's weights)."""
+    import st
+    st.save(path, weights(model), metadata)
+
+
+def load_safetensors(model, path):
+    """Loads every parameter from a safetensors file with muon's names (a
+    muon checkpoint: extra tensors such as optimizer state are ignored).
+    Returns the file's metadata."""
+    import st
+    tensors, meta = st.load(path)
+    load(model, tensors)
+    return meta
