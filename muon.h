@@ -125,16 +125,21 @@ int muon_gemm_naive(muon_op opA, muon_op opB, int M, int N, int K,
 /* ------------------------------------------------------------------------- */
 
 typedef struct {
-    int sweeps;      /* Jacobi sweeps performed (<= 30) */
+    int sweeps;      /* Jacobi sweeps performed (<= 30), the last one a check */
     double max_cos;  /* largest column-pair |cosine| at the last sweep */
-    int converged;   /* 1 if max_cos fell below the tolerance */
+    int converged;   /* 1 if max_cos fell below the tolerance sqrt(min(m,n))*DBL_EPSILON */
 } muon_svd_info;
 
 /* Thin SVD of A(m,n) = U diag(S) V^T with r = min(m,n): S(r) descending and
  * >= 0; U(m,r) and V(n,r) row-major (columns are singular vectors), each may be
- * NULL when not wanted (values only is faster). A is not modified. info may be
- * NULL. Returns MUON_OK, MUON_ERR_ARG or MUON_ERR_NOMEM. Not converging in 30
- * sweeps is reported in info, not as an error. */
+ * NULL when not wanted (values only is faster; S is bit-identical either way).
+ * Computed in double (pivoted QR, then Jacobi on R^T) and rounded to float32;
+ * vectors of zero singular values complete U and V to orthonormal columns.
+ * A is not modified. info may be NULL. Workspace (~8(2max(m,n)+3r)r bytes) is
+ * allocated per call. Returns MUON_OK, MUON_ERR_ARG (m or n < 1, A or S NULL),
+ * MUON_ERR_NUMERIC (A has NaN/Inf; S, U, V are then NaN) or MUON_ERR_NOMEM.
+ * Not converging in 30 sweeps is reported in info, not as
+ * an error. */
 int muon_svd(int m, int n, const float *A, float *S, float *U, float *V,
              muon_svd_info *info);
 
@@ -149,16 +154,42 @@ typedef enum {
     MUON_ORTH_SVD = 3            /* exact U V^T from muon_svd: the oracle */
 } muon_orth_kind;
 
-/* "polar-express", "keller", "newton-schulz", "svd". */
+/* "polar-express", "keller", "newton-schulz", "svd" ("unknown" otherwise). */
 const char *muon_orth_name(muon_orth_kind k);
-/* Parses a name as above into *k; MUON_ERR_ARG (message names it) if unknown. */
+/* Parses a name as above into *k; MUON_ERR_ARG (message names it and lists
+ * the valid names) if unknown. */
 int muon_orth_parse(const char *name, muon_orth_kind *k);
 
-/* O(rows,cols) = orth(G(rows,cols)); steps is used by newton-schulz only
- * (0 means the default, 5). G and O may alias. Iterates on the wide orientation.
- * Returns MUON_OK, MUON_ERR_ARG or MUON_ERR_NOMEM. */
+/* O(rows,cols) = orth(G(rows,cols)), float32; steps is used by newton-schulz
+ * only (0 means the default, 5; at most 64). G and O may alias. Iterates on
+ * the wide orientation (a tall G gives exactly the transpose of orth(G^T)).
+ * The svd method drops numerically zero directions (sigma <= sigma_1 *
+ * max(rows,cols) * FLT_EPSILON), as every polynomial maps 0 to 0: G = 0 gives
+ * O = 0 for all methods. Workspace is allocated per call. Returns MUON_OK,
+ * MUON_ERR_ARG, MUON_ERR_NUMERIC (G has NaN/Inf; O untouched) or
+ * MUON_ERR_NOMEM. */
 int muon_orthogonalize(muon_orth_kind kind, int steps, int rows, int cols,
                        const float *G, float *O);
+
+/* Flags for muon_orthogonalize_ex. MUON_ORTH_BF16 emulates a bfloat16 backend
+ * running modded-nanogpt's PyTorch loop: the input, the normalisation and the
+ * result of every matmul and every elementwise op (b*A, c*A, (c*A)@A, their
+ * sum, a*X, B@X, the new X) are rounded to bf16 (ties to even), matmuls
+ * accumulate in float32, Python scalars act as float32 (PyTorch 2).
+ * MUON_ORTH_BF16_TORCH1 (implies BF16) reproduces PyTorch 1.13 on CPU, bit
+ * for bit on the golden data: scalars rounded to bf16 first, and the norm's
+ * sum of squares rounded to bf16 before its square root. Ignored by svd. */
+#define MUON_ORTH_BF16 1u
+#define MUON_ORTH_BF16_TORCH1 2u
+/* muon_orthogonalize with flags (0: the same as muon_orthogonalize). */
+int muon_orthogonalize_ex(muon_orth_kind kind, int steps, int rows, int cols,
+                          const float *G, float *O, unsigned flags);
+
+/* x rounded to the nearest bfloat16 (ties to even; NaN stays NaN), as float
+ * (linalg/bf16.c). */
+float muon_bf16_round(float x);
+/* Rounds x(n) to bfloat16 in place. */
+void muon_bf16_round_array(float *x, size_t n);
 
 /* ------------------------------------------------------------------------- */
 /* Safetensors files (model/safetensors.c)                                   */

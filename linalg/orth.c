@@ -87,6 +87,49 @@ done:
     return st;
 }
 
+/* Symmetric products by block rows: only the blocks on and right of the
+ * diagonal go through the GEMM (with 64-row blocks, 56% of the flops for
+ * r = 512), and the lower triangle is mirrored, so the result is also exactly
+ * symmetric, which a full GEMM need not be. */
+#define ORTH_SYM_BLOCK 64
+
+static void mirror_upper(int r, float *A)
+{
+    int i, j;
+    for (i = 1; i < r; i++)
+        for (j = 0; j < i; j++) A[(size_t)i * r + j] = A[(size_t)j * r + i];
+}
+
+/* A(r,r) = X X^T for X(r,c). */
+static int gram(int r, int c, const float *X, float *A)
+{
+    int i0, st;
+    for (i0 = 0; i0 < r; i0 += ORTH_SYM_BLOCK) {
+        int ib = r - i0 < ORTH_SYM_BLOCK ? r - i0 : ORTH_SYM_BLOCK;
+        st = muon_gemm(MUON_NOTRANS, MUON_TRANS, ib, r - i0, c, 1.0f, X + (size_t)i0 * c, c,
+                       X + (size_t)i0 * c, c, 0.0f, A + (size_t)i0 * r + i0, r);
+        if (st) return st;
+    }
+    mirror_upper(r, A);
+    return MUON_OK;
+}
+
+/* B(r,r) = b A + c A A for symmetric A(r,r) (A A is symmetric too). */
+static int poly_sym(int r, float b, float c, const float *A, float *B)
+{
+    int i0, i, j, st;
+    for (i0 = 0; i0 < r; i0 += ORTH_SYM_BLOCK) {
+        int ib = r - i0 < ORTH_SYM_BLOCK ? r - i0 : ORTH_SYM_BLOCK;
+        st = muon_gemm(MUON_NOTRANS, MUON_NOTRANS, ib, r - i0, r, c, A + (size_t)i0 * r, r,
+                       A + i0, r, 0.0f, B + (size_t)i0 * r + i0, r);
+        if (st) return st;
+    }
+    for (i = 0; i < r; i++)
+        for (j = i; j < r; j++) B[(size_t)i * r + j] += b * A[(size_t)i * r + j];
+    mirror_upper(r, B);
+    return MUON_OK;
+}
+
 /* The polynomial iteration on X(r,c), r <= c, in place (Y, A, B workspace). */
 static int orth_iterate(int r, int c, float *X, float *Y, float *A, float *B,
                         const orth_triple *t, int steps, double safety)
@@ -98,12 +141,9 @@ static int orth_iterate(int r, int c, float *X, float *Y, float *A, float *B,
     for (s = 0; s < steps; s++) {
         float a = (float)t[s].a, b = (float)t[s].b, cc = (float)t[s].c;
         float *tmp;
-        size_t i;
         /* A = X X^T, B = b A + c A A, Y = a X + B X */
-        if ((st = muon_gemm(MUON_NOTRANS, MUON_TRANS, r, r, c, 1.0f, X, c, X, c, 0.0f, A, r))) return st;
-        if ((st = muon_gemm(MUON_NOTRANS, MUON_NOTRANS, r, r, r, cc, A, r, A, r, 0.0f, B, r))) return st;
-#pragma omp simd
-        for (i = 0; i < (size_t)r * r; i++) B[i] += b * A[i];
+        if ((st = gram(r, c, X, A))) return st;
+        if ((st = poly_sym(r, b, cc, A, B))) return st;
         memcpy(Y, X, n * sizeof *Y);
         if ((st = muon_gemm(MUON_NOTRANS, MUON_NOTRANS, r, c, r, 1.0f, B, r, X, c, a, Y, c))) return st;
         tmp = X; X = Y; Y = tmp;
@@ -114,8 +154,69 @@ static int orth_iterate(int r, int c, float *X, float *Y, float *A, float *B,
     return MUON_OK;
 }
 
+/* The same iteration as a bfloat16 PyTorch backend computes it, written as
+ * modded-nanogpt's Python reads:
+ *     X = G.bfloat16(); X = X / (X.norm() * safety + 1e-7)
+ *     A = X @ X.mT; B = b * A + c * A @ A; X = a * X + B @ X
+ * (where Python's left-to-right rule makes c * A @ A mean (c * A) @ A).
+ * Every tensor op rounds its float32 result to bf16 (PyTorch's CPU and CUDA
+ * bf16 kernels compute in float32 and round once per op). The Python scalars
+ * (a, b, c, safety, 1e-7) enter as float32 (PyTorch 2's kernels), or, with
+ * torch1, are first rounded to bf16 (PyTorch 1.13 on CPU converts a scalar
+ * to the tensor's dtype: 3.4445 * X computes 3.4375 * X), and then the norm
+ * also rounds its sum of squares to bf16 before the square root, as 1.13's
+ * norm(dim=(-2,-1)) does (measured: 997.13 -> 996 -> 31.5, not 31.625).
+ * The matmuls see bf16 inputs, whose products are exact in float32; they use
+ * the reference GEMM, whose double sum rounded once to float32 is the
+ * correctly rounded sum that an accurate float32 accumulation nearly always
+ * gives, and which, unlike the blocked GEMM, depends on no summation order.
+ * A backend's own order can still move a sum across a bf16 rounding boundary
+ * now and then. Slow (naive GEMM): this mode checks backends, it does not
+ * train. */
+static int orth_iterate_bf16(int r, int c, float *X, float *Y, float *A, float *B,
+                             const orth_triple *t, int steps, double safety, int torch1)
+{
+    size_t n = (size_t)r * c, rr = (size_t)r * r, i;
+    float *T = B + rr;                                      /* B has room for two */
+    float den, sf = (float)safety, eps = 1e-7f;
+    int s, st;
+    if (torch1) { sf = muon_bf16_round(sf); eps = muon_bf16_round(eps); }
+    muon_bf16_round_array(X, n);
+    if (torch1)   /* PyTorch 1.13's bf16 norm(dim=(-2,-1)) rounds the sum of squares too */
+        den = muon_bf16_round(sqrtf(muon_bf16_round((float)muon_dot(X, X, n))));
+    else          /* a correctly rounded norm */
+        den = muon_bf16_round((float)muon_norm2(X, n));
+    if (safety != 1.0) den = muon_bf16_round(den * sf);
+    den = muon_bf16_round(den + eps);
+    for (i = 0; i < n; i++) X[i] = muon_bf16_round(X[i] / den);
+    for (s = 0; s < steps; s++) {
+        float a = (float)t[s].a, b = (float)t[s].b, cc = (float)t[s].c;
+        float *tmp;
+        if (torch1) { a = muon_bf16_round(a); b = muon_bf16_round(b); cc = muon_bf16_round(cc); }
+        if ((st = muon_gemm_naive(MUON_NOTRANS, MUON_TRANS, r, r, c, 1.0f, X, c, X, c, 0.0f, A, r))) return st;
+        muon_bf16_round_array(A, rr);
+        /* Python reads c * A @ A as (c * A) @ A: the scaled copy is rounded first */
+        for (i = 0; i < rr; i++) T[i] = muon_bf16_round(cc * A[i]);
+        if ((st = muon_gemm_naive(MUON_NOTRANS, MUON_NOTRANS, r, r, r, 1.0f, T, r, A, r, 0.0f, B, r))) return st;
+        for (i = 0; i < rr; i++)
+            B[i] = muon_bf16_round(muon_bf16_round(b * A[i]) + muon_bf16_round(B[i]));
+        if ((st = muon_gemm_naive(MUON_NOTRANS, MUON_NOTRANS, r, c, r, 1.0f, B, r, X, c, 0.0f, Y, c))) return st;
+        for (i = 0; i < n; i++)
+            Y[i] = muon_bf16_round(muon_bf16_round(a * X[i]) + muon_bf16_round(Y[i]));
+        tmp = X; X = Y; Y = tmp;
+    }
+    if (steps % 2) memcpy(Y, X, n * sizeof *X);
+    return MUON_OK;
+}
+
 int muon_orthogonalize(muon_orth_kind kind, int steps, int rows, int cols,
                        const float *G, float *O)
+{
+    return muon_orthogonalize_ex(kind, steps, rows, cols, G, O, 0u);
+}
+
+int muon_orthogonalize_ex(muon_orth_kind kind, int steps, int rows, int cols,
+                          const float *G, float *O, unsigned flags)
 {
     orth_triple table[64];
     const orth_triple *t;
@@ -127,6 +228,10 @@ int muon_orthogonalize(muon_orth_kind kind, int steps, int rows, int cols,
         return muon_error(MUON_ERR_ARG, "orthogonalize: matrix must be at least 1x1, got %dx%d", rows, cols);
     if (!G || !O)
         return muon_error(MUON_ERR_ARG, "orthogonalize: G and O must not be NULL");
+    if (!muon_all_finite(G, (size_t)rows * cols))
+        return muon_error(MUON_ERR_NUMERIC, "orthogonalize: the %dx%d matrix contains NaN or Inf", rows, cols);
+    if (flags & ~(MUON_ORTH_BF16 | MUON_ORTH_BF16_TORCH1))
+        return muon_error(MUON_ERR_ARG, "orthogonalize: unknown flags 0x%x", flags);
     if (steps < 0 || steps > 64)
         return muon_error(MUON_ERR_ARG, "orthogonalize: steps must be 0 (default 5) to 64, got %d", steps);
     switch (kind) {
@@ -150,7 +255,7 @@ int muon_orthogonalize(muon_orth_kind kind, int steps, int rows, int cols,
     X = muon_alloc((size_t)r * c * sizeof *X);
     Y = muon_alloc((size_t)r * c * sizeof *Y);
     A = muon_alloc((size_t)r * r * sizeof *A);
-    B = muon_alloc((size_t)r * r * sizeof *B);
+    B = muon_alloc((size_t)2 * r * r * sizeof *B);         /* the bf16 path uses a second r x r */
     if (!X || !Y || !A || !B) {
         st = muon_error(MUON_ERR_NOMEM, "orthogonalize: out of memory for a %dx%d matrix", rows, cols);
         goto done;
@@ -158,7 +263,10 @@ int muon_orthogonalize(muon_orth_kind kind, int steps, int rows, int cols,
     /* copy first: G and O may alias */
     if (rows <= cols) memcpy(X, G, (size_t)r * c * sizeof *X);
     else muon_transpose(G, X, rows, cols);
-    st = orth_iterate(r, c, X, Y, A, B, t, n_steps, safety);
+    if (flags & (MUON_ORTH_BF16 | MUON_ORTH_BF16_TORCH1))
+        st = orth_iterate_bf16(r, c, X, Y, A, B, t, n_steps, safety, (flags & MUON_ORTH_BF16_TORCH1) != 0);
+    else
+        st = orth_iterate(r, c, X, Y, A, B, t, n_steps, safety);
     if (st) goto done;
     {
         if (rows <= cols) memcpy(O, X, (size_t)r * c * sizeof *O);

@@ -175,7 +175,7 @@ static void edge_shapes(void)
 
 static void bigger(void)
 {
-    int m = 150, n = 110, r = 110, i;
+    int m = 240, n = 160, r = 160, i;
     float *A = malloc(sizeof(float) * m * n), *At = malloc(sizeof(float) * m * n);
     float *S1 = malloc(sizeof(float) * r), *U1 = malloc(sizeof(float) * m * r), *V1 = malloc(sizeof(float) * n * r);
     float *S2 = malloc(sizeof(float) * r), *U2 = malloc(sizeof(float) * m * r), *V2 = malloc(sizeof(float) * n * r);
@@ -184,7 +184,7 @@ static void bigger(void)
     test_fill_random(A, (size_t)m * n, 21);
     /* a graded spectrum on top, so convergence is not only the easy case */
     for (i = 0; i < m * n; i++) A[i] *= (float)pow(10.0, -3.0 * (i % n) / n);
-    invariants("graded random 150x110", m, n, A);
+    invariants("graded random 240x160", m, n, A);
 
     /* thread count must not change a bit */
     muon_set_threads(1);
@@ -193,13 +193,15 @@ static void bigger(void)
     st2 = muon_svd(m, n, A, S2, U2, V2, NULL);
     muon_set_threads(t0);
     check(!st1 && !st2 && !memcmp(S1, S2, sizeof(float) * r) && !memcmp(U1, U2, sizeof(float) * m * r)
-          && !memcmp(V1, V2, sizeof(float) * n * r), "150x110: S, U, V identical with 1 and 2 threads");
+          && !memcmp(V1, V2, sizeof(float) * n * r), "240x160 (every parallel loop active): S, U, V identical with 1 and 2 threads");
 
     /* A^T goes through the same tall problem: same S, U and V swapped */
+    /* (the Householder QR and the Q application only go parallel on big
+     * tall matrices, so those loops get their own check below) */
     muon_transpose(A, At, m, n);
     st2 = muon_svd(n, m, At, S2, V2, U2, NULL);
     check(!st1 && !st2 && !memcmp(S1, S2, sizeof(float) * r) && !memcmp(U1, U2, sizeof(float) * m * r)
-          && !memcmp(V1, V2, sizeof(float) * n * r), "SVD of A^T (110x150) is the transpose of A's, bit for bit");
+          && !memcmp(V1, V2, sizeof(float) * n * r), "SVD of A^T (160x240) is the transpose of A's, bit for bit");
 
     /* only one side wanted: the same values and that side unchanged */
     st2 = muon_svd(m, n, A, S2, U2, NULL, NULL);
@@ -212,6 +214,25 @@ done:
     free(A); free(At); free(S1); free(U1); free(V1); free(S2); free(U2); free(V2);
 }
 
+/* Tall and skinny: the parallel QR and Q application (Jacobi is serial here). */
+static void tall_threads(void)
+{
+    int m = 8000, n = 80, t0 = muon_threads(), st1, st2;
+    float *A = malloc(sizeof(float) * m * n), *U1 = malloc(sizeof(float) * m * n), *U2 = malloc(sizeof(float) * m * n);
+    float S1[80], S2[80], V1[80 * 80], V2[80 * 80];
+    if (!A || !U1 || !U2) { check(0, "tall_threads: test allocation"); goto done; }
+    test_fill_random(A, (size_t)m * n, 23);
+    muon_set_threads(1);
+    st1 = muon_svd(m, n, A, S1, U1, V1, NULL);
+    muon_set_threads(2);
+    st2 = muon_svd(m, n, A, S2, U2, V2, NULL);
+    muon_set_threads(t0);
+    check(!st1 && !st2 && !memcmp(S1, S2, sizeof S1) && !memcmp(U1, U2, sizeof(float) * m * n)
+          && !memcmp(V1, V2, sizeof V1), "8000x80 (parallel QR and Q): S, U, V identical with 1 and 2 threads");
+done:
+    free(A); free(U1); free(U2);
+}
+
 static void errors(void)
 {
     float A[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, S[3], S0[3], U[12], V[9];
@@ -221,6 +242,13 @@ static void errors(void)
     check(muon_svd(4, -1, A, S, U, V, &info) == MUON_ERR_ARG, "n = -1 gives MUON_ERR_ARG (%s)", muon_last_error());
     check(muon_svd(4, 3, NULL, S, U, V, &info) == MUON_ERR_ARG, "A = NULL gives MUON_ERR_ARG");
     check(muon_svd(4, 3, A, NULL, U, V, &info) == MUON_ERR_ARG, "S = NULL gives MUON_ERR_ARG");
+    A[5] = NAN;
+    st = muon_svd(4, 3, A, S, U, V, &info);
+    check(st == MUON_ERR_NUMERIC && S[0] != S[0] && U[0] != U[0] && V[8] != V[8],
+          "NaN in A: MUON_ERR_NUMERIC and NaN outputs (%s)", muon_last_error());
+    A[5] = INFINITY;
+    check(muon_svd(4, 3, A, S, NULL, NULL, NULL) == MUON_ERR_NUMERIC, "Inf in A: MUON_ERR_NUMERIC");
+    A[5] = 6;
     st = muon_svd(4, 3, A, S0, NULL, NULL, NULL);
     /* every allocation in turn fails: always MUON_ERR_NOMEM, never a crash
      * (leaks show under the sanitizer build) */
@@ -246,5 +274,6 @@ void suite_svd(void)
     }
     edge_shapes();
     bigger();
+    tall_threads();
     errors();
 }

@@ -18,6 +18,9 @@ orth.safetensors, per input NAME (rows x cols) and method M:
   the same iteration as linalg/orth.c; NAME.M.sv F64 its singular values.
   M: polar_express, keller, newton_schulz (5 steps), newton_schulz10
   (10 steps), uvt (U V^T of G, the exact polar factor).
+  NAME.M.bf16 (rows,cols) F32: PyTorch's bfloat16 run of polar_express,
+  keller, newton_schulz, written as modded-nanogpt writes it, for the bf16
+  emulation (MUON_ORTH_BF16); every value is a bf16 number.
 """
 import os
 import sys
@@ -82,6 +85,26 @@ def iterate(g, triples, safety):
     return x.T if tall else x
 
 
+def iterate_torch_bf16(g, triples, safety):
+    """modded-nanogpt's zeropower loop, verbatim apart from the table."""
+    import torch
+    X = torch.from_numpy(g).bfloat16()
+    tall = X.size(-2) > X.size(-1)
+    if tall:
+        X = X.mT
+    if safety != 1.0:
+        X = X / (X.norm(dim=(-2, -1), keepdim=True) * safety + 1e-7)
+    else:
+        X = X / (X.norm(dim=(-2, -1), keepdim=True) + 1e-7)
+    for a, b, c in triples:
+        A = X @ X.mT
+        B = b * A + c * A @ A
+        X = a * X + B @ X
+    if tall:
+        X = X.mT
+    return X.float().numpy()
+
+
 def uvt(g):
     u, s, vt = np.linalg.svd(g.astype(np.float64), full_matrices=False)
     return u @ vt
@@ -103,7 +126,8 @@ def main():
     rng = np.random.default_rng(SEED)
     meta = {"script": "tests/golden/gen_linalg.py", "seed": str(SEED),
             "generator": "numpy.random.default_rng", "input_dtype": "float32",
-            "reference_dtype": "float64", "svd": "numpy.linalg.svd (LAPACK dgesdd)"}
+            "reference_dtype": "float64 (the .bf16 tensors: torch bfloat16 on CPU)",
+            "svd": "numpy.linalg.svd (LAPACK dgesdd)"}
     meta.update(st.versions())
 
     t = {}
@@ -126,6 +150,11 @@ def main():
         for m, o in outs.items():
             t[name + "." + m] = f32(o)
             t[name + "." + m + ".sv"] = np.linalg.svd(o, compute_uv=False)
+        bf = {"polar_express": iterate_torch_bf16(g, POLAR_EXPRESS, 1.01),
+              "keller": iterate_torch_bf16(g, [KELLER] * 5, 1.0),
+              "newton_schulz": iterate_torch_bf16(g, [NEWTON_SCHULZ] * 5, 1.0)}
+        for m, o in bf.items():
+            t[name + "." + m + ".bf16"] = np.ascontiguousarray(o, dtype=np.float32)
     st.save(os.path.join(HERE, "orth.safetensors"), t, meta)
 
 
