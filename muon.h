@@ -566,9 +566,10 @@ int muon_bench_train(FILE *out);
 
 /* METRICS-API: declarations for metrics/ go here. */
 
-/* Default --track-every: one tracking pass over `nano` costs about as much as
- * a few training steps (measured in metrics/track.c's header comment), so
- * tracking every 50 steps keeps its cost under about 10% of training. */
+/* Default --track-every. Measured (muon_bench_metrics, best of 3, shared
+ * 2-core machine): one tracking pass over `nano` (48 matrices, 4 SVDs each)
+ * costs 1.0-2.5 forward+backward steps (0.65-1.25 s alone, 1 s step), so 50
+ * keeps tracking near 2-5% of training (10% even at a pass of 5.5 steps). */
 #define MUON_DEFAULT_TRACK_EVERY 50
 /* k of alignment_left/right (SPEC 7.6); min(k, rank) is used when smaller. */
 #define MUON_ALIGN_K 5
@@ -658,6 +659,36 @@ int muon_bench_metrics(FILE *out);
 /* Appends the rows of every present metric of mt for (step, layer, matrix). */
 int muon_metrics_log(muon_metric_log *log, long step, int layer, const char *matrix,
                      const muon_metrics *mt);
+
+/* Checkpoint analysis (metrics/analyze.c): one matrix found in a checkpoint. */
+typedef struct {
+    int ckpt;                /* index in the list of checkpoints (the CSV's step) */
+    int layer;
+    muon_matrix_kind kind;   /* Q, K, V, O, UP, DOWN or GATE */
+    int rows, cols;
+    char source[128];        /* the tensor it came from ("layers.0.attn.qkvo.weight") */
+    muon_metrics mt;         /* static metrics; alignments vs the previous checkpoint */
+} muon_analysis_entry;
+
+typedef struct {
+    int n_entries;
+    muon_analysis_entry *entries;  /* by checkpoint, then layer, then kind */
+    int n_skipped;
+    char (*skipped)[192];          /* one line per unrecognised 2-D tensor */
+} muon_analysis;
+
+/* Static metrics of every Muon-style matrix of the safetensors checkpoints
+ * paths(n), found by name and shape (ours: layers.{i}.attn.{q,k,v,o}.weight,
+ * layers.{i}.attn.qkvo.weight split, layers.{i}.ffn.{up,down,gate}.weight;
+ * PyTorch/HF: self_attn.{q,k,v,o}_proj, mlp.{up,down,gate}_proj, with any
+ * prefix such as "model."); with n >= 2 the alignments use the difference of
+ * consecutive checkpoints as dW. MUON_ERR_IO/FORMAT naming the file, also when
+ * a checkpoint has no matrix; *a is empty on failure. */
+int muon_analyze(const char *const *paths, int n, muon_analysis *a);
+void muon_analysis_free(muon_analysis *a);
+/* Writes a as a tidy CSV like metrics.csv (step = checkpoint index), through
+ * path.tmp and a rename, so a failure leaves no partial file. */
+int muon_analysis_write_csv(const muon_analysis *a, const char *path);
 
 /* ------------------------------------------------------------------------- */
 /* Plots (plots/)                                                             */

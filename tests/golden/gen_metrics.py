@@ -204,6 +204,142 @@ meta = {"script": "tests/golden/gen_metrics.py", "seed": str(SEED),
         "dtype": "inputs float32, want float64 (NumPy/LAPACK svd)",
         "metrics": ",".join(METRICS), "cases": ",".join(cases), "notes": "; ".join(notes)}
 meta.update(st.versions())
-path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "metrics.safetensors")
+here = os.path.dirname(os.path.abspath(__file__))
+path = os.path.join(here, "metrics.safetensors")
 st.save(path, out, meta)
 print("wrote", path, os.path.getsize(path), "bytes")
+
+# `muon analyze` end to end: two checkpoints of a 2-layer SwiGLU model with
+# Hugging Face names (as PyTorch's save_file writes them), the second one step
+# of updates later, plus tensors analyze must skip (norms, embedding, head)
+# or report (an unrecognised 2-D tensor). Expected: static metrics of each
+# matrix, alignments of checkpoint 1 with dW = W1 - W0 (float32 subtraction).
+C, KV, F, V = 16, 8, 32, 64
+shapes = {"q": ("self_attn.q_proj", (C, C)), "k": ("self_attn.k_proj", (KV, C)),
+          "v": ("self_attn.v_proj", (KV, C)), "o": ("self_attn.o_proj", (C, C)),
+          "up": ("mlp.up_proj", (F, C)), "down": ("mlp.down_proj", (C, F)),
+          "gate": ("mlp.gate_proj", (F, C))}
+ck = [{}, {}]
+expect = {}
+for layer in range(2):
+    for kind, (hf, shp) in shapes.items():
+        name = "model.layers.%d.%s.weight" % (layer, hf)
+        W0 = randn(*shp, 0.02).astype(np.float32)
+        W1 = (W0 - 0.01 * keller(randn(*shp), 5)).astype(np.float32)
+        ck[0][name], ck[1][name] = W0, W1
+        for c, (W, dW) in enumerate(((W0, None), (W1, W1 - W0))):
+            want, have = metrics(W, dW, None, None)
+            expect["%d.%d.%s.want" % (c, layer, kind)] = want
+            expect["%d.%d.%s.have" % (c, layer, kind)] = have
+    for c in range(2):
+        ck[c]["model.layers.%d.input_layernorm.weight" % layer] = np.ones(C, np.float32)
+        ck[c]["model.layers.%d.post_attention_layernorm.weight" % layer] = np.ones(C, np.float32)
+for c in range(2):
+    ck[c]["model.embed_tokens.weight"] = randn(V, C, 0.02).astype(np.float32)
+    ck[c]["model.norm.weight"] = np.ones(C, np.float32)
+    ck[c]["lm_head.weight"] = randn(V, C, 0.02).astype(np.float32)
+    ck[c]["model.layers.0.mlp.router.weight"] = randn(4, C).astype(np.float32)
+    st.save(os.path.join(here, "analyze_hf_%d.safetensors" % c), ck[c],
+            {"script": "tests/golden/gen_metrics.py", "seed": str(SEED), "format": "pt"})
+st.save(os.path.join(here, "analyze_expect.safetensors"), expect,
+        dict(meta, notes="expected metrics of analyze_hf_{0,1}: '<ckpt>.<layer>.<kind>.want/.have'"))
+print("wrote analyze_hf_0/1 and analyze_expect.safetensors")
+
+
+# A short `tiny` training run of ./muon (built first), re-computed by NumPy
+# from its saved checkpoints (SPEC section 7): three Muon steps with
+# checkpoints after steps 1, 2 and 3 (--stop-after, then --resume, so it is one
+# run). For each step t and tracked matrix, NumPy recomputes from the
+# checkpoints alone: W_t; M_t = the saved momentum; dW = W_t - W_{t-1}
+# (t >= 2: the init W_0 is not saved); and O = polar-express(U) in float64
+# with U = (1+mu) M_t - mu M_{t-1}, the Nesterov blend recovered from
+# consecutive momenta (M_0 = 0). tests/test_metrics.c re-runs the same three
+# commands and compares the metrics.csv it writes with these values.
+import shutil
+import subprocess
+import tempfile
+
+RUN_ARGS = ["--model", "tiny", "--steps", "3", "--track-every", "1", "--ckpt-every", "1",
+            "--eval-every", "0", "--log-every", "0", "--seed", "5", "--orth", "polar-express",
+            "--momentum", "0.95", "--lr", "0.02", "--warmup", "20", "--schedule", "cosine", "--clip", "1"]
+MU = 0.95
+PE = [(8.156554524902461, -22.48329292557795, 15.878769915207462),
+      (4.042929935166739, -2.808917465908714, 0.5000178451051316),
+      (3.8916678022926607, -2.772484153217685, 0.5060648178503393),
+      (3.285753657755655, -2.3681294933425376, 0.46449024233003106),
+      (2.3465413258596377, -1.7097828382687081, 0.42323551169305323)]
+
+
+def polar_express(G):
+    X = G / (1.01 * np.linalg.norm(G) + 1e-7)
+    tr = X.shape[0] > X.shape[1]
+    if tr:
+        X = X.T
+    for a, b, c in PE:
+        A = X @ X.T
+        X = a * X + (b * A + c * A @ A) @ X
+    return X.T if tr else X
+
+
+def run_check():
+    root = os.path.dirname(os.path.dirname(here))
+    subprocess.run(["make", "-s", "muon"], cwd=root, check=True)
+    muon = os.path.join(root, "muon")
+    tmp = tempfile.mkdtemp()
+    ckpts = []
+    try:
+        out = os.path.join(tmp, "run")
+        ck = os.path.join(out, "checkpoint.safetensors")
+        for t in (1, 2, 3):
+            cmd = [muon, "train"] + RUN_ARGS + ["--out", out]
+            if t > 1:
+                cmd += ["--resume", ck]
+            if t < 3:
+                cmd += ["--stop-after", str(t)]
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            ckpts.append(st.load(ck)[0])
+        logged = open(os.path.join(out, "metrics.csv")).read()
+    finally:
+        shutil.rmtree(tmp)
+    cfg_kinds = ["attn.q", "attn.k", "attn.v", "attn.o", "ffn.up", "ffn.down"]
+    res = {}
+    worst = {}
+    rows = {}
+    for line in logged.splitlines()[1:]:
+        step, layer, mat, met, val = line.split(",")
+        rows[(int(step), int(layer), mat, met)] = float(val)
+    for t in (1, 2, 3):
+        cur = ckpts[t - 1]
+        for layer in range(2):
+            for kind in cfg_kinds:
+                name = "layers.%d.%s.weight" % (layer, kind)
+                W = cur[name]
+                M = cur["optim.muon_momentum." + name]
+                Mp = ckpts[t - 2]["optim.muon_momentum." + name] if t > 1 else np.zeros_like(M)
+                dW = W - ckpts[t - 2][name] if t > 1 else None
+                U = (1 + MU) * M.astype(np.float64) - MU * Mp.astype(np.float64)
+                O = polar_express(U)
+                want, have = metrics(W, dW, M, None)
+                so = np.linalg.svd(O, compute_uv=False)
+                want[IDX["ortho_error_update"]] = ortho_error(so)
+                want[IDX["update_sv_min"]], want[IDX["update_sv_max"]] = so[-1], so[0]
+                for n in ("ortho_error_update", "update_sv_min", "update_sv_max"):
+                    have[IDX[n]] = 1
+                short = kind.split(".")[1]
+                res["%d.%d.%s.want" % (t, layer, short)] = want
+                res["%d.%d.%s.have" % (t, layer, short)] = have
+                for i, n in enumerate(METRICS):
+                    if have[i] and np.isfinite(want[i]):
+                        d = abs(rows[(t, layer, short, n)] - want[i])
+                        worst[n] = max(worst.get(n, 0.0), d)
+    print("run check: the golden run's own metrics.csv vs NumPy, max abs err per metric:")
+    for n in METRICS:
+        if n in worst:
+            print("  %-20s %.2e" % (n, worst[n]))
+    st.save(os.path.join(here, "metrics_run.safetensors"), res,
+            dict(meta, notes="tiny run re-computed from its checkpoints: '<step>.<layer>.<kind>.want/.have'",
+                 run_args=" ".join(RUN_ARGS), momentum=str(MU), orth="polar-express float64"))
+    print("wrote metrics_run.safetensors")
+
+
+run_check()
