@@ -26,8 +26,11 @@ MUON_LDFLAGS =
 LDLIBS   = -lm
 
 ifeq ($(PORTABLE),0)
-  # gcc 12 would pick 256-bit vectors for znver3+AVX-512; 512 measured faster
-  # for the GEMM micro-kernel (see README, Performance).
+  # gcc 12 and clang 14 would pick 256-bit vectors with AVX-512; 512 keeps the
+  # GEMM tile in zmm registers. Measured 1-thread GFLOP/s, 512^3 / 1024x384x128
+  # (linalg/gemm.c, Zen 4): gcc 512-bit 109/106, 256-bit 107/105; clang
+  # 512-bit 95/103, 256-bit 61/60. So =512 stays (AVX2-only machines get a
+  # 6x16 tile instead: 93/104 here).
   NATIVE := $(shell $(CC) -march=native -mprefer-vector-width=512 -x c -c /dev/null -o /dev/null 2>/dev/null && echo ok)
   ifeq ($(NATIVE),ok)
     MUON_CFLAGS += -march=native -mprefer-vector-width=512

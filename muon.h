@@ -100,12 +100,19 @@ int muon_all_finite(const float *x, size_t n);
 typedef enum { MUON_NOTRANS = 0, MUON_TRANS = 1 } muon_op;
 
 /* C(M,N) = alpha*op(A)*op(B) + beta*C, row-major with leading dimensions
- * lda/ldb/ldc (elements between rows as stored). op(A) is (M,K), op(B) is (K,N).
- * beta == 0 never reads C (so C may hold NaN). M, N or K may be 0.
- * Cache-blocked, packed, OpenMP-parallel over M/N blocks (never over K, so the
- * result is the same for any thread count); safe to call from several threads.
- * Returns MUON_OK, MUON_ERR_ARG (negative size, short leading dimension) or
- * MUON_ERR_NOMEM (packing buffers). */
+ * lda/ldb/ldc (elements between rows as stored). op(A) is (M,K): A is stored
+ * (M,K) for MUON_NOTRANS, (K,M) for MUON_TRANS; op(B) is (K,N) likewise.
+ * beta == 0 never reads C (so C may hold NaN). M, N or K may be 0; K == 0 or
+ * alpha == 0 gives C = beta*C without reading A or B (as BLAS does).
+ * Cache-blocked and packed (BLIS style), OpenMP-parallel over M/N tiles
+ * (never over K), so the result is bit-identical for any thread count (and
+ * after threads were seen waiting for cores busy with other processes it runs
+ * on one thread for a while, same bits, less waiting); when
+ * called inside an active parallel region it runs on the calling thread, and
+ * concurrent calls from several (OpenMP) threads are safe. Packing buffers are cached
+ * between calls (see muon_gemm_release), so it allocates only when a call
+ * needs more than any earlier one. Returns MUON_OK, MUON_ERR_ARG (negative
+ * size, short leading dimension) or MUON_ERR_NOMEM (packing buffers). */
 int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
               float alpha, const float *A, int lda, const float *B, int ldb,
               float beta, float *C, int ldc);
@@ -115,7 +122,8 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
  * check. Buffers of calls still running are left alone. Safe to call any time. */
 void muon_gemm_release(void);
 
-/* The slow, obviously correct triple loop (double accumulation); same contract. */
+/* The slow, obviously correct triple loop (double accumulation, one rounding
+ * per element); same contract, single-threaded, allocates nothing. */
 int muon_gemm_naive(muon_op opA, muon_op opB, int M, int N, int K,
                     float alpha, const float *A, int lda, const float *B, int ldb,
                     float beta, float *C, int ldc);

@@ -13,7 +13,7 @@ int muon_gemm_naive(muon_op opA, muon_op opB, int M, int N, int K,
     for (i = 0; i < M; i++)
         for (j = 0; j < N; j++) {
             double s = 0.0;
-            for (p = 0; p < K; p++) {
+            for (p = 0; alpha != 0.0f && p < K; p++) { /* alpha == 0: A, B unread */
                 float a = opA == MUON_NOTRANS ? A[(size_t)i * lda + p] : A[(size_t)p * lda + i];
                 float b = opB == MUON_NOTRANS ? B[(size_t)p * ldb + j] : B[(size_t)j * ldb + p];
                 s += (double)a * b;

@@ -11,12 +11,16 @@
  * second term covers the final roundings of alpha*acc + beta*c. The exact
  * sum_p |a||b| comes from the reference on |A| and |B|. */
 #include "test.h"
+#include "linalg/gemm_internal.h"
 
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static const char *op_name(muon_op a, muon_op b)
 {
@@ -121,13 +125,14 @@ static void test_alpha_beta(void)
 {
     static const float alphas[] = {1.0f, -0.5f, 2.5f};
     static const float betas[] = {0.0f, 1.0f, -0.3f};
-    static const int shapes[][3] = {{37, 45, 29}, {70, 90, 600}};
+    /* the two thin shapes take the matrix-vector path */
+    static const int shapes[][3] = {{37, 45, 29}, {70, 90, 600}, {1, 45, 29}, {37, 1, 600}};
     int o, a, b, s;
     for (o = 0; o < 4; o++) {
         muon_op opA = o / 2 ? MUON_TRANS : MUON_NOTRANS, opB = o % 2 ? MUON_TRANS : MUON_NOTRANS;
         double worst = 0.0;
         long touched = 0;
-        for (s = 0; s < 2; s++)
+        for (s = 0; s < 4; s++)
             for (a = 0; a < 3; a++)
                 for (b = 0; b < 3; b++) {
                     /* beta == 0 gets C full of NaN: it must not be read */
@@ -136,8 +141,8 @@ static void test_alpha_beta(void)
                                         (uint64_t)(300 + 9 * s + 3 * a + b), &touched);
                     if (w > worst) worst = w;
                 }
-        check(worst <= 1.0, "%s: alpha {1,-0.5,2.5} x beta {0 (C = NaN), 1, -0.3} on 37x45x29 and "
-              "70x90x600 (two KC blocks): max err/tol %.3f", op_name(opA, opB), worst);
+        check(worst <= 1.0, "%s: alpha {1,-0.5,2.5} x beta {0 (C = NaN), 1, -0.3} on 37x45x29, "
+              "70x90x600 (two KC blocks), 1x45x29, 37x1x600: max err/tol %.3f", op_name(opA, opB), worst);
     }
 }
 
@@ -149,9 +154,12 @@ static void test_views(void)
         long touched = 0;
         double w1 = run_case(opA, opB, 33, 47, 70, 1.5f, 0.5f, 13, 0, (uint64_t)(400 + o), &touched);
         double w2 = run_case(opA, opB, 130, 7, 33, 1.0f, 0.0f, 3, 1, (uint64_t)(410 + o), &touched);
-        check(w1 <= 1.0 && w2 <= 1.0 && touched == 0,
-              "%s: submatrix views (lda/ldb/ldc = row + 13 and + 3): max err/tol %.3f, %.3f; "
-              "%ld padding elements of C touched", op_name(opA, opB), w1, w2, touched);
+        double w3 = run_case(opA, opB, 1, 40, 50, 1.0f, 0.5f, 5, 0, (uint64_t)(420 + o), &touched);
+        double w4 = run_case(opA, opB, 40, 1, 50, 1.0f, 0.5f, 5, 0, (uint64_t)(430 + o), &touched);
+        check(w1 <= 1.0 && w2 <= 1.0 && w3 <= 1.0 && w4 <= 1.0 && touched == 0,
+              "%s: submatrix views (lda/ldb/ldc = row + 13, + 3, + 5 on 1xN and Mx1): max err/tol "
+              "%.3f, %.3f, %.3f, %.3f; %ld padding elements of C touched",
+              op_name(opA, opB), w1, w2, w3, w4, touched);
     }
 }
 
@@ -253,9 +261,11 @@ static void test_threads(void)
     static const int shapes[][3] = {{300, 200, 300}, {8, 1000, 100}, {1030, 70, 520}};
     int s, o, before = muon_threads();
     muon_set_threads(2);
+    muon_gemm_guard_enable(0); /* 2 threads even if the machine is busy */
     if (muon_threads() < 2) {
         skip("threads: bit-identity 1 vs 2 threads needs OpenMP (built without)");
         muon_set_threads(before);
+        muon_gemm_guard_enable(1);
         return;
     }
     for (s = 0; s < 3; s++) {
@@ -281,6 +291,7 @@ static void test_threads(void)
         free(A); free(B); free(C1); free(C2);
     }
     muon_set_threads(before);
+    muon_gemm_guard_enable(1);
 }
 
 /* Several threads calling muon_gemm at once (each then runs single-threaded
@@ -301,10 +312,29 @@ static void test_concurrent(void)
     for (i = 0; i < CALLS; i++)
         bad += muon_gemm(MUON_NOTRANS, MUON_TRANS, M, N, K, 1.0f + i, A, K, B, K, 0.0f,
                          C + (size_t)i * M * N, N) != MUON_OK;
-    muon_set_threads(before);
     check(!bad && memcmp(C, R, sizeof(float) * CALLS * M * N) == 0,
           "%d concurrent calls from a parallel region match one-at-a-time calls bit for bit (team size %d)",
           CALLS, muon_threads() > 1 ? 2 : 1);
+    /* inside an inactive (one-thread) region muon_gemm starts its own team */
+    memset(C, 0, sizeof(float) * M * N);
+#pragma omp parallel num_threads(1)
+    bad += muon_gemm(MUON_NOTRANS, MUON_TRANS, M, N, K, 1.0f, A, K, B, K, 0.0f, C, N) != MUON_OK;
+    check(!bad && memcmp(C, R, sizeof(float) * M * N) == 0,
+          "a call inside a one-thread parallel region (own nested team) gives the same bits");
+#ifdef _OPENMP
+    {
+        /* a runtime that grants fewer threads than asked (here: no active
+         * levels at all) must still get the whole product, same bits */
+        int levels = omp_get_max_active_levels();
+        omp_set_max_active_levels(0);
+        memset(C, 0, sizeof(float) * M * N);
+        bad += muon_gemm(MUON_NOTRANS, MUON_TRANS, M, N, K, 1.0f, A, K, B, K, 0.0f, C, N) != MUON_OK;
+        omp_set_max_active_levels(levels);
+        check(!bad && memcmp(C, R, sizeof(float) * M * N) == 0,
+              "a team smaller than asked for (max active levels 0) gives the same bits");
+    }
+#endif
+    muon_set_threads(before);
 done:
     free(A); free(B); free(C); free(R);
 }
