@@ -471,7 +471,9 @@ int muon_optim_uses_muon(const muon_optim_config *cfg, const muon_param *p);
 /* Allocates zeroed state for m; MUON_ERR_ARG (bad settings) or MUON_ERR_NOMEM. */
 int muon_optim_create(muon_optim *o, const muon_optim_config *cfg, const muon_model *m);
 /* Clips m->grads by global norm, then steps every parameter with lrs scaled by
- * lr_mult. MUON_ERR_NUMERIC if the gradient norm is not finite (params untouched). */
+ * lr_mult (Muon matrices in parallel, one matrix per thread: same result for
+ * any thread count). MUON_ERR_NUMERIC if the gradient norm is not finite
+ * (params untouched). */
 int muon_optim_step(muon_optim *o, muon_model *m, double lr_mult);
 void muon_optim_free(muon_optim *o);
 
@@ -565,7 +567,7 @@ int muon_sample(muon_model *m, const unsigned char *prompt, int n_prompt, int n_
                 float temperature, uint64_t seed, unsigned char *out);
 
 /* Prints training tokens/s for nano on 1 and 2 threads and the share of time
- * in the orthogonaliser. */
+ * in the Muon update and in the orthogonaliser (model/train_bench.c). */
 int muon_bench_train(FILE *out);
 
 /* ------------------------------------------------------------------------- */

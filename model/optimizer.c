@@ -88,7 +88,7 @@ int muon_optim_step(muon_optim *o, muon_model *m, double lr_mult)
     const muon_optim_config *c = &o->cfg;
     float lr = (float)(c->lr * lr_mult), alr = (float)(c->adam_lr * lr_mult);
     double norm;
-    int i, st;
+    int i;
     if (m->num_params != o->n) return muon_error(MUON_ERR_ARG, "optimizer: built for %lu parameters, model has %lu",
                                                  (unsigned long)o->n, (unsigned long)m->num_params);
     norm = muon_grad_norm(m->grads, m->num_params);
@@ -99,20 +99,37 @@ int muon_optim_step(muon_optim *o, muon_model *m, double lr_mult)
         muon_scale((float)(c->clip / (norm + 1e-6)), m->grads, m->num_params);
     }
     o->t++;
+    /* Muon: the matrices are independent, so threads take whole matrices
+     * (dynamic: sizes differ) and the GEMMs inside run on the calling thread.
+     * Small matrices keep one core busy better than a GEMM split in two, and
+     * the result is the same for any thread count because a GEMM never
+     * splits its K sum. */
+    {
+        double t0 = muon_seconds();
+        int failed = MUON_OK;
+#pragma omp parallel for schedule(dynamic, 1)
+        for (i = 0; i < m->n_tensors; i++) {
+            const muon_param *p = &m->tensors[i];
+            size_t off = p->offset;
+            int s;
+            if (!muon_optim_uses_muon(c, p)) continue;
+            s = muon_muon_update(c, lr, p->rows, p->cols, m->params + off, m->grads + off,
+                                 o->momentum + off, o->orth_out + off, o->delta + off);
+            if (s) {
+#pragma omp critical(muon_optim_fail)
+                if (!failed) failed = s;
+            }
+        }
+        o->orth_seconds += muon_seconds() - t0;
+        if (failed) return failed;
+    }
     for (i = 0; i < m->n_tensors; i++) {
         const muon_param *p = &m->tensors[i];
         size_t off = p->offset, n = (size_t)p->rows * (size_t)p->cols;
-        if (muon_optim_uses_muon(c, p)) {
-            double t0 = muon_seconds();
-            st = muon_muon_update(c, lr, p->rows, p->cols, m->params + off, m->grads + off,
-                                  o->momentum + off, o->orth_out + off, o->delta + off);
-            o->orth_seconds += muon_seconds() - t0;
-            if (st) return st;
-        } else {
-            float wd = p->role == MUON_ROLE_GAIN ? 0.0f : c->wd;
-            muon_adamw_update(c, alr, wd, o->t, n, m->params + off, m->grads + off,
-                              o->momentum + off, o->adam_v + off, o->delta + off);
-        }
+        float wd = p->role == MUON_ROLE_GAIN ? 0.0f : c->wd;
+        if (muon_optim_uses_muon(c, p)) continue;
+        muon_adamw_update(c, alr, wd, o->t, n, m->params + off, m->grads + off,
+                          o->momentum + off, o->adam_v + off, o->delta + off);
     }
     return MUON_OK;
 }

@@ -225,11 +225,11 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
         t_track += muon_seconds() - t0;
     }
     if (progress)
-        fprintf(progress, "train %s: %lu params, %s%s%s, %ld steps x %ld tokens, %d threads, seed %llu%s%s\n",
+        fprintf(progress, "train %s: %lu params, %s%s%s, %ld steps x %ld tokens, %d thread%s, seed %llu%s%s\n",
                 c.model_name, (unsigned long)r.model.num_params, muon_opt_name(c.optim.kind),
                 c.optim.kind == MUON_OPT_MUON ? "/" : "",
                 c.optim.kind == MUON_OPT_MUON ? muon_orth_name(c.optim.orth) : "",
-                c.steps, B * T, muon_threads(), (unsigned long long)c.seed,
+                c.steps, B * T, muon_threads(), muon_threads() == 1 ? "" : "s", (unsigned long long)c.seed,
                 c.resume[0] ? ", resumed at step " : "", c.resume[0] ? (sprintf(msg, "%ld", start), msg) : "");
 
     t_loop = muon_seconds();

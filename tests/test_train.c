@@ -254,10 +254,23 @@ static void run_tests(void)
     b.stop_after = 10;
     st = muon_train(&b, NULL, &stopped);
     check(st == MUON_OK && stopped == 2, "stop after step 10 (%s)", st ? muon_last_error() : "ok");
+    {
+        /* keep the step-10 checkpoint to replay a crash below */
+        size_t len = 0;
+        char *ck = slurp(DIR "/resumed/checkpoint.safetensors", &len);
+        if (ck) write_file(DIR "/step10.safetensors", (unsigned char *)ck, len);
+        free(ck);
+    }
     strcpy(b.resume, DIR "/resumed/checkpoint.safetensors");
     b.stop_after = 0;
     st = muon_train(&b, NULL, &stopped);
     check(st == MUON_OK && stopped == 0, "resume to step 20 (%s)", st ? muon_last_error() : "ok");
+    /* as after a crash: metrics.csv already holds steps 11..20, the checkpoint
+     * is at step 10; resuming must drop those rows and write them again once */
+    strcpy(b.resume, DIR "/step10.safetensors");
+    st = muon_train(&b, NULL, &stopped);
+    check(st == MUON_OK, "resume again from the step-10 checkpoint over a log that reaches step 20 (%s)",
+          st ? muon_last_error() : "ok");
     if (!read_params(DIR "/straight/checkpoint.safetensors", &fa)) {
         if (!read_params(DIR "/resumed/checkpoint.safetensors", &fb)) {
             check(same_tensors(&fa, &fb), "20 straight = 10 + resume + 10: parameters and Muon/AdamW state bit-identical (%d tensors)", fa.count);
