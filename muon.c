@@ -323,35 +323,49 @@ static int cmd_analyze(int argc, char **argv)
 
 /* ---- bench -------------------------------------------------------------- */
 
+/* The benchmark table of SPEC section 11: each part is a library entry point
+ * that prints its own rows; "all" runs them in the order of the table. */
 static int cmd_bench(int argc, char **argv)
 {
-    int i, blas = 0, st;
-    const char *what = "all";
+    static const char *const parts[] = {"gemm", "svd", "model", "train", "metrics"};
+    const int nparts = (int)(sizeof parts / sizeof parts[0]);
+    int i, k, blas = 0, st = 0, want[5] = {0, 0, 0, 0, 0}, any = 0;
     if (wants_help(argc, argv)) {
-        printf("usage: muon bench [gemm|svd|all] [--blas] [--threads T]\n"
-               "  prints GEMM GFLOP/s, SVD and orthogonaliser times for this machine;\n"
-               "  --blas adds OpenBLAS beside GEMM (build with `make BLAS=openblas`)\n");
+        printf("usage: muon bench [gemm|svd|model|train|metrics|all]... [--blas] [--threads T]\n"
+               "  gemm     GEMM GFLOP/s on square and model shapes, 1 and 2 threads, share of FMA peak\n"
+               "  svd      Jacobi SVD on 128^2, 512^2, 512x2048 and orthogonalisers on 512^2, 512x2048\n"
+               "  model    nano forward+backward time per step, tokens/s, GFLOP/s\n"
+               "  train    nano full training step (Muon included) tokens/s, orthogonaliser share\n"
+               "  metrics  one tracking pass over nano and its share of training time\n"
+               "  --blas   adds OpenBLAS beside GEMM (build with `make bench BLAS=openblas`)\n");
         return 0;
     }
     for (i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--blas")) blas = 1;
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+        else if (!strcmp(argv[i], "--threads")) {
             char *end;
-            long t = strtol(argv[++i], &end, 10);
-            if (*end || t < 1 || t > 1024) return fail("bench: --threads needs a whole number from 1 to 1024, not '%s'", argv[i]);
+            long t;
+            if (i + 1 >= argc) return fail("bench: --threads needs a value");
+            t = strtol(argv[++i], &end, 10);
+            if (*end || end == argv[i] || t < 1 || t > 1024)
+                return fail("bench: --threads needs a whole number from 1 to 1024, not '%s'", argv[i]);
             muon_set_threads((int)t);
-        } else if (!strcmp(argv[i], "gemm") || !strcmp(argv[i], "svd") || !strcmp(argv[i], "all"))
-            what = argv[i];
-        else return fail("bench: unknown argument '%s' (see muon bench --help)", argv[i]);
+        } else if (!strcmp(argv[i], "all")) {
+            for (k = 0; k < nparts; k++) want[k] = 1;
+            any = 1;
+        } else {
+            for (k = 0; k < nparts; k++)
+                if (!strcmp(argv[i], parts[k])) { want[k] = 1; any = 1; break; }
+            if (k == nparts) return fail("bench: unknown argument '%s' (see muon bench --help)", argv[i]);
+        }
     }
-    if (!strcmp(what, "gemm") || !strcmp(what, "all")) {
-        st = muon_bench_gemm(stdout, blas);
-        if (st) return fail("bench: %s", muon_last_error());
-    }
-    if (!strcmp(what, "svd") || !strcmp(what, "all")) {
-        st = muon_bench_svd(stdout);
-        if (st) return fail("bench: %s", muon_last_error());
-    }
+    if (!any) for (k = 0; k < nparts; k++) want[k] = 1;
+    if (!st && want[0]) st = muon_bench_gemm(stdout, blas);
+    if (!st && want[1]) st = muon_bench_svd(stdout);
+    if (!st && want[2]) st = muon_bench_model(stdout);
+    if (!st && want[3]) st = muon_bench_train(stdout);
+    if (!st && want[4]) st = muon_bench_metrics(stdout);
+    if (st) return fail("bench: %s", muon_last_error());
     return 0;
 }
 
