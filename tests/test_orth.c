@@ -10,6 +10,7 @@
  * The tolerances below are set from that budget and the measured errors
  * (printed by every check). */
 #include "test.h"
+#include "linalg/gemm_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -309,6 +310,17 @@ static void vs_reference(void)
     reference_iterate(R, C, G, W, pe, 5, 1.01);
     if (!run(MUON_ORTH_POLAR_EXPRESS, 0, R, C, G, O))
         check_close("polar-express 150x200 vs the naive reference iteration", O, W, N, 0.0, 5e-6);
+    {
+        int t0 = muon_threads();
+        muon_gemm_guard_enable(0);     /* 2 threads really run, even on a busy machine */
+        muon_set_threads(1);
+        run(MUON_ORTH_POLAR_EXPRESS, 0, R, C, G, W);
+        muon_set_threads(2);
+        run(MUON_ORTH_POLAR_EXPRESS, 0, R, C, G, O);
+        muon_set_threads(t0);
+        muon_gemm_guard_enable(1);
+        check(!memcmp(O, W, sizeof(float) * N), "polar-express 150x200: identical with 1 and 2 threads");
+    }
     reference_iterate(C, R, G, W, ke, 5, 1.0);
     if (!run(MUON_ORTH_KELLER, 0, C, R, G, O))
         check_close("keller 200x150 vs the naive reference iteration", O, W, N, 0.0, 2e-6);
