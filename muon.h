@@ -40,6 +40,9 @@ enum {
 
 /* Records a printf-style message as the last error and returns status. */
 int muon_error(int status, const char *fmt, ...);
+/* Like muon_error, but keeps the current message after the new text:
+ * "resume x.st: " + "tensor 'w' is missing". */
+int muon_error_prefix(int status, const char *fmt, ...);
 /* The message of the last error ("" if none); valid until the next error. */
 const char *muon_last_error(void);
 /* A short name for a status code ("ok", "out of memory", ...). */

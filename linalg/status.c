@@ -23,6 +23,18 @@ int muon_error(int status, const char *fmt, ...)
     return status;
 }
 
+int muon_error_prefix(int status, const char *fmt, ...)
+{
+    /* copy first: the new message is written into the very buffer it extends */
+    char prev[sizeof last_error], pre[sizeof last_error];
+    va_list ap;
+    memcpy(prev, last_error, sizeof prev);
+    va_start(ap, fmt);
+    vsnprintf(pre, sizeof pre, fmt, ap);
+    va_end(ap);
+    return muon_error(status, "%s%s", pre, prev);
+}
+
 const char *muon_last_error(void) { return last_error; }
 
 const char *muon_status_name(int status)

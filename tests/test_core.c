@@ -89,6 +89,9 @@ static void test_errors(void)
     int st = muon_error(MUON_ERR_ARG, "thing %d is bad", 7);
     check(st == MUON_ERR_ARG && !strcmp(muon_last_error(), "thing 7 is bad"), "muon_error keeps status and message");
     check(!strcmp(muon_status_name(MUON_ERR_NOMEM), "out of memory"), "status names");
+    st = muon_error_prefix(MUON_ERR_FORMAT, "file %s: ", "a.st");
+    check(st == MUON_ERR_FORMAT && !strcmp(muon_last_error(), "file a.st: thing 7 is bad"),
+          "muon_error_prefix keeps the old message after the new text: %s", muon_last_error());
 }
 
 void suite_core(void)
