@@ -323,6 +323,23 @@ fail:
     return st;
 }
 
+/* Refuses to replace an existing file unless it is a metric CSV itself, so
+ * `muon analyze x.safetensors --out x.safetensors` (or any other slip) can
+ * never destroy a checkpoint. Plain C99 has no stat(); the content decides. */
+static int check_overwritable(const char *path)
+{
+    static const char header[] = "step,layer,matrix,metric,value";
+    char line[sizeof header + 1];
+    size_t n;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return MUON_OK; /* nothing there (or unreadable: the write will say) */
+    n = fread(line, 1, sizeof header - 1, fp);
+    fclose(fp);
+    line[n] = 0;
+    if (n == 0 || !strcmp(line, header)) return MUON_OK;
+    return muon_error(MUON_ERR_ARG, "%s exists and is not a metrics CSV; refusing to overwrite it (choose another --out)", path);
+}
+
 int muon_analysis_write_csv(const muon_analysis *a, const char *path)
 {
     muon_metric_log *lg;
@@ -330,6 +347,7 @@ int muon_analysis_write_csv(const muon_analysis *a, const char *path)
     size_t plen;
     int i, st;
     if (!a || !path || !*path) return muon_error(MUON_ERR_ARG, "analyze: no output path");
+    if ((st = check_overwritable(path))) return st;
     plen = strlen(path);
     tmp = muon_alloc(plen + 5);
     if (!tmp) return MUON_ERR_NOMEM;

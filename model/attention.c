@@ -117,23 +117,8 @@ static item_buf item_carve(float *base, int T, int HS, int R)
     } while (0)
 #endif
 
-/* C(ROWS, n) = A(ROWS, K) Bt(K, n); n a multiple of LANES. */
-static void tile_abt(float *restrict C, int ldc, const float *restrict A, int lda,
-                     const float *restrict Bt, int ldb, int K, int n)
-{
-    int j0, r, jj;
-    for (j0 = 0; j0 < n; j0 += LANES) {
-        float acc[ROWS][LANES];
-#define A_ROW(r, k) A[(size_t)(r) * lda + (k)]
-        for (r = 0; r < ROWS; r++)
-            for (jj = 0; jj < LANES; jj++) acc[r][jj] = 0.0f;
-        TILE_LOOP(acc, A_ROW, Bt + j0, ldb, K);
-        for (r = 0; r < ROWS; r++)
-            for (jj = 0; jj < LANES; jj++) C[(size_t)r * ldc + j0 + jj] = acc[r][jj];
-    }
-}
-
-/* C(ROWS, n) = P(ROWS, K) Bm(K, n); n a multiple of LANES. */
+/* C(ROWS, n) = P(ROWS, K) Bm(K, n); n a multiple of LANES. Serves both
+ * S = Q K^T (Bm = K^T, stored transposed up front) and O = P V. */
 static void tile_ab(float *restrict C, int ldc, const float *restrict P, int ldp,
                     const float *restrict Bm, int ldb, int K, int n)
 {
@@ -217,7 +202,7 @@ static void block_probs(item_buf *w, const float *Qb, int i0, int nk, int T, int
                         const float *lse_in, float *lse_out)
 {
     int r, j, ncol = round_up(nk, LANES);
-    tile_abt(w->S, w->Tp, Qb, w->HSp, w->Kt, w->Tp, HS, ncol);
+    tile_ab(w->S, w->Tp, Qb, w->HSp, w->Kt, w->Tp, HS, ncol);
     for (r = 0; r < ROWS; r++) {
         float *s = w->S + (size_t)r * w->Tp, *p = w->P + (size_t)r * w->Tp;
         int n = i0 + r + 1 < nk ? i0 + r + 1 : nk; /* keys 0..i of row i */
@@ -299,7 +284,7 @@ void muon_attention_backward(float *dq, int lddq, float *dk, int lddk, float *dv
                 for (r = 0; r < ROWS; r++) D[r] = muon_dotf(dOb + (size_t)r * w.HSp, Ob + (size_t)r * w.HSp, HS);
                 block_probs(&w, Qb, i0, nk, T, HS, scale, lse + ((size_t)b * NH + h) * T, NULL);
                 /* dP = dO V^T, then dS = P (dP - D) scale in place (0 where P is) */
-                tile_abt(w.S, w.Tp, dOb, w.HSp, w.Vt, w.Tp, HS, ncol);
+                tile_ab(w.S, w.Tp, dOb, w.HSp, w.Vt, w.Tp, HS, ncol);
                 for (r = 0; r < ROWS; r++) {
                     float *ds = w.S + (size_t)r * w.Tp;
                     const float *p = w.P + (size_t)r * w.Tp;

@@ -33,7 +33,9 @@ static inline float muon_expf(float x)
     const float ln2_hi = 0.693145751953125f;      /* 16 significant bits: n*ln2_hi is exact */
     const float ln2_lo = 1.42860682030941723e-6f;
     const float round_magic = 12582912.0f;        /* 1.5*2^23: adding it rounds to an integer */
-    float xc = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    /* written so NaN clamps too: a NaN reaching the int conversion below
+     * would be undefined behaviour (a diverging run produces NaN logits) */
+    float xc = !(x >= -87.0f) ? -87.0f : (x > 88.0f ? 88.0f : x);
     float n = (xc * log2e + round_magic) - round_magic;
     float r = (xc - n * ln2_hi) - n * ln2_lo;
     float p = 1.0f / 5040.0f, scale;
@@ -47,7 +49,7 @@ static inline float muon_expf(float x)
     p = p * r + 1.0f;
     bits = (uint32_t)((int32_t)n + 127) << 23;
     memcpy(&scale, &bits, sizeof scale);
-    return x < -87.0f ? 0.0f : p * scale;
+    return x != x ? x : (x < -87.0f ? 0.0f : p * scale);
 }
 
 /* Dot product in 16 fixed lanes summed in a fixed order: vectorises without

@@ -12,6 +12,7 @@
  * correct on big-endian hosts too. */
 #include "muon.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,10 +354,13 @@ static int count_entries(json_in j)
 
 static int read_exact(FILE *fp, void *buf, size_t n, const char *path, const char *what)
 {
-    if (n && fread(buf, 1, n, fp) != n)
-        return muon_error(ferror(fp) ? MUON_ERR_IO : MUON_ERR_FORMAT,
-                          "%s: %s while reading %s", path,
-                          ferror(fp) ? "read error" : "file is truncated", what);
+    errno = 0;
+    if (n && fread(buf, 1, n, fp) != n) {
+        if (ferror(fp)) /* e.g. a directory: errno says "Is a directory" */
+            return muon_error(MUON_ERR_IO, "%s: read error while reading %s (%s)", path, what,
+                              errno ? strerror(errno) : "unknown cause");
+        return muon_error(MUON_ERR_FORMAT, "%s: file is truncated while reading %s", path, what);
+    }
     return 0;
 }
 
@@ -374,7 +378,7 @@ int muon_st_read(const char *path, muon_st_file *f)
 
     memset(f, 0, sizeof *f);
     fp = fopen(path, "rb");
-    if (!fp) return muon_error(MUON_ERR_IO, "%s: cannot open for reading", path);
+    if (!fp) return muon_error(MUON_ERR_IO, "%s: cannot open for reading (%s)", path, strerror(errno));
     if (fseek(fp, 0, SEEK_END) || (fsize = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET)) {
         fclose(fp);
         return muon_error(MUON_ERR_IO, "%s: cannot determine the file size", path);

@@ -267,6 +267,11 @@ int muon_metrics_read(const char *path, muon_metrics_table *t)
     if (st) return st;
     st = parse_all(path, buf, len, t, &ms, &ts, &max_layer, present, 0);
     if (st) goto fail;
+    if (ms.n == 0 && ts.n == 0) {
+        /* twelve empty frames would pass for a result: say there is none */
+        st = muon_error(MUON_ERR_FORMAT, "%s: no metric rows to plot (only a header, or only unknown metrics)", path);
+        goto fail;
+    }
     steps_finish(&ms);
     steps_finish(&ts);
     t->n_steps = ms.n;

@@ -783,6 +783,29 @@ static void test_analyze_cli(void)
     snprintf(cmd, sizeof cmd, "%s analyze tests/golden/analyze_hf_0.safetensors --out build/no/such/dir/x.csv", muon_bin());
     rc = run_cmd(cmd, err, sizeof err);
     check(rc == 2 && strstr(err, "build/no/such/dir/x.csv"), "unwritable --out: exit 2: %s", err);
+    {   /* --out naming the input checkpoint must not destroy it */
+        const char *ck = "build/test_analyze_self.safetensors";
+        muon_st_file after;
+        int same = 0;
+        float w[6] = {1, 2, 3, 4, 5, 7};
+        muon_st_tensor t;
+        memset(&t, 0, sizeof t);
+        t.name = "layers.0.attn.q.weight";
+        t.ndim = 2;
+        t.shape[0] = 2;
+        t.shape[1] = 3;
+        t.data = w;
+        muon_st_write(ck, &t, 1, NULL);
+        snprintf(cmd, sizeof cmd, "%s analyze %s --out %s", muon_bin(), ck, ck);
+        rc = run_cmd(cmd, err, sizeof err);
+        if (muon_st_read(ck, &after) == MUON_OK) {
+            same = after.count == 1 && !memcmp(after.tensors[0].data, w, sizeof w);
+            muon_st_free(&after);
+        }
+        check(rc == 2 && strstr(err, "refusing to overwrite") && same,
+              "--out naming the input checkpoint: exit 2, checkpoint intact: %s", err);
+        remove(ck);
+    }
     snprintf(cmd, sizeof cmd, "%s analyze --help", muon_bin());
     check(run_cmd(cmd, NULL, 0) == 0, "muon analyze --help: exit 0");
     remove(out);

@@ -277,6 +277,12 @@ static void test_expf(void)
     }
     check(!bad && muon_expf(-100.0f) == 0.0f && muon_expf(0.0f) == 1.0f,
           "muon_expf on [-87, 88]: max rel err %.2e vs exp in double (tol 4e-7, ~3 ulp); 0 below -87", max_rel);
+    {   /* volatile: the compiler may not fold the NaN away */
+        volatile float nan = NAN, inf = INFINITY;
+        float e_nan = muon_expf(nan), e_inf = muon_expf(inf), e_ninf = muon_expf(-inf);
+        check(e_nan != e_nan && e_ninf == 0.0f && e_inf > 1e38f,
+              "muon_expf(NaN) = NaN, exp(-inf) = 0, exp(+inf) saturates (got %g, %g, %g)", e_nan, e_ninf, e_inf);
+    }
 }
 
 /* ---- golden: the whole model against PyTorch ------------------------------- */

@@ -485,6 +485,9 @@ static void test_malformed(void)
           "missing metrics.csv: I/O error naming it (%s), no PNG", muon_last_error());
     check_malformed("bad header", "step,layer,matrix,value\n0,-1,model,loss,1\n", "metrics.csv:1:");
     check_malformed("empty file", "", "metrics.csv:1:");
+    check_malformed("header only", h, "no metric rows");
+    snprintf(buf, sizeof buf, "%s0,-1,model,some_future_metric,1\n", h);
+    check_malformed("only unknown metrics", buf, "no metric rows");
     snprintf(buf, sizeof buf, "%s0,-1,model,loss,1\n1,-1,model,loss\n", h);
     check_malformed("4 fields", buf, "metrics.csv:3:");
     snprintf(buf, sizeof buf, "%s0,-1,model,loss,1,2\n", h);

@@ -107,6 +107,9 @@ static void test_malformed(void)
     check(muon_st_read("build/does-not-exist.safetensors", &f) == MUON_ERR_IO &&
           strstr(muon_last_error(), "does-not-exist"), "missing file -> I/O error naming it: %s", muon_last_error());
 
+    check(muon_st_read("build", &f) != MUON_OK && strstr(muon_last_error(), "build") && f.count == 0,
+          "a directory -> error naming it: %s", muon_last_error());
+
     put_file(tmp_path, "", 0);
     expect_bad("empty file", "not a safetensors file");
     put_file(tmp_path, "\x10\x00\x00", 3);
