@@ -3,6 +3,8 @@
  * status 2. */
 #include "muon.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -86,7 +88,7 @@ static int cmd_train(int argc, char **argv)
 {
     muon_train_config c;
     char name[64];
-    const char *value, *resume = NULL;
+    const char *value, *resume = NULL, *steps = NULL, *tokens = NULL;
     int i, rc, st, stopped = 0;
     muon_train_defaults(&c);
     if (wants_help(argc, argv)) {
@@ -102,7 +104,11 @@ static int cmd_train(int argc, char **argv)
     for (i = 0; i < argc; i++) {
         if ((rc = next_flag("train", argc, argv, &i, muon_train_flag_kind, name, sizeof name, &value))) return rc;
         if (!strcmp(name, "resume")) resume = value;
+        if (!strcmp(name, "steps")) steps = value;
+        if (!strcmp(name, "tokens")) tokens = value;
     }
+    if (steps && tokens)
+        return fail("train: --steps %s and --tokens %s both set the run length; give one of them", steps, tokens);
     if (resume) {
         muon_st_file f;
         st = muon_checkpoint_open(resume, &f);
@@ -111,6 +117,20 @@ static int cmd_train(int argc, char **argv)
             muon_st_free(&f);
         }
         if (st) return fail("train: --resume %s", muon_last_error());
+        {
+            /* continue beside the checkpoint, not in the directory it recorded:
+             * a copied checkpoint must not write into the original run */
+            const char *slash = strrchr(resume, '/');
+#if defined(_WIN32)
+            const char *bs = strrchr(resume, '\\');
+            if (bs && (!slash || bs > slash)) slash = bs;
+#endif
+            size_t n = slash ? (size_t)(slash - resume) : 0;
+            if (n >= sizeof c.out) return fail("train: --resume %s: path too long", resume);
+            if (!slash) strcpy(c.out, ".");
+            else if (n == 0) strcpy(c.out, "/");
+            else { memcpy(c.out, resume, n); c.out[n] = 0; }
+        }
     }
     for (i = 0; i < argc; i++) {
         next_flag("train", argc, argv, &i, muon_train_flag_kind, name, sizeof name, &value);
@@ -212,17 +232,21 @@ static int cmd_sample(int argc, char **argv)
         if ((rc = next_flag("sample", argc, argv, &i, sample_flag_kind, name, sizeof name, &value))) return rc;
         if (!strcmp(name, "prompt")) prompt = value;
         else if (!strcmp(name, "tokens")) {
+            errno = 0;
             n_new = strtol(value, &end, 10);
-            if (!*value || *end || n_new < 0 || n_new > 1000000)
+            if (!*value || *end || errno == ERANGE || n_new < 0 || n_new > 1000000)
                 return fail("sample: --tokens: expected a whole number in [0, 1000000], not '%s'", value);
         } else if (!strcmp(name, "temperature")) {
+            errno = 0;
             temperature = strtod(value, &end);
-            if (!*value || *end || !(temperature >= 0 && temperature <= 1e6))
+            if (!*value || *end || errno == ERANGE || !(temperature >= 0 && temperature <= 1e6))
                 return fail("sample: --temperature: expected a number >= 0, not '%s'", value);
         } else {
-            if (!*value || *value == '-') return fail("sample: --seed: expected a whole number >= 0, not '%s'", value);
-            seed = strtoull(value, &end, 10);
-            if (*end) return fail("sample: --seed: expected a whole number >= 0, not '%s'", value);
+            /* digits only (strtoull takes " -1" as 2^64-1), and no overflow */
+            errno = 0;
+            if (isdigit((unsigned char)*value)) seed = strtoull(value, &end, 10);
+            if (!isdigit((unsigned char)*value) || *end || errno == ERANGE)
+                return fail("sample: --seed: expected a whole number in [0, 2^64-1], not '%s'", value);
         }
     }
     if (!ckpt) return fail("sample: no checkpoint given (usage: muon sample CKPT [options])");

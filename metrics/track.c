@@ -49,13 +49,9 @@ int muon_metrics_model(const muon_model *m, const muon_update_view *u,
 
     for (i = 0; i < n && !st; i++) {
         if (!status[i]) continue;
-        if ((st = compute_one(m, u, &tr[i], &out[i]))) {
-            char why[256]; /* the message buffer cannot be its own argument */
-            strncpy(why, muon_last_error(), sizeof why - 1);
-            why[sizeof why - 1] = 0;
-            st = muon_error(st, "metrics of layer %d %s (%dx%d): %s", tr[i].layer,
-                            muon_matrix_name(tr[i].kind), tr[i].rows, tr[i].cols, why);
-        }
+        if ((st = compute_one(m, u, &tr[i], &out[i])))
+            st = muon_error_prefix(st, "metrics of layer %d %s (%dx%d): ", tr[i].layer,
+                                   muon_matrix_name(tr[i].kind), tr[i].rows, tr[i].cols);
     }
 done:
     muon_free(tr);

@@ -10,26 +10,13 @@
  * temporary file and renames it, so a crash never leaves half a checkpoint. */
 #include "muon.h"
 
+#include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CKPT_FORMAT "muon-checkpoint"
 
-/* muon_error(st, prefix + the current message). The message is copied first:
- * muon_error writes the very buffer muon_last_error() returns. */
-static int prefixed(int st, const char *fmt, ...)
-{
-    char prev[512], pre[512];
-    va_list ap;
-    strncpy(prev, muon_last_error(), sizeof prev - 1);
-    prev[sizeof prev - 1] = 0;
-    va_start(ap, fmt);
-    vsnprintf(pre, sizeof pre, fmt, ap);
-    va_end(ap);
-    return muon_error(st, "%s%s", pre, prev);
-}
 
 static void shape_of(const muon_param *p, int *ndim, int64_t *shape)
 {
@@ -153,10 +140,10 @@ int muon_checkpoint_config(const muon_st_file *f, muon_config *cfg)
         const char *v = muon_st_meta(f, ckeys[i]);
         if (!v) return muon_error(MUON_ERR_FORMAT, "checkpoint: metadata lacks %s", ckeys[i]);
         st = muon_config_set(&c, ckeys[i] + 7, v);
-        if (st) return prefixed(MUON_ERR_FORMAT, "checkpoint: bad %s: ", ckeys[i]);
+        if (st) return muon_error_prefix(MUON_ERR_FORMAT, "checkpoint: bad %s: ", ckeys[i]);
     }
     st = muon_config_check(&c);
-    if (st) return prefixed(MUON_ERR_FORMAT, "checkpoint: bad config: ");
+    if (st) return muon_error_prefix(MUON_ERR_FORMAT, "checkpoint: bad config: ");
     *cfg = c;
     return MUON_OK;
 }
@@ -167,8 +154,9 @@ static int meta_long(const muon_st_file *f, const char *key, long *out)
     char *end;
     long x;
     if (!v) return muon_error(MUON_ERR_FORMAT, "checkpoint: metadata lacks \"%s\"", key);
+    errno = 0; /* an overflowing step would saturate at LONG_MAX */
     x = strtol(v, &end, 10);
-    if (end == v || *end || x < 0) return muon_error(MUON_ERR_FORMAT, "checkpoint: bad \"%s\": '%s'", key, v);
+    if (end == v || *end || errno == ERANGE || x < 0) return muon_error(MUON_ERR_FORMAT, "checkpoint: bad \"%s\": '%s'", key, v);
     *out = x;
     return MUON_OK;
 }
@@ -187,7 +175,7 @@ static int copy_tensor(const muon_st_file *f, const char *prefix, const muon_par
     snprintf(name, sizeof name, "%s%s", prefix, p->name);
     shape_of(p, &ndim, shape);
     x = muon_st_expect(f, name, ndim, shape);
-    if (!x) return prefixed(MUON_ERR_FORMAT, "checkpoint: ");
+    if (!x) return muon_error_prefix(MUON_ERR_FORMAT, "checkpoint: ");
     if (!muon_all_finite(x->data, x->numel))
         return muon_error(MUON_ERR_FORMAT, "checkpoint: tensor %s holds NaN or Inf", name);
     memcpy(dst, x->data, x->numel * sizeof(float));

@@ -11,6 +11,11 @@
  * Batch sampling is a pure function of (seed, split, index): the RNG is reseeded
  * for every batch, so resuming at step s needs no saved RNG state and the batch
  * never depends on how many batches were drawn before. */
+#if defined(__unix__) || defined(__APPLE__)
+#define _POSIX_C_SOURCE 200809L /* stat */
+#include <sys/stat.h>
+#include <sys/types.h>
+#endif
 #include "muon.h"
 
 #include <math.h>
@@ -22,8 +27,21 @@ int muon_data_load(muon_data *d, const char *path)
     long len;
     size_t got;
     memset(d, 0, sizeof *d);
+#if defined(__unix__) || defined(__APPLE__)
+    {
+        struct stat sb;
+        if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+            return muon_error(MUON_ERR_IO, "data file %s is a directory, not a data file", path);
+    }
+#endif
     f = fopen(path, "rb");
     if (!f) return muon_error(MUON_ERR_IO, "data file %s: cannot open it", path);
+    /* elsewhere fopen may open a directory, whose "size" is then garbage
+     * (LONG_MAX on glibc): a first byte that cannot be read catches it */
+    if (getc(f) == EOF && ferror(f)) {
+        fclose(f);
+        return muon_error(MUON_ERR_IO, "data file %s: cannot read it (a directory?)", path);
+    }
     if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
         return muon_error(MUON_ERR_IO, "data file %s: cannot determine its size", path);

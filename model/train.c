@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,19 +27,6 @@ static volatile sig_atomic_t stop_requested;
 
 void muon_train_stop(void) { stop_requested = 1; }
 
-/* muon_error(st, prefix + the current message). The message is copied first:
- * muon_error writes the very buffer muon_last_error() returns. */
-static int prefixed(int st, const char *fmt, ...)
-{
-    char prev[512], pre[512];
-    va_list ap;
-    strncpy(prev, muon_last_error(), sizeof prev - 1);
-    prev[sizeof prev - 1] = 0;
-    va_start(ap, fmt);
-    vsnprintf(pre, sizeof pre, fmt, ap);
-    va_end(ap);
-    return muon_error(st, "%s%s", pre, prev);
-}
 
 static int make_dir(const char *path)
 {
@@ -109,6 +95,17 @@ static void fmt_duration(double s, char *buf, size_t n)
     else snprintf(buf, n, "%lds", t);
 }
 
+/* What a diverged run leaves to go back to: the last checkpoint this run
+ * wrote, else the one it resumed from, else nothing. */
+static const char *kept_note(char *buf, size_t n, const char *ckpt_path, long ckpt_step,
+                             const muon_train_config *c)
+{
+    if (ckpt_step > 0) snprintf(buf, n, "last good checkpoint kept: %s, step %ld", ckpt_path, ckpt_step);
+    else if (c->resume[0]) snprintf(buf, n, "no checkpoint written since resuming from %s", c->resume);
+    else snprintf(buf, n, "no checkpoint was written yet");
+    return buf;
+}
+
 typedef struct {
     muon_data data;
     muon_model model;
@@ -134,7 +131,7 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
     run_state r;
     muon_run_stats stats;
     char ckpt_path[640], log_path[640], json_path[640], msg[700];
-    long start = 0, s, B, T;
+    long start = 0, s, B, T, ckpt_step = 0;
     int st = MUON_OK, stop = 0;
     double t_begin = muon_seconds(), t_loop, last_loss = NAN, last_val = NAN;
     double t_train = 0, t_eval = 0, t_track = 0, orth0 = 0;
@@ -189,15 +186,28 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
         st = muon_checkpoint_open(c.resume, &f);
         if (st) goto fail;
         st = muon_checkpoint_config(&f, &cc);
-        if (!st && !config_equal(&cc, &c.model))
-            st = muon_error(MUON_ERR_FORMAT, "its model config differs from the requested one "
-                            "(leave out the model flags to continue the run as it was)");
-        if (!st) st = muon_checkpoint_load_model(&f, &r.model);
+        if (!st && !config_equal(&cc, &c.model)) {
+            /* c.model = the checkpoint's train.* settings + the model flags
+             * given; tell a changed flag from a checkpoint at odds with itself */
+            muon_train_config own;
+            muon_train_defaults(&own);
+            if (muon_train_config_from_meta(&own, &f) == MUON_OK && !config_equal(&cc, &own.model))
+                st = muon_error(MUON_ERR_FORMAT, "the checkpoint contradicts itself: its model config "
+                                "(config.*) and its training settings (train.*) describe different models");
+            else
+                st = muon_error(MUON_ERR_FORMAT, "its model config differs from the requested one "
+                                "(leave out the model flags to continue the run as it was)");
+        }
+        if (!st) {
+            /* the model was built from the checkpoint's own config */
+            st = muon_checkpoint_load_model(&f, &r.model);
+            if (st) st = muon_error_prefix(st, "its tensors do not match its own model config: ");
+        }
         if (!st) st = muon_checkpoint_load_optim(&f, &r.model, &r.opt);
         if (!st) st = muon_checkpoint_step(&f, &start);
         muon_st_free(&f);
         if (st) {
-            st = prefixed(st, "resume %s: ", c.resume);
+            st = muon_error_prefix(st, "resume %s: ", c.resume);
             goto fail;
         }
         if (start >= c.steps) {
@@ -244,8 +254,8 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
         if (st) goto fail;
         if (!isfinite(r.model.loss)) {
             status = "diverged";
-            st = muon_error(MUON_ERR_NUMERIC, "loss is %g at step %ld: training diverged (try a smaller --lr); "
-                            "last good checkpoint kept", (double)r.model.loss, s);
+            st = muon_error(MUON_ERR_NUMERIC, "loss is %g at step %ld: training diverged (try a smaller --lr); %s",
+                            (double)r.model.loss, s, kept_note(msg, sizeof msg, ckpt_path, ckpt_step, &c));
             goto diverged;
         }
         st = muon_model_backward(&r.model);
@@ -254,8 +264,8 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
         st = muon_optim_step(&r.opt, &r.model, mult);
         if (st == MUON_ERR_NUMERIC) {
             status = "diverged";
-            st = prefixed(MUON_ERR_NUMERIC, "training diverged at step %ld (try a smaller --lr; "
-                          "last good checkpoint kept): ", s);
+            st = muon_error_prefix(MUON_ERR_NUMERIC, "training diverged at step %ld (try a smaller --lr; %s): ", s,
+                                   kept_note(msg, sizeof msg, ckpt_path, ckpt_step, &c));
             goto diverged;
         }
         if (st) goto fail;
@@ -267,7 +277,11 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
         if (!st) st = muon_metric_log_row(r.log, s, -1, "model", "tokens", (double)(s * B * T));
         if (!st) st = muon_metric_log_row(r.log, s, -1, "model", "grad_norm", r.opt.grad_norm);
         if (st) goto fail;
-        if (c.track_every > 0 && s % c.track_every == 0) {
+        if (stop_requested) stop = 1;
+        else if (c.stop_after > 0 && s >= c.stop_after && s < c.steps) stop = 2;
+        /* also at the last step, and where a stopped run ends: the plots'
+         * "final" weights must be the trained ones */
+        if (c.track_every > 0 && (s % c.track_every == 0 || s == c.steps || stop)) {
             double t1 = muon_seconds();
             view.delta = r.opt.delta;
             view.momentum = r.opt.momentum;
@@ -285,8 +299,6 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
         }
         st = muon_metric_log_flush(r.log);
         if (st) goto fail;
-        if (stop_requested) stop = 1;
-        else if (c.stop_after > 0 && s >= c.stop_after && s < c.steps) stop = 2;
         if (progress && c.log_every > 0 && (s % c.log_every == 0 || s == start + 1 || s == c.steps || stop)) {
             double el = muon_seconds() - t_loop, done = (double)(s - start);
             char eta[32], val[32];
@@ -300,6 +312,7 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
         if ((c.ckpt_every > 0 && s % c.ckpt_every == 0) || s == c.steps || stop) {
             st = muon_checkpoint_save(ckpt_path, &r.model, &r.opt, s, muon_train_config_meta(&c));
             if (st) goto fail;
+            ckpt_step = s;
         }
         stats.steps_done = s;
         if (stop) break;
@@ -342,9 +355,13 @@ finish:
     }
     st = muon_run_json_write(json_path, &c, &stats);
     if (st) goto fail;
-    if (progress)
-        fprintf(progress, "done: %ld steps, final loss %.4f, val loss %.4f (byte-unigram entropy %.4f nats), %.1f s, %.0f tok/s\n",
-                stats.steps_done, last_loss, last_val, stats.unigram_entropy, stats.seconds_total, stats.tokens_per_s);
+    if (progress) {
+        char val[32];
+        if (isnan(last_val)) strcpy(val, "-"); /* --eval-every 0: never evaluated */
+        else snprintf(val, sizeof val, "%.4f", last_val);
+        fprintf(progress, "done: %ld steps, final loss %.4f, val loss %s (byte-unigram entropy %.4f nats), %.1f s, %.0f tok/s\n",
+                stats.steps_done, last_loss, val, stats.unigram_entropy, stats.seconds_total, stats.tokens_per_s);
+    }
     if (muon_plot_run(c.out) != MUON_OK) {
         if (progress) fprintf(progress, "warning: plots not drawn: %s\n", muon_last_error());
     } else if (progress) {

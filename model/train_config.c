@@ -5,8 +5,9 @@
  * validates its config. */
 #include "muon.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,19 +79,6 @@ static const opt_t opts[] = {
 #undef OFF
 #define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
 
-/* muon_error(st, prefix + the current message). The message is copied first:
- * muon_error writes the very buffer muon_last_error() returns. */
-static int prefixed(int st, const char *fmt, ...)
-{
-    char prev[512], pre[512];
-    va_list ap;
-    strncpy(prev, muon_last_error(), sizeof prev - 1);
-    prev[sizeof prev - 1] = 0;
-    va_start(ap, fmt);
-    vsnprintf(pre, sizeof pre, fmt, ap);
-    va_end(ap);
-    return muon_error(st, "%s%s", pre, prev);
-}
 
 void muon_train_defaults(muon_train_config *c)
 {
@@ -148,8 +136,10 @@ static int parse_number(const opt_t *o, const char *value, double *out)
     else if (o->hi >= 1e9) sprintf(want, "a whole number >= %.0f", o->lo);
     else sprintf(want, "a whole number in [%.0f, %.0f]", o->lo, o->hi);
     if (!*value) return bad(o, value, want);
+    /* ERANGE: "1e-400" would otherwise quietly become 0 */
+    errno = 0;
     x = strtod(value, &end);
-    if (*end || end == value || !isfinite(x) || x < o->lo || x > o->hi) return bad(o, value, want);
+    if (*end || errno == ERANGE || end == value || !isfinite(x) || x < o->lo || x > o->hi) return bad(o, value, want);
     if (o->kind != K_FLOAT && x != floor(x)) return bad(o, value, want);
     if (positive && x <= 0) return bad(o, value, want);
     *out = x;
@@ -178,7 +168,7 @@ int muon_train_set(muon_train_config *c, const char *name, const char *value)
         else {
             cfg_key(o->name, key);
             st = muon_config_set(&c->model, key, on ? "1" : "0");
-            if (st) return prefixed(MUON_ERR_ARG, "--%s: ", o->name);
+            if (st) return muon_error_prefix(MUON_ERR_ARG, "--%s: ", o->name);
         }
         return MUON_OK;
     }
@@ -196,9 +186,11 @@ int muon_train_set(muon_train_config *c, const char *name, const char *value)
     case K_U64: {
         char *end;
         unsigned long long u;
-        if (!*value || *value == '-') return bad(o, value, "a whole number >= 0");
+        /* strtoull takes " -1" as 2^64-1 and saturates on overflow: digits only, no ERANGE */
+        if (!isdigit((unsigned char)*value)) return bad(o, value, "a whole number in [0, 2^64-1]");
+        errno = 0;
         u = strtoull(value, &end, 10);
-        if (*end) return bad(o, value, "a whole number >= 0");
+        if (*end || errno == ERANGE) return bad(o, value, "a whole number in [0, 2^64-1]");
         *(uint64_t *)(base + o->off) = (uint64_t)u;
         return MUON_OK;
     }
@@ -209,26 +201,26 @@ int muon_train_set(muon_train_config *c, const char *name, const char *value)
         return MUON_OK;
     case K_MODEL:
         st = muon_config_named(value, &c->model);
-        if (st) return prefixed(MUON_ERR_ARG, "--model: ");
+        if (st) return muon_error_prefix(MUON_ERR_ARG, "--model: ");
         if (strlen(value) >= sizeof c->model_name) return bad(o, value, "a model name");
         strcpy(c->model_name, value);
         return MUON_OK;
     case K_OPT:
         st = muon_opt_parse(value, &c->optim.kind);
-        return st ? prefixed(st, "--optimizer: ") : MUON_OK;
+        return st ? muon_error_prefix(st, "--optimizer: ") : MUON_OK;
     case K_ORTH:
         st = muon_orth_parse(value, &c->optim.orth);
-        return st ? prefixed(st, "--orth: ") : MUON_OK;
+        return st ? muon_error_prefix(st, "--orth: ") : MUON_OK;
     case K_MSCALE:
         st = muon_mscale_parse(value, &c->optim.scale);
-        return st ? prefixed(st, "--muon-scale: ") : MUON_OK;
+        return st ? muon_error_prefix(st, "--muon-scale: ") : MUON_OK;
     case K_SCHED:
         st = muon_sched_parse(value, &c->schedule);
-        return st ? prefixed(st, "--schedule: ") : MUON_OK;
+        return st ? muon_error_prefix(st, "--schedule: ") : MUON_OK;
     default: /* K_CFG_*: the model validates its own values */
         cfg_key(o->name, key);
         st = muon_config_set(&c->model, key, value);
-        if (st) return prefixed(MUON_ERR_ARG, "--%s: ", o->name);
+        if (st) return muon_error_prefix(MUON_ERR_ARG, "--%s: ", o->name);
         return MUON_OK;
     }
 }
@@ -295,7 +287,7 @@ int muon_train_config_from_meta(muon_train_config *c, const muon_st_file *f)
         v = muon_st_meta(f, key);
         if (!v) return muon_error(MUON_ERR_FORMAT, "checkpoint: metadata lacks \"%s\" (not written by muon train?)", key);
         st = muon_train_set(c, opts[i].name, v);
-        if (st) return prefixed(MUON_ERR_FORMAT, "checkpoint: metadata %s: ", key);
+        if (st) return muon_error_prefix(MUON_ERR_FORMAT, "checkpoint: metadata %s: ", key);
     }
     return MUON_OK;
 }

@@ -40,6 +40,20 @@ static void refused(const char *what, const char *args, const char *out)
           out ? (exists(out) ? ", OUTPUT LEFT BEHIND" : ", no output") : "", err);
 }
 
+/* As refused(), and the message must contain want (and not avoid, if given). */
+static void refused_saying(const char *what, const char *args, const char *out, const char *want, const char *avoid)
+{
+    char cmd[1024], err[512];
+    int rc, lines;
+    snprintf(cmd, sizeof cmd, "%s %s", muon_bin(), args);
+    rc = run_cmd(cmd, err, sizeof err);
+    lines = stderr_lines();
+    check(rc == 2 && lines == 1 && !strncmp(err, "muon: ", 6) && (!out || !exists(out)) && strstr(err, want) &&
+          (!avoid || !strstr(err, avoid)),
+          "%s: exit %d, %d stderr line%s%s, says '%s': %s", what, rc, lines, lines == 1 ? "" : "s",
+          out ? (exists(out) ? ", OUTPUT LEFT BEHIND" : ", no output") : "", want, err);
+}
+
 static int copy_prefix(const char *from, const char *to, long n)
 {
     FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
@@ -59,9 +73,17 @@ void suite_cli(void)
     FILE *f;
     int rc;
     if (system("rm -rf " D " && mkdir -p " D) != 0) { check(0, "cannot create " D); return; }
-    snprintf(cmd, sizeof cmd, "%s train %s --optimizer adamw --steps 3 --out " D "/good", muon_bin(), fast);
+    snprintf(cmd, sizeof cmd, "{ %s train %s --optimizer adamw --steps 3 --out " D "/good > " D "/good.txt; }",
+             muon_bin(), fast);
     rc = run_cmd(cmd, err, sizeof err);
     if (!check(rc == 0 && exists(good), "a 3-step tiny run writes a checkpoint (exit %d %s)", rc, err)) return;
+    {
+        /* --eval-every 0: no validation loss, so none printed (not "nan") */
+        char line[512], done[512] = "";
+        f = fopen(D "/good.txt", "rb");
+        if (f) { while (fgets(line, sizeof line, f)) if (!strncmp(line, "done:", 5)) strcpy(done, line); fclose(f); }
+        check(strstr(done, "val loss -") && !strstr(done, "nan"), "--eval-every 0: the done line has val loss '-': %s", done);
+    }
     /* corrupt, truncated, foreign and non-muon files */
     f = fopen(D "/corrupt.safetensors", "wb");
     if (f) { fputs("this is not a safetensors file at all, just text\n", f); fclose(f); }
@@ -88,6 +110,13 @@ void suite_cli(void)
     refused("resume: not a muon checkpoint", "train --resume tests/golden/model_default.safetensors --out " D "/o15", D "/o15");
     refused("resume: already at --steps", "train --resume " D "/good/checkpoint.safetensors --out " D "/o16", D "/o16");
     refused("resume: another optimizer's state", "train --resume " D "/good/checkpoint.safetensors --optimizer muon --steps 6 --out " D "/o17", D "/o17");
+    refused_saying("a directory as --data", "train --model tiny --data " D " --out " D "/o18", D "/o18", "directory", NULL);
+    refused_saying("--seed beyond 2^64-1", "train --model tiny --seed 99999999999999999999999 --out " D "/o19", D "/o19",
+                   "--seed", NULL);
+    refused_saying("--steps and --tokens together", "train --model tiny --steps 3 --tokens 100 --out " D "/o20", D "/o20",
+                   "--tokens", NULL);
+    refused_saying("sample: --seed beyond 2^64-1", "sample " D "/good/checkpoint.safetensors --seed 99999999999999999999999",
+                   NULL, "--seed", NULL);
     refused("sample: no checkpoint", "sample", NULL);
     refused("sample: missing checkpoint", "sample " D "/none.safetensors", NULL);
     refused("sample: corrupt checkpoint", "sample " D "/corrupt.safetensors", NULL);
@@ -145,6 +174,25 @@ void suite_cli(void)
     rc = run_cmd(cmd, err, sizeof err);
     check(rc == 2 && stderr_lines() == 1 && strstr(err, "diverged") && exists(D "/nan/checkpoint.safetensors"),
           "NaN loss: exit %d, one line, checkpoint kept: %s", rc, err);
+
+    /* divergence before any checkpoint: no claim that one was kept */
+    refused_saying("NaN loss before the first checkpoint", "train --model tiny --eval-every 0 --track-every 0 --log-every 0 "
+                   "--lr 1e30 --adam-lr 1e30 --warmup 0 --steps 3 --out " D "/nan0", D "/nan0/checkpoint.safetensors",
+                   "no checkpoint was written yet", "kept");
+
+    /* a resumed copy of a checkpoint continues beside the copy, and leaves
+     * the run it was copied from alone */
+    if (system("mkdir -p " D "/copy") == 0 && copy_prefix(good, D "/copy/checkpoint.safetensors", -1)) {
+        muon_st_file ck;
+        long s_copy = -1, s_orig = -1;
+        snprintf(cmd, sizeof cmd, "%s train --resume " D "/copy/checkpoint.safetensors --steps 5", muon_bin());
+        rc = run_cmd(cmd, err, sizeof err);
+        if (!muon_checkpoint_open(D "/copy/checkpoint.safetensors", &ck)) { muon_checkpoint_step(&ck, &s_copy); muon_st_free(&ck); }
+        if (!muon_checkpoint_open(good, &ck)) { muon_checkpoint_step(&ck, &s_orig); muon_st_free(&ck); }
+        check(rc == 0 && s_copy == 5 && s_orig == 3 && exists(D "/copy/metrics.csv"),
+              "resume a copied checkpoint without --out: exit %d, the copy's directory at step %ld, the original "
+              "still at step %ld (3) %s", rc, s_copy, s_orig, err);
+    } else check(0, "cannot copy the checkpoint into " D "/copy");
 
     /* Ctrl-C: wait until the run has started (metrics.csv exists), then SIGINT */
     snprintf(cmd, sizeof cmd,

@@ -49,6 +49,8 @@ static void data_tests(void)
     }
     check(muon_data_load(&d, DIR "/missing.txt") == MUON_ERR_IO && d.bytes == NULL,
           "missing data file: MUON_ERR_IO: %s", muon_last_error());
+    check(muon_data_load(&d, DIR) != MUON_OK && d.bytes == NULL && strstr(muon_last_error(), "directory"),
+          "a directory as data file: refused as such: %s", muon_last_error());
     check(muon_data_load(&d, DIR "/empty.txt") == MUON_ERR_FORMAT, "empty data file: MUON_ERR_FORMAT: %s", muon_last_error());
     if (!check(muon_data_load(&d, DIR "/data.txt") == MUON_OK, "load a 1000-byte corpus")) return;
     check(d.n == 1000 && d.n_train == 950 && muon_data_split_size(&d, MUON_SPLIT_VAL) == 50,
@@ -119,6 +121,11 @@ static void options_tests(void)
     check(muon_train_set(&c, "untied-head", NULL) == 0 && c.model.untied_head == 1, "--untied-head reaches muon_config_set");
     check(muon_train_set(&c, "ffn", "swiglu") == 0 && c.model.ffn == MUON_FFN_SWIGLU, "--ffn swiglu");
     check(muon_train_set(&c, "tokens", "100000") == 0 && c.tokens == 100000 && c.steps == 0, "--tokens replaces --steps");
+    check(muon_train_set(&c, "seed", "99999999999999999999999") == MUON_ERR_ARG, "--seed beyond 2^64-1 refused: %s",
+          muon_last_error());
+    check(muon_train_set(&c, "seed", " -1") == MUON_ERR_ARG, "--seed ' -1' refused (strtoull would wrap it)");
+    check(muon_train_set(&c, "seed", "18446744073709551615") == MUON_OK && c.seed == UINT64_MAX, "--seed 2^64-1 accepted");
+    check(muon_train_set(&c, "wd", "1e-400") == MUON_ERR_ARG, "--wd 1e-400 (underflows to 0) refused");
     check(muon_train_flag_kind("merged-qkvo") == 1 && muon_train_flag_kind("lr") == 0 && muon_train_flag_kind("nope") == -1,
           "flag kinds: switch, value, unknown");
     /* settings survive the checkpoint metadata round trip */
@@ -160,6 +167,28 @@ static int same_tensors(const muon_st_file *a, const muon_st_file *b)
         if (!y || y->numel != x->numel || memcmp(x->data, y->data, x->numel * sizeof(float))) return 0;
     }
     return 1;
+}
+
+/* Copies checkpoint `from` to `to` with metadata key k1 (and k2, if not
+ * NULL) set to v; the tensors stay as they are. */
+static int tamper(const char *from, const char *to, const char *k1, const char *k2, const char *v)
+{
+    muon_st_file f;
+    const char **kv;
+    int i, st;
+    if (muon_st_read(from, &f)) return 1;
+    kv = malloc((2 * (size_t)f.meta_count + 1) * sizeof *kv);
+    if (!kv) { muon_st_free(&f); return 1; }
+    for (i = 0; i < f.meta_count; i++) {
+        int hit = !strcmp(f.meta_keys[i], k1) || (k2 && !strcmp(f.meta_keys[i], k2));
+        kv[2 * i] = f.meta_keys[i];
+        kv[2 * i + 1] = hit ? v : f.meta_values[i];
+    }
+    kv[2 * f.meta_count] = NULL;
+    st = muon_st_write(to, f.tensors, f.count, kv);
+    free((void *)kv);
+    muon_st_free(&f);
+    return st;
 }
 
 static void checkpoint_tests(void)
@@ -228,6 +257,25 @@ static void checkpoint_tests(void)
     check(muon_checkpoint_open(golden_path("model_default.safetensors"), &f) == MUON_ERR_FORMAT,
           "a safetensors file without our metadata: %s", muon_last_error());
     check(muon_checkpoint_open(DIR "/none.safetensors", &f) == MUON_ERR_IO, "missing checkpoint: %s", muon_last_error());
+    /* a step beyond LONG_MAX must not saturate into a huge valid step */
+    step = -1;
+    if (!tamper(DIR "/ck.safetensors", DIR "/bigstep.safetensors", "step", NULL, "99999999999999999999") &&
+        !muon_checkpoint_open(DIR "/bigstep.safetensors", &f)) {
+        check(muon_checkpoint_step(&f, &step) == MUON_ERR_FORMAT, "metadata step 99999999999999999999: refused: %s",
+              muon_last_error());
+        muon_st_free(&f);
+    } else check(0, "tampered checkpoint: %s", muon_last_error());
+    /* out of memory: the message names what did not fit, on one line */
+    muon_alloc_fail_after(5); /* tensors, params, grads, acts struct, then the activation block */
+    st = muon_model_create(&m2, &cfg);
+    muon_alloc_fail_after(0);
+    check(st == MUON_ERR_NOMEM && strstr(muon_last_error(), "activations") && strstr(muon_last_error(), "--batch-size") &&
+          !strstr(muon_last_error(), "(out of memory"), "no memory for the activations: %s", muon_last_error());
+    muon_alloc_fail_after(2);
+    st = muon_model_create(&m2, &cfg);
+    muon_alloc_fail_after(0);
+    check(st == MUON_ERR_NOMEM && strstr(muon_last_error(), "parameters") && !strstr(muon_last_error(), "activations"),
+          "no memory for the parameters: %s", muon_last_error());
     /* non-finite parameters are never written */
     m.params[5] = NAN;
     remove(DIR "/nan.safetensors");
@@ -309,6 +357,40 @@ static void run_tests(void)
     free(ma);
     free(mb);
 
+    /* --track-every 50 on 20 steps: tracked at step 0 and the final step 20;
+     * stopped at 10 and resumed: also at 10, where that run stopped. The
+     * split log is the straight one plus those step-10 rows, no more. */
+    a = tiny_config(DIR "/k50");
+    a.track_every = 50;
+    st = muon_train(&a, NULL, &stopped);
+    b = tiny_config(DIR "/k50s");
+    b.track_every = 50;
+    b.stop_after = 10;
+    if (!st) st = muon_train(&b, NULL, &stopped);
+    strcpy(b.resume, DIR "/k50s/checkpoint.safetensors");
+    b.stop_after = 0;
+    if (!st) st = muon_train(&b, NULL, &stopped);
+    ma = slurp(DIR "/k50/metrics.csv", NULL);
+    mb = slurp(DIR "/k50s/metrics.csv", NULL);
+    if (check(!st && ma && mb, "track-every 50: 20 steps straight, and 10 + resume + 10 (%s)", st ? muon_last_error() : "ok")) {
+        char *p, *q;
+        long n20 = 0, n10 = 0;
+        for (p = ma; (p = strstr(p, "\n20,")); p++) if (p[4] != '-') n20++;
+        for (p = mb; (p = strstr(p, "\n10,")); p++) if (p[4] != '-') n10++;
+        check(n20 > 0, "the final step 20 is tracked although 50 does not divide it (%ld rows)", n20);
+        /* drop the split log's tracked step-10 rows ("10,<layer>=0..>,...") */
+        for (p = q = mb; *p;) {
+            char *e = strchr(p, '\n');
+            size_t len = e ? (size_t)(e - p + 1) : strlen(p);
+            if (!(strncmp(p, "10,", 3) == 0 && p[3] != '-')) { memmove(q, p, len); q += len; }
+            p += len;
+        }
+        *q = 0;
+        check(n10 > 0 && !strcmp(ma, mb), "stopped at 10: tracked there (%ld rows); otherwise the logs are identical", n10);
+    }
+    free(ma);
+    free(mb);
+
     /* 1 vs 2 threads: bit-identical; a wider tiny (C 64, T 32, B 4) so the
      * GEMMs and the model's loops really split across threads */
     a = tiny_config(DIR "/t1");
@@ -368,6 +450,26 @@ static void run_tests(void)
     a.model.d_model = 64;
     check(muon_train(&a, NULL, &stopped) == MUON_ERR_FORMAT && !fopen(DIR "/refused/metrics.csv", "rb"),
           "resume with another model shape: refused, no output: %s", muon_last_error());
+    /* a checkpoint at odds with itself: the message says so, and does not
+     * blame model flags that were never given */
+    if (!tamper(DIR "/straight/checkpoint.safetensors", DIR "/odd1.safetensors", "config.d_ff", NULL, "96") &&
+        !tamper(DIR "/straight/checkpoint.safetensors", DIR "/odd2.safetensors", "config.d_ff", "train.d-ff", "96")) {
+        int k;
+        for (k = 0; k < 2; k++) {
+            muon_st_file f;
+            muon_train_defaults(&a);
+            strcpy(a.resume, k ? DIR "/odd2.safetensors" : DIR "/odd1.safetensors");
+            st = muon_checkpoint_open(a.resume, &f);
+            if (!st) { st = muon_train_config_from_meta(&a, &f); muon_st_free(&f); }
+            a.steps = 30;
+            strcpy(a.out, DIR "/odd");
+            if (!st) st = muon_train(&a, NULL, &stopped);
+            check(st == MUON_ERR_FORMAT && !strstr(muon_last_error(), "model flags") &&
+                  strstr(muon_last_error(), k ? "tensors do not match its own model config" : "contradicts itself"),
+                  "resume from a checkpoint whose %s: %s",
+                  k ? "config metadata disagrees with its tensors" : "config.* and train.* disagree", muon_last_error());
+        }
+    } else check(0, "tampered checkpoints: %s", muon_last_error());
     check(1, "train runs took %.1f s", muon_seconds() - t0);
 }
 
