@@ -48,10 +48,8 @@ ifeq ($(OPENMP),1)
     OPENMP := 0
   endif
 endif
-ifneq ($(OPENMP),1)
-  # '#pragma omp' lines are ignored without -fopenmp; keep -Wall quiet about it
-  MUON_CFLAGS += -Wno-unknown-pragmas
-endif
+# OpenMP directives are written MUON_OMP(...) (linalg/omp.h), which vanishes
+# without -fopenmp, so an OPENMP=0 build needs no -Wno-unknown-pragmas.
 
 # stb_image_write from Debian's libstb-dev: found with pkg-config; installed
 # when missing and we are root; otherwise a one-line instruction.

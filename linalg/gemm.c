@@ -25,6 +25,7 @@
  * N tiles. So the result is bit-identical for any number of threads.
  */
 #include "muon.h"
+#include "linalg/omp.h"
 #include "linalg/gemm_internal.h"
 
 #include <math.h>
@@ -133,7 +134,7 @@ static void micro_kernel(int kc,
     float acc[MR][NR];
     int i, j, p;
     for (i = 0; i < MR; i++)
-#pragma omp simd
+MUON_OMP(omp simd)
         for (j = 0; j < NR; j++) acc[i][j] = 0.0f;
     /* The same multiply-adds in the same order either way; only the loop
      * nest differs, because the compilers keep the tile in registers for
@@ -143,7 +144,7 @@ static void micro_kernel(int kc,
      * acc in memory (1.3 GFLOP/s), but vectorises the j-i nest (115). */
 #ifdef __clang__
     for (p = 0; p < kc; p++) {
-#pragma omp simd
+MUON_OMP(omp simd)
         for (j = 0; j < NR; j++) {
             const float bj = b[(ptrdiff_t)p * NR + j];
             for (i = 0; i < MR; i++) acc[i][j] = MADD(a[(ptrdiff_t)p * MR + i], bj, acc[i][j]);
@@ -153,7 +154,7 @@ static void micro_kernel(int kc,
     for (p = 0; p < kc; p++) {
         for (i = 0; i < MR; i++) {
             const float ai = a[(ptrdiff_t)p * MR + i];
-#pragma omp simd
+MUON_OMP(omp simd)
             for (j = 0; j < NR; j++) acc[i][j] = MADD(ai, b[(ptrdiff_t)p * NR + j], acc[i][j]);
         }
     }
@@ -161,11 +162,11 @@ static void micro_kernel(int kc,
     if (mr == MR && nr == NR) {
         if (beta == 0.0f) {
             for (i = 0; i < MR; i++)
-#pragma omp simd
+MUON_OMP(omp simd)
                 for (j = 0; j < NR; j++) c[i * ldc + j] = alpha * acc[i][j];
         } else {
             for (i = 0; i < MR; i++)
-#pragma omp simd
+MUON_OMP(omp simd)
                 for (j = 0; j < NR; j++) c[i * ldc + j] = alpha * acc[i][j] + beta * c[i * ldc + j];
         }
     } else {
@@ -287,7 +288,7 @@ static struct {
 static float *pool_get(size_t n, int *slot)
 {
     int s, pick = -1;
-#pragma omp critical(muon_gemm_pool)
+MUON_OMP(omp critical(muon_gemm_pool))
     {
         /* the smallest free buffer that fits, else the largest free one */
         for (s = 0; s < POOL_SLOTS; s++)
@@ -305,7 +306,7 @@ static float *pool_get(size_t n, int *slot)
         pool[pick].buf = muon_alloc(n * sizeof(float));
         pool[pick].cap = pool[pick].buf ? n : 0;
         if (!pool[pick].buf) {
-#pragma omp critical(muon_gemm_pool)
+MUON_OMP(omp critical(muon_gemm_pool))
             pool[pick].busy = 0;
             *slot = -1;
             return NULL;
@@ -320,14 +321,14 @@ static void pool_put(float *buf, int slot)
         muon_free(buf);
         return;
     }
-#pragma omp critical(muon_gemm_pool)
+MUON_OMP(omp critical(muon_gemm_pool))
     pool[slot].busy = 0;
 }
 
 void muon_gemm_release(void)
 {
     int s;
-#pragma omp critical(muon_gemm_pool)
+MUON_OMP(omp critical(muon_gemm_pool))
     for (s = 0; s < POOL_SLOTS; s++)
         if (!pool[s].busy) {
             muon_free(pool[s].buf);
@@ -426,7 +427,7 @@ static void thin_product(muon_op op, const float *Mat, ptrdiff_t ldm, int R, int
         for (r = 0; r < R; r++) {
             const float *m = Mat + r * ldm;
             float s = 0.0f;
-#pragma omp simd reduction(+ : s)
+MUON_OMP(omp simd reduction(+ : s))
             for (p = 0; p < K; p++) s = MADD(m[p], xv[p], s);
             acc[r] = s;
         }
@@ -435,7 +436,7 @@ static void thin_product(muon_op op, const float *Mat, ptrdiff_t ldm, int R, int
         for (p = 0; p < K; p++) {
             const float xp = xv[p];
             const float *restrict m = Mat + p * ldm;
-#pragma omp simd
+MUON_OMP(omp simd)
             for (r = 0; r < R; r++) acc[r] = MADD(xp, m[r], acc[r]);
         }
     }
@@ -468,7 +469,7 @@ static double guard_until = 0.0, guard_pause = GUARD_FIRST_PAUSE;
 
 void muon_gemm_guard_enable(int on)
 {
-#pragma omp critical(muon_gemm_guard)
+MUON_OMP(omp critical(muon_gemm_guard))
     {
         guard_on = on;
         guard_until = 0.0;
@@ -480,7 +481,7 @@ static int guard_says_serial(void)
 {
     int serial;
     double now = omp_get_wtime();
-#pragma omp critical(muon_gemm_guard)
+MUON_OMP(omp critical(muon_gemm_guard))
     serial = guard_on && now < guard_until;
     return serial;
 }
@@ -501,7 +502,7 @@ static void guard_record(const guard_times *t, int nt, double total)
         double late = t[i].start + t[i].busy - (pace > 0.0 ? pace * t[i].tiles : 0.0);
         if (late > lag) lag = late;
     }
-#pragma omp critical(muon_gemm_guard)
+MUON_OMP(omp critical(muon_gemm_guard))
     {
         if (lag > GUARD_MIN_LAG && lag > 0.25 * total) {
             guard_until = now + guard_pause;
@@ -630,7 +631,7 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
         guard_times times[GUARD_MAX_THREADS];
         double t0 = omp_get_wtime();
         int full_team = 0;
-#pragma omp parallel num_threads(nt)
+MUON_OMP(omp parallel num_threads(nt))
         {
             if (omp_get_num_threads() == nt) {
                 int tid = omp_get_thread_num();

@@ -28,6 +28,7 @@
  * arithmetic is identical whoever computes it, so results are bit-identical
  * for any thread count. */
 #include "muon.h"
+#include "linalg/omp.h"
 
 #include <float.h>
 #include <math.h>
@@ -50,7 +51,7 @@ static double dot_d(const double *restrict x, const double *restrict y, int n)
 {
     double s = 0.0;
     int i;
-#pragma omp simd reduction(+:s)
+MUON_OMP(omp simd reduction(+:s))
     for (i = 0; i < n; i++) s += x[i] * y[i];
     return s;
 }
@@ -100,7 +101,7 @@ static void qr_pivoted(int M, int N, double *C, double *tau, int *perm, double *
         t = 1.0 / (alpha - beta);
         {
             int i;
-#pragma omp simd
+MUON_OMP(omp simd)
             for (i = 1; i < len; i++) x[i] *= t;
         }
         x[0] = beta;
@@ -108,13 +109,13 @@ static void qr_pivoted(int M, int N, double *C, double *tau, int *perm, double *
         {
             const double tk = tau[k];
             const double *v = x;
-#pragma omp parallel for schedule(static) if (4.0 * (N - k - 1) * len > SVD_PAR_FLOPS)
+MUON_OMP(omp parallel for schedule(static) if (4.0 * (N - k - 1) * len > SVD_PAR_FLOPS))
             for (j = k + 1; j < N; j++) {
                 double *y = C + (size_t)j * M + k;
                 double w = tk * (y[0] + dot_d(v + 1, y + 1, len - 1)), s = 0.0;
                 int i;
                 y[0] -= w;
-#pragma omp simd reduction(+:s)
+MUON_OMP(omp simd reduction(+:s))
                 for (i = 1; i < len; i++) {
                     y[i] -= w * v[i];
                     s += y[i] * y[i];
@@ -133,7 +134,7 @@ static void qr_pivoted(int M, int N, double *C, double *tau, int *perm, double *
 static void apply_q(int M, int N, const double *C, const double *tau, int nrows, double *Ut)
 {
     int g, ngroups = (nrows + SVD_QROWS - 1) / SVD_QROWS;
-#pragma omp parallel for schedule(dynamic, 1) if (4.0 * nrows * N * M > SVD_PAR_FLOPS)
+MUON_OMP(omp parallel for schedule(dynamic, 1) if (4.0 * nrows * N * M > SVD_PAR_FLOPS))
     for (g = 0; g < ngroups; g++) {
         int c0 = g * SVD_QROWS, c1 = c0 + SVD_QROWS < nrows ? c0 + SVD_QROWS : nrows, k, c;
         for (k = N - 1; k >= 0; k--) {
@@ -146,7 +147,7 @@ static void apply_q(int M, int N, const double *C, const double *tau, int nrows,
                 double w = tk * (y[0] + dot_d(v + 1, y + 1, len - 1));
                 int i;
                 y[0] -= w;
-#pragma omp simd
+MUON_OMP(omp simd)
                 for (i = 1; i < len; i++) y[i] -= w * v[i];
             }
         }
@@ -185,7 +186,7 @@ static int jacobi_pair(const jacobi *J, int i, int j, double *mc)
     else t = copysign(1.0 / (fabs(zeta) + sqrt(1.0 + zeta * zeta)), zeta);
     c = 1.0 / sqrt(1.0 + t * t);
     s = c * t;
-#pragma omp simd
+MUON_OMP(omp simd)
     for (k = 0; k < N; k++) {
         double xa = a[k], xb = b[k];
         a[k] = c * xa - s * xb;
@@ -201,7 +202,7 @@ static int jacobi_pair(const jacobi *J, int i, int j, double *mc)
     J->d[j] = nb;
     if (J->Jt) {
         double *restrict ja = J->Jt + (size_t)i * N, *restrict jb = J->Jt + (size_t)j * N;
-#pragma omp simd
+MUON_OMP(omp simd)
         for (k = 0; k < N; k++) {
             double xa = ja[k], xb = jb[k];
             ja[k] = c * xa - s * xb;
@@ -226,7 +227,7 @@ static long jacobi_sweep(const jacobi *J, int nb, int *ring, double *maxcos)
     for (q = 0; q < nb; q++) ring[q] = q;
     for (r = 0; r < nb - 1; r++) {
         int p;
-#pragma omp parallel for schedule(dynamic, 1) reduction(+:rot) reduction(max:mc) if (4.0 * N * N * N / nb > SVD_PAR_FLOPS)
+MUON_OMP(omp parallel for schedule(dynamic, 1) reduction(+:rot) reduction(max:mc) if (4.0 * N * N * N / nb > SVD_PAR_FLOPS))
         for (p = 0; p < half; p++) {
             int bI = ring[p], bJ = ring[nb - 1 - p];
             int i0 = (int)((long)bI * N / nb), i1 = (int)((long)(bI + 1) * N / nb);

@@ -1,6 +1,7 @@
 /* Small vector helpers. Sums accumulate in double: they feed norms, clipping
  * and metrics, where float32 accumulation over ~10^6 terms loses digits. */
 #include "muon.h"
+#include "linalg/omp.h"
 
 #include <math.h>
 
@@ -17,14 +18,14 @@ double muon_norm2(const float *x, size_t n) { return sqrt(muon_dot(x, x, n)); }
 void muon_axpy(float a, const float *restrict x, float *restrict y, size_t n)
 {
     size_t i;
-#pragma omp simd
+MUON_OMP(omp simd)
     for (i = 0; i < n; i++) y[i] += a * x[i];
 }
 
 void muon_scale(float a, float *x, size_t n)
 {
     size_t i;
-#pragma omp simd
+MUON_OMP(omp simd)
     for (i = 0; i < n; i++) x[i] *= a;
 }
 

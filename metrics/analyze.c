@@ -20,6 +20,7 @@
  * tensor with two or more dimensions is listed in muon_analysis.skipped.
  * (GPT-2's Conv1D layers store [in, out] and are deliberately not matched.) */
 #include "muon.h"
+#include "linalg/omp.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -280,7 +281,7 @@ int muon_analyze(const char *const *paths, int n, muon_analysis *a)
                 snprintf(e[j].source, sizeof e[j].source, "%s", fc[j].source);
             }
             /* independent matrices: parallel, each result thread-independent */
-#pragma omp parallel for schedule(dynamic, 1)
+MUON_OMP(omp parallel for schedule(dynamic, 1))
             for (j = 0; j < nfc; j++) {
                 size_t sz = (size_t)fc[j].rows * fc[j].cols, t;
                 float *dW = NULL;

@@ -12,6 +12,7 @@
  * Cost: see MUON_DEFAULT_TRACK_EVERY in muon.h and `muon_bench_metrics`
  * (metrics/track_bench.c). */
 #include "muon.h"
+#include "linalg/omp.h"
 
 #include <string.h>
 
@@ -44,7 +45,7 @@ int muon_metrics_model(const muon_model *m, const muon_update_view *u,
 
     /* dynamic: the matrices differ in size by up to 4x, and each result is
      * independent of the thread that computes it */
-#pragma omp parallel for schedule(dynamic, 1)
+MUON_OMP(omp parallel for schedule(dynamic, 1))
     for (i = 0; i < n; i++) status[i] = compute_one(m, u, &tr[i], &out[i]);
 
     for (i = 0; i < n && !st; i++) {

@@ -5,6 +5,7 @@
  * arithmetic is float32 in the same order, so the golden comparison with
  * PyTorch is limited only by rounding inside sqrt/div. */
 #include "muon.h"
+#include "linalg/omp.h"
 
 #include <math.h>
 
@@ -23,7 +24,7 @@ void muon_adamw_update(const muon_optim_config *c, float lr, float wd, long t, s
     const float step_size = (float)((double)lr / bc1);
     const float bc2_sqrt = (float)sqrt(bc2);
     long i, nn = (long)n;
-#pragma omp parallel for schedule(static) if (nn > 65536)
+MUON_OMP(omp parallel for schedule(static) if (nn > 65536))
     for (i = 0; i < nn; i++) {
         float w0 = W[i], w = w0 * decay, g = G[i];
         float mi = m[i] * b1 + one_b1 * g;

@@ -18,6 +18,7 @@
  * The naive kernels below store the full probability matrix and are the
  * plain textbook loops; the tests hold the fast ones to them. */
 #include "muon.h"
+#include "linalg/omp.h"
 #include "model/layers.h"
 
 #include <math.h>
@@ -96,7 +97,7 @@ static item_buf item_carve(float *base, int T, int HS, int R)
         int k_, r_, l_; \
         for (k_ = 0; k_ < (K); k_++) { \
             const float *restrict b_ = (Bv) + (size_t)k_ * (ldb); \
-            _Pragma("omp simd") \
+            MUON_OMP(omp simd) \
             for (l_ = 0; l_ < LANES; l_++) { \
                 const float bl_ = b_[l_]; \
                 for (r_ = 0; r_ < ROWS; r_++) acc[r_][l_] = MADD(AEXPR(r_, k_), bl_, acc[r_][l_]); \
@@ -110,7 +111,7 @@ static item_buf item_carve(float *base, int T, int HS, int R)
             const float *restrict b_ = (Bv) + (size_t)k_ * (ldb); \
             for (r_ = 0; r_ < ROWS; r_++) { \
                 const float a_ = AEXPR(r_, k_); \
-                _Pragma("omp simd") \
+                MUON_OMP(omp simd) \
                 for (l_ = 0; l_ < LANES; l_++) acc[r_][l_] = MADD(a_, b_[l_], acc[r_][l_]); \
             } \
         } \
@@ -232,7 +233,7 @@ void muon_attention_forward(float *out, int ldo, float *lse, const muon_attn_sha
     size_t per = item_floats(T, HS, R);
     int item;
 
-#pragma omp parallel for schedule(dynamic, 1) if ((double)B * NH * T * T * HS >= MUON_PAR_MIN)
+MUON_OMP(omp parallel for schedule(dynamic, 1) if ((double)B * NH * T * T * HS >= MUON_PAR_MIN))
     for (item = 0; item < B * NKV; item++) {
         int b = item / NKV, g = item % NKV, hh, i0, r, d;
         item_buf w = item_carve(scratch + (size_t)item * per, T, HS, R);
@@ -260,7 +261,7 @@ void muon_attention_backward(float *dq, int lddq, float *dk, int lddk, float *dv
     size_t per = item_floats(T, HS, R);
     int item;
 
-#pragma omp parallel for schedule(dynamic, 1) if ((double)B * NH * T * T * HS >= MUON_PAR_MIN)
+MUON_OMP(omp parallel for schedule(dynamic, 1) if ((double)B * NH * T * T * HS >= MUON_PAR_MIN))
     for (item = 0; item < B * NKV; item++) {
         int b = item / NKV, g = item % NKV, hh, i0, r, j, d;
         item_buf w = item_carve(scratch + (size_t)item * per, T, HS, R);

@@ -1,5 +1,6 @@
 /* Mean softmax cross-entropy over the rows of the logits. */
 #include "muon.h"
+#include "linalg/omp.h"
 #include "model/layers.h"
 
 #include <math.h>
@@ -8,7 +9,7 @@ double muon_cross_entropy_forward(float *lse, float *ework, const float *logits,
 {
     int r;
     double loss = 0.0;
-#pragma omp parallel for schedule(static) if ((size_t)N * V >= MUON_PAR_MIN)
+MUON_OMP(omp parallel for schedule(static) if ((size_t)N * V >= MUON_PAR_MIN))
     for (r = 0; r < N; r++) {
         const float *z = logits + (size_t)r * V;
         float *e = ework + (size_t)r * V; /* exp(z - max), dlogits' rows as scratch */
@@ -27,7 +28,7 @@ void muon_cross_entropy_backward(float *dlogits, const float *logits, const floa
 {
     int r;
     float inv = 1.0f / (float)N;
-#pragma omp parallel for schedule(static) if ((size_t)N * V >= MUON_PAR_MIN)
+MUON_OMP(omp parallel for schedule(static) if ((size_t)N * V >= MUON_PAR_MIN))
     for (r = 0; r < N; r++) {
         const float *z = logits + (size_t)r * V;
         float *d = dlogits + (size_t)r * V, m = lse[r];

@@ -1,11 +1,12 @@
 /* Token embedding, scaled by sqrt(C) as in the research model. */
 #include "muon.h"
+#include "linalg/omp.h"
 #include "model/layers.h"
 
 void muon_embedding_forward(float *out, const int *tokens, const float *wte, int N, int C, float scale)
 {
     int r;
-#pragma omp parallel for schedule(static) if ((size_t)N * C >= MUON_PAR_MIN)
+MUON_OMP(omp parallel for schedule(static) if ((size_t)N * C >= MUON_PAR_MIN))
     for (r = 0; r < N; r++) {
         const float *e = wte + (size_t)tokens[r] * C;
         float *o = out + (size_t)r * C;
@@ -21,7 +22,7 @@ void muon_embedding_forward(float *out, const int *tokens, const float *wte, int
 void muon_embedding_backward(float *dwte, const float *dout, const int *tokens, int N, int C, float scale)
 {
     int jb, nb = (C + COL_BLOCK - 1) / COL_BLOCK;
-#pragma omp parallel for schedule(static) if ((size_t)N * C >= MUON_PAR_MIN)
+MUON_OMP(omp parallel for schedule(static) if ((size_t)N * C >= MUON_PAR_MIN))
     for (jb = 0; jb < nb; jb++) {
         int j0 = jb * COL_BLOCK, j1 = j0 + COL_BLOCK < C ? j0 + COL_BLOCK : C, r, j;
         for (r = 0; r < N; r++) {

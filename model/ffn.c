@@ -3,6 +3,7 @@
  *   relu2  (the research model; So et al. 2021, "Primer"): relu(h)^2
  *   swiglu (Shazeer 2020): silu(gate) * h, silu(z) = z * sigmoid(z) */
 #include "muon.h"
+#include "linalg/omp.h"
 #include "model/layers.h"
 
 static float sigmoidf_(float z)
@@ -16,13 +17,13 @@ void muon_ffn_act_forward(float *act, const float *h, const float *gate, size_t 
 {
     long i, nn = (long)n;
     if (kind == MUON_FFN_SWIGLU) {
-#pragma omp parallel for schedule(static) if (n >= MUON_PAR_MIN)
+MUON_OMP(omp parallel for schedule(static) if (n >= MUON_PAR_MIN))
         for (i = 0; i < nn; i++) {
             float z = gate[i];
             act[i] = z * sigmoidf_(z) * h[i];
         }
     } else {
-#pragma omp parallel for schedule(static) if (n >= MUON_PAR_MIN)
+MUON_OMP(omp parallel for schedule(static) if (n >= MUON_PAR_MIN))
         for (i = 0; i < nn; i++) {
             float r = h[i] > 0.0f ? h[i] : 0.0f;
             act[i] = r * r;
@@ -35,7 +36,7 @@ void muon_ffn_act_backward(float *dh, float *dgate, const float *dact, const flo
 {
     long i, nn = (long)n;
     if (kind == MUON_FFN_SWIGLU) {
-#pragma omp parallel for schedule(static) if (n >= MUON_PAR_MIN)
+MUON_OMP(omp parallel for schedule(static) if (n >= MUON_PAR_MIN))
         for (i = 0; i < nn; i++) {
             float z = gate[i], s = sigmoidf_(z), d = dact[i];
             /* d silu/dz = s * (1 + z (1 - s)) */
@@ -43,7 +44,7 @@ void muon_ffn_act_backward(float *dh, float *dgate, const float *dact, const flo
             dh[i] = d * z * s;
         }
     } else {
-#pragma omp parallel for schedule(static) if (n >= MUON_PAR_MIN)
+MUON_OMP(omp parallel for schedule(static) if (n >= MUON_PAR_MIN))
         for (i = 0; i < nn; i++) {
             float r = h[i] > 0.0f ? h[i] : 0.0f;
             dh[i] = dact[i] * 2.0f * r;

@@ -30,6 +30,7 @@
  * rows of one ((NH+2NKV)*HS, C) matrix and the projection is a single GEMM.
  */
 #include "muon.h"
+#include "linalg/omp.h"
 #include "model/layers.h"
 
 #include <math.h>
@@ -353,7 +354,7 @@ const float *muon_model_logits(const muon_model *m) { return m->acts->logits; }
 static void residual_add(float *y, const float *x, size_t n)
 {
     long i, nn = (long)n;
-#pragma omp parallel for schedule(static) if (n >= MUON_PAR_MIN)
+MUON_OMP(omp parallel for schedule(static) if (n >= MUON_PAR_MIN))
     for (i = 0; i < nn; i++) y[i] += x[i];
 }
 

@@ -3,6 +3,7 @@
  * of them with --optimizer adamw). Every state buffer is laid out like
  * muon_model.params, so a muon_tracked offset indexes all of them. */
 #include "muon.h"
+#include "linalg/omp.h"
 
 #include <math.h>
 #include <string.h>
@@ -107,7 +108,7 @@ int muon_optim_step(muon_optim *o, muon_model *m, double lr_mult)
     {
         double t0 = muon_seconds();
         int failed = MUON_OK;
-#pragma omp parallel for schedule(dynamic, 1)
+MUON_OMP(omp parallel for schedule(dynamic, 1))
         for (i = 0; i < m->n_tensors; i++) {
             const muon_param *p = &m->tensors[i];
             size_t off = p->offset;
@@ -116,7 +117,7 @@ int muon_optim_step(muon_optim *o, muon_model *m, double lr_mult)
             s = muon_muon_update(c, lr, p->rows, p->cols, m->params + off, m->grads + off,
                                  o->momentum + off, o->orth_out + off, o->delta + off);
             if (s) {
-#pragma omp critical(muon_optim_fail)
+MUON_OMP(omp critical(muon_optim_fail))
                 if (!failed) failed = s;
             }
         }

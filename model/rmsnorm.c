@@ -4,6 +4,7 @@
  * Also used for QK-norm: every head's q and k vector normalised on its own,
  * with one gain of size HS shared across heads. */
 #include "muon.h"
+#include "linalg/omp.h"
 #include "model/layers.h"
 
 #include <math.h>
@@ -12,7 +13,7 @@ void muon_rmsnorm_forward(float *out, int ldo, float *rstd, const float *in, int
                           const float *g, int N, int G, int n, float eps)
 {
     int r;
-#pragma omp parallel for schedule(static) if ((size_t)N * G * n >= MUON_PAR_MIN)
+MUON_OMP(omp parallel for schedule(static) if ((size_t)N * G * n >= MUON_PAR_MIN))
     for (r = 0; r < N; r++) {
         int k, j;
         for (k = 0; k < G; k++) {
@@ -36,9 +37,9 @@ void muon_rmsnorm_backward(float *din, int lddi, int accumulate, float *dg, cons
     int r, jb, nb = (n + COL_BLOCK - 1) / COL_BLOCK;
     /* one parallel region, two loops: the gain sums read only dout, in and
      * rstd (never din), so threads go on to them without a barrier */
-#pragma omp parallel if ((size_t)N * G * n >= MUON_PAR_MIN)
+MUON_OMP(omp parallel if ((size_t)N * G * n >= MUON_PAR_MIN))
     {
-#pragma omp for schedule(static) nowait
+MUON_OMP(omp for schedule(static) nowait)
         for (r = 0; r < N; r++) {
             int k, j;
             for (k = 0; k < G; k++) {
@@ -61,7 +62,7 @@ void muon_rmsnorm_backward(float *din, int lddi, int accumulate, float *dg, cons
                     for (j = 0; j < n; j++) dx[j] = rs * (dy[j] * g[j] - x[j] * c);
             }
         }
-#pragma omp for schedule(static)
+MUON_OMP(omp for schedule(static))
         for (jb = 0; jb < nb; jb++) {
             int j0 = jb * COL_BLOCK, j1 = j0 + COL_BLOCK < n ? j0 + COL_BLOCK : n, k, j, i;
             float acc[COL_BLOCK] = {0};

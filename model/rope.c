@@ -3,6 +3,7 @@
  * research code, not the half-split (i, i + HS/2) one: pair i of position t
  * turns by the angle t * base^(-2i/HS). */
 #include "muon.h"
+#include "linalg/omp.h"
 #include "model/layers.h"
 
 #include <math.h>
@@ -25,7 +26,7 @@ static void rope_apply(float *x, int ld, const float *cosv, const float *sinv,
                        int B, int T, int H, int HS, float sign)
 {
     int r, P = HS / 2;
-#pragma omp parallel for schedule(static) if ((size_t)B * T * H * HS >= MUON_PAR_MIN)
+MUON_OMP(omp parallel for schedule(static) if ((size_t)B * T * H * HS >= MUON_PAR_MIN))
     for (r = 0; r < B * T; r++) {
         int t = r % T, h, i;
         const float *cs = cosv + (size_t)t * P, *sn = sinv + (size_t)t * P;

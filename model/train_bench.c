@@ -5,6 +5,7 @@
  * orthogonaliser alone (timed apart on the same momentum buffers). Best of several
  * timed steps after a warm-up step, because the machine is shared. */
 #include "muon.h"
+#include "linalg/omp.h"
 
 #include <string.h>
 
@@ -50,13 +51,13 @@ static int bench_one(FILE *out, int threads, int steps)
         int rep;
         for (rep = 0; rep < 5 && !st; rep++) {
             double t0 = muon_seconds();
-#pragma omp parallel for schedule(dynamic, 1)
+MUON_OMP(omp parallel for schedule(dynamic, 1))
             for (i = 0; i < m.n_tensors; i++) {
                 const muon_param *p = &m.tensors[i];
                 if (!muon_optim_uses_muon(&oc, p)) continue;
                 if (muon_orthogonalize(oc.orth, oc.ns_steps, p->rows, p->cols, o.momentum + p->offset,
                                        o.delta + p->offset)) {
-#pragma omp critical(bench_fail)
+MUON_OMP(omp critical(bench_fail))
                     st = MUON_ERR_NUMERIC;
                 }
             }

@@ -11,6 +11,7 @@
  * second term covers the final roundings of alpha*acc + beta*c. The exact
  * sum_p |a||b| comes from the reference on |A| and |B|. */
 #include "test.h"
+#include "linalg/omp.h"
 #include "linalg/gemm_internal.h"
 
 #include <float.h>
@@ -308,7 +309,7 @@ static void test_concurrent(void)
     for (i = 0; i < CALLS; i++)
         muon_gemm(MUON_NOTRANS, MUON_TRANS, M, N, K, 1.0f + i, A, K, B, K, 0.0f, R + (size_t)i * M * N, N);
     muon_set_threads(2);
-#pragma omp parallel for schedule(static, 1) reduction(+ : bad)
+MUON_OMP(omp parallel for schedule(static, 1) reduction(+ : bad))
     for (i = 0; i < CALLS; i++)
         bad += muon_gemm(MUON_NOTRANS, MUON_TRANS, M, N, K, 1.0f + i, A, K, B, K, 0.0f,
                          C + (size_t)i * M * N, N) != MUON_OK;
@@ -317,7 +318,7 @@ static void test_concurrent(void)
           CALLS, muon_threads() > 1 ? 2 : 1);
     /* inside an inactive (one-thread) region muon_gemm starts its own team */
     memset(C, 0, sizeof(float) * M * N);
-#pragma omp parallel num_threads(1)
+MUON_OMP(omp parallel num_threads(1))
     bad += muon_gemm(MUON_NOTRANS, MUON_TRANS, M, N, K, 1.0f, A, K, B, K, 0.0f, C, N) != MUON_OK;
     check(!bad && memcmp(C, R, sizeof(float) * M * N) == 0,
           "a call inside a one-thread parallel region (own nested team) gives the same bits");
