@@ -35,6 +35,19 @@ static int fail(const char *fmt, ...)
     return 2;
 }
 
+/* `--threads T` for analyze and bench: 1..1024, else fail()'s line; 0 when set. */
+static int set_threads_flag(const char *cmd, const char *arg)
+{
+    char *end;
+    long t;
+    if (!arg) return fail("%s: --threads needs a value", cmd);
+    t = strtol(arg, &end, 10);
+    if (*end || end == arg || t < 1 || t > 1024)
+        return fail("%s: --threads needs a whole number from 1 to 1024, not '%s'", cmd, arg);
+    muon_set_threads((int)t);
+    return 0;
+}
+
 static int wants_help(int argc, char **argv)
 {
     int i;
@@ -298,15 +311,7 @@ static int cmd_analyze(int argc, char **argv)
             if (i + 1 >= argc || !argv[i + 1][0]) { free(paths); return fail("analyze: --out needs a file name"); }
             out = argv[++i];
         } else if (!strcmp(argv[i], "--threads")) {
-            char *end;
-            long t;
-            if (i + 1 >= argc) { free(paths); return fail("analyze: --threads needs a number"); }
-            t = strtol(argv[++i], &end, 10);
-            if (*end || end == argv[i] || t < 1 || t > 1024) {
-                free(paths);
-                return fail("analyze: --threads needs a whole number from 1 to 1024, not '%s'", argv[i]);
-            }
-            muon_set_threads((int)t);
+            if (set_threads_flag("analyze", i + 1 < argc ? argv[++i] : NULL)) { free(paths); return 2; }
         } else if (argv[i][0] == '-' && argv[i][1]) {
             free(paths);
             return fail("analyze: unknown option '%s' (see muon analyze --help)", argv[i]);
@@ -367,13 +372,7 @@ static int cmd_bench(int argc, char **argv)
     for (i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--blas")) blas = 1;
         else if (!strcmp(argv[i], "--threads")) {
-            char *end;
-            long t;
-            if (i + 1 >= argc) return fail("bench: --threads needs a value");
-            t = strtol(argv[++i], &end, 10);
-            if (*end || end == argv[i] || t < 1 || t > 1024)
-                return fail("bench: --threads needs a whole number from 1 to 1024, not '%s'", argv[i]);
-            muon_set_threads((int)t);
+            if (set_threads_flag("bench", i + 1 < argc ? argv[++i] : NULL)) return 2;
         } else if (!strcmp(argv[i], "all")) {
             for (k = 0; k < nparts; k++) want[k] = 1;
             any = 1;
