@@ -288,12 +288,12 @@ static int cmd_sample(int argc, char **argv)
 
 static int cmd_analyze(int argc, char **argv)
 {
-    const char *out = "analyze.csv";
+    const char *out = "analyze.csv", *plots = NULL;
     const char **paths;
     muon_analysis a;
     int i, n = 0, st, last = -1;
     if (wants_help(argc, argv)) {
-        printf("usage: muon analyze CKPT... [--out FILE] [--threads T]\n"
+        printf("usage: muon analyze CKPT... [--out FILE] [--plots DIR] [--threads T]\n"
                "  static spectral metrics (sigma_max, spectral_gap, top_sv_1..10, stable_rank,\n"
                "  spectral_entropy, ortho_error_weight) of every attention/FFN matrix of each\n"
                "  safetensors checkpoint, ours or PyTorch/HF (layers.N.attn.q.weight,\n"
@@ -301,7 +301,8 @@ static int cmd_analyze(int argc, char **argv)
                "  checkpoints also alignment_left/right with dW = the difference to the previous\n"
                "  one. Prints a table and writes the rows, tidy like metrics.csv with\n"
                "  step = the checkpoint's index in the list (0, 1, ...), to FILE\n"
-               "  (default analyze.csv in the current directory).\n");
+               "  (default analyze.csv in the current directory). --plots DIR also draws\n"
+               "  the research plots from those rows into DIR (x axis: checkpoint index).\n");
         return 0;
     }
     paths = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *paths);
@@ -310,6 +311,9 @@ static int cmd_analyze(int argc, char **argv)
         if (!strcmp(argv[i], "--out")) {
             if (i + 1 >= argc || !argv[i + 1][0]) { free(paths); return fail("analyze: --out needs a file name"); }
             out = argv[++i];
+        } else if (!strcmp(argv[i], "--plots")) {
+            if (i + 1 >= argc || !argv[i + 1][0]) { free(paths); return fail("analyze: --plots needs a directory"); }
+            plots = argv[++i];
         } else if (!strcmp(argv[i], "--threads")) {
             if (set_threads_flag("analyze", i + 1 < argc ? argv[++i] : NULL)) { free(paths); return 2; }
         } else if (argv[i][0] == '-' && argv[i][1]) {
@@ -325,6 +329,7 @@ static int cmd_analyze(int argc, char **argv)
     if (st) return fail("analyze: %s", muon_last_error());
     /* the CSV first: a failure then prints nothing but its one line */
     st = muon_analysis_write_csv(&a, out);
+    if (!st && plots) st = muon_plot_csv(out, plots, NULL);
     if (st) { muon_analysis_free(&a); return fail("analyze: %s", muon_last_error()); }
     printf("%4s %5s %-6s %9s %11s %11s %11s %9s %9s %9s %9s\n", "ckpt", "layer", "matrix", "shape",
            "sigma_max", "gap", "stable_rank", "entropy", "ortho_err", "align_l", "align_r");
@@ -346,6 +351,7 @@ static int cmd_analyze(int argc, char **argv)
     }
     for (i = 0; i < a.n_skipped; i++) printf("skipped: %s\n", a.skipped[i]);
     printf("wrote %s (%d matrices from %d checkpoint%s)\n", out, a.n_entries, n, n == 1 ? "" : "s");
+    if (plots) printf("plots: %s/\n", plots);
     muon_analysis_free(&a);
     return 0;
 }

@@ -882,6 +882,9 @@ typedef struct {
 
 /* Like muon_plot_run with options (NULL: the defaults). */
 int muon_plot_run_opts(const char *run_dir, const muon_plot_options *opt);
+/* The same plots from any metric CSV (e.g. `muon analyze`'s, where step is
+ * the checkpoint index) into dir (created if its parent exists). */
+int muon_plot_csv(const char *csv_path, const char *dir, const muon_plot_options *opt);
 
 /* Reads run_dir/metrics.csv and (re)draws every research plot into
  * run_dir/research_plots/. A missing or malformed metrics.csv gives

@@ -1002,14 +1002,20 @@ static const char *const fig_files[12] = {
 
 int muon_plot_run_opts(const char *run_dir, const muon_plot_options *opt)
 {
+    char csv[4096], dir[4096];
+    int st = join(csv, sizeof csv, run_dir, "metrics.csv");
+    if (!st) st = join(dir, sizeof dir, run_dir, "research_plots");
+    return st ? st : muon_plot_csv(csv, dir, opt);
+}
+
+int muon_plot_csv(const char *csv_path, const char *dir, const muon_plot_options *opt)
+{
     muon_metrics_table t;
     ctx g;
-    char path[4096], dir[4096];
+    char path[4096];
     int st, i, L;
     memset(&g, 0, sizeof g);
-    st = join(path, sizeof path, run_dir, "metrics.csv");
-    if (st) return st;
-    st = muon_metrics_read(path, &t);
+    st = muon_metrics_read(csv_path, &t);
     if (st) return st;
     g.t = &t;
     L = t.n_layers;
@@ -1063,8 +1069,6 @@ int muon_plot_run_opts(const char *run_dir, const muon_plot_options *opt)
     if (!(g.xmin <= g.xmax)) { g.xmin = 0; g.xmax = 1; }
     if (g.xmin == g.xmax) { g.xmin -= 0.5; g.xmax += 0.5; }
 
-    st = join(dir, sizeof dir, run_dir, "research_plots");
-    if (st) goto done;
     if (make_dir(dir) != 0 && errno != EEXIST) {
         st = muon_error(MUON_ERR_IO, "%s: cannot create directory (%s)", dir, strerror(errno));
         goto done;

@@ -806,6 +806,28 @@ static void test_analyze_cli(void)
               "--out naming the input checkpoint: exit 2, checkpoint intact: %s", err);
         remove(ck);
     }
+    {   /* --plots DIR: the research plots of the analysis, x = checkpoint index */
+        static const char *const pngs[] = {"spectral_norm_vs_depth.png", "entropy_mri.png", "update_alignment.png"};
+        int k, all = 1;
+        FILE *f;
+        remove(out);
+        snprintf(cmd, sizeof cmd, "rm -rf build/test_analyze_plots && %s analyze tests/golden/analyze_hf_0.safetensors "
+                 "tests/golden/analyze_hf_1.safetensors --out %s --plots build/test_analyze_plots", muon_bin(), out);
+        rc = run_cmd(cmd, err, sizeof err);
+        for (k = 0; k < 3; k++) {
+            char png[256];
+            snprintf(png, sizeof png, "build/test_analyze_plots/%s", pngs[k]);
+            f = fopen(png, "rb");
+            all &= f != NULL;
+            if (f) fclose(f);
+        }
+        check(rc == 0 && all, "analyze --plots DIR draws the plots there (exit %d; %s)", rc, err);
+        snprintf(cmd, sizeof cmd, "%s analyze tests/golden/analyze_hf_0.safetensors --out %s --plots build/no/such/dir",
+                 muon_bin(), out);
+        rc = run_cmd(cmd, err, sizeof err);
+        check(rc == 2 && strstr(err, "build/no/such/dir"), "analyze --plots into a missing parent: exit 2: %s", err);
+        run_cmd("rm -rf build/test_analyze_plots", NULL, 0);
+    }
     snprintf(cmd, sizeof cmd, "%s analyze --help", muon_bin());
     check(run_cmd(cmd, NULL, 0) == 0, "muon analyze --help: exit 0");
     remove(out);
