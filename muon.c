@@ -123,11 +123,11 @@ static int cmd_train(int argc, char **argv)
     if (steps && tokens)
         return fail("train: --steps %s and --tokens %s both set the run length; give one of them", steps, tokens);
     if (resume) {
-        muon_st_file f;
+        muon_safetensors f;
         st = muon_checkpoint_open(resume, &f);
         if (!st) {
             st = muon_train_config_from_meta(&c, &f);
-            muon_st_free(&f);
+            muon_safetensors_free(&f);
         }
         if (st) return fail("train: --resume %s", muon_last_error());
         {
@@ -225,7 +225,7 @@ static int cmd_sample(int argc, char **argv)
     long n_new = 200;
     double temperature = 0.8;
     unsigned long long seed = 1337;
-    muon_st_file f;
+    muon_safetensors f;
     muon_config cfg;
     muon_model m;
     unsigned char *out;
@@ -267,9 +267,9 @@ static int cmd_sample(int argc, char **argv)
     if (st) return fail("sample: %s", muon_last_error());
     st = muon_checkpoint_config(&f, &cfg);
     if (!st) st = muon_model_create(&m, &cfg);
-    if (st) { muon_st_free(&f); return fail("sample: %s: %s", ckpt, muon_last_error()); }
+    if (st) { muon_safetensors_free(&f); return fail("sample: %s: %s", ckpt, muon_last_error()); }
     st = muon_checkpoint_load_model(&f, &m);
-    muon_st_free(&f);
+    muon_safetensors_free(&f);
     if (st) { muon_model_free(&m); return fail("sample: %s: %s", ckpt, muon_last_error()); }
     out = malloc((size_t)n_new + 1);
     if (!out) { muon_model_free(&m); return fail("sample: out of memory"); }

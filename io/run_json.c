@@ -2,7 +2,8 @@
  * every setting (the same table as the flags), the model shape, versions,
  * thread count, timings and final losses. Written to a temporary file and
  * renamed, like checkpoints. */
-#include "muon.h"
+#include "io/io.h"
+#include "train/train.h"
 
 #include <math.h>
 #include <string.h>

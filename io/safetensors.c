@@ -10,7 +10,7 @@
  * duplicate names) and converts every supported dtype to float32, so callers
  * see one representation. Bytes are assembled explicitly, so the code is
  * correct on big-endian hosts too. */
-#include "muon.h"
+#include "io/io.h"
 
 #include <errno.h>
 #include <math.h>
@@ -251,7 +251,7 @@ typedef struct {
 } byte_range;
 
 /* Parses one tensor entry {"dtype":..., "shape":[...], "data_offsets":[b,e]}. */
-static int parse_tensor(json_in *j, muon_st_tensor *t, byte_range *r)
+static int parse_tensor(json_in *j, muon_tensor *t, byte_range *r)
 {
     int have_dtype = 0, have_shape = 0, have_offsets = 0;
     if (json_expect(j, '{')) return j->status;
@@ -277,7 +277,7 @@ static int parse_tensor(json_in *j, muon_st_tensor *t, byte_range *r)
                 if (json_peek(j) == ']') j->s++;
                 else for (;;) {
                     uint64_t d;
-                    if (t->ndim == MUON_ST_MAXDIM) { muon_free(key); return json_fail(j, "too many dimensions"); }
+                    if (t->ndim == MUON_TENSOR_MAXDIM) { muon_free(key); return json_fail(j, "too many dimensions"); }
                     if (json_uint(j, &d)) break;
                     if (d > (uint64_t)INT64_MAX) { muon_free(key); return json_fail(j, "dimension too large"); }
                     t->shape[t->ndim++] = (int64_t)d;
@@ -306,7 +306,7 @@ static int parse_tensor(json_in *j, muon_st_tensor *t, byte_range *r)
     return 0;
 }
 
-static int parse_metadata(json_in *j, muon_st_file *f)
+static int parse_metadata(json_in *j, muon_safetensors *f)
 {
     if (json_expect(j, '{')) return j->status;
     if (json_peek(j) == '}') { j->s++; return 0; }
@@ -364,7 +364,7 @@ static int read_exact(FILE *fp, void *buf, size_t n, const char *path, const cha
     return 0;
 }
 
-int muon_st_read(const char *path, muon_st_file *f)
+int muon_safetensors_read(const char *path, muon_safetensors *f)
 {
     FILE *fp;
     unsigned char lenbuf[8];
@@ -417,7 +417,7 @@ int muon_st_read(const char *path, muon_st_file *f)
             muon_free(key);
             if (parse_metadata(&j, f)) break;
         } else {
-            muon_st_tensor *t = &f->tensors[f->count];
+            muon_tensor *t = &f->tensors[f->count];
             t->name = key;
             f->count++;
             if (parse_tensor(&j, t, &ranges[f->count - 1])) break;
@@ -432,7 +432,7 @@ int muon_st_read(const char *path, muon_st_file *f)
 
     /* shapes, byte counts and offsets must agree with each other and the file */
     for (i = 0; i < f->count; i++) {
-        muon_st_tensor *t = &f->tensors[i];
+        muon_tensor *t = &f->tensors[i];
         uint64_t numel = 1, nbytes;
         for (k = 0; k < t->ndim; k++) {
             if (t->shape[k] && numel > UINT64_MAX / (uint64_t)t->shape[k]) {
@@ -469,7 +469,7 @@ int muon_st_read(const char *path, muon_st_file *f)
     if (!data) { st = MUON_ERR_NOMEM; goto done; }
     if ((st = read_exact(fp, data, (size_t)data_len, path, "tensor data"))) goto done;
     for (i = 0; i < f->count; i++) {
-        muon_st_tensor *t = &f->tensors[i];
+        muon_tensor *t = &f->tensors[i];
         t->data = muon_alloc(t->numel * sizeof(float));
         if (!t->data) { st = MUON_ERR_NOMEM; goto done; }
         convert(t->dtype, data + ranges[i].begin, t->numel, t->data);
@@ -482,16 +482,16 @@ done:
     muon_free(ranges);
     if (st) {
         char msg[512];
-        /* muon_st_free may not touch the error message: keep it */
+        /* muon_safetensors_free may not touch the error message: keep it */
         strncpy(msg, muon_last_error(), sizeof msg - 1);
         msg[sizeof msg - 1] = 0;
-        muon_st_free(f);
+        muon_safetensors_free(f);
         muon_error(st, "%s", msg);
     }
     return st;
 }
 
-const muon_st_tensor *muon_st_find(const muon_st_file *f, const char *name)
+const muon_tensor *muon_safetensors_find(const muon_safetensors *f, const char *name)
 {
     int i;
     for (i = 0; i < f->count; i++)
@@ -499,10 +499,10 @@ const muon_st_tensor *muon_st_find(const muon_st_file *f, const char *name)
     return NULL;
 }
 
-const muon_st_tensor *muon_st_expect(const muon_st_file *f, const char *name,
+const muon_tensor *muon_safetensors_expect(const muon_safetensors *f, const char *name,
                                      int ndim, const int64_t *shape)
 {
-    const muon_st_tensor *t = muon_st_find(f, name);
+    const muon_tensor *t = muon_safetensors_find(f, name);
     int k, same;
     if (!t) {
         muon_error(MUON_ERR_FORMAT, "tensor '%s' is missing", name);
@@ -522,7 +522,7 @@ const muon_st_tensor *muon_st_expect(const muon_st_file *f, const char *name,
     return t;
 }
 
-const char *muon_st_meta(const muon_st_file *f, const char *key)
+const char *muon_safetensors_meta(const muon_safetensors *f, const char *key)
 {
     int i;
     for (i = 0; i < f->meta_count; i++)
@@ -530,7 +530,7 @@ const char *muon_st_meta(const muon_st_file *f, const char *key)
     return NULL;
 }
 
-void muon_st_free(muon_st_file *f)
+void muon_safetensors_free(muon_safetensors *f)
 {
     int i;
     if (!f) return;
@@ -592,7 +592,7 @@ static int write_all(FILE *fp, const void *p, size_t n)
     return n == 0 || fwrite(p, 1, n, fp) == n;
 }
 
-int muon_st_write(const char *path, const muon_st_tensor *t, int count,
+int muon_safetensors_write(const char *path, const muon_tensor *t, int count,
                   const char *const *meta_kv)
 {
     text_buf hb = {NULL, 0, 0, 0};
@@ -609,7 +609,7 @@ int muon_st_write(const char *path, const muon_st_tensor *t, int count,
     tb_str(&hb, "{");
     for (i = 0; i < count; i++) {
         uint64_t numel = 1;
-        if (!t[i].name || !*t[i].name || !strcmp(t[i].name, "__metadata__") || t[i].ndim < 0 || t[i].ndim > MUON_ST_MAXDIM) {
+        if (!t[i].name || !*t[i].name || !strcmp(t[i].name, "__metadata__") || t[i].ndim < 0 || t[i].ndim > MUON_TENSOR_MAXDIM) {
             muon_free(hb.s);
             return muon_error(MUON_ERR_ARG, "%s: tensor %d has no valid name or rank", path, i);
         }

@@ -4,7 +4,7 @@
  * 7 stored mantissa bits). PyTorch and the GPU tensor cores convert with
  * round-to-nearest, ties-to-even, and keep NaN a NaN; that is done here on the
  * bit pattern, so the result is exact and independent of the FPU's mode. */
-#include "muon.h"
+#include "linalg/linalg.h"
 
 #include <string.h>
 

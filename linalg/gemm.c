@@ -24,7 +24,7 @@
  * blocking never depends on the thread count; threads only split the M and
  * N tiles. So the result is bit-identical for any number of threads.
  */
-#include "muon.h"
+#include "linalg/linalg.h"
 #include "linalg/omp.h"
 #include "linalg/gemm_internal.h"
 

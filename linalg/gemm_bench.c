@@ -17,7 +17,7 @@
  * 1024x384x128 7-20 ms against a best of 0.5 ms; 1-thread median 1.1 ms).
  * muon_gemm's contention guard, which then falls back to one thread, is off
  * while timing, so the column shows what the threads do, not the guard. */
-#include "muon.h"
+#include "linalg/linalg.h"
 #include "linalg/gemm_internal.h"
 
 #include <math.h>

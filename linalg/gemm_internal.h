@@ -3,7 +3,7 @@
 #ifndef MUON_GEMM_INTERNAL_H
 #define MUON_GEMM_INTERNAL_H
 
-#include "muon.h"
+#include "linalg/linalg.h"
 
 /* MUON_OK, or MUON_ERR_ARG (message set) for a negative size or a leading
  * dimension shorter than a stored row of A, B or C. */

@@ -1,6 +1,6 @@
 /* The reference GEMM: a triple loop with double accumulation. Slow and
  * obviously correct; the tests compare muon_gemm against it. */
-#include "muon.h"
+#include "linalg/linalg.h"
 #include "linalg/gemm_internal.h"
 
 int muon_gemm_naive(muon_op opA, muon_op opB, int M, int N, int K,

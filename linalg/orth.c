@@ -23,7 +23,7 @@
  * with muon_alloc: the Muon step calls this once per matrix per step, and an
  * allocation is negligible beside 3 GEMMs. Precision is float32 like the
  * GEMMs; the norm is accumulated in double. */
-#include "muon.h"
+#include "linalg/linalg.h"
 
 #include <float.h>
 #include <math.h>
@@ -212,10 +212,10 @@ static int orth_iterate_bf16(int r, int c, float *X, float *Y, float *A, float *
 int muon_orthogonalize(muon_orth_kind kind, int steps, int rows, int cols,
                        const float *G, float *O)
 {
-    return muon_orthogonalize_ex(kind, steps, rows, cols, G, O, 0u);
+    return muon_orthogonalize_flags(kind, steps, rows, cols, G, O, 0u);
 }
 
-int muon_orthogonalize_ex(muon_orth_kind kind, int steps, int rows, int cols,
+int muon_orthogonalize_flags(muon_orth_kind kind, int steps, int rows, int cols,
                           const float *G, float *O, unsigned flags)
 {
     orth_triple table[64];

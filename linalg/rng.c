@@ -1,6 +1,6 @@
 /* Random numbers: xoshiro256** (Blackman & Vigna 2018), seeded by splitmix64.
  * Fast, small state, and the same stream on every platform and compiler. */
-#include "muon.h"
+#include "linalg/linalg.h"
 
 #include <math.h>
 

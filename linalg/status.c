@@ -2,7 +2,7 @@
  *
  * One global message buffer: errors are raised and reported on the main
  * thread (parallel regions never fail half-way; they are sized up front). */
-#include "muon.h"
+#include "linalg/linalg.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

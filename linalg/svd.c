@@ -27,7 +27,7 @@
  * disjoint column pairs of a fixed round-robin schedule; each column's
  * arithmetic is identical whoever computes it, so results are bit-identical
  * for any thread count. */
-#include "muon.h"
+#include "linalg/linalg.h"
 #include "linalg/omp.h"
 
 #include <float.h>

@@ -3,7 +3,7 @@
  * whole table stays quick), since the machine may be shared; inputs are N(0,1),
  * the case the metrics and Muon see most (a flat-ish spectrum, which is the
  * slowest case for Jacobi: pivoting cannot grade it). */
-#include "muon.h"
+#include "linalg/linalg.h"
 
 #include <stdlib.h>
 

@@ -1,6 +1,6 @@
 /* Small vector helpers. Sums accumulate in double: they feed norms, clipping
  * and metrics, where float32 accumulation over ~10^6 terms loses digits. */
-#include "muon.h"
+#include "linalg/linalg.h"
 #include "linalg/omp.h"
 
 #include <math.h>

@@ -19,7 +19,7 @@
  * recognised and skipped silently, as is every tensor of fewer than two dimensions; any other
  * tensor with two or more dimensions is listed in muon_analysis.skipped.
  * (GPT-2's Conv1D layers store [in, out] and are deliberately not matched.) */
-#include "muon.h"
+#include "metrics/metrics.h"
 #include "linalg/omp.h"
 
 #include <ctype.h>
@@ -106,7 +106,7 @@ static int classify(const char *name, int *layer)
 }
 
 static int add_skipped(muon_analysis *a, int *cap, const char *fmt_path, int ckpt, const char *name,
-                       const muon_st_tensor *t, const char *why)
+                       const muon_tensor *t, const char *why)
 {
     char shape[64];
     int d, n = 0;
@@ -146,7 +146,7 @@ static int cmp_found_name(const void *x, const void *y)
 }
 
 /* Finds the matrices of one checkpoint into *out (n of them). */
-static int find_matrices(const muon_st_file *f, const char *path, int ckpt, muon_analysis *a,
+static int find_matrices(const muon_safetensors *f, const char *path, int ckpt, muon_analysis *a,
                          int *skip_cap, found **out, int *n_out)
 {
     found *fs = NULL;
@@ -154,7 +154,7 @@ static int find_matrices(const muon_st_file *f, const char *path, int ckpt, muon
     *out = NULL;
     *n_out = 0;
     for (i = 0; i < f->count; i++) {
-        const muon_st_tensor *t = &f->tensors[i];
+        const muon_tensor *t = &f->tensors[i];
         int layer = -1, kind, rows, cols, nsl = 1, r[4];
         if (t->ndim < 2) continue;
         kind = t->ndim == 2 ? classify(t->name, &layer) : -1;
@@ -210,7 +210,7 @@ static int find_matrices(const muon_st_file *f, const char *path, int ckpt, muon
     /* the same (layer, kind) twice: keep the first by name order */
     for (i = 1, k = n ? 1 : 0; i < n; i++) {
         if (!cmp_found(&fs[i], &fs[k - 1])) {
-            const muon_st_tensor *t = muon_st_find(f, fs[i].source);
+            const muon_tensor *t = muon_safetensors_find(f, fs[i].source);
             if ((st = add_skipped(a, skip_cap, path, ckpt, fs[i].source, t, "duplicates another matrix"))) goto fail;
             continue;
         }
@@ -234,7 +234,7 @@ void muon_analysis_free(muon_analysis *a)
 
 int muon_analyze(const char *const *paths, int n, muon_analysis *a)
 {
-    muon_st_file cur, prev;
+    muon_safetensors cur, prev;
     found *fc = NULL, *fp = NULL;
     int nfc = 0, nfp = 0, i, j, k, st = MUON_OK, cap = 0, skip_cap = 0;
     int *status = NULL;
@@ -246,7 +246,7 @@ int muon_analyze(const char *const *paths, int n, muon_analysis *a)
     if (!paths || n < 1) return muon_error(MUON_ERR_ARG, "analyze: no checkpoint given");
 
     for (i = 0; i < n; i++) {
-        if ((st = muon_st_read(paths[i], &cur))) goto fail;
+        if ((st = muon_safetensors_read(paths[i], &cur))) goto fail;
         if ((st = find_matrices(&cur, paths[i], i, a, &skip_cap, &fc, &nfc))) goto fail;
         if (nfc == 0) {
             st = muon_error(MUON_ERR_FORMAT, "%s: no weight matrix found (expected names like "
@@ -302,7 +302,7 @@ MUON_OMP(omp parallel for schedule(dynamic, 1))
         }
         muon_free(status);
         status = NULL;
-        muon_st_free(&prev);
+        muon_safetensors_free(&prev);
         prev = cur;
         memset(&cur, 0, sizeof cur);
         muon_free(fp);
@@ -311,15 +311,15 @@ MUON_OMP(omp parallel for schedule(dynamic, 1))
         fc = NULL;
         nfc = 0;
     }
-    muon_st_free(&prev);
+    muon_safetensors_free(&prev);
     muon_free(fp);
     return MUON_OK;
 fail:
     muon_free(status);
     muon_free(fc);
     muon_free(fp);
-    muon_st_free(&cur);
-    muon_st_free(&prev);
+    muon_safetensors_free(&cur);
+    muon_safetensors_free(&prev);
     muon_analysis_free(a);
     return st;
 }
@@ -358,7 +358,7 @@ int muon_analysis_write_csv(const muon_analysis *a, const char *path)
     if ((st = muon_metric_log_open(&lg, tmp, -1))) { muon_free(tmp); return st; }
     for (i = 0; i < a->n_entries && !st; i++) {
         const muon_analysis_entry *e = &a->entries[i];
-        st = muon_metrics_log(lg, e->ckpt, e->layer, muon_matrix_name(e->kind), &e->mt);
+        st = muon_metric_log_metrics(lg, e->ckpt, e->layer, muon_matrix_name(e->kind), &e->mt);
     }
     if (st) muon_metric_log_close(lg);
     else st = muon_metric_log_close(lg);

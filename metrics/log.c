@@ -12,7 +12,7 @@
  * Opening with resume_step >= 0 drops every row of a later step by writing
  * the kept rows to "<path>.tmp" and renaming it over path (atomic on POSIX),
  * so a crash during the rewrite leaves either the old or the new file. */
-#include "muon.h"
+#include "metrics/metrics.h"
 
 #include <errno.h>
 #include <math.h>

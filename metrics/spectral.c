@@ -33,7 +33,7 @@
  *  - An input holding NaN or Inf gives NaN for every metric computed from it
  *    (a diverged run logs NaN instead of running an SVD on garbage).
  */
-#include "muon.h"
+#include "metrics/metrics.h"
 
 #include <float.h>
 #include <math.h>
@@ -252,7 +252,7 @@ done:
     return st;
 }
 
-int muon_metrics_log(muon_metric_log *log, long step, int layer, const char *matrix,
+int muon_metric_log_metrics(muon_metric_log *log, long step, int layer, const char *matrix,
                      const muon_metrics *mt)
 {
     int i, st;

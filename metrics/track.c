@@ -11,7 +11,7 @@
  *
  * Cost: see MUON_DEFAULT_TRACK_EVERY in muon.h and `muon_bench_metrics`
  * (metrics/track_bench.c). */
-#include "muon.h"
+#include "metrics/metrics.h"
 #include "linalg/omp.h"
 
 #include <string.h>
@@ -76,7 +76,7 @@ int muon_metrics_track(muon_metric_log *log, long step, const muon_model *m,
     muon_model_tracked(m, tr, n);
     if ((st = muon_metrics_model(m, u, res, n))) goto done;
     for (i = 0; i < n; i++)
-        if ((st = muon_metrics_log(log, step, tr[i].layer, muon_matrix_name(tr[i].kind), &res[i]))) goto done;
+        if ((st = muon_metric_log_metrics(log, step, tr[i].layer, muon_matrix_name(tr[i].kind), &res[i]))) goto done;
     st = muon_metric_log_flush(log);
 done:
     muon_free(tr);

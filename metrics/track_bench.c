@@ -3,7 +3,7 @@
  * step at nano's batch, best of N (the machine is shared; the best run is the
  * least disturbed one). The optimizer step is not in the step time, so the
  * overhead printed is an upper bound. */
-#include "muon.h"
+#include "metrics/metrics.h"
 
 int muon_bench_metrics(FILE *out)
 {

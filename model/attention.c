@@ -17,7 +17,7 @@
  *
  * The naive kernels below store the full probability matrix and are the
  * plain textbook loops; the tests hold the fast ones to them. */
-#include "muon.h"
+#include "model/model_internal.h"
 #include "linalg/omp.h"
 #include "model/layers.h"
 

@@ -11,7 +11,7 @@
  * All use squared-ReLU, a tied head, separate Q/K/V/O, RoPE base 10000,
  * RMSNorm eps 1e-6, init std 0.02.
  */
-#include "muon.h"
+#include "model/model_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>

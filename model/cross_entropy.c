@@ -1,5 +1,5 @@
 /* Mean softmax cross-entropy over the rows of the logits. */
-#include "muon.h"
+#include "model/model_internal.h"
 #include "linalg/omp.h"
 #include "model/layers.h"
 

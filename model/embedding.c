@@ -1,5 +1,5 @@
 /* Token embedding, scaled by sqrt(C) as in the research model. */
-#include "muon.h"
+#include "model/model_internal.h"
 #include "linalg/omp.h"
 #include "model/layers.h"
 

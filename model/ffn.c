@@ -2,7 +2,7 @@
  * layers (model/linear.c); these are the elementwise parts.
  *   relu2  (the research model; So et al. 2021, "Primer"): relu(h)^2
  *   swiglu (Shazeer 2020): silu(gate) * h, silu(z) = z * sigmoid(z) */
-#include "muon.h"
+#include "model/model_internal.h"
 #include "linalg/omp.h"
 #include "model/layers.h"
 

@@ -10,7 +10,7 @@
 #ifndef MUON_MODEL_LAYERS_H
 #define MUON_MODEL_LAYERS_H
 
-#include "muon.h"
+#include "model/model_internal.h"
 
 #include <string.h>
 

@@ -2,7 +2,7 @@
  * muon_gemm. The weight gradient is one GEMM whose K dimension is all N
  * tokens: muon_gemm never splits K across threads, so it is the same for any
  * thread count (no per-thread partial sums to combine). */
-#include "muon.h"
+#include "model/model_internal.h"
 #include "model/layers.h"
 
 int muon_linear_forward(float *out, int ldo, const float *in, int ldi, const float *W,

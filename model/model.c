@@ -29,7 +29,7 @@
  * the same floats in the same place, so Q, K, V are always the contiguous
  * rows of one ((NH+2NKV)*HS, C) matrix and the projection is a single GEMM.
  */
-#include "muon.h"
+#include "model/model_internal.h"
 #include "linalg/omp.h"
 #include "model/layers.h"
 

@@ -1,7 +1,7 @@
 /* Model benchmark: forward+backward time per step for `nano` at its full
  * batch (B=16, T=128), with 1 and 2 threads. Best of N runs (the machine is
  * shared, so the best run is the least disturbed one). */
-#include "muon.h"
+#include "model/model_internal.h"
 
 /* Model flops of one forward+backward (the usual 6 per weight per token
  * for every matrix: forward 2, backward 4) plus causal attention: (T+1)/2

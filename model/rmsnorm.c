@@ -3,7 +3,7 @@
  * dtype's epsilon; a fixed value makes float32 and bf16 runs comparable).
  * Also used for QK-norm: every head's q and k vector normalised on its own,
  * with one gain of size HS shared across heads. */
-#include "muon.h"
+#include "model/model_internal.h"
 #include "linalg/omp.h"
 #include "model/layers.h"
 

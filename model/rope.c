@@ -2,7 +2,7 @@
  * (2i, 2i+1) of each head -- the layout of the original RoPE and of the
  * research code, not the half-split (i, i + HS/2) one: pair i of position t
  * turns by the angle t * base^(-2i/HS). */
-#include "muon.h"
+#include "model/model_internal.h"
 #include "linalg/omp.h"
 #include "model/layers.h"
 

@@ -1,7 +1,7 @@
 /* Text generation from a trained model: bytes in, bytes out. Each new byte
  * reruns the model on the last seq_len bytes (no KV cache: simplest correct
  * thing, and fast enough for the small models this is for). */
-#include "muon.h"
+#include "model/model_internal.h"
 
 #include <math.h>
 #include <string.h>

@@ -5,7 +5,8 @@
  * their original order (the "M4" aggregation of Jugel et al., VLDB 2014):
  * the rasterised line is then the same as with every point, but a run with
  * 100k logged steps costs a few thousand segments. */
-#include "muon.h"
+#include "plots/plots.h"
+#include "metrics/metrics.h"
 
 #include <math.h>
 #include <stdio.h>

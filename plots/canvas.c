@@ -10,7 +10,8 @@
  * clamp(w/2 + 1/2 - d, 0, 1), d the distance from the pixel centre to the
  * segment: exact for a straight edge crossing a pixel at 0 or 90 degrees and
  * within a few percent otherwise, which is all antialiasing needs. */
-#include "muon.h"
+#include "plots/plots.h"
+#include "metrics/metrics.h"
 
 #include <math.h>
 #include <string.h>

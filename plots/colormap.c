@@ -4,7 +4,8 @@
  * interpolated curve within a few units of the 256-entry original, and the
  * map stays monotone in lightness, so a value's order reads from its shade
  * (also in greyscale and for colour-blind readers). */
-#include "muon.h"
+#include "plots/plots.h"
+#include "metrics/metrics.h"
 
 #include <math.h>
 

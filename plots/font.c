@@ -8,7 +8,8 @@
  * Mazzoleni's AdvMAME2x/3x), which round diagonals instead of making stairs:
  * cheap, exact on straight strokes, and much easier to read than nearest
  * neighbour at the 14-21 pixel sizes the plots use. */
-#include "muon.h"
+#include "plots/plots.h"
+#include "metrics/metrics.h"
 
 #include <string.h>
 

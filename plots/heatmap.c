@@ -1,6 +1,7 @@
 /* Heatmaps (cells coloured by muon_colormap, optionally annotated with their
  * values) and the colour bar that gives the scale. */
-#include "muon.h"
+#include "plots/plots.h"
+#include "metrics/metrics.h"
 
 #include <math.h>
 #include <stdio.h>

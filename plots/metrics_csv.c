@@ -5,7 +5,8 @@
  * every line and learn the steps and layers, once to fill the tables. So a
  * malformed file is rejected before anything is drawn, and a log that grows
  * while we read it (a run still training) cannot make the passes disagree. */
-#include "muon.h"
+#include "plots/plots.h"
+#include "metrics/metrics.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -35,10 +36,6 @@ int muon_metric_index(const char *name)
     return -1;
 }
 
-const char *muon_csv_kind_name(int k)
-{
-    return k >= 0 && k < MUON_CSV_NKINDS ? kind_names[k] : "?";
-}
 
 static int lookup(const char *s, const char *const *names, int n)
 {
@@ -48,7 +45,7 @@ static int lookup(const char *s, const char *const *names, int n)
     return -1;
 }
 
-void muon_metrics_free(muon_metrics_table *t)
+void muon_metrics_table_free(muon_metrics_table *t)
 {
     int m, k;
     if (!t) return;
@@ -254,7 +251,7 @@ static int parse_all(const char *path, char *buf, size_t len, muon_metrics_table
     return MUON_OK;
 }
 
-int muon_metrics_read(const char *path, muon_metrics_table *t)
+int muon_metrics_table_read(const char *path, muon_metrics_table *t)
 {
     char *buf;
     size_t len, i, n;
@@ -301,6 +298,6 @@ fail:
     muon_free(buf);
     muon_free(ms.v);
     muon_free(ts.v);
-    muon_metrics_free(t);
+    muon_metrics_table_free(t);
     return st;
 }

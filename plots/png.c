@@ -1,7 +1,8 @@
 /* PNG output through stb_image_write (Debian libstb-dev, whose libstb
  * carries the implementation), written atomically: a reader (or a crash)
  * never sees a half-written picture. */
-#include "muon.h"
+#include "plots/plots.h"
+#include "metrics/metrics.h"
 
 #include <stdio.h>
 #include <string.h>

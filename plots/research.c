@@ -10,7 +10,8 @@
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L /* mkdir */
 #endif
-#include "muon.h"
+#include "plots/plots.h"
+#include "metrics/metrics.h"
 
 #include <errno.h>
 #include <math.h>
@@ -740,7 +741,7 @@ static int fig_norm_depth(ctx *g)
             /* older steps fainter: 0.12, 0.2, 0.28 of full opacity */
             q->alpha = e < ne ? 0.12 + 0.08 * e : 1.0;
             if (e == ne) {
-                snprintf(q->label, sizeof q->label, "%s", muon_csv_kind_name(k));
+                snprintf(q->label, sizeof q->label, "%s", muon_matrix_name(k));
                 if (q->n) have = 1;
             }
             ns++;
@@ -928,7 +929,7 @@ static int fig_kind_heatmap(ctx *g, const char *metric_name, const char *title,
     muon_canvas_fill_rect(&g->c, ax.x1, ax.y0, ax.x1 + 1, ax.y1, grey, 1.0);
     for (k = 0; k < nk; k++) {
         int yc = ax.y0 + (int)(((long)k * (ax.y1 - ax.y0) + (long)(ax.y1 - ax.y0) / 2) / nk);
-        muon_canvas_text(&g->c, ax.x0 - 12, yc, muon_csv_kind_name(kinds[k]), 2, ink, 1, 0, 0);
+        muon_canvas_text(&g->c, ax.x0 - 12, yc, muon_matrix_name(kinds[k]), 2, ink, 1, 0, 0);
     }
     snprintf(buf, sizeof buf, "%d", L - 1);
     lw = muon_text_width(buf, 2) + 8;
@@ -1015,7 +1016,7 @@ int muon_plot_csv(const char *csv_path, const char *dir, const muon_plot_options
     char path[4096];
     int st, i, L;
     memset(&g, 0, sizeof g);
-    st = muon_metrics_read(csv_path, &t);
+    st = muon_metrics_table_read(csv_path, &t);
     if (st) return st;
     g.t = &t;
     L = t.n_layers;
@@ -1088,7 +1089,7 @@ done:
     muon_canvas_free(&g.c);
     muon_free(g.tok_s);
     muon_free(g.tok_t);
-    muon_metrics_free(&t);
+    muon_metrics_table_free(&t);
     return st;
 }
 

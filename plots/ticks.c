@@ -3,7 +3,8 @@
  * Linear ticks follow Heckbert's "loose labels" (Graphics Gems, 1990,
  * "Nice numbers for graph labels"): the axis is widened to whole multiples of
  * a step from {1, 2, 5} x 10^k, so the ends of the axis carry labels. */
-#include "muon.h"
+#include "plots/plots.h"
+#include "metrics/metrics.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -7,7 +7,9 @@
 #define MUON_TEST_H
 
 #include <stddef.h>
-#include "muon.h"
+#include "train/train.h"
+#include "metrics/metrics.h"
+#include "plots/plots.h"
 
 /* Records a check: cond true passes. Returns cond. */
 int check(int cond, const char *fmt, ...);
@@ -28,10 +30,10 @@ int check_near(const char *what, double got, double want, double rtol, double at
 const char *golden_path(const char *name);
 /* Reads a golden file; on failure records one FAIL naming the file and
  * returns nonzero (the caller skips the rest of that suite). */
-int golden_open(const char *name, muon_st_file *f);
+int golden_open(const char *name, muon_safetensors *f);
 /* The golden tensor called name with numel n; records a FAIL and returns
  * NULL if it is missing or of another size. */
-const float *golden_get(const muon_st_file *f, const char *name, size_t n);
+const float *golden_get(const muon_safetensors *f, const char *name, size_t n);
 
 /* Path of the muon binary under test (env MUON_BIN, default ./muon). */
 const char *muon_bin(void);

@@ -183,12 +183,12 @@ void suite_cli(void)
     /* a resumed copy of a checkpoint continues beside the copy, and leaves
      * the run it was copied from alone */
     if (system("mkdir -p " D "/copy") == 0 && copy_prefix(good, D "/copy/checkpoint.safetensors", -1)) {
-        muon_st_file ck;
+        muon_safetensors ck;
         long s_copy = -1, s_orig = -1;
         snprintf(cmd, sizeof cmd, "%s train --resume " D "/copy/checkpoint.safetensors --steps 5", muon_bin());
         rc = run_cmd(cmd, err, sizeof err);
-        if (!muon_checkpoint_open(D "/copy/checkpoint.safetensors", &ck)) { muon_checkpoint_step(&ck, &s_copy); muon_st_free(&ck); }
-        if (!muon_checkpoint_open(good, &ck)) { muon_checkpoint_step(&ck, &s_orig); muon_st_free(&ck); }
+        if (!muon_checkpoint_open(D "/copy/checkpoint.safetensors", &ck)) { muon_checkpoint_step(&ck, &s_copy); muon_safetensors_free(&ck); }
+        if (!muon_checkpoint_open(good, &ck)) { muon_checkpoint_step(&ck, &s_orig); muon_safetensors_free(&ck); }
         check(rc == 0 && s_copy == 5 && s_orig == 3 && exists(D "/copy/metrics.csv"),
               "resume a copied checkpoint without --out: exit %d, the copy's directory at step %ld, the original "
               "still at step %ld (3) %s", rc, s_copy, s_orig, err);
@@ -201,10 +201,10 @@ void suite_cli(void)
              "sleep 0.3; kill -INT $p; wait $p'", muon_bin(), fast);
     rc = run_cmd(cmd, err, sizeof err);
     {
-        muon_st_file ck;
+        muon_safetensors ck;
         long step = -1;
         int ok = muon_checkpoint_open(D "/int/checkpoint.safetensors", &ck) == MUON_OK;
-        if (ok) { muon_checkpoint_step(&ck, &step); muon_st_free(&ck); }
+        if (ok) { muon_checkpoint_step(&ck, &step); muon_safetensors_free(&ck); }
         check(rc == 130 && ok && step > 0 && step < 1000000,
               "SIGINT: exit %d (130 expected), checkpoint at step %ld written at a step boundary", rc, step);
         /* and the run continues from it */

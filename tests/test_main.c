@@ -95,9 +95,9 @@ const char *golden_path(const char *name)
     return buf;
 }
 
-int golden_open(const char *name, muon_st_file *f)
+int golden_open(const char *name, muon_safetensors *f)
 {
-    int st = muon_st_read(golden_path(name), f);
+    int st = muon_safetensors_read(golden_path(name), f);
     if (st) {
         check(0, "golden file %s: %s (run `make golden`)", golden_path(name), muon_last_error());
         return 1;
@@ -105,9 +105,9 @@ int golden_open(const char *name, muon_st_file *f)
     return 0;
 }
 
-const float *golden_get(const muon_st_file *f, const char *name, size_t n)
+const float *golden_get(const muon_safetensors *f, const char *name, size_t n)
 {
-    const muon_st_tensor *t = muon_st_find(f, name);
+    const muon_tensor *t = muon_safetensors_find(f, name);
     if (!t) { check(0, "golden tensor '%s' missing", name); return NULL; }
     if (t->numel != n) {
         check(0, "golden tensor '%s' has %lu values, expected %lu", name,

@@ -49,12 +49,12 @@ static int same_special(double got, double want)
     return got == want; /* +-inf */
 }
 
-static const float *opt_tensor(const muon_st_file *f, const char *cas, const char *key, size_t n, int *bad)
+static const float *opt_tensor(const muon_safetensors *f, const char *cas, const char *key, size_t n, int *bad)
 {
     char name[256];
-    const muon_st_tensor *t;
+    const muon_tensor *t;
     snprintf(name, sizeof name, "%.100s.%.20s", cas, key);
-    t = muon_st_find(f, name);
+    t = muon_safetensors_find(f, name);
     if (!t) return NULL;
     if (t->numel != n) { check(0, "golden %s has %lu values, expected %lu", name, (unsigned long)t->numel, (unsigned long)n); *bad = 1; }
     return t->data;
@@ -95,17 +95,17 @@ static int compare_metrics(const char *label, const muon_metrics *got, const flo
     return nfail;
 }
 
-static void golden_case(const muon_st_file *f, const char *cas)
+static void golden_case(const muon_safetensors *f, const char *cas)
 {
     char name[256];
-    const muon_st_tensor *tw;
+    const muon_tensor *tw;
     const float *W, *dW, *M, *O, *want, *have;
     muon_metrics got;
     int rows, cols, bad = 0, st;
     size_t n;
 
     snprintf(name, sizeof name, "%.100s.W", cas);
-    tw = muon_st_find(f, name);
+    tw = muon_safetensors_find(f, name);
     if (!check(tw && tw->ndim == 2, "golden %s present and 2-D", name)) return;
     rows = (int)tw->shape[0];
     cols = (int)tw->shape[1];
@@ -129,14 +129,14 @@ static void golden_case(const muon_st_file *f, const char *cas)
 
 static void test_golden(void)
 {
-    muon_st_file f;
+    muon_safetensors f;
     const char *names, *cases;
     char buf[4096], *tok;
     int i;
     if (golden_open("metrics.safetensors", &f)) return;
     /* the file's metric order is muon_metric_id's */
-    names = muon_st_meta(&f, "metrics");
-    if (!check(names != NULL, "golden metadata lists the metrics")) { muon_st_free(&f); return; }
+    names = muon_safetensors_meta(&f, "metrics");
+    if (!check(names != NULL, "golden metadata lists the metrics")) { muon_safetensors_free(&f); return; }
     strncpy(buf, names, sizeof buf - 1);
     buf[sizeof buf - 1] = 0;
     for (i = 0, tok = strtok(buf, ","); tok; tok = strtok(NULL, ","), i++)
@@ -144,8 +144,8 @@ static void test_golden(void)
     check(i == MUON_METRIC_COUNT && !tok, "metric names and order match the NumPy script (%d metrics)", i);
     check(muon_metric_name(MUON_METRIC_COUNT) == NULL && muon_metric_name(-1) == NULL, "metric name out of range is NULL");
 
-    cases = muon_st_meta(&f, "cases");
-    if (!check(cases != NULL, "golden metadata lists the cases")) { muon_st_free(&f); return; }
+    cases = muon_safetensors_meta(&f, "cases");
+    if (!check(cases != NULL, "golden metadata lists the cases")) { muon_safetensors_free(&f); return; }
     strncpy(buf, cases, sizeof buf - 1);
     buf[sizeof buf - 1] = 0;
     {
@@ -158,7 +158,7 @@ static void test_golden(void)
         check(nc >= 10, "golden file has %d cases", nc);
         for (c = 0; c < nc; c++) golden_case(&f, list[c]);
     }
-    muon_st_free(&f);
+    muon_safetensors_free(&f);
 }
 
 /* ---- the shortcuts against their slow definitions ---------------------- */
@@ -616,7 +616,7 @@ static void test_analyze_hf(void)
     const char *paths[2];
     char p0[256], p1[256];
     muon_analysis a;
-    muon_st_file ex;
+    muon_safetensors ex;
     int st, i, nfail = 0, router = 0;
     snprintf(p0, sizeof p0, "%s", golden_path("analyze_hf_0.safetensors"));
     snprintf(p1, sizeof p1, "%s", golden_path("analyze_hf_1.safetensors"));
@@ -624,7 +624,7 @@ static void test_analyze_hf(void)
     paths[1] = p1;
     if (golden_open("analyze_expect.safetensors", &ex)) return;
     st = muon_analyze(paths, 2, &a);
-    if (!check(st == MUON_OK, "analyze two HF-named checkpoints: %s", st ? muon_last_error() : "ok")) { muon_st_free(&ex); return; }
+    if (!check(st == MUON_OK, "analyze two HF-named checkpoints: %s", st ? muon_last_error() : "ok")) { muon_safetensors_free(&ex); return; }
     check(a.n_entries == 2 * 2 * 7, "found 2 checkpoints x 2 layers x 7 matrices (got %d)", a.n_entries);
     for (i = 0; i < a.n_skipped; i++) router += strstr(a.skipped[i], "model.layers.0.mlp.router.weight") != NULL;
     check(a.n_skipped == 2 && router == 2, "the unrecognised 2-D tensor reported once per checkpoint, norms/embedding/head silently skipped (%d lines%s%s)",
@@ -666,7 +666,7 @@ static void test_analyze_hf(void)
         remove(csv);
     }
     muon_analysis_free(&a);
-    muon_st_free(&ex);
+    muon_safetensors_free(&ex);
 }
 
 /* Writes the parameters of m as a checkpoint with our names, plus optimizer
@@ -675,7 +675,7 @@ static void test_analyze_hf(void)
 static int write_model(const muon_model *m, const char *path)
 {
     int n = m->n_tensors, i, st;
-    muon_st_tensor *t = calloc((size_t)2 * n, sizeof *t);
+    muon_tensor *t = calloc((size_t)2 * n, sizeof *t);
     char (*names)[96] = calloc((size_t)n, sizeof *names);
     float *mom = malloc(m->num_params * sizeof(float));
     test_fill_random(mom, m->num_params, 77);
@@ -691,7 +691,7 @@ static int write_model(const muon_model *m, const char *path)
         t[n + i].name = names[i];
         t[n + i].data = mom + p->offset;
     }
-    st = muon_st_write(path, t, 2 * n, NULL);
+    st = muon_safetensors_write(path, t, 2 * n, NULL);
     free(t);
     free(names);
     free(mom);
@@ -761,13 +761,13 @@ static void test_analyze_cli(void)
 
     {
         float g[4] = {1, 1, 1, 1};
-        muon_st_tensor t;
+        muon_tensor t;
         memset(&t, 0, sizeof t);
         t.name = "model.norm.weight";
         t.ndim = 1;
         t.shape[0] = 4;
         t.data = g;
-        muon_st_write("build/test_nomat.safetensors", &t, 1, NULL);
+        muon_safetensors_write("build/test_nomat.safetensors", &t, 1, NULL);
     }
     snprintf(cmd, sizeof cmd, "%s analyze build/test_nomat.safetensors --out %s", muon_bin(), out);
     rc = run_cmd(cmd, err, sizeof err);
@@ -785,22 +785,22 @@ static void test_analyze_cli(void)
     check(rc == 2 && strstr(err, "build/no/such/dir/x.csv"), "unwritable --out: exit 2: %s", err);
     {   /* --out naming the input checkpoint must not destroy it */
         const char *ck = "build/test_analyze_self.safetensors";
-        muon_st_file after;
+        muon_safetensors after;
         int same = 0;
         float w[6] = {1, 2, 3, 4, 5, 7};
-        muon_st_tensor t;
+        muon_tensor t;
         memset(&t, 0, sizeof t);
         t.name = "layers.0.attn.q.weight";
         t.ndim = 2;
         t.shape[0] = 2;
         t.shape[1] = 3;
         t.data = w;
-        muon_st_write(ck, &t, 1, NULL);
+        muon_safetensors_write(ck, &t, 1, NULL);
         snprintf(cmd, sizeof cmd, "%s analyze %s --out %s", muon_bin(), ck, ck);
         rc = run_cmd(cmd, err, sizeof err);
-        if (muon_st_read(ck, &after) == MUON_OK) {
+        if (muon_safetensors_read(ck, &after) == MUON_OK) {
             same = after.count == 1 && !memcmp(after.tensors[0].data, w, sizeof w);
-            muon_st_free(&after);
+            muon_safetensors_free(&after);
         }
         check(rc == 2 && strstr(err, "refusing to overwrite") && same,
               "--out naming the input checkpoint: exit 2, checkpoint intact: %s", err);
@@ -861,7 +861,7 @@ static void test_run(void)
                        "--log-every 0 --seed 5 --orth polar-express --momentum 0.95 --lr 0.02 --warmup 20 --schedule cosine "
                        "--clip 1 --out build/test_metrics_run";
     char cmd[1024], err[512];
-    muon_st_file ex;
+    muon_safetensors ex;
     csv_row *rows;
     int rc, t, nr, i, j, l, k, compared = 0, nfail = 0;
     double worst[MUON_METRIC_COUNT] = {0};
@@ -872,11 +872,11 @@ static void test_run(void)
                  t > 1 ? " --resume build/test_metrics_run/checkpoint.safetensors" : "",
                  t < 3 ? " --stop-after " : "", t == 1 ? "1" : t == 2 ? "2" : "");
         rc = run_cmd(cmd, err, sizeof err);
-        if (!check(rc == 0, "muon train, part %d of the 3-step tiny run: exit %d %s", t, rc, err)) { muon_st_free(&ex); return; }
+        if (!check(rc == 0, "muon train, part %d of the 3-step tiny run: exit %d %s", t, rc, err)) { muon_safetensors_free(&ex); return; }
     }
     rows = malloc(sizeof(csv_row) * 4000);
     nr = read_rows("build/test_metrics_run/metrics.csv", rows, 4000);
-    if (!check(nr > 0 && nr <= 4000, "the run's metrics.csv parses (%d rows)", nr)) { free(rows); muon_st_free(&ex); return; }
+    if (!check(nr > 0 && nr <= 4000, "the run's metrics.csv parses (%d rows)", nr)) { free(rows); muon_safetensors_free(&ex); return; }
     for (t = 1; t <= 3; t++)
         for (l = 0; l < 2; l++)
             for (k = 0; k < 6; k++) {
@@ -921,7 +921,7 @@ static void test_run(void)
               compared, worst[MUON_METRIC_SIGMA_MAX], worst[MUON_METRIC_ALIGNMENT_LEFT], worst[MUON_METRIC_UPDATE_RANK],
               worst[MUON_METRIC_ORTHO_ERROR_UPDATE], worst[MUON_METRIC_UPDATE_SV_MIN]);
     free(rows);
-    muon_st_free(&ex);
+    muon_safetensors_free(&ex);
     run_cmd("rm -rf build/test_metrics_run", NULL, 0);
 }
 

@@ -289,7 +289,7 @@ static void test_expf(void)
 
 static void test_golden(const char *file)
 {
-    muon_st_file f;
+    muon_safetensors f;
     muon_config c;
     muon_model m;
     int i, st, N, ok = 1;
@@ -302,17 +302,17 @@ static void test_golden(const char *file)
         if (!strncmp(f.meta_keys[i], "config.", 7) &&
             (st = muon_config_set(&c, f.meta_keys[i] + 7, f.meta_values[i]))) {
             check(0, "%s: config %s", file, muon_last_error());
-            muon_st_free(&f);
+            muon_safetensors_free(&f);
             return;
         }
     if ((st = muon_model_create(&m, &c))) {
         check(0, "%s: create: %s", file, muon_last_error());
-        muon_st_free(&f);
+        muon_safetensors_free(&f);
         return;
     }
     N = c.batch_size * c.seq_len;
     {
-        const char *pc = muon_st_meta(&f, "param_count");
+        const char *pc = muon_safetensors_meta(&f, "param_count");
         check(pc && strtoul(pc, NULL, 10) == muon_config_param_count(&c) && m.num_params == muon_config_param_count(&c),
               "%s: parameter count %lu = PyTorch's %s", file, (unsigned long)m.num_params, pc ? pc : "(missing)");
     }
@@ -360,14 +360,14 @@ done:
     free(tok);
     free(tgt);
     muon_model_free(&m);
-    muon_st_free(&f);
+    muon_safetensors_free(&f);
 }
 
 /* ---- each layer alone against PyTorch ------------------------------------- */
 
 static void test_layers_golden(void)
 {
-    muon_st_file f;
+    muon_safetensors f;
     const float *x, *g, *dy, *y, *dx, *dg;
     float *out = NULL, *din = NULL, *dgain = NULL, *tmp = NULL;
     size_t cap = 4096;
@@ -505,7 +505,7 @@ static void test_layers_golden(void)
     }
 done:
     free(out); free(din); free(dgain); free(tmp);
-    muon_st_free(&f);
+    muon_safetensors_free(&f);
 }
 
 /* ---- finite differences ---------------------------------------------------- */

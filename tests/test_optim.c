@@ -17,7 +17,7 @@ static const struct { const char *name; int rows, cols; } shapes[] = {
  * the iteration's error growth: polar-express's first step (a = 8.2,
  * b = -22.5, c = 15.9) amplifies rounding most. Tolerances per output: O
  * entries are O(0.3), W = W0 (0.1 scale) - 0.02 O. */
-static void muon_kernels(const muon_st_file *f)
+static void muon_kernels(const muon_safetensors *f)
 {
     static const struct {
         const char *run; muon_orth_kind orth; int ns; int nesterov; muon_mscale_kind scale; float wd;
@@ -58,7 +58,7 @@ static void muon_kernels(const muon_st_file *f)
             for (s = 0; s < 3 && !st; s++) {
                 sprintf(name, "grad%d.%s", s, shapes[k].name);
                 if (!(g = golden_get(f, name, n))) return;
-                st = muon_muon_update(&c, lrs[s], rows, cols, W, g, M, O, D);
+                st = muon_orthogonal_update(&c, lrs[s], rows, cols, W, g, M, O, D);
             }
             if (!check(st == MUON_OK, "muon %s %s (%dx%d): 3 steps run (%s)", runs[r].run, shapes[k].name,
                        rows, cols, st ? muon_last_error() : "ok"))
@@ -82,7 +82,7 @@ static void muon_kernels(const muon_st_file *f)
 
 /* AdamW against torch.optim.AdamW itself: same float32 operation order, so
  * only sqrt/div rounding differs. */
-static void adamw_kernels(const muon_st_file *f)
+static void adamw_kernels(const muon_safetensors *f)
 {
     static const struct { const char *name; size_t n; } t[] = {{"vec", 50}, {"mat", 35}};
     const float *lrs = golden_get(f, "adam_lrs", 3);
@@ -119,15 +119,15 @@ static void adamw_kernels(const muon_st_file *f)
     }
 }
 
-static void schedule(const muon_st_file *f)
+static void schedule(const muon_safetensors *f)
 {
-    const muon_st_tensor *t = muon_st_find(f, "schedule");
+    const muon_tensor *t = muon_safetensors_find(f, "schedule");
     size_t i, rows, bad = 0;
     double max_err = 0;
     if (!check(t && t->ndim == 2 && t->shape[1] == 6, "schedule table present")) return;
     rows = (size_t)t->shape[0];
     for (i = 0; i < rows; i++) {
-        const float *r = t->data + 6 * i; /* read back as float32 by muon_st_read */
+        const float *r = t->data + 6 * i; /* read back as float32 by muon_safetensors_read */
         double got = muon_lr_multiplier(r[0] ? MUON_SCHED_COSINE : MUON_SCHED_CONSTANT, (long)r[1],
                                         (long)r[2], (long)r[3], r[4]);
         double err = fabs(got - r[5]);
@@ -142,12 +142,12 @@ static void schedule(const muon_st_file *f)
 
 /* ---- whole training steps of the tiny model vs PyTorch ------------------- */
 
-static int config_from_meta(const muon_st_file *f, const char *run, muon_config *cfg)
+static int config_from_meta(const muon_safetensors *f, const char *run, muon_config *cfg)
 {
     char key[64], buf[512], *tok, *save;
     const char *v;
     sprintf(key, "%s.config", run);
-    v = muon_st_meta(f, key);
+    v = muon_safetensors_meta(f, key);
     if (!v || strlen(v) >= sizeof buf) return muon_error(MUON_ERR_FORMAT, "no %s", key);
     strcpy(buf, v);
     if (muon_config_named("tiny", cfg)) return MUON_ERR_ARG;
@@ -161,7 +161,7 @@ static int config_from_meta(const muon_st_file *f, const char *run, muon_config 
     return muon_config_check(cfg);
 }
 
-static void train_steps(const muon_st_file *f)
+static void train_steps(const muon_safetensors *f)
 {
     /* Tolerances: the model's gradients match torch to ~1e-6 relative (see
      * the model suite); clipping and Muon's normalisation keep that scale, and
@@ -191,7 +191,7 @@ static void train_steps(const muon_st_file *f)
         if (!check(config_from_meta(f, runs[r].run, &cfg) == MUON_OK, "train %s: config from golden metadata", runs[r].run))
             continue;
         sprintf(key, "%s.init", runs[r].run);
-        init = muon_st_meta(f, key);
+        init = muon_safetensors_meta(f, key);
         if (!init || muon_model_create(&m, &cfg)) { check(0, "train %s: model", runs[r].run); continue; }
         for (i = 0; i < m.n_tensors; i++) {
             const muon_param *p = &m.tensors[i];
@@ -235,7 +235,7 @@ static void train_steps(const muon_st_file *f)
                 sprintf(what, "train %s: %s after 3 steps", runs[r].run, p->name);
                 if ((want = golden_get(f, key, n))) check_close(what, m.params + p->offset, want, n, 1e-5, runs[r].p_atol);
                 sprintf(key, "%s.%s.%s", runs[r].run, muon ? "muon_m" : "adam_m", p->name);
-                if (!muon_st_find(f, key)) continue; /* state kept for some runs only */
+                if (!muon_safetensors_find(f, key)) continue; /* state kept for some runs only */
                 sprintf(what, "train %s: %s %s", runs[r].run, muon ? "Muon momentum" : "AdamW m", p->name);
                 /* the momentum is a gradient average (entries 1e-5..1e-3): the model's
                  * gradient tolerance; observed max abs 4e-9 */
@@ -335,25 +335,25 @@ static void bad_settings(void)
           "optimizer: out of memory reported, nothing leaked (state zeroed)");
     muon_alloc_fail_after(0);
     check(muon_orth_parse("bogus", &k) == MUON_ERR_ARG, "unknown orthogonaliser name refused");
-    check(muon_muon_scale(MUON_MSCALE_DEFAULT, 512, 128) == 2.0f && muon_muon_scale(MUON_MSCALE_DEFAULT, 128, 512) == 1.0f,
+    check(muon_update_scale(MUON_MSCALE_DEFAULT, 512, 128) == 2.0f && muon_update_scale(MUON_MSCALE_DEFAULT, 128, 512) == 1.0f,
           "Muon scale sqrt(max(1, rows/cols)): 2 for 512x128, 1 for 128x512");
-    check(fabs(muon_muon_scale(MUON_MSCALE_MOONLIGHT, 128, 512) - 0.2 * sqrt(512.0)) < 1e-6,
+    check(fabs(muon_update_scale(MUON_MSCALE_MOONLIGHT, 128, 512) - 0.2 * sqrt(512.0)) < 1e-6,
           "Moonlight scale 0.2*sqrt(max(rows, cols))");
     muon_model_free(&m);
 }
 
 void suite_optim(void)
 {
-    muon_st_file f;
+    muon_safetensors f;
     if (!golden_open("optim_kernels.safetensors", &f)) {
         muon_kernels(&f);
         adamw_kernels(&f);
         schedule(&f);
-        muon_st_free(&f);
+        muon_safetensors_free(&f);
     }
     if (!golden_open("optim_train.safetensors", &f)) {
         train_steps(&f);
-        muon_st_free(&f);
+        muon_safetensors_free(&f);
     }
     routing_and_clipping();
     bad_settings();

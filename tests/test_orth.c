@@ -57,7 +57,7 @@ static double rel_dist(const float *X, const float *Y, size_t n)
     return y > 0.0 ? sqrt(e / y) : sqrt(e);
 }
 
-static void golden_input(const muon_st_file *f, const orth_input *in)
+static void golden_input(const muon_safetensors *f, const orth_input *in)
 {
     int rows = in->rows, cols = in->cols, r = rows < cols ? rows : cols;
     size_t n = (size_t)rows * cols, k;
@@ -156,7 +156,7 @@ static void bf16_round(void)
 }
 
 /* The bf16 emulation against PyTorch 1.13's own bfloat16 run on CPU. */
-static void golden_bf16(const muon_st_file *f, const orth_input *in)
+static void golden_bf16(const muon_safetensors *f, const orth_input *in)
 {
     static const struct { const char *key; muon_orth_kind kind; } ms[] = {
         {"polar_express", MUON_ORTH_POLAR_EXPRESS}, {"keller", MUON_ORTH_KELLER},
@@ -176,14 +176,14 @@ static void golden_bf16(const muon_st_file *f, const orth_input *in)
         /* PyTorch 1.13 semantics: every value must agree to the bit (the
          * matmul sums are correctly rounded, so only a rounding tie decided
          * differently by another summation order could move one) */
-        st = muon_orthogonalize_ex(ms[k].kind, 0, in->rows, in->cols, G, O, MUON_ORTH_BF16_TORCH1);
+        st = muon_orthogonalize_flags(ms[k].kind, 0, in->rows, in->cols, G, O, MUON_ORTH_BF16_TORCH1);
         for (i = 0, same = 0; i < n; i++) same += O[i] == ref[i];
         check(st == MUON_OK && same == n, "%s %s bf16 (torch 1.13 mode) vs PyTorch bf16: %lu of %lu bit-identical",
               in->name, ms[k].key, (unsigned long)same, (unsigned long)n);
         /* PyTorch 2 semantics (float32 scalars): no PyTorch 2 here to compare
          * with, so: every value a bf16 number, and as close to the float64 run
          * as the torch 1.13 bf16 run is (bf16's 8 bits: ~0.4% per op) */
-        st = muon_orthogonalize_ex(ms[k].kind, 0, in->rows, in->cols, G, O, MUON_ORTH_BF16);
+        st = muon_orthogonalize_flags(ms[k].kind, 0, in->rows, in->cols, G, O, MUON_ORTH_BF16);
         for (i = 0; i < n; i++) {
             double d = fabs((double)O[i] - ref64[i]);
             if (d > md) md = d;
@@ -346,7 +346,7 @@ static void names_and_errors(void)
     check(muon_orthogonalize(MUON_ORTH_NEWTON_SCHULZ, -1, 2, 3, G, O) == MUON_ERR_ARG, "steps = -1: MUON_ERR_ARG (%s)", muon_last_error());
     check(muon_orthogonalize(MUON_ORTH_KELLER, 0, 2, 3, NULL, O) == MUON_ERR_ARG, "G = NULL: MUON_ERR_ARG");
     check(muon_orthogonalize((muon_orth_kind)9, 0, 2, 3, G, O) == MUON_ERR_ARG, "unknown kind 9: MUON_ERR_ARG (%s)", muon_last_error());
-    check(muon_orthogonalize_ex(MUON_ORTH_KELLER, 0, 2, 3, G, O, 8u) == MUON_ERR_ARG, "unknown flag 8: MUON_ERR_ARG (%s)", muon_last_error());
+    check(muon_orthogonalize_flags(MUON_ORTH_KELLER, 0, 2, 3, G, O, 8u) == MUON_ERR_ARG, "unknown flag 8: MUON_ERR_ARG (%s)", muon_last_error());
     G[4] = NAN;
     for (k = 0; k <= MUON_ORTH_SVD; k++)
         check(muon_orthogonalize(k, 0, 2, 3, G, O) == MUON_ERR_NUMERIC, "%s: NaN in G gives MUON_ERR_NUMERIC (%s)",
@@ -367,12 +367,12 @@ static void names_and_errors(void)
 
 void suite_orth(void)
 {
-    muon_st_file f;
+    muon_safetensors f;
     size_t i;
     if (!golden_open("orth.safetensors", &f)) {
         for (i = 0; i < sizeof inputs / sizeof inputs[0]; i++) golden_input(&f, &inputs[i]);
         for (i = 0; i < sizeof inputs / sizeof inputs[0]; i++) golden_bf16(&f, &inputs[i]);
-        muon_st_free(&f);
+        muon_safetensors_free(&f);
     }
     bf16_round();
     properties();

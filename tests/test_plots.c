@@ -428,7 +428,7 @@ static void test_csv(void)
                   "30,-1,model,val_loss,4.75\n"
                   "30,0,q,brand_new_metric,7\n"
                   "30,0,qkvo,sigma_max,7\n");
-    st = muon_metrics_read(p, &t);
+    st = muon_metrics_table_read(p, &t);
     if (!check(st == MUON_OK, "metrics.csv with CRLF, nan/inf, a blank line, unknown names: read (%s)",
                st ? muon_last_error() : "ok"))
         return;
@@ -442,7 +442,7 @@ static void test_csv(void)
           t.mat[sig][0][0] != t.mat[sig][0][0] && t.mat[sig][2] && isinf(t.mat[sig][2][0]) &&
           isinf(t.mat[sig][2][1]) && !t.mat[sig][1],
           "matrix rows: values in place, logged nan/inf kept as +inf (gap), never-logged NaN, absent kinds NULL");
-    muon_metrics_free(&t);
+    muon_metrics_table_free(&t);
 }
 
 static void check_malformed(const char *what, const char *text, const char *want_in_msg)
@@ -462,7 +462,7 @@ static void check_malformed(const char *what, const char *text, const char *want
     run_cmd(path, NULL, 0);
     snprintf(path, sizeof path, "%s/metrics.csv", dir);
     write_text(path, text);
-    st = muon_metrics_read(path, &t);
+    st = muon_metrics_table_read(path, &t);
     check(st == MUON_ERR_FORMAT && strstr(muon_last_error(), want_in_msg) != NULL,
           "malformed metrics.csv (%s): format error '%s'", what, muon_last_error());
     st = muon_plot_run(dir);

@@ -9,17 +9,17 @@
 
 static void test_golden_dtypes(void)
 {
-    muon_st_file f;
+    muon_safetensors f;
     static const char *pairs[][2] = {
         {"F32", "expect_F32"}, {"F64", "expect_F64"}, {"F16", "expect_F16"},
         {"BF16", "expect_BF16"}, {"I64", "expect_I"}, {"I32", "expect_I"},
         {"I8", "expect_I"}, {"U8", "expect_U8"}};
     size_t i;
-    const muon_st_tensor *t;
+    const muon_tensor *t;
     if (golden_open("safetensors_dtypes.safetensors", &f)) return;
     for (i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
-        const muon_st_tensor *got = muon_st_find(&f, pairs[i][0]);
-        const muon_st_tensor *want = muon_st_find(&f, pairs[i][1]);
+        const muon_tensor *got = muon_safetensors_find(&f, pairs[i][0]);
+        const muon_tensor *want = muon_safetensors_find(&f, pairs[i][1]);
         char what[64];
         if (!check(got && want && got->numel == want->numel, "%s present with %s", pairs[i][0], pairs[i][1])) continue;
         sprintf(what, "%s converted to float32", pairs[i][0]);
@@ -27,24 +27,24 @@ static void test_golden_dtypes(void)
          * reference rounding (F64 rounds once, to nearest, like the reader) */
         check_close(what, got->data, want->data, got->numel, 0, 0);
     }
-    t = muon_st_find(&f, "I64");
+    t = muon_safetensors_find(&f, "I64");
     check(t && t->ndim == 3 && t->shape[0] == 7 && t->shape[1] == 1 && t->shape[2] == 1, "I64 shape (7,1,1)");
-    t = muon_st_find(&f, "scalar");
+    t = muon_safetensors_find(&f, "scalar");
     check(t && t->ndim == 0 && t->numel == 1 && t->data[0] == 3.5f, "0-d tensor");
-    t = muon_st_find(&f, "empty");
+    t = muon_safetensors_find(&f, "empty");
     check(t && t->ndim == 2 && t->numel == 0, "empty (0,3) tensor");
-    check(muon_st_meta(&f, "note") && !strcmp(muon_st_meta(&f, "note"), "name with \"quotes\" and \\ backslash"),
+    check(muon_safetensors_meta(&f, "note") && !strcmp(muon_safetensors_meta(&f, "note"), "name with \"quotes\" and \\ backslash"),
           "metadata string with escapes");
-    check(muon_st_meta(&f, "numpy") != NULL, "metadata records the numpy version");
+    check(muon_safetensors_meta(&f, "numpy") != NULL, "metadata records the numpy version");
     {
         int64_t shape[2] = {1, 17}, bad[2] = {17, 1};
-        check(muon_st_expect(&f, "F32", 2, shape) != NULL, "expect: right shape");
-        check(muon_st_expect(&f, "F32", 2, bad) == NULL && strstr(muon_last_error(), "(1,17)"),
+        check(muon_safetensors_expect(&f, "F32", 2, shape) != NULL, "expect: right shape");
+        check(muon_safetensors_expect(&f, "F32", 2, bad) == NULL && strstr(muon_last_error(), "(1,17)"),
               "expect: wrong shape names both shapes: %s", muon_last_error());
-        check(muon_st_expect(&f, "nope", 2, shape) == NULL && strstr(muon_last_error(), "missing"),
+        check(muon_safetensors_expect(&f, "nope", 2, shape) == NULL && strstr(muon_last_error(), "missing"),
               "expect: missing tensor: %s", muon_last_error());
     }
-    muon_st_free(&f);
+    muon_safetensors_free(&f);
 }
 
 static const char *tmp_path = "build/test_st.safetensors";
@@ -52,20 +52,20 @@ static const char *tmp_path = "build/test_st.safetensors";
 static void test_round_trip(void)
 {
     float a[6] = {1, -2, 3.25f, 1e-30f, -0.0f, 6e20f}, b[3] = {7, 8, 9};
-    muon_st_tensor t[2];
+    muon_tensor t[2];
     const char *meta[] = {"step", "12", "config", "{\"d_model\": 128}", NULL};
-    muon_st_file f;
+    muon_safetensors f;
     memset(t, 0, sizeof t);
     t[0].name = "layers.0.attn.q.weight"; t[0].ndim = 2; t[0].shape[0] = 2; t[0].shape[1] = 3; t[0].data = a;
     t[1].name = "norm.weight"; t[1].ndim = 1; t[1].shape[0] = 3; t[1].data = b;
-    check(muon_st_write(tmp_path, t, 2, meta) == MUON_OK, "write two tensors and metadata");
-    if (!check(muon_st_read(tmp_path, &f) == MUON_OK, "read them back: %s", muon_last_error())) return;
+    check(muon_safetensors_write(tmp_path, t, 2, meta) == MUON_OK, "write two tensors and metadata");
+    if (!check(muon_safetensors_read(tmp_path, &f) == MUON_OK, "read them back: %s", muon_last_error())) return;
     check(f.count == 2 && f.meta_count == 2, "count 2 tensors, 2 metadata pairs");
-    check(muon_st_find(&f, "layers.0.attn.q.weight") &&
-          memcmp(muon_st_find(&f, "layers.0.attn.q.weight")->data, a, sizeof a) == 0, "matrix bit-exact");
-    check(muon_st_find(&f, "norm.weight") && memcmp(muon_st_find(&f, "norm.weight")->data, b, sizeof b) == 0, "vector bit-exact");
-    check(muon_st_meta(&f, "config") && !strcmp(muon_st_meta(&f, "config"), "{\"d_model\": 128}"), "metadata JSON string survives");
-    muon_st_free(&f);
+    check(muon_safetensors_find(&f, "layers.0.attn.q.weight") &&
+          memcmp(muon_safetensors_find(&f, "layers.0.attn.q.weight")->data, a, sizeof a) == 0, "matrix bit-exact");
+    check(muon_safetensors_find(&f, "norm.weight") && memcmp(muon_safetensors_find(&f, "norm.weight")->data, b, sizeof b) == 0, "vector bit-exact");
+    check(muon_safetensors_meta(&f, "config") && !strcmp(muon_safetensors_meta(&f, "config"), "{\"d_model\": 128}"), "metadata JSON string survives");
+    muon_safetensors_free(&f);
 }
 
 /* Writes raw bytes as a file. */
@@ -87,8 +87,8 @@ static void put_header(const char *path, const char *json, size_t data_bytes)
 
 static void expect_bad(const char *what, const char *must_contain)
 {
-    muon_st_file f;
-    int st = muon_st_read(tmp_path, &f);
+    muon_safetensors f;
+    int st = muon_safetensors_read(tmp_path, &f);
     check(st == MUON_ERR_FORMAT && strstr(muon_last_error(), must_contain) && f.count == 0 && f.tensors == NULL,
           "%s -> format error: %s", what, muon_last_error());
 }
@@ -98,16 +98,16 @@ static void test_malformed(void)
     unsigned char *good;
     long n;
     FILE *fp;
-    muon_st_file f;
+    muon_safetensors f;
     float a[4] = {1, 2, 3, 4};
-    muon_st_tensor t;
+    muon_tensor t;
     memset(&t, 0, sizeof t);
     t.name = "w"; t.ndim = 2; t.shape[0] = 2; t.shape[1] = 2; t.data = a;
 
-    check(muon_st_read("build/does-not-exist.safetensors", &f) == MUON_ERR_IO &&
+    check(muon_safetensors_read("build/does-not-exist.safetensors", &f) == MUON_ERR_IO &&
           strstr(muon_last_error(), "does-not-exist"), "missing file -> I/O error naming it: %s", muon_last_error());
 
-    check(muon_st_read("build", &f) != MUON_OK && strstr(muon_last_error(), "build") && f.count == 0,
+    check(muon_safetensors_read("build", &f) != MUON_OK && strstr(muon_last_error(), "build") && f.count == 0,
           "a directory -> error naming it: %s", muon_last_error());
 
     put_file(tmp_path, "", 0);
@@ -143,7 +143,7 @@ static void test_malformed(void)
     expect_bad("non-string metadata", "malformed");
 
     /* every truncation of a good file is rejected cleanly */
-    if (muon_st_write(tmp_path, &t, 1, NULL)) { check(0, "write for truncation test: %s", muon_last_error()); return; }
+    if (muon_safetensors_write(tmp_path, &t, 1, NULL)) { check(0, "write for truncation test: %s", muon_last_error()); return; }
     fp = fopen(tmp_path, "rb");
     if (!fp) { check(0, "reopen"); return; }
     fseek(fp, 0, SEEK_END);
@@ -155,7 +155,7 @@ static void test_malformed(void)
         fclose(fp);
         for (cut = 0; cut < n; cut++) {
             put_file(tmp_path, good, (size_t)cut);
-            rejected += muon_st_read(tmp_path, &f) == MUON_ERR_FORMAT;
+            rejected += muon_safetensors_read(tmp_path, &f) == MUON_ERR_FORMAT;
         }
         check(rejected == n, "all %ld truncations of a %ld-byte file rejected (%ld were)", n, n, rejected);
     } else fclose(fp);
@@ -166,22 +166,22 @@ static void test_malformed(void)
 static void test_write_errors(void)
 {
     float a[1] = {1};
-    muon_st_tensor t;
-    muon_st_file f;
+    muon_tensor t;
+    muon_safetensors f;
     int k, ok = 1;
     memset(&t, 0, sizeof t);
     t.name = "w"; t.ndim = 1; t.shape[0] = 1; t.data = a;
-    check(muon_st_write("build/no/such/dir/x.safetensors", &t, 1, NULL) == MUON_ERR_IO,
+    check(muon_safetensors_write("build/no/such/dir/x.safetensors", &t, 1, NULL) == MUON_ERR_IO,
           "write into a missing directory -> I/O error: %s", muon_last_error());
     check(fopen("build/no/such/dir/x.safetensors.tmp", "rb") == NULL, "no temporary file left behind");
     /* out of memory at every allocation of a read: clean failure, no leak */
-    muon_st_write(tmp_path, &t, 1, (const char *const[]){"k", "v", NULL});
+    muon_safetensors_write(tmp_path, &t, 1, (const char *const[]){"k", "v", NULL});
     for (k = 1; k < 64; k++) {
         int st;
         muon_alloc_fail_after(k);
-        st = muon_st_read(tmp_path, &f);
+        st = muon_safetensors_read(tmp_path, &f);
         muon_alloc_fail_after(0);
-        if (st == MUON_OK) { muon_st_free(&f); break; }
+        if (st == MUON_OK) { muon_safetensors_free(&f); break; }
         ok &= st == MUON_ERR_NOMEM && f.count == 0;
     }
     check(ok && k > 1, "allocation failure at each of the first %d allocations -> out of memory, nothing kept", k - 1);

@@ -74,7 +74,7 @@ static double min_vec_agreement(int rows, int r, const float *Q, const float *Qr
     return *count ? worst : -1.0;
 }
 
-static void golden_case(const muon_st_file *f, const svd_case *c)
+static void golden_case(const muon_safetensors *f, const svd_case *c)
 {
     int m = c->m, n = c->n, r = m < n ? m : n, cnt;
     char key[64];
@@ -266,11 +266,11 @@ static void errors(void)
 
 void suite_svd(void)
 {
-    muon_st_file f;
+    muon_safetensors f;
     size_t i;
     if (!golden_open("svd.safetensors", &f)) {
         for (i = 0; i < sizeof golden_cases / sizeof golden_cases[0]; i++) golden_case(&f, &golden_cases[i]);
-        muon_st_free(&f);
+        muon_safetensors_free(&f);
     }
     edge_shapes();
     bigger();

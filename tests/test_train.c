@@ -102,8 +102,8 @@ static void options_tests(void)
 {
     muon_train_config c, d;
     const char *const *kv;
-    muon_st_file f;
-    muon_st_tensor t;
+    muon_safetensors f;
+    muon_tensor t;
     int64_t one = 1;
     float zero = 0;
     int n, i, same;
@@ -139,12 +139,12 @@ static void options_tests(void)
     kv = muon_train_config_meta(&c);
     for (n = 0; kv[n]; n++) {}
     t.name = "x"; strcpy(t.dtype, "F32"); t.ndim = 1; t.shape[0] = one; t.numel = 1; t.data = &zero;
-    if (!check(muon_st_write(DIR "/meta.safetensors", &t, 1, kv) == MUON_OK && muon_st_read(DIR "/meta.safetensors", &f) == MUON_OK,
+    if (!check(muon_safetensors_write(DIR "/meta.safetensors", &t, 1, kv) == MUON_OK && muon_safetensors_read(DIR "/meta.safetensors", &f) == MUON_OK,
                "settings written as %d metadata pairs", n / 2))
         return;
     muon_train_defaults(&d);
     same = muon_train_config_from_meta(&d, &f) == MUON_OK;
-    muon_st_free(&f);
+    muon_safetensors_free(&f);
     same = same && d.steps == 77 && d.model.d_model == 48 && d.model.n_layers == 2 && d.optim.momentum == 0.9f &&
            d.schedule == MUON_SCHED_CONSTANT && d.optim.nesterov == 0 && d.model.untied_head == 1 &&
            d.model.ffn == MUON_FFN_SWIGLU && d.optim.lr == 0.05f && !strcmp(d.model_name, "tiny");
@@ -152,18 +152,18 @@ static void options_tests(void)
     check(same, "metadata round trip restores every setting (not threads, not resume)");
 }
 
-static int read_params(const char *path, muon_st_file *f)
+static int read_params(const char *path, muon_safetensors *f)
 {
     return muon_checkpoint_open(path, f);
 }
 
 /* Every tensor of a and b bitwise equal (same names and sizes). */
-static int same_tensors(const muon_st_file *a, const muon_st_file *b)
+static int same_tensors(const muon_safetensors *a, const muon_safetensors *b)
 {
     int i;
     if (a->count != b->count) return 0;
     for (i = 0; i < a->count; i++) {
-        const muon_st_tensor *x = &a->tensors[i], *y = muon_st_find(b, x->name);
+        const muon_tensor *x = &a->tensors[i], *y = muon_safetensors_find(b, x->name);
         if (!y || y->numel != x->numel || memcmp(x->data, y->data, x->numel * sizeof(float))) return 0;
     }
     return 1;
@@ -173,21 +173,21 @@ static int same_tensors(const muon_st_file *a, const muon_st_file *b)
  * NULL) set to v; the tensors stay as they are. */
 static int tamper(const char *from, const char *to, const char *k1, const char *k2, const char *v)
 {
-    muon_st_file f;
+    muon_safetensors f;
     const char **kv;
     int i, st;
-    if (muon_st_read(from, &f)) return 1;
+    if (muon_safetensors_read(from, &f)) return 1;
     kv = malloc((2 * (size_t)f.meta_count + 1) * sizeof *kv);
-    if (!kv) { muon_st_free(&f); return 1; }
+    if (!kv) { muon_safetensors_free(&f); return 1; }
     for (i = 0; i < f.meta_count; i++) {
         int hit = !strcmp(f.meta_keys[i], k1) || (k2 && !strcmp(f.meta_keys[i], k2));
         kv[2 * i] = f.meta_keys[i];
         kv[2 * i + 1] = hit ? v : f.meta_values[i];
     }
     kv[2 * f.meta_count] = NULL;
-    st = muon_st_write(to, f.tensors, f.count, kv);
+    st = muon_safetensors_write(to, f.tensors, f.count, kv);
     free((void *)kv);
-    muon_st_free(&f);
+    muon_safetensors_free(&f);
     return st;
 }
 
@@ -197,7 +197,7 @@ static void checkpoint_tests(void)
     muon_model m, m2;
     muon_optim o, o2;
     muon_optim_config oc;
-    muon_st_file f;
+    muon_safetensors f;
     long step = -1;
     int st, s, tok[32], tgt[32], i;
     char *bytes;
@@ -218,9 +218,9 @@ static void checkpoint_tests(void)
     check(st == MUON_OK, "checkpoint saved (%s)", st ? muon_last_error() : "ok");
     st = muon_checkpoint_open(DIR "/ck.safetensors", &f);
     if (!check(st == MUON_OK, "checkpoint reopened (%s)", st ? muon_last_error() : "ok")) goto out;
-    check(muon_st_find(&f, "embed.weight") && muon_st_find(&f, "layers.1.attn.q.weight") &&
-          muon_st_find(&f, "optim.adam_m.embed.weight") && muon_st_find(&f, "optim.adam_v.norm.weight") &&
-          muon_st_find(&f, "norm.weight")->ndim == 1,
+    check(muon_safetensors_find(&f, "embed.weight") && muon_safetensors_find(&f, "layers.1.attn.q.weight") &&
+          muon_safetensors_find(&f, "optim.adam_m.embed.weight") && muon_safetensors_find(&f, "optim.adam_v.norm.weight") &&
+          muon_safetensors_find(&f, "norm.weight")->ndim == 1,
           "PyTorch names, optimizer state as optim.adam_m/v.<name>, gains 1-D");
     check(muon_checkpoint_config(&f, &back) == MUON_OK && back.d_model == cfg.d_model && back.n_layers == cfg.n_layers &&
           muon_checkpoint_step(&f, &step) == MUON_OK && step == 2, "config and step (2) from the metadata");
@@ -239,13 +239,13 @@ static void checkpoint_tests(void)
           "an AdamW checkpoint has no Muon momentum: refused: %s", muon_last_error());
     muon_optim_free(&o2);
     muon_model_free(&m2);
-    muon_st_free(&f);
+    muon_safetensors_free(&f);
     /* another shape: mismatched checkpoint */
     cfg.d_ff = 32;
     muon_model_create(&m2, &cfg);
     muon_checkpoint_open(DIR "/ck.safetensors", &f);
     check(muon_checkpoint_load_model(&f, &m2) == MUON_ERR_FORMAT, "mismatched shape refused: %s", muon_last_error());
-    muon_st_free(&f);
+    muon_safetensors_free(&f);
     muon_model_free(&m2);
     /* truncated and foreign files */
     bytes = slurp(DIR "/ck.safetensors", &len);
@@ -263,7 +263,7 @@ static void checkpoint_tests(void)
         !muon_checkpoint_open(DIR "/bigstep.safetensors", &f)) {
         check(muon_checkpoint_step(&f, &step) == MUON_ERR_FORMAT, "metadata step 99999999999999999999: refused: %s",
               muon_last_error());
-        muon_st_free(&f);
+        muon_safetensors_free(&f);
     } else check(0, "tampered checkpoint: %s", muon_last_error());
     /* out of memory: the message names what did not fit, on one line */
     muon_alloc_fail_after(5); /* tensors, params, grads, acts struct, then the activation block */
@@ -289,7 +289,7 @@ out:
 static void run_tests(void)
 {
     muon_train_config a, b;
-    muon_st_file fa, fb;
+    muon_safetensors fa, fb;
     char *ma, *mb;
     int st, stopped = -1, threads = muon_threads(), dup;
     double t0 = muon_seconds();
@@ -322,9 +322,9 @@ static void run_tests(void)
     if (!read_params(DIR "/straight/checkpoint.safetensors", &fa)) {
         if (!read_params(DIR "/resumed/checkpoint.safetensors", &fb)) {
             check(same_tensors(&fa, &fb), "20 straight = 10 + resume + 10: parameters and Muon/AdamW state bit-identical (%d tensors)", fa.count);
-            muon_st_free(&fb);
+            muon_safetensors_free(&fb);
         }
-        muon_st_free(&fa);
+        muon_safetensors_free(&fa);
     }
     ma = slurp(DIR "/straight/metrics.csv", NULL);
     mb = slurp(DIR "/resumed/metrics.csv", NULL);
@@ -415,9 +415,9 @@ static void run_tests(void)
         if (!read_params(DIR "/t1/checkpoint.safetensors", &fa)) {
             if (!read_params(DIR "/t2/checkpoint.safetensors", &fb)) {
                 check(same_tensors(&fa, &fb), "1 vs 2 threads: parameters bit-identical");
-                muon_st_free(&fb);
+                muon_safetensors_free(&fb);
             }
-            muon_st_free(&fa);
+            muon_safetensors_free(&fa);
         }
     }
 
@@ -435,7 +435,7 @@ static void run_tests(void)
         muon_checkpoint_step(&fa, &s);
         for (i = 0; i < fa.count; i++) finite &= muon_all_finite(fa.tensors[i].data, fa.tensors[i].numel);
         check(s >= 1 && s < 20 && finite, "the last good checkpoint (step %ld) is kept, all finite", s);
-        muon_st_free(&fa);
+        muon_safetensors_free(&fa);
     } else check(0, "no checkpoint after divergence: %s", muon_last_error());
 
     /* refused before any output */
@@ -456,11 +456,11 @@ static void run_tests(void)
         !tamper(DIR "/straight/checkpoint.safetensors", DIR "/odd2.safetensors", "config.d_ff", "train.d-ff", "96")) {
         int k;
         for (k = 0; k < 2; k++) {
-            muon_st_file f;
+            muon_safetensors f;
             muon_train_defaults(&a);
             strcpy(a.resume, k ? DIR "/odd2.safetensors" : DIR "/odd1.safetensors");
             st = muon_checkpoint_open(a.resume, &f);
-            if (!st) { st = muon_train_config_from_meta(&a, &f); muon_st_free(&f); }
+            if (!st) { st = muon_train_config_from_meta(&a, &f); muon_safetensors_free(&f); }
             a.steps = 30;
             strcpy(a.out, DIR "/odd");
             if (!st) st = muon_train(&a, NULL, &stopped);
@@ -475,7 +475,7 @@ static void run_tests(void)
 
 static void sample_tests(void)
 {
-    muon_st_file f;
+    muon_safetensors f;
     muon_config cfg;
     muon_model m;
     unsigned char a[40], b[40], c[40];
@@ -485,7 +485,7 @@ static void sample_tests(void)
     st = muon_checkpoint_config(&f, &cfg);
     if (!st) st = muon_model_create(&m, &cfg);
     if (!st) st = muon_checkpoint_load_model(&f, &m);
-    muon_st_free(&f);
+    muon_safetensors_free(&f);
     if (!check(st == MUON_OK, "sample: model from checkpoint")) return;
     st = muon_sample(&m, prompt, 16, 40, 0.0f, 1, a);
     st |= muon_sample(&m, prompt, 16, 40, 0.0f, 2, b);

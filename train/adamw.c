@@ -4,7 +4,9 @@
  * corrections are computed in double like Python does, and the per-element
  * arithmetic is float32 in the same order, so the golden comparison with
  * PyTorch is limited only by rounding inside sqrt/div. */
-#include "muon.h"
+#include "train/train.h"
+#include "metrics/metrics.h"
+#include "plots/plots.h"
 #include "linalg/omp.h"
 
 #include <math.h>

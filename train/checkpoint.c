@@ -6,9 +6,11 @@
  * "optim.adam_m.<name>", "optim.adam_v.<name>" (AdamW params), which
  * load_state_dict(strict=False) ignores. Metadata: "format" = "muon-checkpoint",
  * "step", "optim.t", every model config field as "config.<field>" and the
- * caller's extra pairs (the training settings). muon_st_write writes a
+ * caller's extra pairs (the training settings). muon_safetensors_write writes a
  * temporary file and renames it, so a crash never leaves half a checkpoint. */
-#include "muon.h"
+#include "train/train.h"
+#include "metrics/metrics.h"
+#include "plots/plots.h"
 
 #include <errno.h>
 #include <math.h>
@@ -56,7 +58,7 @@ int muon_checkpoint_save(const char *path, const muon_model *m, const muon_optim
                          long step, const char *const *meta_kv)
 {
     int n_t = m->n_tensors, per = 1, count = 0, i, j, st, n_extra = 0, n_meta;
-    muon_st_tensor *t;
+    muon_tensor *t;
     char *names;
     const char **meta;
     char ckeys[N_CFG][32], cvals[N_CFG][32], step_s[32], t_s[32];
@@ -85,7 +87,7 @@ int muon_checkpoint_save(const char *path, const muon_model *m, const muon_optim
             }
         }
         for (j = 0; j < k; j++) {
-            muon_st_tensor *x = &t[count];
+            muon_tensor *x = &t[count];
             x->name = names + (size_t)count * NAME;
             snprintf(x->name, NAME, "%s%s", prefix[j], p->name);
             strcpy(x->dtype, "F32");
@@ -106,7 +108,7 @@ int muon_checkpoint_save(const char *path, const muon_model *m, const muon_optim
     for (i = 0; i < N_CFG; i++) { meta[j++] = ckeys[i]; meta[j++] = cvals[i]; }
     for (i = 0; i < n_extra; i++) meta[j++] = meta_kv[i];
     meta[j] = NULL;
-    st = muon_st_write(path, t, count, meta);
+    st = muon_safetensors_write(path, t, count, meta);
 done:
     muon_free(t);
     muon_free(names);
@@ -114,20 +116,20 @@ done:
     return st;
 }
 
-int muon_checkpoint_open(const char *path, muon_st_file *f)
+int muon_checkpoint_open(const char *path, muon_safetensors *f)
 {
     const char *fmt;
-    int st = muon_st_read(path, f);
+    int st = muon_safetensors_read(path, f);
     if (st) return st;
-    fmt = muon_st_meta(f, "format");
+    fmt = muon_safetensors_meta(f, "format");
     if (!fmt || strcmp(fmt, CKPT_FORMAT) != 0) {
-        muon_st_free(f);
+        muon_safetensors_free(f);
         return muon_error(MUON_ERR_FORMAT, "%s: not a muon checkpoint (no \"format\": \"" CKPT_FORMAT "\" metadata)", path);
     }
     return MUON_OK;
 }
 
-int muon_checkpoint_config(const muon_st_file *f, muon_config *cfg)
+int muon_checkpoint_config(const muon_safetensors *f, muon_config *cfg)
 {
     char ckeys[N_CFG][32], cvals[N_CFG][32];
     muon_config c;
@@ -137,7 +139,7 @@ int muon_checkpoint_config(const muon_st_file *f, muon_config *cfg)
     if (st) return st;
     config_strings(&c, ckeys, cvals);
     for (i = 0; i < N_CFG; i++) {
-        const char *v = muon_st_meta(f, ckeys[i]);
+        const char *v = muon_safetensors_meta(f, ckeys[i]);
         if (!v) return muon_error(MUON_ERR_FORMAT, "checkpoint: metadata lacks %s", ckeys[i]);
         st = muon_config_set(&c, ckeys[i] + 7, v);
         if (st) return muon_error_prefix(MUON_ERR_FORMAT, "checkpoint: bad %s: ", ckeys[i]);
@@ -148,9 +150,9 @@ int muon_checkpoint_config(const muon_st_file *f, muon_config *cfg)
     return MUON_OK;
 }
 
-static int meta_long(const muon_st_file *f, const char *key, long *out)
+static int meta_long(const muon_safetensors *f, const char *key, long *out)
 {
-    const char *v = muon_st_meta(f, key);
+    const char *v = muon_safetensors_meta(f, key);
     char *end;
     long x;
     if (!v) return muon_error(MUON_ERR_FORMAT, "checkpoint: metadata lacks \"%s\"", key);
@@ -161,20 +163,20 @@ static int meta_long(const muon_st_file *f, const char *key, long *out)
     return MUON_OK;
 }
 
-int muon_checkpoint_step(const muon_st_file *f, long *step)
+int muon_checkpoint_step(const muon_safetensors *f, long *step)
 {
     return meta_long(f, "step", step);
 }
 
-static int copy_tensor(const muon_st_file *f, const char *prefix, const muon_param *p, float *dst)
+static int copy_tensor(const muon_safetensors *f, const char *prefix, const muon_param *p, float *dst)
 {
     char name[128];
     int ndim;
     int64_t shape[2];
-    const muon_st_tensor *x;
+    const muon_tensor *x;
     snprintf(name, sizeof name, "%s%s", prefix, p->name);
     shape_of(p, &ndim, shape);
-    x = muon_st_expect(f, name, ndim, shape);
+    x = muon_safetensors_expect(f, name, ndim, shape);
     if (!x) return muon_error_prefix(MUON_ERR_FORMAT, "checkpoint: ");
     if (!muon_all_finite(x->data, x->numel))
         return muon_error(MUON_ERR_FORMAT, "checkpoint: tensor %s holds NaN or Inf", name);
@@ -182,7 +184,7 @@ static int copy_tensor(const muon_st_file *f, const char *prefix, const muon_par
     return MUON_OK;
 }
 
-int muon_checkpoint_load_model(const muon_st_file *f, muon_model *m)
+int muon_checkpoint_load_model(const muon_safetensors *f, muon_model *m)
 {
     int i, st;
     for (i = 0; i < m->n_tensors; i++) {
@@ -192,7 +194,7 @@ int muon_checkpoint_load_model(const muon_st_file *f, muon_model *m)
     return MUON_OK;
 }
 
-int muon_checkpoint_load_optim(const muon_st_file *f, const muon_model *m, muon_optim *o)
+int muon_checkpoint_load_optim(const muon_safetensors *f, const muon_model *m, muon_optim *o)
 {
     int i, st;
     long t = 0;

@@ -16,7 +16,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #endif
-#include "muon.h"
+#include "train/train.h"
+#include "metrics/metrics.h"
+#include "plots/plots.h"
 
 #include <math.h>
 #include <string.h>

@@ -6,7 +6,9 @@
  * The "(1-mu) G" form (an EMA, as in modded-nanogpt) rather than "mu M + G"
  * keeps M at the gradient's scale; orth() normalises anyway, but the metrics
  * look at M itself. */
-#include "muon.h"
+#include "train/train.h"
+#include "metrics/metrics.h"
+#include "plots/plots.h"
 
 #include <math.h>
 #include <string.h>
@@ -24,7 +26,7 @@ int muon_mscale_parse(const char *name, muon_mscale_kind *k)
     return MUON_OK;
 }
 
-float muon_muon_scale(muon_mscale_kind k, int rows, int cols)
+float muon_update_scale(muon_mscale_kind k, int rows, int cols)
 {
     /* default: an orthogonal (rows,cols) matrix has RMS entry 1/sqrt(max dim);
      * sqrt(rows/cols) for tall matrices makes the RMS-to-RMS operator norm of
@@ -34,7 +36,7 @@ float muon_muon_scale(muon_mscale_kind k, int rows, int cols)
     return (float)sqrt(rows > cols ? (double)rows / (double)cols : 1.0);
 }
 
-int muon_muon_update(const muon_optim_config *c, float lr, int rows, int cols,
+int muon_orthogonal_update(const muon_optim_config *c, float lr, int rows, int cols,
                      float *W,       /* (rows,cols) */
                      const float *G, /* (rows,cols) */
                      float *M,       /* (rows,cols) momentum, updated */
@@ -43,7 +45,7 @@ int muon_muon_update(const muon_optim_config *c, float lr, int rows, int cols,
 {
     const float mu = c->momentum, one_mu = (float)(1.0 - (double)c->momentum);
     const float decay = (float)(1.0 - (double)lr * (double)c->wd);
-    const float step = (float)((double)lr * (double)muon_muon_scale(c->scale, rows, cols));
+    const float step = (float)((double)lr * (double)muon_update_scale(c->scale, rows, cols));
     long i, n = (long)rows * cols;
     int st;
     if (rows < 1 || cols < 1) return muon_error(MUON_ERR_ARG, "muon update: bad shape (%d,%d)", rows, cols);

@@ -2,7 +2,9 @@
  * routed to Muon (2-D hidden matrices) or AdamW (embedding/head, gains; or all
  * of them with --optimizer adamw). Every state buffer is laid out like
  * muon_model.params, so a muon_tracked offset indexes all of them. */
-#include "muon.h"
+#include "train/train.h"
+#include "metrics/metrics.h"
+#include "plots/plots.h"
 #include "linalg/omp.h"
 
 #include <math.h>
@@ -114,7 +116,7 @@ MUON_OMP(omp parallel for schedule(dynamic, 1))
             size_t off = p->offset;
             int s;
             if (!muon_optim_uses_muon(c, p)) continue;
-            s = muon_muon_update(c, lr, p->rows, p->cols, m->params + off, m->grads + off,
+            s = muon_orthogonal_update(c, lr, p->rows, p->cols, m->params + off, m->grads + off,
                                  o->momentum + off, o->orth_out + off, o->delta + off);
             if (s) {
 MUON_OMP(omp critical(muon_optim_fail))

@@ -1,7 +1,9 @@
 /* Learning-rate schedule: linear warmup, then constant or a half cosine down
  * to a floor. One multiplier applied to both the Muon and the AdamW lr, so the
  * two stay in the ratio the user chose. */
-#include "muon.h"
+#include "train/train.h"
+#include "metrics/metrics.h"
+#include "plots/plots.h"
 
 #include <math.h>
 #include <string.h>

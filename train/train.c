@@ -9,7 +9,9 @@
 #if !defined(_WIN32)
 #define _POSIX_C_SOURCE 200809L /* mkdir */
 #endif
-#include "muon.h"
+#include "train/train.h"
+#include "metrics/metrics.h"
+#include "plots/plots.h"
 
 #include <errno.h>
 #include <math.h>
@@ -181,7 +183,7 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
     r.tgt = muon_alloc((size_t)B * T * sizeof(int));
     if (!r.tok || !r.tgt) { st = MUON_ERR_NOMEM; goto fail; }
     if (c.resume[0]) {
-        muon_st_file f;
+        muon_safetensors f;
         muon_config cc;
         st = muon_checkpoint_open(c.resume, &f);
         if (st) goto fail;
@@ -205,7 +207,7 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
         }
         if (!st) st = muon_checkpoint_load_optim(&f, &r.model, &r.opt);
         if (!st) st = muon_checkpoint_step(&f, &start);
-        muon_st_free(&f);
+        muon_safetensors_free(&f);
         if (st) {
             st = muon_error_prefix(st, "resume %s: ", c.resume);
             goto fail;

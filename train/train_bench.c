@@ -4,7 +4,9 @@
  * orthogonaliser and its elementwise prologue/epilogue) and in the
  * orthogonaliser alone (timed apart on the same momentum buffers). Best of several
  * timed steps after a warm-up step, because the machine is shared. */
-#include "muon.h"
+#include "train/train.h"
+#include "metrics/metrics.h"
+#include "plots/plots.h"
 #include "linalg/omp.h"
 
 #include <string.h>

@@ -3,7 +3,9 @@
  * settings) and run.json. Model config flags are handed to muon_config_set
  * ("--d-model 64" -> key "d_model"), so the model keeps the one place that
  * validates its config. */
-#include "muon.h"
+#include "train/train.h"
+#include "metrics/metrics.h"
+#include "plots/plots.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -275,7 +277,7 @@ void muon_train_help(FILE *out, const muon_train_config *c)
     }
 }
 
-int muon_train_config_from_meta(muon_train_config *c, const muon_st_file *f)
+int muon_train_config_from_meta(muon_train_config *c, const muon_safetensors *f)
 {
     int i, st;
     char key[80];
@@ -284,7 +286,7 @@ int muon_train_config_from_meta(muon_train_config *c, const muon_st_file *f)
         const char *v;
         if (!opts[i].meta) continue;
         snprintf(key, sizeof key, "train.%s", opts[i].name);
-        v = muon_st_meta(f, key);
+        v = muon_safetensors_meta(f, key);
         if (!v) return muon_error(MUON_ERR_FORMAT, "checkpoint: metadata lacks \"%s\" (not written by muon train?)", key);
         st = muon_train_set(c, opts[i].name, v);
         if (st) return muon_error_prefix(MUON_ERR_FORMAT, "checkpoint: metadata %s: ", key);

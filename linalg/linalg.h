@@ -1,0 +1,133 @@
+/* linalg/linalg.h -- internal declarations of linalg/: errors, memory, random numbers, vectors, GEMM, bf16. */
+#ifndef MUON_LINALG_H
+#define MUON_LINALG_H
+
+#include "muon.h"
+#include "stdio.h"
+
+/* ---- Errors and memory (linalg/status.c) ----------------------------------- */
+
+/* Records a printf-style message as the last error and returns status. */
+int muon_error(int status, const char *fmt, ...);
+/* Like muon_error, but keeps the current message after the new text:
+ * "resume x.st: " + "tensor 'w' is missing". */
+int muon_error_prefix(int status, const char *fmt, ...);
+/* 64-byte aligned allocation of n bytes (n may be 0); NULL on failure, with the
+ * last error set. Free with muon_free (NULL is fine). */
+void *muon_alloc(size_t n);
+/* Like muon_alloc, zero-filled. */
+void *muon_calloc(size_t count, size_t size);
+void muon_free(void *p);
+/* Test hook: the n-th allocation from now on fails (n >= 1); 0 disables. */
+void muon_alloc_fail_after(long n);
+/* Wall-clock seconds from an arbitrary origin (monotonic where available). */
+double muon_seconds(void);
+
+/* ------------------------------------------------------------------------- */
+/* Random numbers (linalg/rng.c): xoshiro256** seeded by splitmix64           */
+/* ------------------------------------------------------------------------- */
+
+typedef struct { uint64_t s[4]; } muon_rng;
+
+/* Seeds the generator; the same seed always gives the same stream. */
+void muon_rng_seed(muon_rng *r, uint64_t seed);
+/* Next 64 random bits. */
+uint64_t muon_rng_next(muon_rng *r);
+/* Uniform float64 in [0, 1). */
+double muon_rng_uniform(muon_rng *r);
+/* Uniform integer in [0, n), n >= 1, without modulo bias. */
+uint64_t muon_rng_below(muon_rng *r, uint64_t n);
+/* Standard normal (Box-Muller on two uniforms). */
+double muon_rng_normal(muon_rng *r);
+/* Fills x(n) with N(0, std^2). */
+void muon_rng_fill_normal(muon_rng *r, float *x, size_t n, float std);
+
+/* ------------------------------------------------------------------------- */
+/* Small vector helpers (linalg/vec.c); sums are accumulated in double        */
+/* ------------------------------------------------------------------------- */
+
+double muon_dot(const float *x, const float *y, size_t n);      /* x(n).y(n) */
+double muon_norm2(const float *x, size_t n);                    /* ||x||_2 */
+void muon_axpy(float a, const float *x, float *y, size_t n);    /* y += a*x */
+void muon_scale(float a, float *x, size_t n);                   /* x *= a */
+/* Out-of-place transpose: out(n,m) = in(m,n)^T. */
+void muon_transpose(const float *in, float *out, int m, int n);
+/* 1 if every x(n) is finite, else 0. */
+int muon_all_finite(const float *x, size_t n);
+
+/* ------------------------------------------------------------------------- */
+/* GEMM (linalg/gemm.c, reference in linalg/gemm_naive.c)                    */
+/* ------------------------------------------------------------------------- */
+
+typedef enum { MUON_NOTRANS = 0, MUON_TRANS = 1 } muon_op;
+
+/* C(M,N) = alpha*op(A)*op(B) + beta*C, row-major with leading dimensions
+ * lda/ldb/ldc (elements between rows as stored). op(A) is (M,K): A is stored
+ * (M,K) for MUON_NOTRANS, (K,M) for MUON_TRANS; op(B) is (K,N) likewise.
+ * beta == 0 never reads C (so C may hold NaN). M, N or K may be 0; K == 0 or
+ * alpha == 0 gives C = beta*C without reading A or B (as BLAS does).
+ * Cache-blocked and packed (BLIS style), OpenMP-parallel over M/N tiles
+ * (never over K), so the result is bit-identical for any thread count (and
+ * after threads were seen waiting for cores busy with other processes it runs
+ * on one thread for a while, same bits, less waiting); when
+ * called inside an active parallel region it runs on the calling thread, and
+ * concurrent calls from several (OpenMP) threads are safe. Packing buffers are cached
+ * between calls (see muon_gemm_release), so it allocates only when a call
+ * needs more than any earlier one. Returns MUON_OK, MUON_ERR_ARG (negative
+ * size, short leading dimension) or MUON_ERR_NOMEM (packing buffers). */
+int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
+              float alpha, const float *A, int lda, const float *B, int ldb,
+              float beta, float *C, int ldc);
+
+/* Frees the packing buffers muon_gemm keeps between calls (they are reused so
+ * the hot path does not allocate); call at exit, e.g. before valgrind's leak
+ * check. Buffers of calls still running are left alone. Safe to call any time. */
+void muon_gemm_release(void);
+
+/* The slow, obviously correct triple loop (double accumulation, one rounding
+ * per element); same contract, single-threaded, allocates nothing. */
+int muon_gemm_naive(muon_op opA, muon_op opB, int M, int N, int K,
+                    float alpha, const float *A, int lda, const float *B, int ldb,
+                    float beta, float *C, int ldc);
+
+/* Flags for muon_orthogonalize_flags. MUON_ORTH_BF16 emulates a bfloat16 backend
+ * running modded-nanogpt's PyTorch loop: the input, the normalisation and the
+ * result of every matmul and every elementwise op (b*A, c*A, (c*A)@A, their
+ * sum, a*X, B@X, the new X) are rounded to bf16 (ties to even), matmuls
+ * accumulate in float32, Python scalars act as float32 (PyTorch 2).
+ * MUON_ORTH_BF16_TORCH1 (implies BF16) reproduces PyTorch 1.13 on CPU, bit
+ * for bit on the golden data: scalars rounded to bf16 first, and the norm's
+ * sum of squares rounded to bf16 before its square root. Ignored by svd. */
+#define MUON_ORTH_BF16 1u
+#define MUON_ORTH_BF16_TORCH1 2u
+/* muon_orthogonalize with flags (0: the same as muon_orthogonalize). */
+int muon_orthogonalize_flags(muon_orth_kind kind, int steps, int rows, int cols,
+                          const float *G, float *O, unsigned flags);
+
+/* x rounded to the nearest bfloat16 (ties to even; NaN stays NaN), as float
+ * (linalg/bf16.c). */
+float muon_bf16_round(float x);
+/* Rounds x(n) to bfloat16 in place. */
+void muon_bf16_round_array(float *x, size_t n);
+
+/* ---- SVD (linalg/svd.c): one-sided Jacobi, after LAPACK's dgesvj -- */
+
+typedef struct {
+    int sweeps;      /* Jacobi sweeps performed (<= 30), the last one a check */
+    double max_cos;  /* largest column-pair |cosine| at the last sweep */
+    int converged;   /* 1 if max_cos fell below the tolerance sqrt(min(m,n))*DBL_EPSILON */
+} muon_svd_info;
+
+/* Thin SVD of A(m,n) = U diag(S) V^T with r = min(m,n): S(r) descending and
+ * >= 0; U(m,r) and V(n,r) row-major (columns are singular vectors), each may be
+ * NULL when not wanted (values only is faster; S is bit-identical either way).
+ * Computed in double (pivoted QR, then Jacobi on R^T) and rounded to float32;
+ * vectors of zero singular values complete U and V to orthonormal columns.
+ * A is not modified. info may be NULL. Allocates its workspace per call
+ * (muon_svd_ws in linalg/linalg.h reuses one). Returns MUON_OK, MUON_ERR_ARG
+ * (m or n < 1, A or S NULL), MUON_ERR_NUMERIC (A has NaN/Inf; S, U, V are then
+ * NaN) or MUON_ERR_NOMEM. Not converging in 30 sweeps is reported in info. */
+int muon_svd(int m, int n, const float *A, float *S, float *U, float *V,
+             muon_svd_info *info);
+
+#endif /* MUON_LINALG_H */

@@ -1,0 +1,23 @@
+/* model/model_internal.h -- internal declarations of model/: tracked matrices, lookup by name. */
+#ifndef MUON_MODEL_INTERNAL_H
+#define MUON_MODEL_INTERNAL_H
+
+#include "linalg/linalg.h"
+
+/* A matrix whose metrics are tracked: every Muon matrix, and for a merged
+ * [Q;K;V;O] its four row slices (contiguous in row-major storage). */
+typedef struct {
+    int layer;
+    muon_matrix_kind kind;   /* Q, K, V, O, UP, DOWN or GATE */
+    int rows, cols;
+    size_t offset;           /* first element in params[] (and any buffer laid out like it) */
+} muon_tracked;
+
+
+/* The tensor called name, or NULL. */
+const muon_param *muon_model_find(const muon_model *m, const char *name);
+/* Writes the tracked matrices into out (capacity cap), returns how many
+ * there are (which may exceed cap: call with cap 0 to count). */
+int muon_model_tracked(const muon_model *m, muon_tracked *out, int cap);
+
+#endif /* MUON_MODEL_INTERNAL_H */

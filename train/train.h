@@ -1,0 +1,84 @@
+/* train/train.h -- internal declarations of train/: data, schedule, the optimizers' kernels, checkpoint metadata. */
+#ifndef MUON_TRAIN_H
+#define MUON_TRAIN_H
+
+#include "linalg/linalg.h"
+#include "io/io.h"
+#include "model/model_internal.h"
+
+/* ---- Data (train/data.c): byte-level tokens, token id = byte value -------- */
+
+typedef struct {
+    unsigned char *bytes;  /* (n) the whole corpus, used as is */
+    size_t n;
+    size_t n_train;        /* [0, n_train) trains; [n_train, n), the last 5%, validates */
+} muon_data;
+
+enum { MUON_SPLIT_TRAIN = 0, MUON_SPLIT_VAL = 1 };
+
+/* Reads a whole corpus file; MUON_ERR_IO naming a missing/unreadable file,
+ * MUON_ERR_FORMAT if it is empty. *d is zeroed on failure. */
+int muon_data_load(muon_data *d, const char *path);
+void muon_data_free(muon_data *d);
+/* Bytes in a split. */
+size_t muon_data_split_size(const muon_data *d, int split);
+/* Batch `index` of a split (the step for training, 0.. for the fixed validation
+ * batches): B windows of T+1 bytes at offsets drawn from an RNG seeded by
+ * (seed, split, index) alone, so a resumed run needs no RNG state.
+ * tokens(B,T) = window[0..T-1], targets(B,T) = window[1..T]. MUON_ERR_ARG if
+ * the split is shorter than T+1 bytes. */
+int muon_data_batch(const muon_data *d, int split, uint64_t seed, long index,
+                    int B, int T, int *tokens, int *targets);
+/* Byte-unigram entropy of the training split in nats (the loss of a model that
+ * knows only byte frequencies). */
+double muon_data_unigram_entropy(const muon_data *d);
+
+/* ---- LR schedule (train/schedule.c) -------------------------------------- */
+
+/* "constant", "cosine"; parse gives MUON_ERR_ARG naming an unknown name. */
+const char *muon_sched_name(muon_sched_kind k);
+int muon_sched_parse(const char *name, muon_sched_kind *k);
+/* LR multiplier of step (1-based) out of total: step/warmup while step <= warmup
+ * (never 0: no lr-0 first step), then 1 (constant) or a half cosine from 1 at
+ * the end of warmup to floor at step == total. */
+double muon_lr_multiplier(muon_sched_kind kind, long step, long warmup, long total,
+                          double floor);
+
+/* "muon", "adamw"; parse: MUON_ERR_ARG naming an unknown name. */
+const char *muon_opt_name(muon_opt_kind k);
+int muon_opt_parse(const char *name, muon_opt_kind *k);
+/* "default", "moonlight"; parse: MUON_ERR_ARG naming an unknown name. */
+const char *muon_mscale_name(muon_mscale_kind k);
+int muon_mscale_parse(const char *name, muon_mscale_kind *k);
+/* Muon's update scale for a (rows,cols) matrix. */
+float muon_update_scale(muon_mscale_kind k, int rows, int cols);
+
+/* One Muon step on W(rows,cols) with gradient G(rows,cols) at learning rate lr:
+ * M(rows,cols) <- mu M + (1-mu) G; O(rows,cols) = orth(U); W <- W (1 - lr wd)
+ * - lr scale O; delta(rows,cols) = W after - W before. MUON_ERR_ARG/NOMEM. */
+int muon_orthogonal_update(const muon_optim_config *c, float lr, int rows, int cols,
+                     float *W, const float *G, float *M, float *O, float *delta);
+/* One AdamW step, as torch.optim.AdamW, on n values: t is the 1-based step
+ * (bias correction), wd the decoupled weight decay; m(n), v(n) the moments;
+ * delta(n) = W after - W before. */
+void muon_adamw_update(const muon_optim_config *c, float lr, float wd, long t, size_t n,
+                       float *W, const float *G, float *m, float *v, float *delta);
+/* Global L2 norm of g(n), accumulated in double in index order per block of
+ * fixed size and the blocks summed in order (thread-count independent). */
+double muon_grad_norm(const float *g, size_t n);
+
+/* 1 if the parameter is trained by Muon under cfg. */
+int muon_optim_uses_muon(const muon_optim_config *cfg, const muon_param *p);
+
+/* The settings as NULL-terminated key/value pairs for metadata (static storage,
+ * valid until the next call). */
+const char *const *muon_train_config_meta(const muon_train_config *c);
+
+/* ---- Checkpoints (train/checkpoint.c) ---- */
+
+/* The step recorded in a checkpoint (>= 0). */
+int muon_checkpoint_step(const muon_safetensors *f, long *step);
+/* Restores o's state (created for m with the same optimizer kind) from f. */
+int muon_checkpoint_load_optim(const muon_safetensors *f, const muon_model *m, muon_optim *o);
+
+#endif /* MUON_TRAIN_H */
