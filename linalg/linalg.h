@@ -12,6 +12,14 @@ int muon_error(int status, const char *fmt, ...);
 /* Like muon_error, but keeps the current message after the new text:
  * "resume x.st: " + "tensor 'w' is missing". */
 int muon_error_prefix(int status, const char *fmt, ...);
+/* The first failure of a parallel loop: a worker calls muon_failure_note
+ * with its item index and status (its message is its own thread's); after
+ * the loop the caller's muon_failure_raise returns that status and makes the
+ * message its own. Zero-initialise (muon_failure f = {0}). */
+typedef struct { int status, index; char msg[512]; } muon_failure;
+void muon_failure_note(muon_failure *f, int index, int status);
+int muon_failure_raise(const muon_failure *f);
+
 /* 64-byte aligned allocation of n bytes (n may be 0); NULL on failure, with the
  * last error set. Free with muon_free (NULL is fine). */
 void *muon_alloc(size_t n);
@@ -20,6 +28,9 @@ void *muon_calloc(size_t count, size_t size);
 void muon_free(void *p);
 /* Test hook: the n-th allocation from now on fails (n >= 1); 0 disables. */
 void muon_alloc_fail_after(long n);
+/* The calling thread's number inside a parallel region (0 outside, and
+ * without OpenMP). */
+int muon_thread_id(void);
 /* Wall-clock seconds from an arbitrary origin (monotonic where available). */
 double muon_seconds(void);
 
@@ -129,5 +140,31 @@ typedef struct {
  * NaN) or MUON_ERR_NOMEM. Not converging in 30 sweeps is reported in info. */
 int muon_svd(int m, int n, const float *A, float *S, float *U, float *V,
              muon_svd_info *info);
+
+/* ---- Workspaces (linalg/workspace.c) ------------------------------------- */
+
+/* A growing block of 64-byte aligned scratch memory (zero-initialise it:
+ * muon_workspace ws = {0}). The kernels below that take one lay their
+ * buffers out in it and allocate only when it is too small, so a caller that
+ * reserves once (muon_*_workspace_bytes) allocates nothing afterwards. */
+typedef struct { void *buf; size_t cap; } muon_workspace;
+/* Grows ws to at least bytes (contents lost); MUON_ERR_NOMEM. */
+int muon_workspace_reserve(muon_workspace *ws, size_t bytes);
+/* The next buffer of bytes at offset *used, which it advances (aligned). */
+void *muon_workspace_take(muon_workspace *ws, size_t *used, size_t bytes);
+/* bytes rounded up to the alignment of every buffer taken. */
+size_t muon_workspace_round(size_t bytes);
+void muon_workspace_free(muon_workspace *ws);
+
+/* Bytes muon_svd_ws needs for an (m,n) matrix, with or without vectors. */
+size_t muon_svd_workspace_bytes(int m, int n, int want_u, int want_v);
+/* muon_svd with its scratch in ws (grown when too small). */
+int muon_svd_ws(muon_workspace *ws, int m, int n, const float *A, float *S, float *U,
+                float *V, muon_svd_info *info);
+/* Bytes muon_orthogonalize_ws needs for a (rows,cols) matrix of kind. */
+size_t muon_orth_workspace_bytes(muon_orth_kind kind, int rows, int cols);
+/* muon_orthogonalize_flags with its scratch in ws (grown when too small). */
+int muon_orthogonalize_ws(muon_workspace *ws, muon_orth_kind kind, int steps, int rows,
+                          int cols, const float *G, float *O, unsigned flags);
 
 #endif /* MUON_LINALG_H */

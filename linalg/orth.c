@@ -19,10 +19,11 @@
  * Always iterating on the wide orientation (rows <= cols) makes A = X X^T the
  * small (rows x rows) Gram matrix: 2 r^2 c + 2 r^3 + 2 r^2 c flops per step.
  *
- * Workspace (two copies of X and two r x r matrices) is allocated per call
- * with muon_alloc: the Muon step calls this once per matrix per step, and an
- * allocation is negligible beside 3 GEMMs. Precision is float32 like the
- * GEMMs; the norm is accumulated in double. */
+ * Workspace (two copies of X and three r x r matrices) comes from a
+ * muon_workspace: the Muon step reserves one per thread at start-up, so the
+ * step allocates nothing; muon_orthogonalize makes a temporary one. Precision
+ * is float32 like the GEMMs; the norm is accumulated in double.
+ * docs/orthogonalizers.md derives each method. */
 #include "linalg/linalg.h"
 
 #include <float.h>
@@ -64,15 +65,29 @@ int muon_orth_parse(const char *name, muon_orth_kind *k)
  * sigma_k > sigma_1 * max(rows,cols) * FLT_EPSILON (numpy.linalg.matrix_rank's
  * rule). Zero directions map to zero, as p(0) = 0 does for every polynomial
  * method, instead of to an arbitrary completion; G = 0 gives O = 0. */
-static int orth_svd(int rows, int cols, const float *G, float *O)
+static size_t orth_svd_bytes(int rows, int cols)
+{
+    size_t r = (size_t)(rows < cols ? rows : cols);
+    return muon_workspace_round(r * sizeof(float)) + muon_workspace_round((size_t)rows * r * sizeof(float)) +
+           muon_workspace_round((size_t)cols * r * sizeof(float)) +
+           muon_svd_workspace_bytes(rows, cols, 1, 1);
+}
+
+static int orth_svd(muon_workspace *ws, int rows, int cols, const float *G, float *O)
 {
     int r = rows < cols ? rows : cols, k, rank, i, st;
-    float *S = muon_alloc((size_t)r * sizeof *S);
-    float *U = muon_alloc((size_t)rows * r * sizeof *U);
-    float *V = muon_alloc((size_t)cols * r * sizeof *V);
+    size_t used = 0;
+    float *S, *U, *V;
+    muon_workspace rest;
     double cut;
-    if (!S || !U || !V) { st = MUON_ERR_NOMEM; goto done; }
-    st = muon_svd(rows, cols, G, S, U, V, NULL);
+    if ((st = muon_workspace_reserve(ws, orth_svd_bytes(rows, cols)))) goto done;
+    S = muon_workspace_take(ws, &used, (size_t)r * sizeof *S);
+    U = muon_workspace_take(ws, &used, (size_t)rows * r * sizeof *U);
+    V = muon_workspace_take(ws, &used, (size_t)cols * r * sizeof *V);
+    /* the SVD's scratch is the rest of the block, already large enough */
+    rest.buf = (char *)ws->buf + used;
+    rest.cap = ws->cap - used;
+    st = muon_svd_ws(&rest, rows, cols, G, S, U, V, NULL);
     if (st) goto done;
     cut = (double)S[0] * (rows > cols ? rows : cols) * FLT_EPSILON;
     for (rank = 0; rank < r && S[rank] > cut; rank++) {}
@@ -81,7 +96,6 @@ static int orth_svd(int rows, int cols, const float *G, float *O)
             for (k = rank; k < r; k++) U[(size_t)i * r + k] = 0.0f;
     st = muon_gemm(MUON_NOTRANS, MUON_TRANS, rows, cols, r, 1.0f, U, r, V, r, 0.0f, O, cols);
 done:
-    muon_free(S); muon_free(U); muon_free(V);
     if (st == MUON_ERR_NOMEM)
         return muon_error(MUON_ERR_NOMEM, "orthogonalize: out of memory for a %dx%d matrix", rows, cols);
     return st;
@@ -209,6 +223,19 @@ static int orth_iterate_bf16(int r, int c, float *X, float *Y, float *A, float *
     return MUON_OK;
 }
 
+static size_t orth_poly_bytes(int rows, int cols)
+{
+    size_t r = (size_t)(rows <= cols ? rows : cols), c = (size_t)(rows <= cols ? cols : rows);
+    return 2 * muon_workspace_round(r * c * sizeof(float)) + muon_workspace_round(r * r * sizeof(float)) +
+           muon_workspace_round(2 * r * r * sizeof(float));
+}
+
+size_t muon_orth_workspace_bytes(muon_orth_kind kind, int rows, int cols)
+{
+    if (rows < 1 || cols < 1) return 0;
+    return kind == MUON_ORTH_SVD ? orth_svd_bytes(rows, cols) : orth_poly_bytes(rows, cols);
+}
+
 int muon_orthogonalize(muon_orth_kind kind, int steps, int rows, int cols,
                        const float *G, float *O)
 {
@@ -218,11 +245,21 @@ int muon_orthogonalize(muon_orth_kind kind, int steps, int rows, int cols,
 int muon_orthogonalize_flags(muon_orth_kind kind, int steps, int rows, int cols,
                           const float *G, float *O, unsigned flags)
 {
+    muon_workspace ws = {0};
+    int st = muon_orthogonalize_ws(&ws, kind, steps, rows, cols, G, O, flags);
+    muon_workspace_free(&ws);
+    return st;
+}
+
+int muon_orthogonalize_ws(muon_workspace *ws, muon_orth_kind kind, int steps, int rows,
+                          int cols, const float *G, float *O, unsigned flags)
+{
     orth_triple table[64];
     const orth_triple *t;
     double safety = 1.0;
     int r, c, n_steps, i, st;
-    float *X = NULL, *Y = NULL, *A = NULL, *B = NULL;
+    float *X, *Y, *A, *B;
+    size_t used = 0;
 
     if (rows < 1 || cols < 1)
         return muon_error(MUON_ERR_ARG, "orthogonalize: matrix must be at least 1x1, got %dx%d", rows, cols);
@@ -245,21 +282,19 @@ int muon_orthogonalize_flags(muon_orth_kind kind, int steps, int rows, int cols,
         for (i = 0; i < n_steps; i++) table[i] = newton_schulz;
         t = table; break;
     case MUON_ORTH_SVD:
-        return orth_svd(rows, cols, G, O);
+        return orth_svd(ws, rows, cols, G, O);
     default:
         return muon_error(MUON_ERR_ARG, "orthogonalize: unknown method %d", (int)kind);
     }
 
     r = rows <= cols ? rows : cols;
     c = rows <= cols ? cols : rows;
-    X = muon_alloc((size_t)r * c * sizeof *X);
-    Y = muon_alloc((size_t)r * c * sizeof *Y);
-    A = muon_alloc((size_t)r * r * sizeof *A);
-    B = muon_alloc((size_t)2 * r * r * sizeof *B);         /* the bf16 path uses a second r x r */
-    if (!X || !Y || !A || !B) {
-        st = muon_error(MUON_ERR_NOMEM, "orthogonalize: out of memory for a %dx%d matrix", rows, cols);
-        goto done;
-    }
+    if (muon_workspace_reserve(ws, orth_poly_bytes(rows, cols)))
+        return muon_error(MUON_ERR_NOMEM, "orthogonalize: out of memory for a %dx%d matrix", rows, cols);
+    X = muon_workspace_take(ws, &used, (size_t)r * c * sizeof *X);
+    Y = muon_workspace_take(ws, &used, (size_t)r * c * sizeof *Y);
+    A = muon_workspace_take(ws, &used, (size_t)r * r * sizeof *A);
+    B = muon_workspace_take(ws, &used, (size_t)2 * r * r * sizeof *B); /* the bf16 path uses a second r x r */
     /* copy first: G and O may alias */
     if (rows <= cols) memcpy(X, G, (size_t)r * c * sizeof *X);
     else muon_transpose(G, X, rows, cols);
@@ -267,12 +302,8 @@ int muon_orthogonalize_flags(muon_orth_kind kind, int steps, int rows, int cols,
         st = orth_iterate_bf16(r, c, X, Y, A, B, t, n_steps, safety, (flags & MUON_ORTH_BF16_TORCH1) != 0);
     else
         st = orth_iterate(r, c, X, Y, A, B, t, n_steps, safety);
-    if (st) goto done;
-    {
-        if (rows <= cols) memcpy(O, X, (size_t)r * c * sizeof *O);
-        else muon_transpose(X, O, r, c);
-    }
-done:
-    muon_free(X); muon_free(Y); muon_free(A); muon_free(B);
-    return st;
+    if (st) return st;
+    if (rows <= cols) memcpy(O, X, (size_t)r * c * sizeof *O);
+    else muon_transpose(X, O, r, c);
+    return MUON_OK;
 }

@@ -1,8 +1,16 @@
 /* Status codes, the last-error message, aligned allocation and threads.
  *
- * One global message buffer: errors are raised and reported on the main
- * thread (parallel regions never fail half-way; they are sized up front). */
+ * The message buffer is per thread (OpenMP threadprivate: C99 has no
+ * thread-local storage, and without OpenMP there is one thread): a worker
+ * that fails inside a parallel region writes only its own copy, returns a
+ * status, and the caller sets its message after the region (muon_failure).
+ * The allocation-failure countdown of the tests is decremented atomically.
+ *
+ * Like the stb libraries, every allocation goes through MUON_MALLOC and
+ * MUON_FREE: compile this file with -DMUON_MALLOC=my_malloc
+ * -DMUON_FREE=my_free (both or neither) to use another allocator. */
 #include "linalg/linalg.h"
+#include "linalg/omp.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -12,7 +20,16 @@
 #include <omp.h>
 #endif
 
+#if defined(MUON_MALLOC) != defined(MUON_FREE)
+#error "define both MUON_MALLOC and MUON_FREE, or neither"
+#endif
+#ifndef MUON_MALLOC
+#define MUON_MALLOC(n) malloc(n)
+#define MUON_FREE(p) free(p)
+#endif
+
 static char last_error[512];
+MUON_OMP(omp threadprivate(last_error))
 
 int muon_error(int status, const char *fmt, ...)
 {
@@ -36,6 +53,26 @@ int muon_error_prefix(int status, const char *fmt, ...)
 }
 
 const char *muon_last_error(void) { return last_error; }
+
+void muon_failure_note(muon_failure *f, int index, int status)
+{
+    if (!status) return;
+MUON_OMP(omp critical(muon_failure))
+    {
+        /* the lowest index wins, so the message does not depend on timing */
+        if (!f->status || index < f->index) {
+            f->status = status;
+            f->index = index;
+            snprintf(f->msg, sizeof f->msg, "%s", last_error);
+        }
+    }
+}
+
+int muon_failure_raise(const muon_failure *f)
+{
+    if (!f->status) return MUON_OK;
+    return muon_error(f->status, "%s", f->msg);
+}
 
 const char *muon_status_name(int status)
 {
@@ -62,7 +99,14 @@ void muon_alloc_fail_after(long n) { fail_countdown = n > 0 ? n : 0; }
 void *muon_alloc(size_t n)
 {
     unsigned char *raw, *p;
-    if (fail_countdown > 0 && --fail_countdown == 0) {
+    int fail = 0;
+    if (fail_countdown > 0) {
+        long left;
+MUON_OMP(omp atomic capture)
+        left = --fail_countdown;
+        fail = left == 0;
+    }
+    if (fail) {
         muon_error(MUON_ERR_NOMEM, "out of memory (injected failure, %lu bytes)", (unsigned long)n);
         return NULL;
     }
@@ -70,7 +114,7 @@ void *muon_alloc(size_t n)
         muon_error(MUON_ERR_NOMEM, "out of memory (request of %lu bytes overflows)", (unsigned long)n);
         return NULL;
     }
-    raw = malloc(n + MUON_ALIGN + sizeof(void *));
+    raw = MUON_MALLOC(n + MUON_ALIGN + sizeof(void *));
     if (!raw) {
         muon_error(MUON_ERR_NOMEM, "out of memory (%lu bytes)", (unsigned long)n);
         return NULL;
@@ -99,7 +143,7 @@ void muon_free(void *p)
     void *raw;
     if (!p) return;
     memcpy(&raw, (unsigned char *)p - sizeof(void *), sizeof raw);
-    free(raw);
+    MUON_FREE(raw);
 }
 
 void muon_set_threads(int t)
@@ -117,6 +161,15 @@ int muon_threads(void)
     return omp_get_max_threads();
 #else
     return 1;
+#endif
+}
+
+int muon_thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
 #endif
 }
 

@@ -286,15 +286,82 @@ static void complete_basis(int N, double *Vt, const unsigned char *fill, double 
     }
 }
 
+/* Number of column blocks of the Jacobi sweep for N columns (even, >= 2). */
+static int svd_blocks(int N)
+{
+    double bs = SVD_PAIR_BYTES / (2.0 * 8.0 * N);   /* columns per block */
+    int nb = 2 * (int)ceil(N / (2.0 * bs));
+    if (nb < 4) nb = 4;
+    if (nb > N) nb = N & ~1;                        /* at least one column per block */
+    if (nb < 2) nb = 2;
+    return nb;
+}
+
+/* The buffers of one call, laid out in a workspace in this order; with
+ * ws == NULL only *used advances (the size query). */
+typedef struct {
+    double *C, *tau, *X, *Jt, *Ut, *Vt, *d, *sig;
+    int *perm, *ord, *ring;
+    unsigned char *fill;
+} svd_bufs;
+
+static void *svd_take(muon_workspace *ws, size_t *used, size_t bytes)
+{
+    if (!ws) { *used += muon_workspace_round(bytes); return NULL; }
+    return muon_workspace_take(ws, used, bytes);
+}
+
+static size_t svd_layout(muon_workspace *ws, int M, int N, int want_ub, int want_vb, svd_bufs *b)
+{
+    size_t used = 0, nn = (size_t)N * N, nm = (size_t)N * M;
+    memset(b, 0, sizeof *b);
+    b->C = svd_take(ws, &used, nm * sizeof(double));
+    b->tau = svd_take(ws, &used, (size_t)N * sizeof(double));
+    b->X = svd_take(ws, &used, nn * sizeof(double));
+    b->d = svd_take(ws, &used, (size_t)N * sizeof(double));
+    b->sig = svd_take(ws, &used, (size_t)N * sizeof(double));
+    b->perm = svd_take(ws, &used, (size_t)N * sizeof(int));
+    b->ord = svd_take(ws, &used, (size_t)N * sizeof(int));
+    b->ring = svd_take(ws, &used, (size_t)svd_blocks(N) * sizeof(int));
+    if (want_ub) {
+        b->Jt = svd_take(ws, &used, nn * sizeof(double));
+        b->Ut = svd_take(ws, &used, nm * sizeof(double));
+    }
+    if (want_vb) {
+        b->Vt = svd_take(ws, &used, nn * sizeof(double));
+        b->fill = svd_take(ws, &used, (size_t)N);
+    }
+    return used;
+}
+
+size_t muon_svd_workspace_bytes(int m, int n, int want_u, int want_v)
+{
+    svd_bufs b;
+    int tall = m >= n;
+    if (m < 1 || n < 1) return 0;
+    /* B's U is A's U when tall, A's V when wide */
+    return svd_layout(NULL, tall ? m : n, tall ? n : m, tall ? want_u : want_v,
+                      tall ? want_v : want_u, &b);
+}
+
 int muon_svd(int m, int n, const float *A, float *S, float *U, float *V,
              muon_svd_info *info)
 {
+    muon_workspace ws = {0};
+    int st = muon_svd_ws(&ws, m, n, A, S, U, V, info);
+    muon_workspace_free(&ws);
+    return st;
+}
+
+int muon_svd_ws(muon_workspace *ws, int m, int n, const float *A, float *S, float *U,
+                float *V, muon_svd_info *info)
+{
     const int tall = m >= n;
     const int M = tall ? m : n, N = tall ? n : m;   /* B(M,N) = A or A^T */
-    double *C = NULL, *tau = NULL, *X = NULL, *Jt = NULL, *Ut = NULL, *Vt = NULL;
-    double *d = NULL, *sig = NULL;
-    int *perm = NULL, *ord = NULL, *ring = NULL;
-    unsigned char *fill = NULL;
+    double *C, *tau, *X, *Jt, *Ut, *Vt, *d, *sig;
+    int *perm, *ord, *ring;
+    unsigned char *fill;
+    svd_bufs b;
     float *UB, *VB;                                 /* B's U(M,N) and V(N,N) */
     int want_ub, want_vb, nb, i, j, k, sweeps = 0, converged = 0;
     double maxcos = 0.0;
@@ -320,33 +387,12 @@ int muon_svd(int m, int n, const float *A, float *S, float *U, float *V,
     want_ub = UB != NULL;
     want_vb = VB != NULL;
 
-    {
-        double bs = SVD_PAIR_BYTES / (2.0 * 8.0 * N);   /* columns per block */
-        nb = 2 * (int)ceil(N / (2.0 * bs));
-        if (nb < 4) nb = 4;
-        if (nb > N) nb = N & ~1;                    /* at least one column per block */
-        if (nb < 2) nb = 2;
-    }
-
-    C = muon_alloc((size_t)N * M * sizeof *C);
-    tau = muon_alloc((size_t)N * sizeof *tau);
-    X = muon_alloc((size_t)N * N * sizeof *X);
-    d = muon_alloc((size_t)N * sizeof *d);
-    sig = muon_alloc((size_t)N * sizeof *sig);
-    perm = muon_alloc((size_t)N * sizeof *perm);
-    ord = muon_alloc((size_t)N * sizeof *ord);
-    ring = muon_alloc((size_t)nb * sizeof *ring);
-    if (!C || !tau || !X || !d || !sig || !perm || !ord || !ring) { st = MUON_ERR_NOMEM; goto done; }
-    if (want_ub) {
-        Jt = muon_alloc((size_t)N * N * sizeof *Jt);
-        Ut = muon_alloc((size_t)N * M * sizeof *Ut);
-        if (!Jt || !Ut) { st = MUON_ERR_NOMEM; goto done; }
-    }
-    if (want_vb) {
-        Vt = muon_alloc((size_t)N * N * sizeof *Vt);
-        fill = muon_alloc((size_t)N);
-        if (!Vt || !fill) { st = MUON_ERR_NOMEM; goto done; }
-    }
+    nb = svd_blocks(N);
+    st = muon_workspace_reserve(ws, svd_layout(NULL, M, N, want_ub, want_vb, &b));
+    if (st) return muon_error(MUON_ERR_NOMEM, "svd: out of memory for a %dx%d matrix", m, n);
+    svd_layout(ws, M, N, want_ub, want_vb, &b);
+    C = b.C; tau = b.tau; X = b.X; Jt = b.Jt; Ut = b.Ut; Vt = b.Vt; d = b.d; sig = b.sig;
+    perm = b.perm; ord = b.ord; ring = b.ring; fill = b.fill;
 
     /* C = B's columns as rows: for tall A that is A^T, for wide A it is A */
     if (tall) {
@@ -425,11 +471,5 @@ int muon_svd(int m, int n, const float *A, float *S, float *U, float *V,
             for (k = 0; k < N; k++) UB[(size_t)i * N + k] = (float)Ut[(size_t)k * M + i];
     }
     if (info) { info->sweeps = sweeps; info->max_cos = maxcos; info->converged = converged; }
-
-done:
-    muon_free(C); muon_free(tau); muon_free(X); muon_free(Jt); muon_free(Ut); muon_free(Vt);
-    muon_free(d); muon_free(sig); muon_free(perm); muon_free(ord); muon_free(ring); muon_free(fill);
-    if (st == MUON_ERR_NOMEM)
-        return muon_error(MUON_ERR_NOMEM, "svd: out of memory for a %dx%d matrix", m, n);
     return st;
 }

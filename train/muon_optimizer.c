@@ -37,6 +37,15 @@ float muon_update_scale(muon_mscale_kind k, int rows, int cols)
 }
 
 int muon_orthogonal_update(const muon_optim_config *c, float lr, int rows, int cols,
+                           float *W, const float *G, float *M, float *O, float *delta)
+{
+    muon_workspace ws = {0};
+    int st = muon_orthogonal_update_ws(&ws, c, lr, rows, cols, W, G, M, O, delta);
+    muon_workspace_free(&ws);
+    return st;
+}
+
+int muon_orthogonal_update_ws(muon_workspace *ws, const muon_optim_config *c, float lr, int rows, int cols,
                      float *W,       /* (rows,cols) */
                      const float *G, /* (rows,cols) */
                      float *M,       /* (rows,cols) momentum, updated */
@@ -54,7 +63,7 @@ int muon_orthogonal_update(const muon_optim_config *c, float lr, int rows, int c
         M[i] = m;
         O[i] = c->nesterov ? G[i] * one_mu + mu * m : m;
     }
-    st = muon_orthogonalize(c->orth, c->ns_steps, rows, cols, O, O);
+    st = muon_orthogonalize_ws(ws, c->orth, c->ns_steps, rows, cols, O, O, 0u);
     if (st) return st;
     for (i = 0; i < n; i++) {
         float w0 = W[i], w = w0 * decay;

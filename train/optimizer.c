@@ -67,6 +67,46 @@ static int check_cfg(const muon_optim_config *c)
     return MUON_OK;
 }
 
+/* One orthogonaliser workspace per thread, each sized for the largest Muon
+ * matrix, so muon_optim_step allocates nothing. The step runs on at most
+ * n threads; which thread takes which matrix does not change any result. */
+typedef struct {
+    int n;
+    muon_workspace *ws;   /* (n) */
+} optim_work;
+
+static void work_free(optim_work *w)
+{
+    int i;
+    if (!w) return;
+    for (i = 0; w->ws && i < w->n; i++) muon_workspace_free(&w->ws[i]);
+    muon_free(w->ws);
+    muon_free(w);
+}
+
+static int work_create(muon_optim *o, const muon_model *m)
+{
+    optim_work *w;
+    size_t bytes = 0;
+    int i, st = MUON_OK;
+    for (i = 0; i < m->n_tensors; i++) {
+        const muon_param *p = &m->tensors[i];
+        size_t b;
+        if (!muon_optim_uses_muon(&o->cfg, p)) continue;
+        b = muon_orth_workspace_bytes(o->cfg.orth, p->rows, p->cols);
+        if (b > bytes) bytes = b;
+    }
+    w = muon_calloc(1, sizeof *w);
+    if (!w) return MUON_ERR_NOMEM;
+    w->n = muon_threads();
+    w->ws = muon_calloc((size_t)w->n, sizeof *w->ws);
+    if (!w->ws) st = MUON_ERR_NOMEM;
+    for (i = 0; !st && i < w->n; i++) st = muon_workspace_reserve(&w->ws[i], bytes);
+    if (st) { work_free(w); return st; }
+    o->work = w;
+    return MUON_OK;
+}
+
 int muon_optim_create(muon_optim *o, const muon_optim_config *cfg, const muon_model *m)
 {
     int st;
@@ -79,7 +119,8 @@ int muon_optim_create(muon_optim *o, const muon_optim_config *cfg, const muon_mo
     o->adam_v = muon_calloc(o->n, sizeof(float));
     o->delta = muon_calloc(o->n, sizeof(float));
     if (cfg->kind == MUON_OPT_MUON) o->orth_out = muon_calloc(o->n, sizeof(float));
-    if (!o->momentum || !o->adam_v || !o->delta || (cfg->kind == MUON_OPT_MUON && !o->orth_out)) {
+    if (!o->momentum || !o->adam_v || !o->delta || (cfg->kind == MUON_OPT_MUON && !o->orth_out) ||
+        (cfg->kind == MUON_OPT_MUON && work_create(o, m))) {
         muon_optim_free(o);
         return MUON_ERR_NOMEM;
     }
@@ -107,24 +148,29 @@ int muon_optim_step(muon_optim *o, muon_model *m, double lr_mult)
      * Small matrices keep one core busy better than a GEMM split in two, and
      * the result is the same for any thread count because a GEMM never
      * splits its K sum. */
-    {
+    if (c->kind == MUON_OPT_MUON) {
+        optim_work *w = o->work;
         double t0 = muon_seconds();
-        int failed = MUON_OK;
-MUON_OMP(omp parallel for schedule(dynamic, 1))
-        for (i = 0; i < m->n_tensors; i++) {
-            const muon_param *p = &m->tensors[i];
-            size_t off = p->offset;
-            int s;
-            if (!muon_optim_uses_muon(c, p)) continue;
-            s = muon_orthogonal_update(c, lr, p->rows, p->cols, m->params + off, m->grads + off,
-                                 o->momentum + off, o->orth_out + off, o->delta + off);
-            if (s) {
-MUON_OMP(omp critical(muon_optim_fail))
-                if (!failed) failed = s;
+        int nt = muon_threads() < w->n ? muon_threads() : w->n;
+        (void)nt; /* unused without OpenMP */
+        muon_failure failed = {0};
+MUON_OMP(omp parallel num_threads(nt))
+        {
+            muon_workspace *ws = &w->ws[muon_thread_id()];
+MUON_OMP(omp for schedule(dynamic, 1))
+            for (i = 0; i < m->n_tensors; i++) {
+                const muon_param *p = &m->tensors[i];
+                size_t off = p->offset;
+                int s;
+                if (!muon_optim_uses_muon(c, p)) continue;
+                s = muon_orthogonal_update_ws(ws, c, lr, p->rows, p->cols, m->params + off,
+                                              m->grads + off, o->momentum + off,
+                                              o->orth_out + off, o->delta + off);
+                muon_failure_note(&failed, i, s);
             }
         }
         o->orth_seconds += muon_seconds() - t0;
-        if (failed) return failed;
+        if (failed.status) return muon_failure_raise(&failed);
     }
     for (i = 0; i < m->n_tensors; i++) {
         const muon_param *p = &m->tensors[i];
@@ -144,5 +190,6 @@ void muon_optim_free(muon_optim *o)
     muon_free(o->adam_v);
     muon_free(o->delta);
     muon_free(o->orth_out);
+    work_free(o->work);
     memset(o, 0, sizeof *o);
 }

@@ -57,14 +57,19 @@ float muon_update_scale(muon_mscale_kind k, int rows, int cols);
  * M(rows,cols) <- mu M + (1-mu) G; O(rows,cols) = orth(U); W <- W (1 - lr wd)
  * - lr scale O; delta(rows,cols) = W after - W before. MUON_ERR_ARG/NOMEM. */
 int muon_orthogonal_update(const muon_optim_config *c, float lr, int rows, int cols,
-                     float *W, const float *G, float *M, float *O, float *delta);
+                           float *W, const float *G, float *M, float *O, float *delta);
+/* The same with the orthogonaliser's scratch in ws (allocates nothing when ws
+ * was reserved with muon_orth_workspace_bytes for this shape). */
+int muon_orthogonal_update_ws(muon_workspace *ws, const muon_optim_config *c, float lr,
+                              int rows, int cols, float *W, const float *G, float *M,
+                              float *O, float *delta);
 /* One AdamW step, as torch.optim.AdamW, on n values: t is the 1-based step
  * (bias correction), wd the decoupled weight decay; m(n), v(n) the moments;
  * delta(n) = W after - W before. */
 void muon_adamw_update(const muon_optim_config *c, float lr, float wd, long t, size_t n,
                        float *W, const float *G, float *m, float *v, float *delta);
-/* Global L2 norm of g(n), accumulated in double in index order per block of
- * fixed size and the blocks summed in order (thread-count independent). */
+/* Global L2 norm of g(n): one double accumulator in index order, so the value
+ * is defined by the data alone (thread-count independent). */
 double muon_grad_norm(const float *g, size_t n);
 
 /* 1 if the parameter is trained by Muon under cfg. */
