@@ -1,5 +1,6 @@
-/* The training loop: data -> forward -> backward -> clip -> Muon/AdamW ->
- * metric log, with evaluation, tracking, checkpoints, progress and resume.
+/* A training run: checks, resume, then the loop of muon_train_step (the
+ * step itself, train/train_step.c) and the bookkeeping after each step
+ * (metric rows, tracking, evaluation, progress, checkpoints).
  *
  * Everything that can go wrong with the user's input (settings, data file,
  * checkpoint, output directory) is checked before the first output file is
@@ -99,8 +100,8 @@ static void fmt_duration(double s, char *buf, size_t n)
 
 /* What a diverged run leaves to go back to: the last checkpoint this run
  * wrote, else the one it resumed from, else nothing. */
-static const char *kept_note(char *buf, size_t n, const char *ckpt_path, long ckpt_step,
-                             const muon_train_config *c)
+static const char *last_good_checkpoint(char *buf, size_t n, const char *ckpt_path, long ckpt_step,
+                                        const muon_train_config *c)
 {
     if (ckpt_step > 0) snprintf(buf, n, "last good checkpoint kept: %s, step %ld", ckpt_path, ckpt_step);
     else if (c->resume[0]) snprintf(buf, n, "no checkpoint written since resuming from %s", c->resume);
@@ -115,7 +116,64 @@ typedef struct {
     muon_metric_log *log;
     int *tok, *tgt;
     int have_model, have_opt;
+    /* bookkeeping */
+    FILE *progress;
+    char ckpt_path[640];
+    long start, ckpt_step;          /* first step - 1; step of the last checkpoint written */
+    double t_loop, t_train, t_eval, t_track;
+    double last_loss, last_val;
 } run_state;
+
+/* Everything after step s that is not the step: the model-wide metric rows,
+ * tracking, evaluation, the flush, progress, checkpoints. stop != 0: the
+ * run ends after this step (tracked and checkpointed like the last one). */
+static int after_step(run_state *r, const muon_train_config *c, long s, double mult, int stop)
+{
+    const long B = c->model.batch_size, T = c->model.seq_len;
+    double lr_now = (c->optim.kind == MUON_OPT_MUON ? c->optim.lr : c->optim.adam_lr) * mult;
+    int st;
+    r->last_loss = r->model.loss;
+    st = muon_metric_log_row(r->log, s, -1, "model", "loss", r->model.loss);
+    if (!st) st = muon_metric_log_row(r->log, s, -1, "model", "lr", lr_now);
+    if (!st) st = muon_metric_log_row(r->log, s, -1, "model", "tokens", (double)(s * B * T));
+    if (!st) st = muon_metric_log_row(r->log, s, -1, "model", "grad_norm", r->opt.grad_norm);
+    if (st) return st;
+    /* also at the last step, and where a stopped run ends: the plots'
+     * "final" weights must be the trained ones */
+    if (c->track_every > 0 && (s % c->track_every == 0 || s == c->steps || stop)) {
+        double t1 = muon_seconds();
+        muon_update_view view;
+        view.delta = r->opt.delta;
+        view.momentum = r->opt.momentum;
+        view.orth_out = r->opt.orth_out;
+        if ((st = muon_metrics_track(r->log, s, &r->model, &view))) return st;
+        r->t_track += muon_seconds() - t1;
+    }
+    if (c->eval_every > 0 && (s % c->eval_every == 0 || s == c->steps)) {
+        double t1 = muon_seconds();
+        st = val_loss(&r->model, &r->data, c, r->tok, r->tgt, &r->last_val);
+        if (!st) st = muon_metric_log_row(r->log, s, -1, "model", "val_loss", r->last_val);
+        if (st) return st;
+        r->t_eval += muon_seconds() - t1;
+    }
+    if ((st = muon_metric_log_flush(r->log))) return st;
+    if (r->progress && c->log_every > 0 && (s % c->log_every == 0 || s == r->start + 1 || s == c->steps || stop)) {
+        double el = muon_seconds() - r->t_loop, done = (double)(s - r->start);
+        char eta[32], val[32];
+        fmt_duration(el / done * (double)(c->steps - s), eta, sizeof eta);
+        if (isnan(r->last_val)) strcpy(val, "-");
+        else snprintf(val, sizeof val, "%.4f", r->last_val);
+        fprintf(r->progress, "step %6ld/%ld | loss %.4f | val %s | lr %.3e | %.0f tok/s | ETA %s\n",
+                s, c->steps, r->last_loss, val, lr_now, r->t_train > 0 ? done * B * T / r->t_train : 0.0, eta);
+        fflush(r->progress);
+    }
+    if ((c->ckpt_every > 0 && s % c->ckpt_every == 0) || s == c->steps || stop) {
+        st = muon_checkpoint_save(r->ckpt_path, &r->model, &r->opt, s, muon_train_config_meta(c));
+        if (st) return st;
+        r->ckpt_step = s;
+    }
+    return MUON_OK;
+}
 
 static void run_free(run_state *r)
 {
@@ -132,14 +190,16 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
     muon_train_config c = *cin;
     run_state r;
     muon_run_stats stats;
-    char ckpt_path[640], log_path[640], json_path[640], msg[700];
-    long start = 0, s, B, T, ckpt_step = 0;
+    char log_path[640], json_path[640], msg[700];
+    long s, B, T;
     int st = MUON_OK, stop = 0;
-    double t_begin = muon_seconds(), t_loop, last_loss = NAN, last_val = NAN;
-    double t_train = 0, t_eval = 0, t_track = 0, orth0 = 0;
+    double t_begin = muon_seconds(), orth0 = 0;
     const char *status = "completed";
 
     memset(&r, 0, sizeof r);
+    r.progress = progress;
+    r.last_loss = NAN;
+    r.last_val = NAN;
     memset(&stats, 0, sizeof stats);
     if (stopped) *stopped = 0;
     stop_requested = 0;
@@ -206,15 +266,15 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
             if (st) st = muon_error_prefix(st, "its tensors do not match its own model config: ");
         }
         if (!st) st = muon_checkpoint_load_optim(&f, &r.model, &r.opt);
-        if (!st) st = muon_checkpoint_step(&f, &start);
+        if (!st) st = muon_checkpoint_step(&f, &r.start);
         muon_safetensors_free(&f);
         if (st) {
             st = muon_error_prefix(st, "resume %s: ", c.resume);
             goto fail;
         }
-        if (start >= c.steps) {
+        if (r.start >= c.steps) {
             st = muon_error(MUON_ERR_ARG, "resume %s: the checkpoint is at step %ld, nothing to do for --steps %ld",
-                            c.resume, start, c.steps);
+                            c.resume, r.start, c.steps);
             goto fail;
         }
     }
@@ -222,11 +282,11 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
     if (st) goto fail;
 
     /* ---- outputs ---- */
-    snprintf(ckpt_path, sizeof ckpt_path, "%s/checkpoint.safetensors", c.out);
+    snprintf(r.ckpt_path, sizeof r.ckpt_path, "%s/checkpoint.safetensors", c.out);
     snprintf(log_path, sizeof log_path, "%s/metrics.csv", c.out);
     snprintf(json_path, sizeof json_path, "%s/run.json", c.out);
     if (!c.resume[0]) remove(log_path); /* a fresh run starts a fresh log */
-    st = muon_metric_log_open(&r.log, log_path, c.resume[0] ? start : -1);
+    st = muon_metric_log_open(&r.log, log_path, c.resume[0] ? r.start : -1);
     if (st) goto fail;
     if (!c.resume[0] && c.track_every > 0) {
         /* step 0: the initial weights, so plots start from the init */
@@ -234,7 +294,7 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
         st = muon_metrics_track(r.log, 0, &r.model, NULL);
         if (!st) st = muon_metric_log_flush(r.log);
         if (st) goto fail;
-        t_track += muon_seconds() - t0;
+        r.t_track += muon_seconds() - t0;
     }
     if (progress)
         fprintf(progress, "train %s: %lu params, %s%s%s, %ld steps x %ld tokens, %d thread%s, seed %llu%s%s\n",
@@ -242,80 +302,25 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
                 c.optim.kind == MUON_OPT_MUON ? "/" : "",
                 c.optim.kind == MUON_OPT_MUON ? muon_orth_name(c.optim.orth) : "",
                 c.steps, B * T, muon_threads(), muon_threads() == 1 ? "" : "s", (unsigned long long)c.seed,
-                c.resume[0] ? ", resumed at step " : "", c.resume[0] ? (sprintf(msg, "%ld", start), msg) : "");
+                c.resume[0] ? ", resumed at step " : "", c.resume[0] ? (sprintf(msg, "%ld", r.start), msg) : "");
 
-    t_loop = muon_seconds();
+    r.t_loop = muon_seconds();
     orth0 = r.opt.orth_seconds;
-    for (s = start + 1; s <= c.steps; s++) {
-        double t0 = muon_seconds(), mult, lr_now;
-        muon_update_view view;
-        st = muon_data_batch(&r.data, MUON_SPLIT_TRAIN, c.seed, s, (int)B, (int)T, r.tok, r.tgt);
-        if (st) goto fail;
-        muon_model_zero_grad(&r.model);
-        st = muon_model_forward(&r.model, r.tok, r.tgt, (int)B, (int)T);
-        if (st) goto fail;
-        if (!isfinite(r.model.loss)) {
-            status = "diverged";
-            st = muon_error(MUON_ERR_NUMERIC, "loss is %g at step %ld: training diverged (try a smaller --lr); %s",
-                            (double)r.model.loss, s, kept_note(msg, sizeof msg, ckpt_path, ckpt_step, &c));
-            goto diverged;
-        }
-        st = muon_model_backward(&r.model);
-        if (st) goto fail;
-        mult = muon_lr_multiplier(c.schedule, s, c.warmup, c.steps, c.lr_floor);
-        st = muon_optim_step(&r.opt, &r.model, mult);
+    for (s = r.start + 1; s <= c.steps; s++) {
+        double t0 = muon_seconds(), mult = 1.0;
+        st = muon_train_step(&r.model, &r.opt, &r.data, &c, s, r.tok, r.tgt, &mult);
         if (st == MUON_ERR_NUMERIC) {
             status = "diverged";
             st = muon_error_prefix(MUON_ERR_NUMERIC, "training diverged at step %ld (try a smaller --lr; %s): ", s,
-                                   kept_note(msg, sizeof msg, ckpt_path, ckpt_step, &c));
+                                   last_good_checkpoint(msg, sizeof msg, r.ckpt_path, r.ckpt_step, &c));
             goto diverged;
         }
         if (st) goto fail;
-        t_train += muon_seconds() - t0;
-        last_loss = r.model.loss;
-        lr_now = (c.optim.kind == MUON_OPT_MUON ? c.optim.lr : c.optim.adam_lr) * mult;
-        st = muon_metric_log_row(r.log, s, -1, "model", "loss", r.model.loss);
-        if (!st) st = muon_metric_log_row(r.log, s, -1, "model", "lr", lr_now);
-        if (!st) st = muon_metric_log_row(r.log, s, -1, "model", "tokens", (double)(s * B * T));
-        if (!st) st = muon_metric_log_row(r.log, s, -1, "model", "grad_norm", r.opt.grad_norm);
-        if (st) goto fail;
+        r.t_train += muon_seconds() - t0;
         if (stop_requested) stop = 1;
         else if (c.stop_after > 0 && s >= c.stop_after && s < c.steps) stop = 2;
-        /* also at the last step, and where a stopped run ends: the plots'
-         * "final" weights must be the trained ones */
-        if (c.track_every > 0 && (s % c.track_every == 0 || s == c.steps || stop)) {
-            double t1 = muon_seconds();
-            view.delta = r.opt.delta;
-            view.momentum = r.opt.momentum;
-            view.orth_out = r.opt.orth_out;
-            st = muon_metrics_track(r.log, s, &r.model, &view);
-            if (st) goto fail;
-            t_track += muon_seconds() - t1;
-        }
-        if (c.eval_every > 0 && (s % c.eval_every == 0 || s == c.steps)) {
-            double t1 = muon_seconds();
-            st = val_loss(&r.model, &r.data, &c, r.tok, r.tgt, &last_val);
-            if (!st) st = muon_metric_log_row(r.log, s, -1, "model", "val_loss", last_val);
-            if (st) goto fail;
-            t_eval += muon_seconds() - t1;
-        }
-        st = muon_metric_log_flush(r.log);
+        st = after_step(&r, &c, s, mult, stop);
         if (st) goto fail;
-        if (progress && c.log_every > 0 && (s % c.log_every == 0 || s == start + 1 || s == c.steps || stop)) {
-            double el = muon_seconds() - t_loop, done = (double)(s - start);
-            char eta[32], val[32];
-            fmt_duration(el / done * (double)(c.steps - s), eta, sizeof eta);
-            if (isnan(last_val)) strcpy(val, "-");
-            else snprintf(val, sizeof val, "%.4f", last_val);
-            fprintf(progress, "step %6ld/%ld | loss %.4f | val %s | lr %.3e | %.0f tok/s | ETA %s\n",
-                    s, c.steps, last_loss, val, lr_now, t_train > 0 ? done * B * T / t_train : 0.0, eta);
-            fflush(progress);
-        }
-        if ((c.ckpt_every > 0 && s % c.ckpt_every == 0) || s == c.steps || stop) {
-            st = muon_checkpoint_save(ckpt_path, &r.model, &r.opt, s, muon_train_config_meta(&c));
-            if (st) goto fail;
-            ckpt_step = s;
-        }
         stats.steps_done = s;
         if (stop) break;
     }
@@ -323,7 +328,7 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
         status = "stopped";
         if (stopped) *stopped = stop;
         if (progress) fprintf(progress, "stopped after step %ld: checkpoint %s (continue with --resume)\n",
-                              stats.steps_done, ckpt_path);
+                              stats.steps_done, r.ckpt_path);
     }
     goto finish;
 
@@ -335,13 +340,13 @@ diverged:
 finish:
     stats.tokens_seen = stats.steps_done * B * T;
     stats.seconds_total = muon_seconds() - t_begin;
-    stats.seconds_train = t_train;
+    stats.seconds_train = r.t_train;
     stats.seconds_orth = r.opt.orth_seconds - orth0;
-    stats.seconds_eval = t_eval;
-    stats.seconds_track = t_track;
-    stats.tokens_per_s = t_train > 0 && stats.steps_done > start ? (double)(stats.steps_done - start) * B * T / t_train : 0;
-    stats.final_loss = last_loss;
-    stats.final_val_loss = last_val;
+    stats.seconds_eval = r.t_eval;
+    stats.seconds_track = r.t_track;
+    stats.tokens_per_s = r.t_train > 0 && stats.steps_done > r.start ? (double)(stats.steps_done - r.start) * B * T / r.t_train : 0;
+    stats.final_loss = r.last_loss;
+    stats.final_val_loss = r.last_val;
     stats.unigram_entropy = muon_data_unigram_entropy(&r.data);
     stats.threads = muon_threads();
     stats.status = status;
@@ -359,10 +364,10 @@ finish:
     if (st) goto fail;
     if (progress) {
         char val[32];
-        if (isnan(last_val)) strcpy(val, "-"); /* --eval-every 0: never evaluated */
-        else snprintf(val, sizeof val, "%.4f", last_val);
+        if (isnan(r.last_val)) strcpy(val, "-"); /* --eval-every 0: never evaluated */
+        else snprintf(val, sizeof val, "%.4f", r.last_val);
         fprintf(progress, "done: %ld steps, final loss %.4f, val loss %s (byte-unigram entropy %.4f nats), %.1f s, %.0f tok/s\n",
-                stats.steps_done, last_loss, val, stats.unigram_entropy, stats.seconds_total, stats.tokens_per_s);
+                stats.steps_done, r.last_loss, val, stats.unigram_entropy, stats.seconds_total, stats.tokens_per_s);
     }
     if (muon_plot_run(c.out) != MUON_OK) {
         if (progress) fprintf(progress, "warning: plots not drawn: %s\n", muon_last_error());

@@ -86,4 +86,14 @@ int muon_checkpoint_step(const muon_safetensors *f, long *step);
 /* Restores o's state (created for m with the same optimizer kind) from f. */
 int muon_checkpoint_load_optim(const muon_safetensors *f, const muon_model *m, muon_optim *o);
 
+/* ---- The training step (train/train_step.c) ---- */
+
+/* One step: batch `step` of the training split into tokens/targets (B,T),
+ * zero_grad, forward, backward, *lr_mult from the schedule, optimizer step.
+ * Allocates nothing. MUON_ERR_NUMERIC when the loss or the gradient norm is
+ * not finite (the parameters are then untouched). */
+int muon_train_step(muon_model *m, muon_optim *o, const muon_data *d,
+                    const muon_train_config *c, long step, int *tokens, int *targets,
+                    double *lr_mult);
+
 #endif /* MUON_TRAIN_H */
