@@ -57,7 +57,7 @@ int muon_run_json_write(const char *path, const muon_train_config *c, const muon
             c->model.vocab_size, c->model.d_model, c->model.n_layers, c->model.n_heads, c->model.n_kv_heads);
     fprintf(f, "    \"d_ff\": %d, \"seq_len\": %d, \"batch_size\": %d, \"ffn\": \"%s\", \"untied_head\": %d, \"merged_qkvo\": %d\n",
             c->model.d_ff, c->model.seq_len, c->model.batch_size,
-            c->model.ffn == MUON_FFN_SWIGLU ? "swiglu" : "relu2", c->model.untied_head, c->model.merged_qkvo);
+            muon_ffn_name(c->model.ffn), c->model.untied_head, c->model.merged_qkvo);
     fprintf(f, "  },\n  \"optimizer\": {\n");
     fprintf(f, "    \"kind\": \"%s\", \"orth\": \"%s\", \"muon_lr\": %.9g, \"adam_lr\": %.9g, \"momentum\": %.9g,\n",
             muon_opt_name(c->optim.kind), muon_orth_name(c->optim.orth), (double)c->optim.lr,

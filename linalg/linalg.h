@@ -141,6 +141,17 @@ typedef struct {
 int muon_svd(int m, int n, const float *A, float *S, float *U, float *V,
              muon_svd_info *info);
 
+/* ---- Enum names (linalg/names.c): one table per enum, indexed by value ---- */
+
+/* names[value], or "unknown" out of range. */
+const char *muon_name_of(const char *const *names, int count, int value);
+/* The value whose name is name, or -1. */
+int muon_name_index(const char *const *names, int count, const char *name);
+/* *value = the index of name; MUON_ERR_ARG "unknown <what> 'name' (valid: a,
+ * b, ...)" when there is none. */
+int muon_name_parse(const char *what, const char *const *names, int count,
+                    const char *name, int *value);
+
 /* ---- Workspaces (linalg/workspace.c) ------------------------------------- */
 
 /* A growing block of 64-byte aligned scratch memory (zero-initialise it:

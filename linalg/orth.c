@@ -46,19 +46,13 @@ static const orth_triple newton_schulz = {1.875, -1.25, 0.375};
 
 static const char *const orth_names[] = {"polar-express", "keller", "newton-schulz", "svd"};
 
-const char *muon_orth_name(muon_orth_kind k)
-{
-    if ((int)k < 0 || (int)k > MUON_ORTH_SVD) return "unknown";
-    return orth_names[k];
-}
+const char *muon_orth_name(muon_orth_kind k) { return muon_name_of(orth_names, 4, (int)k); }
 
 int muon_orth_parse(const char *name, muon_orth_kind *k)
 {
-    int i;
-    for (i = 0; i <= MUON_ORTH_SVD; i++)
-        if (name && !strcmp(name, orth_names[i])) { *k = (muon_orth_kind)i; return MUON_OK; }
-    return muon_error(MUON_ERR_ARG, "unknown orthogonaliser '%s' (valid: polar-express, keller, newton-schulz, svd)",
-                      name ? name : "(null)");
+    int v, st = muon_name_parse("orthogonaliser", orth_names, 4, name, &v);
+    if (!st) *k = (muon_orth_kind)v;
+    return st;
 }
 
 /* O(rows,cols) = U V^T over the numerically nonzero singular values:

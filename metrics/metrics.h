@@ -14,6 +14,20 @@
 /* k of alignment_left/right (SPEC 7.6); min(k, rank) is used when smaller. */
 #define MUON_ALIGN_K 5
 
+/* The model-wide metrics of metrics.csv (layer -1, matrix "model"); names from
+ * the one table in metrics/spectral.c, like the matrix metrics'. */
+typedef enum {
+    MUON_MODEL_LOSS = 0, MUON_MODEL_VAL_LOSS, MUON_MODEL_LR, MUON_MODEL_TOKENS,
+    MUON_MODEL_GRAD_NORM, MUON_MODEL_METRIC_COUNT
+} muon_model_metric;
+/* "loss", "val_loss", "lr", "tokens", "grad_norm" ("unknown" otherwise). */
+const char *muon_model_metric_name(muon_model_metric id);
+/* Index of a model-wide metric name, or -1. */
+int muon_model_metric_index(const char *name);
+/* Index 0..MUON_METRIC_COUNT-1 of a matrix metric name ("sigma_max",
+ * "top_sv_3", ...), or -1 if unknown. */
+int muon_metric_index(const char *name);
+
 /* What the optimizer's last step did, laid out like muon_model.params so a
  * tracked matrix's offset indexes all of them. Any pointer may be NULL; the
  * metrics that need it are then not logged. */

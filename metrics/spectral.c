@@ -48,9 +48,26 @@ static const char *const metric_names[MUON_METRIC_COUNT] = {
     "ortho_error_update", "update_sv_min", "update_sv_max"
 };
 
+/* The model-wide rows of metrics.csv (layer -1, matrix "model"). */
+static const char *const model_metric_names[MUON_MODEL_METRIC_COUNT] = {
+    "loss", "val_loss", "lr", "tokens", "grad_norm"
+};
+
 const char *muon_metric_name(int id)
 {
     return id >= 0 && id < MUON_METRIC_COUNT ? metric_names[id] : NULL;
+}
+
+int muon_metric_index(const char *name) { return muon_name_index(metric_names, MUON_METRIC_COUNT, name); }
+
+const char *muon_model_metric_name(muon_model_metric id)
+{
+    return muon_name_of(model_metric_names, MUON_MODEL_METRIC_COUNT, (int)id);
+}
+
+int muon_model_metric_index(const char *name)
+{
+    return muon_name_index(model_metric_names, MUON_MODEL_METRIC_COUNT, name);
 }
 
 /* The "numerically zero" bound for the singular values s(r) of a (m,n) matrix. */

@@ -17,6 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *const ffn_names[] = {"relu2", "swiglu"};
+
+const char *muon_ffn_name(muon_ffn_kind k) { return muon_name_of(ffn_names, 2, (int)k); }
+
+int muon_ffn_parse(const char *name, muon_ffn_kind *k)
+{
+    int v, st = muon_name_parse("feed-forward kind", ffn_names, 2, name, &v);
+    if (!st) *k = (muon_ffn_kind)v;
+    return st;
+}
+
 /* Bounds that keep every size product well inside size_t and every GEMM
  * dimension inside int (B*T rows of width up to max(V, F, 3C) elements). */
 #define MAX_DIM (1 << 16)       /* V, C, F, T, B each */
@@ -114,9 +125,11 @@ int muon_config_set(muon_config *cfg, const char *key, const char *value)
     if (key_is(key, "norm_eps")) return parse_float(key, value, 1e-30, 1.0, &cfg->norm_eps);
     if (key_is(key, "init_std")) return parse_float(key, value, 0.0, 10.0, &cfg->init_std);
     if (key_is(key, "ffn")) {
-        if (value && !strcmp(value, "relu2")) { cfg->ffn = MUON_FFN_RELU2; return MUON_OK; }
-        if (value && !strcmp(value, "swiglu")) { cfg->ffn = MUON_FFN_SWIGLU; return MUON_OK; }
-        return muon_error(MUON_ERR_ARG, "model config ffn: '%s' is not relu2 or swiglu", value ? value : "");
+        muon_ffn_kind k;
+        int st = muon_ffn_parse(value, &k);
+        if (st) return muon_error_prefix(st, "model config ffn: ");
+        cfg->ffn = k;
+        return MUON_OK;
     }
     return muon_error(MUON_ERR_ARG, "model config: unknown key '%s' (vocab_size, d_model, n_layers, n_heads, "
                       "n_kv_heads, d_ff, seq_len, batch_size, ffn, untied_head, merged_qkvo, rope_base, "

@@ -81,11 +81,16 @@ typedef struct {
     float *attn_norm, *qkv, *o, *q_norm, *k_norm, *ffn_norm, *up, *down, *gate;
 } layer_w;
 
+/* The one table of matrix-kind names (metrics.csv's matrix column, the
+ * plots, muon analyze all use it). */
+static const char *const matrix_names[MUON_MAT_COUNT] = {"q", "k", "v", "o", "up", "down", "gate", "qkvo", "none"};
+
 const char *muon_matrix_name(muon_matrix_kind k)
 {
-    static const char *names[] = {"q", "k", "v", "o", "up", "down", "gate", "qkvo", "none"};
-    return (unsigned)k < MUON_MAT_COUNT ? names[k] : "?";
+    return (unsigned)k < MUON_MAT_COUNT ? matrix_names[k] : "?";
 }
+
+int muon_matrix_index(const char *name) { return muon_name_index(matrix_names, MUON_MAT_COUNT, name); }
 
 /* ---- layout -------------------------------------------------------------- */
 

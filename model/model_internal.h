@@ -14,6 +14,11 @@ typedef struct {
 } muon_tracked;
 
 
+/* "relu2", "swiglu"; parse: MUON_ERR_ARG listing the valid names. */
+const char *muon_ffn_name(muon_ffn_kind k);
+int muon_ffn_parse(const char *name, muon_ffn_kind *k);
+/* The muon_matrix_kind called name ("q", ..., "none"), or -1. */
+int muon_matrix_index(const char *name);
 /* The tensor called name, or NULL. */
 const muon_param *muon_model_find(const muon_model *m, const char *name);
 /* Writes the tracked matrices into out (capacity cap), returns how many

@@ -17,33 +17,6 @@
 
 #define MAX_LAYER 4095
 
-static const char *const metric_names[MUON_CSV_NMETRICS] = {
-    "sigma_max", "spectral_gap",
-    "top_sv_1", "top_sv_2", "top_sv_3", "top_sv_4", "top_sv_5",
-    "top_sv_6", "top_sv_7", "top_sv_8", "top_sv_9", "top_sv_10",
-    "stable_rank", "spectral_entropy", "alignment_left", "alignment_right",
-    "update_rank", "subspace_efficiency", "ortho_error_weight",
-    "ortho_error_update", "update_sv_min", "update_sv_max"
-};
-static const char *const model_names[MUON_CSV_NMODEL] = { "loss", "val_loss", "lr", "tokens" };
-static const char *const kind_names[MUON_CSV_NKINDS] = { "q", "k", "v", "o", "up", "down", "gate" };
-
-int muon_metric_index(const char *name)
-{
-    int i;
-    for (i = 0; i < MUON_CSV_NMETRICS; i++)
-        if (!strcmp(name, metric_names[i])) return i;
-    return -1;
-}
-
-
-static int lookup(const char *s, const char *const *names, int n)
-{
-    int i;
-    for (i = 0; i < n; i++)
-        if (!strcmp(s, names[i])) return i;
-    return -1;
-}
 
 void muon_metrics_table_free(muon_metrics_table *t)
 {
@@ -177,11 +150,12 @@ static int parse_row(const char *path, long lineno, char *line, row *r)
         if (r->layer != -1)
             return muon_error(MUON_ERR_FORMAT, "%s:%ld: matrix 'model' needs layer -1, not %d", path, lineno, r->layer);
         r->kind = -1;
-        r->idx = lookup(f[3], model_names, MUON_CSV_NMODEL);
+        r->idx = muon_model_metric_index(f[3]);
     } else {
         if (r->layer < 0)
             return muon_error(MUON_ERR_FORMAT, "%s:%ld: layer -1 is only for matrix 'model', not '%s'", path, lineno, f[2]);
-        r->kind = lookup(f[2], kind_names, MUON_CSV_NKINDS);
+        r->kind = muon_matrix_index(f[2]);
+        if (r->kind >= MUON_CSV_NKINDS) r->kind = -1;   /* qkvo, none: not tracked kinds */
         r->idx = r->kind < 0 ? -1 : muon_metric_index(f[3]);
     }
     if (!*f[3])

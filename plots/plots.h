@@ -3,6 +3,7 @@
 #define MUON_PLOTS_H
 
 #include "linalg/linalg.h"
+#include "metrics/metrics.h"
 
 /* A small raster plotting library: an RGB canvas, anti-aliased lines and
  * markers, a built-in bitmap font, axes with nice ticks, legends, heatmaps
@@ -140,10 +141,11 @@ int muon_png_write(const char *path, const muon_canvas *c);
 /* metrics.csv read into memory (plots/metrics_csv.c). Matrix metrics are
  * indexed by muon_metric_index() and matrix kind 0..6 (q,k,v,o,up,down,gate).
  * Values: NaN = not logged; +inf = logged as nan/inf (a missing point). */
-enum { MUON_CSV_LOSS = 0, MUON_CSV_VAL_LOSS, MUON_CSV_LR, MUON_CSV_TOKENS,
-       MUON_CSV_NMODEL };
-#define MUON_CSV_NKINDS 7
-#define MUON_CSV_NMETRICS 22
+/* Model-wide series are indexed by muon_model_metric (metrics/metrics.h),
+ * matrix metrics by muon_metric_id and the tracked kinds q..gate. */
+#define MUON_CSV_NMODEL MUON_MODEL_METRIC_COUNT
+#define MUON_CSV_NKINDS MUON_MAT_QKVO
+#define MUON_CSV_NMETRICS MUON_METRIC_COUNT
 typedef struct {
     int n_steps;
     long *steps;        /* (n_steps) ascending: steps with a model-wide row */
@@ -154,9 +156,6 @@ typedef struct {
     float *mat[MUON_CSV_NMETRICS][MUON_CSV_NKINDS]; /* NULL or (n_layers, n_tracked) */
 } muon_metrics_table;
 
-/* Index 0..MUON_CSV_NMETRICS-1 of a matrix metric name ("sigma_max",
- * "top_sv_3", ...), or -1 if unknown. */
-int muon_metric_index(const char *name);
 /* Parses the whole of path (header "step,layer,matrix,metric,value"; unknown
  * metric names and matrix kinds are skipped). MUON_ERR_IO if it cannot be
  * read, MUON_ERR_FORMAT "path:line: problem" if malformed; *t zeroed then. */

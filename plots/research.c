@@ -511,9 +511,9 @@ static int fig_loss(ctx *g)
     series s[2];
     panel p = time_panel(g, "Training and validation loss", "cross-entropy loss (nats)");
     int st;
-    st = model_series(g, &s[0], MUON_CSV_LOSS);
+    st = model_series(g, &s[0], MUON_MODEL_LOSS);
     if (st) return st;
-    st = model_series(g, &s[1], MUON_CSV_VAL_LOSS);
+    st = model_series(g, &s[1], MUON_MODEL_VAL_LOSS);
     if (st) { series_free(s, 1); return st; }
     s[0].col = layer_cols[0];
     s[0].width = 1.6;
@@ -1053,7 +1053,7 @@ int muon_plot_csv(const char *csv_path, const char *dir, const muon_plot_options
     g.tok_t = muon_alloc(sizeof(double) * (size_t)(t.n_steps + 1));
     if (!g.tok_s || !g.tok_t) { st = MUON_ERR_NOMEM; goto done; }
     for (i = 0; i < t.n_steps; i++) {
-        double v = t.model[(size_t)MUON_CSV_TOKENS * (size_t)t.n_steps + (size_t)i];
+        double v = t.model[(size_t)MUON_MODEL_TOKENS * (size_t)t.n_steps + (size_t)i];
         if (!isfinite(v)) continue;
         if (g.ntok > 0 && (v <= g.tok_t[g.ntok - 1] || (double)t.steps[i] <= g.tok_s[g.ntok - 1])) continue;
         g.tok_s[g.ntok] = (double)t.steps[i];

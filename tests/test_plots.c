@@ -435,8 +435,8 @@ static void test_csv(void)
     check(t.n_steps == 2 && t.steps[0] == 0 && t.steps[1] == 30 && t.n_tracked == 2 && t.tracked[0] == 10 &&
           t.tracked[1] == 20 && t.n_layers == 3,
           "table shape: model steps {0,30}, tracked steps {10,20}, 3 layers");
-    check(t.model[0] == 5.5 && t.model[1] != t.model[1] && t.model[MUON_CSV_VAL_LOSS * 2 + 1] == 4.75 &&
-          t.model[MUON_CSV_TOKENS * 2] == 1024,
+    check(t.model[0] == 5.5 && t.model[1] != t.model[1] && t.model[MUON_MODEL_VAL_LOSS * 2 + 1] == 4.75 &&
+          t.model[MUON_MODEL_TOKENS * 2] == 1024,
           "model rows: loss 5.5 at step 0, absent (NaN) at 30; val_loss 4.75 at 30; tokens 1024");
     check(t.mat[sig][0] && t.mat[sig][0][2 * 2 + 0] == 1.25f && t.mat[sig][0][1 * 2 + 1] == 2.5f &&
           t.mat[sig][0][0] != t.mat[sig][0][0] && t.mat[sig][2] && isinf(t.mat[sig][2][0]) &&

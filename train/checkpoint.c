@@ -43,7 +43,7 @@ static void config_strings(const muon_config *c, char keys[N_CFG][32], char vals
     PUT_I("seq_len", c->seq_len);
     PUT_I("batch_size", c->batch_size);
     strcpy(keys[i], "config.ffn");
-    strcpy(vals[i], c->ffn == MUON_FFN_SWIGLU ? "swiglu" : "relu2");
+    strcpy(vals[i], muon_ffn_name(c->ffn));
     i++;
     PUT_I("untied_head", c->untied_head);
     PUT_I("merged_qkvo", c->merged_qkvo);

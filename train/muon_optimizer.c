@@ -13,17 +13,15 @@
 #include <math.h>
 #include <string.h>
 
-const char *muon_mscale_name(muon_mscale_kind k)
-{
-    return k == MUON_MSCALE_MOONLIGHT ? "moonlight" : "default";
-}
+static const char *const mscale_names[] = {"default", "moonlight"};
+
+const char *muon_mscale_name(muon_mscale_kind k) { return muon_name_of(mscale_names, 2, (int)k); }
 
 int muon_mscale_parse(const char *name, muon_mscale_kind *k)
 {
-    if (!strcmp(name, "default")) *k = MUON_MSCALE_DEFAULT;
-    else if (!strcmp(name, "moonlight")) *k = MUON_MSCALE_MOONLIGHT;
-    else return muon_error(MUON_ERR_ARG, "unknown Muon scale '%s' (default|moonlight)", name);
-    return MUON_OK;
+    int v, st = muon_name_parse("Muon scale", mscale_names, 2, name, &v);
+    if (!st) *k = (muon_mscale_kind)v;
+    return st;
 }
 
 float muon_update_scale(muon_mscale_kind k, int rows, int cols)

@@ -28,14 +28,15 @@ void muon_optim_defaults(muon_optim_config *c)
     c->clip = 1.0f;
 }
 
-const char *muon_opt_name(muon_opt_kind k) { return k == MUON_OPT_ADAMW ? "adamw" : "muon"; }
+static const char *const opt_names[] = {"muon", "adamw"};
+
+const char *muon_opt_name(muon_opt_kind k) { return muon_name_of(opt_names, 2, (int)k); }
 
 int muon_opt_parse(const char *name, muon_opt_kind *k)
 {
-    if (!strcmp(name, "muon")) *k = MUON_OPT_MUON;
-    else if (!strcmp(name, "adamw")) *k = MUON_OPT_ADAMW;
-    else return muon_error(MUON_ERR_ARG, "unknown optimizer '%s' (muon|adamw)", name);
-    return MUON_OK;
+    int v, st = muon_name_parse("optimizer", opt_names, 2, name, &v);
+    if (!st) *k = (muon_opt_kind)v;
+    return st;
 }
 
 double muon_grad_norm(const float *g, size_t n)

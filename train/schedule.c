@@ -8,17 +8,15 @@
 #include <math.h>
 #include <string.h>
 
-const char *muon_sched_name(muon_sched_kind k)
-{
-    return k == MUON_SCHED_COSINE ? "cosine" : "constant";
-}
+static const char *const sched_names[] = {"constant", "cosine"};
+
+const char *muon_sched_name(muon_sched_kind k) { return muon_name_of(sched_names, 2, (int)k); }
 
 int muon_sched_parse(const char *name, muon_sched_kind *k)
 {
-    if (!strcmp(name, "constant")) *k = MUON_SCHED_CONSTANT;
-    else if (!strcmp(name, "cosine")) *k = MUON_SCHED_COSINE;
-    else return muon_error(MUON_ERR_ARG, "unknown schedule '%s' (constant|cosine)", name);
-    return MUON_OK;
+    int v, st = muon_name_parse("schedule", sched_names, 2, name, &v);
+    if (!st) *k = (muon_sched_kind)v;
+    return st;
 }
 
 double muon_lr_multiplier(muon_sched_kind kind, long step, long warmup, long total,

@@ -133,10 +133,10 @@ static int after_step(run_state *r, const muon_train_config *c, long s, double m
     double lr_now = (c->optim.kind == MUON_OPT_MUON ? c->optim.lr : c->optim.adam_lr) * mult;
     int st;
     r->last_loss = r->model.loss;
-    st = muon_metric_log_row(r->log, s, -1, "model", "loss", r->model.loss);
-    if (!st) st = muon_metric_log_row(r->log, s, -1, "model", "lr", lr_now);
-    if (!st) st = muon_metric_log_row(r->log, s, -1, "model", "tokens", (double)(s * B * T));
-    if (!st) st = muon_metric_log_row(r->log, s, -1, "model", "grad_norm", r->opt.grad_norm);
+    st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_LOSS), r->model.loss);
+    if (!st) st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_LR), lr_now);
+    if (!st) st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_TOKENS), (double)(s * B * T));
+    if (!st) st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_GRAD_NORM), r->opt.grad_norm);
     if (st) return st;
     /* also at the last step, and where a stopped run ends: the plots'
      * "final" weights must be the trained ones */
@@ -152,7 +152,7 @@ static int after_step(run_state *r, const muon_train_config *c, long s, double m
     if (c->eval_every > 0 && (s % c->eval_every == 0 || s == c->steps)) {
         double t1 = muon_seconds();
         st = val_loss(&r->model, &r->data, c, r->tok, r->tgt, &r->last_val);
-        if (!st) st = muon_metric_log_row(r->log, s, -1, "model", "val_loss", r->last_val);
+        if (!st) st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_VAL_LOSS), r->last_val);
         if (st) return st;
         r->t_eval += muon_seconds() - t1;
     }

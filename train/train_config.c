@@ -255,7 +255,7 @@ static void opt_value(const muon_train_config *c, const opt_t *o, char *buf, siz
     case K_ORTH: snprintf(buf, n, "%s", muon_orth_name(c->optim.orth)); break;
     case K_MSCALE: snprintf(buf, n, "%s", muon_mscale_name(c->optim.scale)); break;
     case K_SCHED: snprintf(buf, n, "%s", muon_sched_name(c->schedule)); break;
-    case K_CFG_FFN: snprintf(buf, n, "%s", c->model.ffn == MUON_FFN_SWIGLU ? "swiglu" : "relu2"); break;
+    case K_CFG_FFN: snprintf(buf, n, "%s", muon_ffn_name(c->model.ffn)); break;
     default: snprintf(buf, n, "?");
     }
 }
