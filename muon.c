@@ -358,7 +358,7 @@ static int cmd_analyze(int argc, char **argv)
 
 /* ---- bench -------------------------------------------------------------- */
 
-/* The benchmark table of SPEC section 11: each part is a library entry point
+/* The benchmark table (README "Performance"): each part is a library entry point
  * that prints its own rows; "all" runs them in the order of the table. */
 static int cmd_bench(int argc, char **argv)
 {

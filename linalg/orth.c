@@ -32,7 +32,7 @@
 
 typedef struct { double a, b, c; } orth_triple;
 
-/* SPEC section 4: modded-nanogpt's Polar Express coefficients, safety factor
+/* docs/orthogonalizers.md#polar-express: modded-nanogpt's Polar Express coefficients, safety factor
  * folded in. Digits copied exactly. */
 static const orth_triple polar_express[] = {
     {8.156554524902461, -22.48329292557795, 15.878769915207462},

@@ -1,4 +1,4 @@
-/* `muon bench svd`: SVD and orthogonaliser timings (SPEC section 11).
+/* `muon bench svd`: SVD and orthogonaliser timings (README "Performance").
  * Best of up to 3 runs (fewer once 2 s have been spent on one line, so the
  * whole table stays quick), since the machine may be shared; inputs are N(0,1),
  * the case the metrics and Muon see most (a flat-ish spectrum, which is the

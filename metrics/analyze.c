@@ -1,4 +1,4 @@
-/* Checkpoint analysis: the static SPEC section 7 metrics of every Muon-style
+/* Checkpoint analysis: the static metrics (docs/metrics.md) of every Muon-style
  * matrix in one or more safetensors checkpoints, from this tool or from
  * PyTorch; with a series of checkpoints, the alignment metrics use the
  * difference of consecutive checkpoints as the update dW.

@@ -11,7 +11,7 @@
  * costs 1.0-2.5 forward+backward steps (0.65-1.25 s alone, 1 s step), so 50
  * keeps tracking near 2-5% of training (10% even at a pass of 5.5 steps). */
 #define MUON_DEFAULT_TRACK_EVERY 50
-/* k of alignment_left/right (SPEC 7.6); min(k, rank) is used when smaller. */
+/* k of alignment_left/right (docs/metrics.md#alignment_left); min(k, rank) is used when smaller. */
 #define MUON_ALIGN_K 5
 
 /* The model-wide metrics of metrics.csv (layer -1, matrix "model"); names from
@@ -53,7 +53,7 @@ int muon_metric_log_row(muon_metric_log *log, long step, int layer, const char *
 int muon_metric_log_flush(muon_metric_log *log);
 /* Flushes, closes and frees (NULL is fine). */
 int muon_metric_log_close(muon_metric_log *log);
-/* Computes the SPEC section 7 metrics of every tracked matrix of m (u may be
+/* Computes the metrics (docs/metrics.md) of every tracked matrix of m (u may be
  * NULL: static metrics only) and appends their rows for step. */
 int muon_metrics_track(muon_metric_log *log, long step, const muon_model *m,
                        const muon_update_view *u);

@@ -1,4 +1,4 @@
-/* The spectral metrics of one weight matrix (SPEC section 7).
+/* The spectral metrics of one weight matrix (docs/metrics.md).
  *
  * Every metric is a function of singular values (and, for the alignments, of
  * the top singular vectors), so each input gets exactly one SVD: W with its
@@ -142,7 +142,7 @@ static void static_metrics(int rows, int cols, const float *W, const float *s, i
     if (tot > 0.0 && r > 1) {
         for (i = 0; i < r; i++) {
             double p = (double)s[i] * (double)s[i] / tot;
-            if (p > 1e-8) h -= p * log(p); /* SPEC 7.5: terms with p <= 1e-8 dropped */
+            if (p > 1e-8) h -= p * log(p); /* docs/metrics.md: terms with p <= 1e-8 dropped */
         }
         v[MUON_METRIC_SPECTRAL_ENTROPY] = h / log((double)r);
     } else {

@@ -1,4 +1,4 @@
-/* Tracking: the SPEC section 7 metrics of every tracked matrix of a model,
+/* Tracking: the metrics (docs/metrics.md) of every tracked matrix of a model,
  * appended to the metric log for one step.
  *
  * The matrices are independent, so they are computed in parallel (one matrix

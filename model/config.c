@@ -1,7 +1,7 @@
 /* Model configurations: the named presets, overriding a field by name with
  * checked parsing, validation, and the closed-form parameter count.
  *
- * Presets (SPEC section 5):
+ * Presets (docs/model.md):
  *   nano            V 256, C 128, L 8,  NH 4, NKV 2, F 512,  T 128,  B 16 (default)
  *   tiny            V 256, C 32,  L 2,  NH 4, NKV 2, F 64,   T 16,   B 2  (tests:
  *                   small enough that finite differences and golden files are

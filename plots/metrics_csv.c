@@ -1,4 +1,4 @@
-/* Reading metrics.csv, the tidy metric log (SPEC section 7), into dense
+/* Reading metrics.csv, the tidy metric log (docs/formats.md), into dense
  * per-(metric, kind) tables for the plots.
  *
  * The whole file is read into memory first and parsed twice: once to check

@@ -1,4 +1,4 @@
-/* The research plots of SPEC section 8, drawn from metrics.csv alone.
+/* The research plots (README "What the plots show"), drawn from metrics.csv alone.
  *
  * Conventions shared by every figure, so they can be read side by side:
  * a compared layer keeps its colour everywhere (first blue, middle green,

@@ -1,4 +1,4 @@
-/* Metrics: every SPEC section 7 metric against NumPy float64 (golden cases:
+/* Metrics: every metric of docs/metrics.md against NumPy float64 (golden cases:
  * random, graded, low-rank, zero and degenerate matrices), the singular-value
  * shortcuts against their slow definitions, the metric log (header, append,
  * resume, crash leftovers, I/O errors), tracking over a model, and

@@ -58,7 +58,7 @@ static void test_config(void)
           c.batch_size == 16 && c.vocab_size == 256 && c.ffn == MUON_FFN_RELU2 &&
           !c.untied_head && !c.merged_qkvo && c.norm_eps == 1e-6f && c.init_std == 0.02f &&
           c.rope_base == 10000.0f && muon_config_check(&c) == MUON_OK,
-          "config nano: the SPEC's shape, valid");
+          "config nano: docs/model.md's shape, valid");
     check(muon_config_named("blueberry-nano", &c) == MUON_OK && c.d_model == 512 && c.n_layers == 22 &&
           c.n_heads == 8 && c.n_kv_heads == 4 && c.d_ff == 2048 && c.seq_len == 2048 &&
           muon_config_check(&c) == MUON_OK, "config blueberry-nano: the research shape, valid");

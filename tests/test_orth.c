@@ -104,8 +104,8 @@ done:
     free(O); free(S);
 }
 
-/* Polar Express's five (a, b, c) triples: this file's own copy of SPEC
- * section 4, so the tests do not trust the table they are testing. */
+/* Polar Express's five (a, b, c) triples: this file's own copy of the table in
+ * docs/orthogonalizers.md, so the tests do not trust the table they are testing. */
 static const double polar_express[5][3] = {
     {8.156554524902461, -22.48329292557795, 15.878769915207462},
     {4.042929935166739, -2.808917465908714, 0.5000178451051316},
@@ -116,7 +116,7 @@ static const double polar_express[5][3] = {
 /* The scalar reference for a 1 x n input: its one singular value sigma goes
  * through the normalisation and the quintic p(x) = a x + b x^3 + c x^5 step by
  * step, in double; the output is the row over its norm times the final value.
- * The triples are this file's own copy of SPEC section 4. */
+ * The triples are the copy above (docs/orthogonalizers.md). */
 static double scalar_run(muon_orth_kind kind, double sigma)
 {
     static const double ke[3] = {3.4445, -4.7750, 2.0315}, ns[3] = {1.875, -1.25, 0.375};

@@ -1,6 +1,6 @@
 /* Muon (Keller Jordan 2024): momentum SGD whose update direction is replaced
  * by its orthogonal polar factor, so every singular direction of a weight
- * matrix moves by the same amount. SPEC section 6:
+ * matrix moves by the same amount. docs/optimizers.md#muon:
  *   M <- mu M + (1-mu) G;  U = (1-mu) G + mu M (Nesterov) or U = M;
  *   O = orth(U);  W <- W (1 - lr wd) - lr scale O.
  * The "(1-mu) G" form (an EMA, as in modded-nanogpt) rather than "mu M + G"

@@ -61,7 +61,7 @@ def svd_cases(rng):
 
 # ---- orthogonalisers: the same iteration as linalg/orth.c, in float64 -------
 
-POLAR_EXPRESS = [  # SPEC section 4, digits as in modded-nanogpt
+POLAR_EXPRESS = [  # docs/orthogonalizers.md#polar-express, digits as in modded-nanogpt
     (8.156554524902461, -22.48329292557795, 15.878769915207462),
     (4.042929935166739, -2.808917465908714, 0.5000178451051316),
     (3.8916678022926607, -2.772484153217685, 0.5060648178503393),

@@ -1,4 +1,4 @@
-"""Golden values for the spectral metrics (SPEC section 7, metrics/spectral.c).
+"""Golden values for the spectral metrics (docs/metrics.md, metrics/spectral.c).
 
 For each case, float32 inputs W, dW (applied update), M (momentum), O
 (orthogonaliser output) -- any of dW, M, O may be absent, meaning NULL -- and
@@ -247,7 +247,7 @@ print("wrote analyze_hf_0/1 and analyze_expect.safetensors")
 
 
 # A short `tiny` training run of ./muon (built first), re-computed by NumPy
-# from its saved checkpoints (SPEC section 7): three Muon steps with
+# from its saved checkpoints (docs/metrics.md): three Muon steps with
 # checkpoints after steps 1, 2 and 3 (--stop-after, then --resume, so it is one
 # run). For each step t and tracked matrix, NumPy recomputes from the
 # checkpoints alone: W_t; M_t = the saved momentum; dW = W_t - W_{t-1}

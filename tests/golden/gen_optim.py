@@ -9,7 +9,7 @@ Part A, the optimizers on plain tensors (optim_kernels.safetensors):
   - AdamW: torch.optim.AdamW itself on a vector and a matrix, three steps,
     weight decay 0.1, per-step lrs. Kept: params, exp_avg, exp_avg_sq.
   - LR schedule multipliers for a grid of (step, warmup, total) by the
-    formula of SPEC 6 (linear warmup from step/warmup, then constant or cosine
+    formula of docs/optimizers.md (linear warmup from step/warmup, then constant or cosine
     to a floor), computed in Python floats.
 Part B, whole training steps (optim_train.safetensors): the `tiny` transformer
   of torch_model.py with vocab 64 and 1 layer (small files) and batch 4 (with
@@ -24,7 +24,7 @@ Part B, whole training steps (optim_train.safetensors): the `tiny` transformer
   <run>.muon_m.<name> for Muon matrices, <run>.adam_m/.adam_v.<name> for
   AdamW tensors, <run>.loss (3 losses).
 
-The orthogonalisers are the SPEC 4 iterations run in float32: normalise, then
+The orthogonalisers are the iterations of docs/orthogonalizers.md run in float32: normalise, then
 per step A = X X^T, B = b A + c A A, X = a X + B X on the wide orientation;
 svd is U V^T from torch.linalg.svd. Every hyper-parameter is a float32 value
 (np.float32(0.95) etc.) so Python's double arithmetic on it equals C's.
