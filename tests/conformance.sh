@@ -7,10 +7,10 @@ bin=${1:-./build/cc-omp1-p0/muon_tests}
 echo "| suite | check | max abs err | max rel err | tolerance (rtol, atol) |"
 echo "|---|---|---|---|---|"
 "$bin" "$@" | awk '
-/^(ok|FAIL) / && /max abs/ {
+/^(ok|FAIL|info) / && /max abs/ {
     status = $1; suite = $2
     line = $0
-    sub(/^(ok|FAIL) +[^ ]+ +/, "", line)
+    sub(/^(ok|FAIL|info) +[^ ]+ +/, "", line)
     what = line; sub(/: .*/, "", what)
     abs = line; sub(/.*max abs /, "", abs); sub(/,.*/, "", abs)
     rel = line; sub(/.*max rel /, "", rel); sub(/[ ;(].*/, "", rel)

@@ -13,6 +13,14 @@
 
 /* Records a check: cond true passes. Returns cond. */
 int check(int cond, const char *fmt, ...);
+/* Plain output in the same format ("info"), not a check: summaries and
+ * timings that assert nothing. */
+void note(const char *fmt, ...);
+/* Before a thread-identity check: 2 threads and the GEMM contention guard
+ * off; returns 0 after a skip() naming what when built without OpenMP.
+ * threads_end() restores the thread count and the guard. */
+int threads_begin(const char *what);
+void threads_end(void);
 /* Records a skipped check (counted apart, printed as "skip"). */
 void skip(const char *fmt, ...);
 

@@ -1,6 +1,7 @@
 /* Core helpers: status/errors, aligned allocation and failure injection, RNG,
  * vector helpers. */
 #include "test.h"
+#include "linalg/omp.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -94,9 +95,76 @@ static void test_errors(void)
           "muon_error_prefix keeps the old message after the new text: %s", muon_last_error());
 }
 
+/* Errors raised on worker threads stay there; the caller reports the
+ * lowest-index failure of a parallel loop through muon_failure. */
+static void test_thread_errors(void)
+{
+    muon_failure f = {0};
+    int i, raised = 0;
+    muon_error(MUON_ERR_ARG, "caller's message");
+    if (threads_begin("thread-private errors")) {
+MUON_OMP(omp parallel num_threads(2) reduction(+:raised))
+        {
+            if (muon_thread_id() == 1) {
+                muon_error(MUON_ERR_IO, "worker's message");
+                raised++;
+            }
+        }
+        threads_end();
+        check(raised == 1 && !strcmp(muon_last_error(), "caller's message"),
+              "an error raised on a worker thread leaves the caller's message alone (%s)", muon_last_error());
+    }
+MUON_OMP(omp parallel for schedule(dynamic, 1))
+    for (i = 0; i < 8; i++) {
+        int st = i == 5 || i == 2 ? muon_error(MUON_ERR_NUMERIC, "item %d failed", i) : MUON_OK;
+        muon_failure_note(&f, i, st);
+    }
+    check(muon_failure_raise(&f) == MUON_ERR_NUMERIC && !strcmp(muon_last_error(), "item 2 failed"),
+          "muon_failure: the lowest failing index's status and message reach the caller (%s)", muon_last_error());
+    f.status = 0;
+    check(muon_failure_raise(&f) == MUON_OK, "muon_failure: nothing noted is MUON_OK");
+}
+
+/* One name table per enum: every value round-trips, unknown names list the table. */
+static void test_names(void)
+{
+    static const char *const names[] = {"alpha", "beta"};
+    int v = -1, i, ok = 1;
+    muon_orth_kind ok_kind;
+    muon_sched_kind sk;
+    muon_opt_kind opk;
+    muon_mscale_kind mk;
+    muon_ffn_kind fk;
+    check(muon_name_parse("letter", names, 2, "beta", &v) == MUON_OK && v == 1 &&
+          !strcmp(muon_name_of(names, 2, 0), "alpha") && !strcmp(muon_name_of(names, 2, 2), "unknown"),
+          "names: parse and name from one table");
+    check(muon_name_parse("letter", names, 2, "gamma", &v) == MUON_ERR_ARG &&
+          !strcmp(muon_last_error(), "unknown letter 'gamma' (valid: alpha, beta)"),
+          "names: an unknown name lists the valid ones: %s", muon_last_error());
+    for (i = 0; i < 4; i++)
+        if (muon_orth_parse(muon_orth_name((muon_orth_kind)i), &ok_kind) || (int)ok_kind != i) ok = 0;
+    for (i = 0; i < 2; i++) {
+        if (muon_sched_parse(muon_sched_name((muon_sched_kind)i), &sk) || (int)sk != i) ok = 0;
+        if (muon_opt_parse(muon_opt_name((muon_opt_kind)i), &opk) || (int)opk != i) ok = 0;
+        if (muon_mscale_parse(muon_mscale_name((muon_mscale_kind)i), &mk) || (int)mk != i) ok = 0;
+        if (muon_ffn_parse(muon_ffn_name((muon_ffn_kind)i), &fk) || (int)fk != i) ok = 0;
+    }
+    for (i = 0; i < MUON_MAT_COUNT; i++)
+        if (muon_matrix_index(muon_matrix_name((muon_matrix_kind)i)) != i) ok = 0;
+    for (i = 0; i < MUON_METRIC_COUNT; i++)
+        if (muon_metric_index(muon_metric_name(i)) != i) ok = 0;
+    for (i = 0; i < MUON_MODEL_METRIC_COUNT; i++)
+        if (muon_model_metric_index(muon_model_metric_name((muon_model_metric)i)) != i) ok = 0;
+    check(ok, "names: orth, schedule, optimizer, Muon scale, ffn, matrix kind, metric and model metric names round-trip");
+    check(muon_ffn_parse("gelu", &fk) == MUON_ERR_ARG && strstr(muon_last_error(), "relu2, swiglu"),
+          "ffn: unknown kind lists the valid ones: %s", muon_last_error());
+}
+
 void suite_core(void)
 {
     test_errors();
+    test_thread_errors();
+    test_names();
     test_alloc();
     test_rng();
     test_vec();

@@ -2,6 +2,7 @@
  * default), one line per check, and ends with "N passed, N failed". Exit
  * status 1 on any failure. */
 #include "test.h"
+#include "linalg/gemm_internal.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -32,6 +33,35 @@ int check(int cond, const char *fmt, ...)
     va_end(ap);
     if (cond) n_pass++; else n_fail++;
     return cond;
+}
+
+void note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport("info", fmt, ap);
+    va_end(ap);
+}
+
+static int threads_saved;
+
+int threads_begin(const char *what)
+{
+    threads_saved = muon_threads();
+    muon_set_threads(2);
+    if (muon_threads() < 2) {
+        muon_set_threads(threads_saved);
+        skip("%s: 1 vs 2 threads needs OpenMP (built without)", what);
+        return 0;
+    }
+    muon_gemm_guard_enable(0);   /* 2 threads really run, even on a busy machine */
+    return 1;
+}
+
+void threads_end(void)
+{
+    muon_gemm_guard_enable(1);
+    muon_set_threads(threads_saved);
 }
 
 void skip(const char *fmt, ...)

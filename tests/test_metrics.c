@@ -78,7 +78,7 @@ static int compare_metrics(const char *label, const muon_metrics *got, const flo
         if (!got->have[i]) continue;
         if (w != w || isinf(w)) {
             if (!same_special(g, w)) { nfail++; check(0, "%s %s: got %.9g want %g", label, mn, g, w); }
-            else check(1, "%s %s: %g as defined", label, mn, g);
+            else note("%s %s: %g as defined", label, mn, g);
             continue;
         }
         scale = t.scale == SCALE_W ? scale_w : t.scale == SCALE_O ? scale_o : 1.0;
@@ -123,7 +123,7 @@ static void golden_case(const muon_safetensors *f, const char *cas)
     st = muon_metrics_compute(rows, cols, W, dW, M, O, &got);
     if (!check(st == MUON_OK, "%s (%dx%d): compute: %s", cas, rows, cols, st ? muon_last_error() : "ok")) return;
     if (!compare_metrics(cas, &got, want, have))
-        check(1, "%s (%dx%d%s%s%s): every metric within tolerance of NumPy", cas, rows, cols,
+        note("%s (%dx%d%s%s%s): every metric within tolerance of NumPy", cas, rows, cols,
               dW ? ", dW" : "", M ? ", M" : "", O ? ", O" : "");
 }
 
@@ -539,7 +539,7 @@ static void test_track_config(const char *what, const char *key, const char *val
                            tr[i].layer, muon_matrix_name(tr[i].kind), muon_metric_name(j), w);
         }
     }
-    if (ok) check(1, "%s: rows in tracked order (layer 0 %s first), values equal muon_metrics_compute", what,
+    if (ok) note("%s: rows in tracked order (layer 0 %s first), values equal muon_metrics_compute", what,
                   muon_matrix_name(tr[0].kind));
 
     /* NULL buffers: their metrics are not logged */
@@ -559,8 +559,7 @@ static void test_track_config(const char *what, const char *key, const char *val
     check(st == MUON_OK && nr == n * (MUON_METRIC_COUNT - 3), "%s: no delta: no alignment, no efficiency (%d rows)", what, nr);
 
     /* the same file whatever the thread count */
-    {
-        int saved = muon_threads();
+    if (threads_begin(what)) {
         char *one, *two;
         muon_set_threads(1);
         track_to_file(&m, &u, 2);
@@ -568,7 +567,7 @@ static void test_track_config(const char *what, const char *key, const char *val
         muon_set_threads(2);
         track_to_file(&m, &u, 2);
         two = slurp(track_path);
-        muon_set_threads(saved);
+        threads_end();
         check(one && two && !strcmp(one, two), "%s: log identical with 1 and 2 threads", what);
         free(one);
         free(two);
@@ -601,7 +600,7 @@ static void golden_summary(void)
     int i;
     for (i = 0; i < MUON_METRIC_COUNT; i++) {
         metric_tol t = tol_of(i);
-        check(1, "%s vs NumPy, all golden cases: max abs %.2e, max rel %.2e (rtol %.0e, atol %.0e%s)",
+        note("%s vs NumPy, all golden cases: max abs %.2e, max rel %.2e (rtol %.0e, atol %.0e%s)",
               muon_metric_name(i), worst_abs[i], worst_rel[i], t.rtol, t.atol,
               t.scale == SCALE_W ? "*sigma_max" : t.scale == SCALE_O ? "*update_sv_max" : "");
     }
@@ -646,7 +645,7 @@ static void test_analyze_hf(void)
                   e->ckpt * 1000 + e->layer * 10 + (int)e->kind)) { nfail++; check(0, "entry %d out of order", i); }
     }
     if (a.n_entries == 28 && !nfail)
-        check(1, "analyze: every matrix's static metrics, and checkpoint 1's alignments from W1 - W0, match NumPy");
+        note("analyze: every matrix's static metrics, and checkpoint 1's alignments from W1 - W0, match NumPy");
     /* the CSV: one row per present metric, steps are the checkpoint indices */
     {
         const char *csv = "build/test_analyze.csv";

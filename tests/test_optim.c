@@ -342,8 +342,49 @@ static void bad_settings(void)
     muon_model_free(&m);
 }
 
+/* Nothing is allocated inside a step: after one warm-up step (GEMM's packing
+ * buffers are cached from the first call on), an injected failure at the
+ * next allocation must not be hit by forward, backward or the optimizer. */
+static void step_allocates_nothing(void)
+{
+    static const muon_orth_kind kinds[] = {MUON_ORTH_POLAR_EXPRESS, MUON_ORTH_SVD};
+    int k;
+    for (k = 0; k < 2; k++) {
+        muon_config cfg;
+        muon_model m;
+        muon_optim o;
+        muon_optim_config oc;
+        int tok[2 * 16], tgt[2 * 16], i, st, s;
+        if (muon_config_named("tiny", &cfg) || muon_model_create(&m, &cfg)) { check(0, "tiny model"); return; }
+        muon_model_init(&m, 3);
+        muon_optim_defaults(&oc);
+        oc.orth = kinds[k];
+        if (muon_optim_create(&o, &oc, &m)) { check(0, "optimizer: %s", muon_last_error()); muon_model_free(&m); return; }
+        for (i = 0; i < 32; i++) { tok[i] = (i * 7) % 256; tgt[i] = (i * 11) % 256; }
+        for (s = 0, st = MUON_OK; s < 3 && !st; s++) {
+            if (s == 1) muon_alloc_fail_after(1);
+            muon_model_zero_grad(&m);
+            st = muon_model_forward(&m, tok, tgt, 2, 16);
+            if (!st) st = muon_model_backward(&m);
+            if (!st) st = muon_optim_step(&o, &m, 1.0);
+        }
+        /* still armed means no allocation reached it */
+        {
+            void *p = muon_alloc(1);
+            check(st == MUON_OK && p == NULL,
+                  "%s: forward, backward and optimizer steps 2 and 3 allocate nothing (%s)",
+                  muon_orth_name(kinds[k]), st ? muon_last_error() : "ok");
+            muon_free(p);
+        }
+        muon_alloc_fail_after(0);
+        muon_optim_free(&o);
+        muon_model_free(&m);
+    }
+}
+
 void suite_optim(void)
 {
+    step_allocates_nothing();
     muon_safetensors f;
     if (!golden_open("optim_kernels.safetensors", &f)) {
         muon_kernels(&f);

@@ -403,10 +403,12 @@ static void run_tests(void)
     b = a;
     strcpy(b.out, DIR "/t2");
     b.threads = 2;
-    st = muon_train(&a, NULL, &stopped);
+    st = threads_begin("training") ? MUON_OK : -1;
+    if (!st) st = muon_train(&a, NULL, &stopped);
     if (!st) st = muon_train(&b, NULL, &stopped);
+    if (st != -1) threads_end();
     muon_set_threads(threads);
-    if (check(st == MUON_OK, "8 steps on 1 and on 2 threads (%s)", st ? muon_last_error() : "ok")) {
+    if (st != -1 && check(st == MUON_OK, "8 steps on 1 and on 2 threads (%s)", st ? muon_last_error() : "ok")) {
         ma = slurp(DIR "/t1/metrics.csv", NULL);
         mb = slurp(DIR "/t2/metrics.csv", NULL);
         check(ma && mb && !strcmp(ma, mb), "1 vs 2 threads: metrics.csv (loss curve and metrics) identical");
@@ -470,7 +472,7 @@ static void run_tests(void)
                   k ? "config metadata disagrees with its tensors" : "config.* and train.* disagree", muon_last_error());
         }
     } else check(0, "tampered checkpoints: %s", muon_last_error());
-    check(1, "train runs took %.1f s", muon_seconds() - t0);
+    note("train runs took %.1f s", muon_seconds() - t0);
 }
 
 static void sample_tests(void)
