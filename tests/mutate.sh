@@ -1,0 +1,71 @@
+#!/bin/sh
+# Mutation check: each one-line fault below must make the test suite fail.
+# A suite that still passes with one of them applied has a check that checks
+# nothing; add a real check, then keep the fault here.
+#
+# Usage: tests/mutate.sh [fault-number...]      (default: every fault)
+# Builds in build/mutate (never touches ./muon), applies one fault at a time,
+# runs the whole suite, restores the file. Prints a table: fault -> failing
+# checks. Exit status 1 if any fault survives (the suite passed with it).
+set -u
+cd "$(dirname "$0")/.." || exit 2
+B=build/mutate
+MAKE=${MAKE:-make}
+
+# file | sed expression (must change exactly one line) | what the fault is
+FAULTS='linalg/gemm.c|s/for (j = 0; j < NR; j++) c\[i \* ldc + j\] = alpha \* acc\[i\]\[j\];/for (j = 0; j < NR; j++) c[i * ldc + j] = alpha * acc[i][j] + 0.0f * c[i * ldc + j];/|GEMM full-tile beta == 0 store reads C (0 * NaN)
+linalg/orth.c|s/safety = 1\.01; break;/safety = 1.0; break;/|Polar Express without its 1.01 safety factor
+train/muon_optimizer.c|s/O\[i\] = c->nesterov ? G\[i\] \* one_mu + mu \* m : m;/O[i] = m;/|Muon ignores Nesterov
+train/adamw.c|s/const double bc1 = 1\.0 - pow((double)b1, (double)t);/const double bc1 = 1.0;/|AdamW without first-moment bias correction
+model/rmsnorm.c|s/for (j = 0; j < n; j++) dx\[j\] = rs \* (dy\[j\] \* g\[j\] - x\[j\] \* c);/for (j = 0; j < n; j++) dx[j] = rs * dy[j] * g[j];/|RMSNorm backward drops the mean term
+model/attention.c|s/ds\[j\] = p\[j\] \* (ds\[j\] - D\[r\]) \* scale;/ds[j] = p[j] * ds[j] * scale;/|attention backward drops D (the softmax row term)
+metrics/spectral.c|s/h \/ log((double)r);/h \/ log((double)r + 1.0);/|spectral entropy normalised by ln(r+1)
+train/optimizer.c|s/s = muon_orthogonal_update_ws(ws, c, lr, p->rows, p->cols, m->params + off,/s = muon_orthogonal_update(c, lr, p->rows, p->cols, m->params + off,/|Muon step allocates its orthogonaliser workspace per matrix
+io/safetensors.c|s/st = muon_error(MUON_ERR_FORMAT, "%s: tensor .%s. appears twice", path, t->name);/st = MUON_OK;/|safetensors reader accepts duplicate tensor names
+linalg/status.c|s/^MUON_OMP(omp threadprivate(last_error))$//|one global error message shared by every thread'
+
+restore() {
+    [ -n "${cur:-}" ] && [ -f "$cur.mutate-orig" ] && mv "$cur.mutate-orig" "$cur" && touch "$cur"
+    cur=
+}
+trap 'restore; exit 2' INT TERM
+
+# a clean build first: every fault then rebuilds one object
+echo "building $B ..."
+if ! $MAKE -s BUILD=$B $B/muon $B/muon_tests >/dev/null 2>&1; then
+    echo "mutate: the unmutated tree does not build" >&2
+    exit 2
+fi
+
+echo "| # | fault | file | failing checks | first failures |"
+echo "|---|---|---|---|---|"
+n=0; survived=0
+echo "$FAULTS" | {
+while IFS='|' read -r file expr what; do
+    n=$((n + 1))
+    if [ $# -gt 0 ]; then
+        case " $* " in *" $n "*) ;; *) continue ;; esac
+    fi
+    cur=$file
+    cp -p "$file" "$file.mutate-orig"
+    sed "$expr" "$file.mutate-orig" > "$file"
+    changed=$(diff "$file.mutate-orig" "$file" | grep -c '^>')
+    if [ "$changed" != 1 ]; then
+        echo "| $n | $what | $file | fault did not apply ($changed lines changed) | |"
+        restore; survived=1; continue
+    fi
+    if ! $MAKE -s BUILD=$B $B/muon $B/muon_tests >/dev/null 2>&1; then
+        echo "| $n | $what | $file | build failed | |"
+        restore; continue
+    fi
+    out=$(OMP_WAIT_POLICY=passive MUON_BIN=./$B/muon ./$B/muon_tests 2>&1)
+    fails=$(printf '%s\n' "$out" | grep -c '^FAIL')
+    first=$(printf '%s\n' "$out" | grep '^FAIL' | head -2 | sed 's/^FAIL *//; s/|/\//g' | cut -c1-90 | tr '\n' ';')
+    if [ "$fails" -eq 0 ]; then survived=1; fails="0 (SURVIVED)"; fi
+    echo "| $n | $what | \`$file\` | $fails | $first |"
+    restore
+done
+# rebuild the restored tree so build/mutate matches the sources again
+$MAKE -s BUILD=$B $B/muon $B/muon_tests >/dev/null 2>&1
+exit $survived
+}
