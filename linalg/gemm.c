@@ -12,8 +12,10 @@
  *
  * Threads take a tm x tn grid of the M and N tiles and pack what they need
  * themselves, so they never wait for each other inside a call. Matrix-vector
- * shapes (M or N == 1) skip the tiles (thin_product). A contention guard
- * falls back to one thread while other processes hold the cores.
+ * shapes (M or N == 1) skip the tiles (thin_product). Around the loops, in
+ * files of their own: the packing-buffer pool (gemm_pool.c), the choice of
+ * the thread grid (gemm_grid.c), and a contention guard that falls back to
+ * one thread while other processes hold the cores (gemm_guard.c).
  *
  * Row-major view: C's rows are the MR direction (one broadcast of A each),
  * its contiguous columns the NR direction (NR/16 512-bit vectors of B), so
@@ -27,6 +29,7 @@
 #include "linalg/linalg.h"
 #include "linalg/omp.h"
 #include "linalg/gemm_internal.h"
+#include "linalg/tile.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -35,95 +38,46 @@
 #include <omp.h>
 #endif
 
-/* Register tile, picked from the vector ISA the compiler targets (predefined
- * macros only; the code is the same C). The MR x NR accumulator plus one row
- * of B and a broadcast must fit the vector registers. Measured single-thread
- * GFLOP/s at 512^3 / 1024x384x128 (gcc 12, Zen 4, best of 4 interleaved):
- *   AVX-512 (32 zmm): 8x32 109/106, 6x32 95/104, 14x32 89/96, 12x32 80/101,
- *                     6x64 93/102, 16x16 59/99, 4x48 74/77;
- *   AVX2+FMA (16 ymm): 6x16 93/104, 4x24 90/102, 8x32 44/59 (spills);
- *   SSE2 (16 xmm, no FMA: PORTABLE=1): 4x8 23/39, 8x32 15/25.
- * Overridable (-DMUON_GEMM_MR=.. -DMUON_GEMM_NR=..) for such runs. */
-#if !defined(MUON_GEMM_MR) && !defined(MUON_GEMM_NR)
-#if defined(__AVX512F__)
-#define MUON_GEMM_MR 8
-#define MUON_GEMM_NR 32
-#elif defined(__AVX__)
-#define MUON_GEMM_MR 6
-#define MUON_GEMM_NR 16
-#else
-#define MUON_GEMM_MR 4
-#define MUON_GEMM_NR 8
-#endif
-#endif
-#ifndef MUON_GEMM_MR
-#define MUON_GEMM_MR 8
-#endif
-#ifndef MUON_GEMM_NR
-#define MUON_GEMM_NR 32
-#endif
-/* Cache blocks, from the caches of the target (Zen 4 here: L1d 32 KiB,
- * L2 1 MiB per core, L3 32 MiB shared; Zen 5: L1d 48 KiB, L2 1 MiB):
- *   KC: a B micro-panel, KC x NR x 4 bytes, is reused by every A sliver of
- *       the block, so it should stay in L1d: 256 x 32 x 4 = 32 KiB, most of
- *       L1d (the A sliver, 8 KiB, streams through beside it); a smaller KC
- *       updates C from memory more often and measured slower (below);
- *   MC: the packed A block, MC x KC x 4 bytes, is reused by every B
- *       micro-panel, so it should stay in L2: 384 x 256 x 4 = 384 KiB,
- *       about 40% of L2, leaving room for the B panel strips and C;
- *   NC: the packed B panel, KC x NC x 4 bytes, lives in L3: 4 MiB per thread.
- * Measured (1 thread, 512^3 / 1024^3 GFLOP/s, best of 4-5 interleaved runs
- * on the shared machine; 1024^3 is the noisiest): KC,MC = 256,384: 107/94;
- * 256,192: 106/92; 256,768: 95/43; 384,384: 106/75; 384,192: 102/77;
- * 512,192: 101/74; 192,384: 102/58; 128,384: 91/35. The small and model
- * shapes hardly care (within 2%). */
-#ifndef MUON_GEMM_KC
-#define MUON_GEMM_KC 256
-#endif
-#ifndef MUON_GEMM_MC
-#define MUON_GEMM_MC 384
-#endif
-#ifndef MUON_GEMM_NC
-#define MUON_GEMM_NC 4096
-#endif
-
-enum {
-    MR = MUON_GEMM_MR,
-    NR = MUON_GEMM_NR,
-    KC = MUON_GEMM_KC,
-    MC = (MUON_GEMM_MC + MUON_GEMM_MR - 1) / MUON_GEMM_MR * MUON_GEMM_MR,
-    NC = (MUON_GEMM_NC + MUON_GEMM_NR - 1) / MUON_GEMM_NR * MUON_GEMM_NR
-};
-
-/* ceil(x/d) for x >= 0 without overflowing near INT_MAX */
-#define CEIL_DIV(x, d) ((x) / (d) + ((x) % (d) != 0))
-
 /* Below this many multiply-adds a second thread costs more (waking it and
- * joining) than it saves: measured break-even near 64^3 on 2 cores (64^3:
- * 73 GFLOP/s on 1 thread, 70 on 2; 96^3: 83 vs 96; 128x128x64: 87 vs 121). */
+ * joining) than it saves; the break-even lies near 64^3 on two cores. */
 #define PARALLEL_MIN_FMAS (128.0 * 64.0 * 64.0)
-
-/* What packing one float costs, in multiply-adds (58 G/s per core here):
- * a contiguous copy (A transposed, B not) runs at ~9 G floats/s, a
- * transposing one (A not transposed, B transposed) at ~2 G/s. Only steers
- * the thread grid. */
-#define PACK_COST_COPY 6.0
-#define PACK_COST_TRANSPOSE 30.0
-
-/* ISO C mode (-std=c99) forbids the compiler to contract a*b+c, so the fused
- * multiply-add is asked for by name where the target has it in hardware
- * (FP_FAST_FMAF, C99 7.12); elsewhere fmaf would be a slow library call. */
-#ifdef FP_FAST_FMAF
-#define MADD(a, b, c) fmaf((a), (b), (c))
-#else
-#define MADD(a, b, c) ((a) * (b) + (c))
-#endif
 
 /* ---- micro-kernel -------------------------------------------------------- */
 
-/* C(mr,nr) = alpha * a*b + beta * C for one tile, mr <= MR, nr <= NR.
- * a and b are packed and zero-padded to full MR and NR, so the k loop is the
- * same for edge tiles; only the store is clipped. beta == 0 never reads C. */
+/* The micro-kernel contract (BLIS's kernel how-to is the model):
+ *
+ *   C(mr,nr) = alpha * A_s(mr,kc) B_s(kc,nr) + beta * C(mr,nr)
+ *
+ * for one tile, 1 <= mr <= MR, 1 <= nr <= NR, 1 <= kc <= KC, where the
+ * slivers come packed by pack_a and pack_b:
+ *
+ *   a: packed A sliver, kc columns of MR     b: packed B sliver, kc rows of NR
+ *      a[p*MR + i] = A_s(i, p)                  b[p*NR + j] = B_s(p, j)
+ *
+ *        p=0   p=1       p=kc-1                  j=0 ........... j=NR-1
+ *      +-----+-----+ ... +-----+           p=0   [ b0 b1 ...  b(NR-1) ]
+ *   i=0| a0  |aMR  |     |     |           p=1   [ ...                ]
+ *   .. | ..  | ..  |     |     |           ..
+ *MR-1  |a(MR-1)    |     |     |           p=kc-1[ ...                ]
+ *      +-----+-----+ ... +-----+
+ *   (contiguous: column p of the sliver     (contiguous: row p of the sliver
+ *    is MR consecutive floats)               is NR consecutive floats)
+ *
+ * Step p of the k loop is the rank-1 update acc += a(:,p) b(p,:)^T: one
+ * MR-vector against one NR-vector, both unit-stride, which is what the
+ * register tile acc[MR][NR] needs.
+ *
+ *   - Edge tiles: rows i >= mr of a and columns j >= nr of b are zero (the
+ *     packing pads them), so the k loop is always the full MR x NR one and
+ *     computes zeros there; only the store is clipped to mr x nr.
+ *   - alpha scales the product once, at the store.
+ *   - beta == 0 never reads C, so C may hold NaN or Inf (0 * NaN is NaN):
+ *     a separate store that writes alpha * acc, not alpha * acc + 0 * C.
+ *   - c points at the tile's top-left element, rows ldc floats apart; the
+ *     kernel touches exactly C[0..mr) x [0..nr).
+ *   - Each acc[i][j] takes its kc multiply-adds in p order (MUON_TILE_FMA,
+ *     linalg/tile.h), so the result never depends on the loop nest. */
+#define A_SLIVER(i, p) a[(ptrdiff_t)(p) * MR + (i)]
 static void micro_kernel(int kc,
                          const float *restrict a, /* (kc, MR) packed A sliver */
                          const float *restrict b, /* (kc, NR) packed B sliver */
@@ -132,33 +86,11 @@ static void micro_kernel(int kc,
                          ptrdiff_t ldc, int mr, int nr)
 {
     float acc[MR][NR];
-    int i, j, p;
+    int i, j;
     for (i = 0; i < MR; i++)
 MUON_OMP(omp simd)
         for (j = 0; j < NR; j++) acc[i][j] = 0.0f;
-    /* The same multiply-adds in the same order either way; only the loop
-     * nest differs, because the compilers keep the tile in registers for
-     * different nests (checked in the assembly: MR*NR/16 zmm accumulators,
-     * vfmadd231ps zmm, no spills). gcc 12 vectorises j and unrolls i in the
-     * i-j nest; clang 14 unrolls that j loop into scalars first and leaves
-     * acc in memory (1.3 GFLOP/s), but vectorises the j-i nest (115). */
-#ifdef __clang__
-    for (p = 0; p < kc; p++) {
-MUON_OMP(omp simd)
-        for (j = 0; j < NR; j++) {
-            const float bj = b[(ptrdiff_t)p * NR + j];
-            for (i = 0; i < MR; i++) acc[i][j] = MADD(a[(ptrdiff_t)p * MR + i], bj, acc[i][j]);
-        }
-    }
-#else
-    for (p = 0; p < kc; p++) {
-        for (i = 0; i < MR; i++) {
-            const float ai = a[(ptrdiff_t)p * MR + i];
-MUON_OMP(omp simd)
-            for (j = 0; j < NR; j++) acc[i][j] = MADD(ai, b[(ptrdiff_t)p * NR + j], acc[i][j]);
-        }
-    }
-#endif
+    MUON_TILE_FMA(acc, MR, NR, A_SLIVER, b, NR, kc);
     if (mr == MR && nr == NR) {
         if (beta == 0.0f) {
             for (i = 0; i < MR; i++)
@@ -195,7 +127,7 @@ static void pack_a(muon_op op, const float *A, ptrdiff_t lda, int i0, int m,
         if (op == MUON_NOTRANS && rows == MR) {
             /* p outer, the MR rows inner: the writes are contiguous, and
              * gcc and clang turn this into vector loads and an in-register
-             * transpose (8.9 G floats/s against 2.6 row by row) */
+             * transpose, several times faster than row by row */
             const float *src = A + (ptrdiff_t)(i0 + s * MR) * lda + p0;
             for (p = 0; p < kc; p++)
                 for (i = 0; i < MR; i++) d[(ptrdiff_t)p * MR + i] = src[i * lda + p];
@@ -237,7 +169,7 @@ static void pack_b(muon_op op, const float *B, ptrdiff_t ldb, int p0, int kc,
         float *d = dst + (ptrdiff_t)(s - s0) * NR * kc;
         if (op == MUON_TRANS && cols == NR && NR % TB == 0) {
             /* TB columns at a time through a contiguous (kc, TB) block, for
-             * the same reason as in pack_a (5.7 G floats/s against 2.2) */
+             * the same reason as in pack_a */
             float t[KC * TB];
             int jb;
             for (jb = 0; jb < NR; jb += TB) {
@@ -269,74 +201,6 @@ static void pack_b(muon_op op, const float *B, ptrdiff_t ldb, int p0, int kc,
     }
 }
 
-/* ---- packing-buffer cache ------------------------------------------------ */
-
-/* Packing buffers are kept between calls so the hot path does not allocate
- * (and does not page-fault fresh memory). One slot per concurrent call; the
- * slot table is guarded by an OpenMP critical section. Without OpenMP muon
- * itself never runs two calls at once. More concurrent calls than slots fall
- * back to a private allocation. */
-#define POOL_SLOTS 32
-
-static struct {
-    float *buf;
-    size_t cap; /* floats */
-    int busy;
-} pool[POOL_SLOTS];
-
-/* A buffer of n floats; *slot is its pool slot or -1 (then muon_free it). */
-static float *pool_get(size_t n, int *slot)
-{
-    int s, pick = -1;
-MUON_OMP(omp critical(muon_gemm_pool))
-    {
-        /* the smallest free buffer that fits, else the largest free one */
-        for (s = 0; s < POOL_SLOTS; s++)
-            if (!pool[s].busy && pool[s].cap >= n && (pick < 0 || pool[s].cap < pool[pick].cap))
-                pick = s;
-        if (pick < 0)
-            for (s = 0; s < POOL_SLOTS; s++)
-                if (!pool[s].busy && (pick < 0 || pool[s].cap > pool[pick].cap)) pick = s;
-        if (pick >= 0) pool[pick].busy = 1;
-    }
-    *slot = pick;
-    if (pick < 0) return muon_alloc(n * sizeof(float));
-    if (pool[pick].cap < n) {
-        muon_free(pool[pick].buf);
-        pool[pick].buf = muon_alloc(n * sizeof(float));
-        pool[pick].cap = pool[pick].buf ? n : 0;
-        if (!pool[pick].buf) {
-MUON_OMP(omp critical(muon_gemm_pool))
-            pool[pick].busy = 0;
-            *slot = -1;
-            return NULL;
-        }
-    }
-    return pool[pick].buf;
-}
-
-static void pool_put(float *buf, int slot)
-{
-    if (slot < 0) {
-        muon_free(buf);
-        return;
-    }
-MUON_OMP(omp critical(muon_gemm_pool))
-    pool[slot].busy = 0;
-}
-
-void muon_gemm_release(void)
-{
-    int s;
-MUON_OMP(omp critical(muon_gemm_pool))
-    for (s = 0; s < POOL_SLOTS; s++)
-        if (!pool[s].busy) {
-            muon_free(pool[s].buf);
-            pool[s].buf = NULL;
-            pool[s].cap = 0;
-        }
-}
-
 /* ---- the five loops ------------------------------------------------------ */
 
 typedef struct {
@@ -357,9 +221,8 @@ typedef struct {
 /* Everything thread tid does. Each thread packs the B columns it needs
  * itself (threads splitting M pack the same B panel twice, a K*N copy
  * against M*N*K/nt multiply-adds), so threads never wait for each other:
- * with a barrier per panel, a thread descheduled by another process made
- * the other spin through its time slice (measured 20x slowdowns on the
- * shared machine). */
+ * with a barrier per panel, a thread descheduled by another process would
+ * make the other spin through its time slice. */
 static long gemm_thread(const gemm_job *g, int tid)
 {
     long tiles = 0;
@@ -405,8 +268,7 @@ static long gemm_thread(const gemm_job *g, int tid)
 /* ---- matrix-vector products ---------------------------------------------- */
 
 /* y(R) = alpha*op(Mat)*x + beta*y for the thin cases N == 1 or M == 1,
- * where an MR x NR tile would be almost all padding (3 GFLOP/s at 512x1x512
- * through the tiles). op(Mat) is (R, K): Mat stored (R, K) gives R dot
+ * where an MR x NR tile would be almost all padding. op(Mat) is (R, K): Mat stored (R, K) gives R dot
  * products; stored (K, R) gives K updates of an R-vector, so either way the
  * inner loop runs along contiguous memory. x has stride incx (copied to
  * work when not 1), y stride incy. Single-threaded: these are memory-bound
@@ -428,7 +290,7 @@ static void thin_product(muon_op op, const float *Mat, ptrdiff_t ldm, int R, int
             const float *m = Mat + r * ldm;
             float s = 0.0f;
 MUON_OMP(omp simd reduction(+ : s))
-            for (p = 0; p < K; p++) s = MADD(m[p], xv[p], s);
+            for (p = 0; p < K; p++) s = MUON_MADD(m[p], xv[p], s);
             acc[r] = s;
         }
     } else {
@@ -437,7 +299,7 @@ MUON_OMP(omp simd reduction(+ : s))
             const float xp = xv[p];
             const float *restrict m = Mat + p * ldm;
 MUON_OMP(omp simd)
-            for (r = 0; r < R; r++) acc[r] = MADD(xp, m[r], acc[r]);
+            for (r = 0; r < R; r++) acc[r] = MUON_MADD(xp, m[r], acc[r]);
         }
     }
     if (beta == 0.0f)
@@ -447,74 +309,6 @@ MUON_OMP(omp simd)
 }
 
 /* ---- contention guard ---------------------------------------------------- */
-
-#ifdef _OPENMP
-/* When other processes keep the cores busy, a fork/join waits for whichever
- * thread the OS has descheduled: measured on the shared 2-core machine at
- * load 5-7, the median 2-thread 1024x384x128 took 7-20 ms against 0.5 ms at
- * best and 1.1 ms on one thread. So each threaded call measures how much
- * later each thread finished than it would have starting at once at the
- * pace of the fastest thread (per micro-kernel call, so uneven shares do
- * not count); if that lag was over a quarter of the call (and over
- * GUARD_MIN_LAG), calls run on one thread for a while, the while doubling
- * as long as the contention lasts. The results are the same bits either
- * way; only the speed changes. */
-#define GUARD_MIN_LAG 1e-4     /* seconds: below this, lag is just wake-up */
-#define GUARD_MAX_THREADS 64   /* threads timed; larger teams are not guarded */
-#define GUARD_FIRST_PAUSE 0.02 /* seconds on one thread after a bad call */
-#define GUARD_MAX_PAUSE 0.25
-
-static int guard_on = 1;
-static double guard_until = 0.0, guard_pause = GUARD_FIRST_PAUSE;
-
-void muon_gemm_guard_enable(int on)
-{
-MUON_OMP(omp critical(muon_gemm_guard))
-    {
-        guard_on = on;
-        guard_until = 0.0;
-        guard_pause = GUARD_FIRST_PAUSE;
-    }
-}
-
-static int guard_says_serial(void)
-{
-    int serial;
-    double now = omp_get_wtime();
-MUON_OMP(omp critical(muon_gemm_guard))
-    serial = guard_on && now < guard_until;
-    return serial;
-}
-
-typedef struct {
-    double start, busy; /* seconds after the fork; seconds in gemm_thread */
-    long tiles;         /* micro-kernel calls made */
-} guard_times;
-
-static void guard_record(const guard_times *t, int nt, double total)
-{
-    double now = omp_get_wtime(), pace = -1.0, lag = 0.0;
-    int i;
-    for (i = 0; i < nt; i++)
-        if (t[i].tiles > 0 && (pace < 0.0 || t[i].busy / t[i].tiles < pace))
-            pace = t[i].busy / t[i].tiles;
-    for (i = 0; i < nt; i++) {
-        double late = t[i].start + t[i].busy - (pace > 0.0 ? pace * t[i].tiles : 0.0);
-        if (late > lag) lag = late;
-    }
-MUON_OMP(omp critical(muon_gemm_guard))
-    {
-        if (lag > GUARD_MIN_LAG && lag > 0.25 * total) {
-            guard_until = now + guard_pause;
-            guard_pause = 2.0 * guard_pause < GUARD_MAX_PAUSE ? 2.0 * guard_pause : GUARD_MAX_PAUSE;
-        } else {
-            guard_pause = GUARD_FIRST_PAUSE;
-        }
-    }
-}
-#else
-void muon_gemm_guard_enable(int on) { (void)on; }
-#endif
 
 /* C = beta*C for the cases with nothing to multiply (K == 0, alpha == 0). */
 static void scale_c(int M, int N, float beta, float *C, ptrdiff_t ldc)
@@ -526,35 +320,6 @@ static void scale_c(int M, int N, float beta, float *C, ptrdiff_t ldc)
             for (j = 0; j < N; j++) c[j] = 0.0f;
         else if (beta != 1.0f)
             for (j = 0; j < N; j++) c[j] *= beta;
-    }
-}
-
-/* Splits nt threads into a tm x tn grid over the M and N tiles: the least
- * work for the busiest thread, in units of one MR x NR tile update, counting
- * its packing too (each of its MR-row slivers of A packs MR*kc floats, each
- * NR-column sliver of B NR*kc, and threads sharing rows or columns pack them
- * twice). */
-static void choose_grid(int nt, muon_op opA, muon_op opB, int M, int N, int *tm, int *tn)
-{
-    const double ca = opA == MUON_NOTRANS ? PACK_COST_TRANSPOSE : PACK_COST_COPY;
-    const double cb = opB == MUON_TRANS ? PACK_COST_TRANSPOSE : PACK_COST_COPY;
-    const double mtiles = CEIL_DIV(M, MR);
-    const double ntiles = CEIL_DIV(N < NC ? N : NC, NR);
-    double best = -1.0;
-    int d;
-    *tm = 1;
-    *tn = nt;
-    for (d = 1; d <= nt; d++) {
-        double rows, cols, cost;
-        if (nt % d) continue;
-        rows = ceil(mtiles / d);
-        cols = ceil(ntiles / (nt / d));
-        cost = rows * cols + rows * ca / NR + cols * cb / MR;
-        if (best < 0.0 || cost <= best) {
-            best = cost;
-            *tm = d;
-            *tn = nt / d;
-        }
     }
 }
 
@@ -578,7 +343,7 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
         /* C(M,1) = op(A) x, x a column of op(B); C(1,N) = op(B)^T x, x a
          * row of op(A), where op(B)^T is B itself read with the other op */
         const int R = N == 1 ? M : N;
-        buf = pool_get((size_t)R + (size_t)K, &slot);
+        buf = muon_gemm_pool_get((size_t)R + (size_t)K, &slot);
         if (!buf) return muon_error(MUON_ERR_NOMEM, "gemm: out of memory for a work vector (%lu bytes)",
                                     (unsigned long)(((size_t)R + K) * sizeof(float)));
         if (N == 1)
@@ -586,13 +351,13 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
         else
             thin_product(opB == MUON_NOTRANS ? MUON_TRANS : MUON_NOTRANS, B, ldb, N, K, A,
                          opA == MUON_NOTRANS ? 1 : lda, alpha, beta, C, 1, buf);
-        pool_put(buf, slot);
+        muon_gemm_pool_put(buf, slot);
         return MUON_OK;
     }
 
 #ifdef _OPENMP
     /* inside someone else's parallel region: run on the calling thread */
-    if (!omp_in_parallel() && (double)M * N * K >= PARALLEL_MIN_FMAS && !guard_says_serial())
+    if (!omp_in_parallel() && (double)M * N * K >= PARALLEL_MIN_FMAS && !muon_gemm_guard_says_serial())
         nt = omp_get_max_threads();
 #endif
     {
@@ -608,7 +373,7 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
     g.A = A; g.B = B; g.C = C;
     g.lda = lda; g.ldb = ldb; g.ldc = ldc;
     g.nt = nt;
-    choose_grid(nt, opA, opB, M, N, &g.tm, &g.tn);
+    muon_gemm_grid(nt, opA, opB, M, N, &g.tm, &g.tn);
     rows = (long long)CEIL_DIV(CEIL_DIV(M, MR), g.tm) * MR;
     g.mc = rows < MC ? (int)rows : MC;
     kc = K < KC ? K : KC;
@@ -618,7 +383,7 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
      * columns of its share of one NC panel */
     g.nb = CEIL_DIV(CEIL_DIV(N < NC ? N : NC, NR), g.tn) * NR;
     nfloats = (size_t)nt * ((size_t)g.mc + (size_t)g.nb) * (size_t)kc;
-    buf = pool_get(nfloats, &slot);
+    buf = muon_gemm_pool_get(nfloats, &slot);
     if (!buf) return muon_error(MUON_ERR_NOMEM, "gemm: out of memory for packing buffers (%lu bytes)",
                                 (unsigned long)(nfloats * sizeof(float)));
     g.apack = buf;
@@ -628,7 +393,7 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
         gemm_thread(&g, 0);
     } else {
 #ifdef _OPENMP
-        guard_times times[GUARD_MAX_THREADS];
+        muon_gemm_times times[MUON_GEMM_GUARD_MAX_THREADS];
         double t0 = omp_get_wtime();
         int full_team = 0;
 MUON_OMP(omp parallel num_threads(nt))
@@ -637,7 +402,7 @@ MUON_OMP(omp parallel num_threads(nt))
                 int tid = omp_get_thread_num();
                 double start = omp_get_wtime();
                 long tiles = gemm_thread(&g, tid);
-                if (tid < GUARD_MAX_THREADS) {
+                if (tid < MUON_GEMM_GUARD_MAX_THREADS) {
                     times[tid].start = start - t0;
                     times[tid].busy = omp_get_wtime() - start;
                     times[tid].tiles = tiles;
@@ -651,9 +416,9 @@ MUON_OMP(omp parallel num_threads(nt))
                 gemm_thread(&g1, 0);
             }
         }
-        if (full_team && nt <= GUARD_MAX_THREADS) guard_record(times, nt, omp_get_wtime() - t0);
+        if (full_team && nt <= MUON_GEMM_GUARD_MAX_THREADS) muon_gemm_guard_record(times, nt, omp_get_wtime() - t0);
 #endif
     }
-    pool_put(buf, slot);
+    muon_gemm_pool_put(buf, slot);
     return MUON_OK;
 }

@@ -20,6 +20,7 @@
 #include "model/model_internal.h"
 #include "linalg/omp.h"
 #include "model/layers.h"
+#include "linalg/tile.h"
 
 #include <math.h>
 #include <string.h>
@@ -79,44 +80,10 @@ static item_buf item_carve(float *base, int T, int HS, int R)
     return w;
 }
 
-/* Fused multiply-add where the target has it in hardware (C99 7.12
- * FP_FAST_FMAF), as in linalg/gemm.c; elsewhere a*b + c. */
-#ifdef FP_FAST_FMAF
-#define MADD(a, b, c) fmaf((a), (b), (c))
-#else
-#define MADD(a, b, c) ((a) * (b) + (c))
-#endif
-
-/* acc(ROWS, LANES) += a(ROWS) b(LANES)^T for K steps: a_k = A[r*lda + k]
- * (A row-major) or A[k*lda + r] (A transposed), b_k = Bv + k*ldb. The loop
- * nest per compiler as in linalg/gemm.c's micro-kernel (gcc vectorises the
- * inner LANES loop of r-lanes; clang 14 needs lanes outside rows to keep the
- * tile in registers); the same multiply-adds in the same order either way. */
-#ifdef __clang__
-#define TILE_LOOP(acc, AEXPR, Bv, ldb, K) do { \
-        int k_, r_, l_; \
-        for (k_ = 0; k_ < (K); k_++) { \
-            const float *restrict b_ = (Bv) + (size_t)k_ * (ldb); \
-            MUON_OMP(omp simd) \
-            for (l_ = 0; l_ < LANES; l_++) { \
-                const float bl_ = b_[l_]; \
-                for (r_ = 0; r_ < ROWS; r_++) acc[r_][l_] = MADD(AEXPR(r_, k_), bl_, acc[r_][l_]); \
-            } \
-        } \
-    } while (0)
-#else
-#define TILE_LOOP(acc, AEXPR, Bv, ldb, K) do { \
-        int k_, r_, l_; \
-        for (k_ = 0; k_ < (K); k_++) { \
-            const float *restrict b_ = (Bv) + (size_t)k_ * (ldb); \
-            for (r_ = 0; r_ < ROWS; r_++) { \
-                const float a_ = AEXPR(r_, k_); \
-                MUON_OMP(omp simd) \
-                for (l_ = 0; l_ < LANES; l_++) acc[r_][l_] = MADD(a_, b_[l_], acc[r_][l_]); \
-            } \
-        } \
-    } while (0)
-#endif
+/* acc(ROWS, LANES) += a(ROWS) b(LANES)^T for K steps: a_k = AEXPR(r, k)
+ * (A row-major or transposed), b_k = Bv + k*ldb; the register-tile loop of
+ * GEMM's micro-kernel (linalg/tile.h). */
+#define TILE_LOOP(acc, AEXPR, Bv, ldb, K) MUON_TILE_FMA(acc, ROWS, LANES, AEXPR, Bv, ldb, K)
 
 /* C(ROWS, n) = P(ROWS, K) Bm(K, n); n a multiple of LANES. Serves both
  * S = Q K^T (Bm = K^T, stored transposed up front) and O = P V. */
