@@ -37,7 +37,24 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Where one layer's weights live: offsets into params[] (the same offsets
+ * index grads[]), filled once from the layout by name_weights, like llm.c's
+ * ParameterTensors. For a merged [Q;K;V;O] matrix qkv is its first row and
+ * o its O rows; separately, Q, K and V are consecutive tensors, so qkv
+ * starts the same (NQKV, C) block either way. */
+typedef struct {
+    size_t attn_norm, qkv, o, q_norm, k_norm, ffn_norm, up, down, gate;
+    int has_gate;     /* SwiGLU */
+} layer_offsets;
+
+/* The model's named weights: the whole layout under names. */
+typedef struct {
+    size_t embed, final_norm, head;   /* head == embed when tied */
+    layer_offsets *layer;             /* (L) */
+} weight_offsets;
+
 struct muon_acts {
+    weight_offsets w; /* named weights (in the block below) */
     int N;            /* rows allocated: batch_size*seq_len */
     int have_targets; /* the last forward computed a loss */
     int *tokens;      /* (N) */
@@ -75,11 +92,6 @@ struct muon_acts {
     float *rope_sin;  /* (seq_len, HS/2) */
     void *block;      /* the one allocation everything above points into */
 };
-
-/* Pointers to one layer's weights (or their gradients: same offsets). */
-typedef struct {
-    float *attn_norm, *qkv, *o, *q_norm, *k_norm, *ffn_norm, *up, *down, *gate;
-} layer_w;
 
 /* The one table of matrix-kind names (metrics.csv's matrix column, the
  * plots, muon analyze all use it). */
@@ -148,85 +160,111 @@ static int layout(const muon_config *c, muon_param *t, size_t *total)
     return n;
 }
 
-static int tensors_per_layer(const muon_config *c)
-{
-    return (c->merged_qkvo ? 1 : 4) + 6 + (c->ffn == MUON_FFN_SWIGLU ? 1 : 0);
-}
+/* Pointers to one layer's weights, or to their gradients (base = params or
+ * grads: the same offsets). */
+typedef struct {
+    float *attn_norm, *qkv, *o, *q_norm, *k_norm, *ffn_norm, *up, *down, *gate;
+} layer_weights;
 
-/* base = params or grads. */
-static layer_w layer_ptrs(const muon_model *m, float *base, int l)
+static layer_weights layer_at(const muon_model *m, float *base, int l)
 {
-    layer_w w;
-    const muon_param *t = m->tensors + 1 + (size_t)l * tensors_per_layer(&m->cfg);
-    int i = 0;
-    w.attn_norm = base + t[i++].offset;
-    w.qkv = base + t[i].offset;                 /* Q, K, V rows (merged or not) */
-    i += m->cfg.merged_qkvo ? 1 : 3;
-    w.o = m->cfg.merged_qkvo ? w.qkv + (size_t)(m->cfg.n_heads + 2 * m->cfg.n_kv_heads) *
-                                           (m->cfg.d_model / m->cfg.n_heads) * m->cfg.d_model
-                             : base + t[i++].offset;
-    w.q_norm = base + t[i++].offset;
-    w.k_norm = base + t[i++].offset;
-    w.ffn_norm = base + t[i++].offset;
-    w.up = base + t[i++].offset;
-    w.down = base + t[i++].offset;
-    w.gate = m->cfg.ffn == MUON_FFN_SWIGLU ? base + t[i++].offset : NULL;
+    const layer_offsets *o = &m->acts->w.layer[l];
+    layer_weights w;
+    w.attn_norm = base + o->attn_norm;
+    w.qkv = base + o->qkv;
+    w.o = base + o->o;
+    w.q_norm = base + o->q_norm;
+    w.k_norm = base + o->k_norm;
+    w.ffn_norm = base + o->ffn_norm;
+    w.up = base + o->up;
+    w.down = base + o->down;
+    w.gate = o->has_gate ? base + o->gate : NULL;
     return w;
 }
 
-static const float *head_weight(const muon_model *m, const float *base)
+/* Fills w from the layout, by the names layout() gave the tensors (the one
+ * place that decides where a weight lives). */
+static void name_weights(const muon_model *m, weight_offsets *w)
 {
-    return base + m->tensors[m->cfg.untied_head ? m->n_tensors - 1 : 0].offset;
+    const muon_config *c = &m->cfg;
+    size_t HS = (size_t)(c->d_model / c->n_heads);
+    int i;
+    for (i = 0; i < m->n_tensors; i++) {
+        const muon_param *p = &m->tensors[i];
+        const char *s = p->name;
+        layer_offsets *o;
+        if (p->layer < 0) {
+            if (!strcmp(s, "embed.weight")) w->embed = p->offset;
+            else if (!strcmp(s, "norm.weight")) w->final_norm = p->offset;
+            else if (!strcmp(s, "head.weight")) w->head = p->offset;
+            continue;
+        }
+        o = &w->layer[p->layer];
+        s = strchr(strchr(s, '.') + 1, '.') + 1;   /* past "layers.<l>." */
+        if (!strcmp(s, "attn_norm.weight")) o->attn_norm = p->offset;
+        else if (!strcmp(s, "attn.q.weight") || !strcmp(s, "attn.qkvo.weight")) o->qkv = p->offset;
+        else if (!strcmp(s, "attn.o.weight")) o->o = p->offset;
+        else if (!strcmp(s, "attn.q_norm.weight")) o->q_norm = p->offset;
+        else if (!strcmp(s, "attn.k_norm.weight")) o->k_norm = p->offset;
+        else if (!strcmp(s, "ffn_norm.weight")) o->ffn_norm = p->offset;
+        else if (!strcmp(s, "ffn.up.weight")) o->up = p->offset;
+        else if (!strcmp(s, "ffn.down.weight")) o->down = p->offset;
+        else if (!strcmp(s, "ffn.gate.weight")) { o->gate = p->offset; o->has_gate = 1; }
+        if (p->kind == MUON_MAT_QKVO)   /* O is the last C rows of [Q;K;V;O] */
+            o->o = p->offset + (size_t)(c->n_heads + 2 * c->n_kv_heads) * HS * (size_t)c->d_model;
+    }
+    if (!c->untied_head) w->head = w->embed;
 }
 
 /* ---- create / free -------------------------------------------------------- */
 
-/* Carves the activation block: with base NULL only measures. Every buffer
+/* Lays the activation block out: with base NULL only measures. Every buffer
  * starts on a 64-byte boundary. */
-static size_t carve(muon_acts *a, const muon_config *c, unsigned char *base)
+static size_t layout_acts(muon_acts *a, const muon_config *c, unsigned char *base)
 {
     size_t N = (size_t)c->batch_size * c->seq_len, L = (size_t)c->n_layers;
     size_t C = (size_t)c->d_model, NH = (size_t)c->n_heads, NKV = (size_t)c->n_kv_heads;
     size_t HS = C / NH, F = (size_t)c->d_ff, V = (size_t)c->vocab_size;
     size_t NQKV = (NH + 2 * NKV) * HS, NQK = (NH + NKV) * HS, off = 0;
     int swiglu = c->ffn == MUON_FFN_SWIGLU;
-#define TAKE(ptr, type, count) do { \
+#define ACT(ptr, type, count) do { \
         size_t bytes_ = ((size_t)(count) * sizeof(type) + 63) / 64 * 64; \
         if (base) a->ptr = (type *)(void *)(base + off); \
         off += bytes_; \
     } while (0)
-    TAKE(tokens, int, N);
-    TAKE(targets, int, N);
-    TAKE(x, float, (L + 1) * N * C);
-    TAKE(xmid, float, L * N * C);
-    TAKE(ln1, float, L * N * C);
-    TAKE(rstd1, float, L * N);
-    TAKE(qkv, float, L * N * NQKV);
-    TAKE(qk, float, L * N * NQK);
-    TAKE(rstdqk, float, L * N * (NH + NKV));
-    TAKE(att, float, L * N * C);
-    TAKE(lse, float, L * N * NH);
-    TAKE(ln2, float, L * N * C);
-    TAKE(rstd2, float, L * N);
-    TAKE(h, float, L * N * F);
-    if (swiglu) TAKE(gate, float, L * N * F);
-    TAKE(lnf, float, N * C);
-    TAKE(rstdf, float, N);
-    TAKE(logits, float, N * V);
-    TAKE(ce_lse, float, N);
-    TAKE(act, float, N * F);
-    TAKE(dres, float, N * C);
-    TAKE(dln, float, N * C);
-    TAKE(datt, float, N * C);
-    TAKE(dqkv, float, N * NQKV);
-    TAKE(dqk, float, N * NQK);
-    TAKE(dh, float, N * F);
-    if (swiglu) TAKE(dgate, float, N * F);
-    TAKE(dlogits, float, N * V);
-    TAKE(attn_scratch, float, muon_attention_scratch(c->batch_size, c->seq_len, c->n_heads, c->n_kv_heads, (int)HS));
-    TAKE(rope_cos, float, (size_t)c->seq_len * HS / 2);
-    TAKE(rope_sin, float, (size_t)c->seq_len * HS / 2);
-#undef TAKE
+    ACT(w.layer, layer_offsets, L);
+    ACT(tokens, int, N);
+    ACT(targets, int, N);
+    ACT(x, float, (L + 1) * N * C);
+    ACT(xmid, float, L * N * C);
+    ACT(ln1, float, L * N * C);
+    ACT(rstd1, float, L * N);
+    ACT(qkv, float, L * N * NQKV);
+    ACT(qk, float, L * N * NQK);
+    ACT(rstdqk, float, L * N * (NH + NKV));
+    ACT(att, float, L * N * C);
+    ACT(lse, float, L * N * NH);
+    ACT(ln2, float, L * N * C);
+    ACT(rstd2, float, L * N);
+    ACT(h, float, L * N * F);
+    if (swiglu) ACT(gate, float, L * N * F);
+    ACT(lnf, float, N * C);
+    ACT(rstdf, float, N);
+    ACT(logits, float, N * V);
+    ACT(ce_lse, float, N);
+    ACT(act, float, N * F);
+    ACT(dres, float, N * C);
+    ACT(dln, float, N * C);
+    ACT(datt, float, N * C);
+    ACT(dqkv, float, N * NQKV);
+    ACT(dqk, float, N * NQK);
+    ACT(dh, float, N * F);
+    if (swiglu) ACT(dgate, float, N * F);
+    ACT(dlogits, float, N * V);
+    ACT(attn_scratch, float, muon_attention_scratch(c->batch_size, c->seq_len, c->n_heads, c->n_kv_heads, (int)HS));
+    ACT(rope_cos, float, (size_t)c->seq_len * HS / 2);
+    ACT(rope_sin, float, (size_t)c->seq_len * HS / 2);
+#undef ACT
     return off;
 }
 
@@ -249,7 +287,7 @@ int muon_model_create(muon_model *m, const muon_config *cfg)
         goto fail;
     }
     layout(cfg, m->tensors, NULL);
-    bytes = carve(a, cfg, NULL);
+    bytes = layout_acts(a, cfg, NULL);
     a->block = muon_calloc(bytes, 1);
     if (!a->block) {
         /* the activations grow with B*T and are what a too-large batch overflows */
@@ -259,7 +297,8 @@ int muon_model_create(muon_model *m, const muon_config *cfg)
                         (double)bytes / (gb ? 1e9 : 1e6), gb ? "GB" : "MB");
         goto fail;
     }
-    carve(a, cfg, a->block);
+    layout_acts(a, cfg, a->block);
+    name_weights(m, &a->w);
     a->N = cfg->batch_size * cfg->seq_len;
     muon_rope_table(a->rope_cos, a->rope_sin, cfg->seq_len, cfg->d_model / cfg->n_heads, cfg->rope_base);
     return MUON_OK;
@@ -389,9 +428,9 @@ int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int
     memcpy(a->tokens, tokens, (size_t)N * sizeof(int));
     if (targets) memcpy(a->targets, targets, (size_t)N * sizeof(int));
 
-    muon_embedding_forward(a->x, a->tokens, m->params + m->tensors[0].offset, N, C, sqrtf((float)C));
+    muon_embedding_forward(a->x, a->tokens, m->params + a->w.embed, N, C, sqrtf((float)C));
     for (l = 0; l < c->n_layers; l++) {
-        layer_w w = layer_ptrs(m, m->params, l);
+        layer_weights w = layer_at(m, m->params, l);
         muon_attn_shape s;
         float *ln1 = a->ln1 + l * Nmax * C, *qkv = a->qkv + l * Nmax * NQKV;
         float *qk = a->qk + l * Nmax * NQK, *rstdqk = a->rstdqk + l * Nmax * (NH + NKV);
@@ -425,9 +464,9 @@ int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int
         residual_add(xnext, xmid, (size_t)N * C);
     }
     x = a->x + (size_t)c->n_layers * Nmax * C;
-    muon_rmsnorm_forward(a->lnf, C, a->rstdf, x, C, m->params + m->tensors[m->n_tensors - 1 - c->untied_head].offset,
+    muon_rmsnorm_forward(a->lnf, C, a->rstdf, x, C, m->params + a->w.final_norm,
                          N, 1, C, c->norm_eps);
-    if ((st = muon_linear_forward(a->logits, V, a->lnf, C, head_weight(m, m->params), N, C, V))) return st;
+    if ((st = muon_linear_forward(a->logits, V, a->lnf, C, m->params + a->w.head, N, C, V))) return st;
     if (targets) {
         m->loss = (float)muon_cross_entropy_forward(a->ce_lse, a->dlogits, a->logits, a->targets, N, V);
         a->have_targets = 1;
@@ -445,21 +484,20 @@ int muon_model_backward(muon_model *m)
     int V = c->vocab_size, NQKV = (NH + 2 * NKV) * HS, NQK = (NH + NKV) * HS;
     int B = m->B, T = m->T, N = B * T, l, st;
     size_t Nmax = (size_t)a->N;
-    const muon_param *fnorm = &m->tensors[m->n_tensors - 1 - c->untied_head];
 
     if (!a->have_targets)
         return muon_error(MUON_ERR_ARG, "model backward: the last forward had no targets (no loss to differentiate)");
 
     /* loss -> logits -> head (tied: the embedding) -> final norm */
     muon_cross_entropy_backward(a->dlogits, a->logits, a->ce_lse, a->targets, N, V);
-    if ((st = muon_linear_backward(a->dln, 0.0f, (float *)head_weight(m, m->grads), a->dlogits, V,
-                                   a->lnf, C, head_weight(m, m->params), N, C, V))) return st;
-    muon_rmsnorm_backward(a->dres, C, 0, m->grads + fnorm->offset, a->dln, C,
+    if ((st = muon_linear_backward(a->dln, 0.0f, m->grads + a->w.head, a->dlogits, V,
+                                   a->lnf, C, m->params + a->w.head, N, C, V))) return st;
+    muon_rmsnorm_backward(a->dres, C, 0, m->grads + a->w.final_norm, a->dln, C,
                           a->x + (size_t)c->n_layers * Nmax * C, C, a->rstdf,
-                          m->params + fnorm->offset, N, 1, C);
+                          m->params + a->w.final_norm, N, 1, C);
 
     for (l = c->n_layers - 1; l >= 0; l--) {
-        layer_w w = layer_ptrs(m, m->params, l), dw = layer_ptrs(m, m->grads, l);
+        layer_weights w = layer_at(m, m->params, l), dw = layer_at(m, m->grads, l);
         muon_attn_shape s;
         const float *x = a->x + l * Nmax * C;
         const float *ln1 = a->ln1 + l * Nmax * C, *qkv = a->qkv + l * Nmax * NQKV;
@@ -494,6 +532,6 @@ int muon_model_backward(muon_model *m)
         muon_rmsnorm_backward(a->dres, C, 1, dw.attn_norm, a->dln, C, x, C, a->rstd1 + l * Nmax,
                               w.attn_norm, N, 1, C);
     }
-    muon_embedding_backward(m->grads + m->tensors[0].offset, a->dres, a->tokens, N, C, sqrtf((float)C));
+    muon_embedding_backward(m->grads + a->w.embed, a->dres, a->tokens, N, C, sqrtf((float)C));
     return MUON_OK;
 }
