@@ -162,10 +162,13 @@ typedef enum {
     MUON_ORTH_POLAR_EXPRESS = 0, /* default: five tuned per-step triples */
     MUON_ORTH_KELLER = 1,        /* Keller Jordan's quintic, 5 steps */
     MUON_ORTH_NEWTON_SCHULZ = 2, /* classical (1.875, -1.25, 0.375) */
-    MUON_ORTH_SVD = 3            /* exact U V^T from muon_svd: the oracle */
+    MUON_ORTH_SVD = 3,           /* exact U V^T from muon_svd: the oracle */
+    MUON_ORTH_POLAR_EXPRESS_NANOGPT = 4 /* the same table, modded-nanogpt's normalisation
+                                          X/(1.02 ||X||_F + 1e-6) (polar-express: 1.01, 1e-7) */
 } muon_orth_kind;
 
-/* "polar-express", "keller", "newton-schulz", "svd" ("unknown" otherwise). */
+/* "polar-express", "keller", "newton-schulz", "svd", "polar-express-nanogpt"
+ * ("unknown" otherwise). */
 const char *muon_orth_name(muon_orth_kind k);
 /* Parses a name as above into *k; MUON_ERR_ARG (message names it and lists
  * the valid names) if unknown. */
@@ -192,6 +195,10 @@ int muon_orthogonalize(muon_orth_kind kind, int steps, int rows, int cols,
  * sum of squares rounded to bf16 before its square root. Ignored by svd. */
 #define MUON_ORTH_BF16 1u
 #define MUON_ORTH_BF16_TORCH1 2u
+/* MUON_ORTH_PARTIAL: stop after `steps` iterations for every polynomial method
+ * (0: the normalised input; at most the table's 5 for the Polar Express and
+ * keller), so a conformance check sees each iterate. Ignored by svd. */
+#define MUON_ORTH_PARTIAL 4u
 /* muon_orthogonalize with flags (0: the same as muon_orthogonalize). */
 int muon_orthogonalize_ex(muon_orth_kind kind, int steps, int rows, int cols,
                           const float *G, float *O, unsigned flags);
