@@ -357,6 +357,9 @@ void muon_model_init(muon_model *m, uint64_t seed);
 int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int B, int T);
 /* Logits (B,T,V) of the last forward. */
 const float *muon_model_logits(const muon_model *m);
+/* The residual stream (B,T,C) leaving block l (0..L-1) in the last forward
+ * (what a conformance check compares layer by layer); NULL if l is out of range. */
+const float *muon_model_block_output(const muon_model *m, int l);
 /* Backward of the last forward (which must have had targets): accumulates
  * d(loss)/d(params) into grads. */
 int muon_model_backward(muon_model *m);
@@ -454,6 +457,14 @@ float muon_muon_scale(muon_mscale_kind k, int rows, int cols);
  * - lr scale O; delta(rows,cols) = W after - W before. MUON_ERR_ARG/NOMEM. */
 int muon_muon_update(const muon_optim_config *c, float lr, int rows, int cols,
                      float *W, const float *G, float *M, float *O, float *delta);
+/* Muon's momentum part alone: M(n) <- mu M + (1-mu) G(n); U(n) = (1-mu) G + mu M
+ * (Nesterov) or M. muon_muon_update starts with it. */
+void muon_muon_momentum(const muon_optim_config *c, size_t n, const float *G, float *M,
+                        float *U);
+/* Global-norm clipping of g(n) in place, as torch.nn.utils.clip_grad_norm_:
+ * when clip > 0 and the norm exceeds it, g *= clip/(norm + 1e-6). Returns the
+ * norm before clipping (a non-finite norm leaves g untouched). */
+double muon_clip_grads(float *g, size_t n, float clip);
 /* One AdamW step, as torch.optim.AdamW, on n values: t is the 1-based step
  * (bias correction), wd the decoupled weight decay; m(n), v(n) the moments;
  * delta(n) = W after - W before. */

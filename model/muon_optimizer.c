@@ -34,6 +34,20 @@ float muon_muon_scale(muon_mscale_kind k, int rows, int cols)
     return (float)sqrt(rows > cols ? (double)rows / (double)cols : 1.0);
 }
 
+void muon_muon_momentum(const muon_optim_config *c, size_t n,
+                        const float *G, /* (n) */
+                        float *M,       /* (n) momentum, updated */
+                        float *U)       /* (n) out: the direction orthogonalised */
+{
+    const float mu = c->momentum, one_mu = (float)(1.0 - (double)c->momentum);
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float m = M[i] * mu + one_mu * G[i];
+        M[i] = m;
+        U[i] = c->nesterov ? G[i] * one_mu + mu * m : m;
+    }
+}
+
 int muon_muon_update(const muon_optim_config *c, float lr, int rows, int cols,
                      float *W,       /* (rows,cols) */
                      const float *G, /* (rows,cols) */
@@ -41,17 +55,12 @@ int muon_muon_update(const muon_optim_config *c, float lr, int rows, int cols,
                      float *O,       /* (rows,cols) out: orth(U) */
                      float *delta)   /* (rows,cols) out: W after - W before */
 {
-    const float mu = c->momentum, one_mu = (float)(1.0 - (double)c->momentum);
     const float decay = (float)(1.0 - (double)lr * (double)c->wd);
     const float step = (float)((double)lr * (double)muon_muon_scale(c->scale, rows, cols));
     long i, n = (long)rows * cols;
     int st;
     if (rows < 1 || cols < 1) return muon_error(MUON_ERR_ARG, "muon update: bad shape (%d,%d)", rows, cols);
-    for (i = 0; i < n; i++) {
-        float m = M[i] * mu + one_mu * G[i];
-        M[i] = m;
-        O[i] = c->nesterov ? G[i] * one_mu + mu * m : m;
-    }
+    muon_muon_momentum(c, (size_t)n, G, M, O);
     st = muon_orthogonalize(c->orth, c->ns_steps, rows, cols, O, O);
     if (st) return st;
     for (i = 0; i < n; i++) {
