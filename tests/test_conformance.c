@@ -1,0 +1,297 @@
+/* The conformance kit (docs/conformance.md): the C backend runs through the
+ * committed suite (muon conform, then muon verify: every tensor PASS), and
+ * verify refuses corrupted or truncated copies of the suite and of RESULTS
+ * with one line on stderr and exit 2, or fails (exit 1) naming the case when
+ * a result is wrong. */
+#if !defined(_WIN32)
+#define _POSIX_C_SOURCE 200809L /* mkdir */
+#endif
+#include "test.h"
+#include "conformance/conformance.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#if !defined(_WIN32)
+#include <sys/stat.h>
+#include <sys/types.h>
+#endif
+
+#define SUITE_DIR "conformance/suite"
+#define WORK "build/conformance_test"
+
+static void mkdir_p(const char *path)
+{
+    char buf[800];
+    size_t i, n = strlen(path);
+    snprintf(buf, sizeof buf, "%s", path);
+    for (i = 1; i <= n; i++)
+        if (buf[i] == '/' || buf[i] == 0) {
+            char c = buf[i];
+            buf[i] = 0;
+#if !defined(_WIN32)
+            mkdir(buf, 0777);
+#endif
+            buf[i] = c;
+        }
+}
+
+static long copy_file(const char *from, const char *to, long limit /* -1: all */)
+{
+    FILE *in = fopen(from, "rb"), *out;
+    char buf[65536];
+    size_t n;
+    long total = 0;
+    if (!in) return -1;
+    out = fopen(to, "wb");
+    if (!out) { fclose(in); return -1; }
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
+        if (limit >= 0 && total + (long)n > limit) n = (size_t)(limit - total);
+        if (fwrite(buf, 1, n, out) != n) { total = -1; break; }
+        total += (long)n;
+        if (limit >= 0 && total >= limit) break;
+    }
+    fclose(in);
+    if (fclose(out) != 0) return -1;
+    return total;
+}
+
+/* A copy of the suite under dst (manifest and every case file). */
+static int copy_suite(const conf_suite *s, const char *dst)
+{
+    int i;
+    char a[700], b[700];
+    mkdir_p(dst);
+    snprintf(a, sizeof a, "%s/manifest.json", s->dir);
+    snprintf(b, sizeof b, "%s/manifest.json", dst);
+    if (copy_file(a, b, -1) < 0) return 1;
+    for (i = 0; i < s->n_cases; i++) {
+        const conf_case *c = &s->cases[i];
+        snprintf(b, sizeof b, "%s/%s", dst, c->id);
+        mkdir_p(b);
+        snprintf(a, sizeof a, "%s/%s", s->dir, c->expected.path);
+        snprintf(b, sizeof b, "%s/%s", dst, c->expected.path);
+        if (copy_file(a, b, -1) < 0) return 1;
+        if (c->has_inputs) {
+            snprintf(a, sizeof a, "%s/%s", s->dir, c->inputs.path);
+            snprintf(b, sizeof b, "%s/%s", dst, c->inputs.path);
+            if (copy_file(a, b, -1) < 0) return 1;
+        }
+    }
+    return 0;
+}
+
+/* Flips one byte of path at offset (from the end when negative). */
+static int flip_byte(const char *path, long offset)
+{
+    FILE *f = fopen(path, "r+b");
+    int c;
+    if (!f) return 1;
+    if (fseek(f, offset, offset < 0 ? SEEK_END : SEEK_SET) != 0) { fclose(f); return 1; }
+    c = fgetc(f);
+    if (c == EOF || fseek(f, -1, SEEK_CUR) != 0) { fclose(f); return 1; }
+    fputc(c ^ 0x5a, f);
+    return fclose(f) != 0;
+}
+
+/* Replaces the first occurrence of `from` in path by `to` (same length). */
+static int patch_text(const char *path, const char *from, const char *to)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf, *p;
+    long n;
+    size_t got;
+    if (!f) return 1;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    if (!buf) { fclose(f); return 1; }
+    got = fread(buf, 1, (size_t)n, f);
+    fclose(f);
+    buf[got] = 0;
+    /* a safetensors file starts with binary length bytes: search past NULs */
+    for (p = buf; p + strlen(from) <= buf + got && memcmp(p, from, strlen(from)); p++) {}
+    if (p + strlen(from) > buf + got || strlen(from) != strlen(to)) { free(buf); return 1; }
+    memcpy(p, to, strlen(to));
+    f = fopen(path, "wb");
+    if (!f || fwrite(buf, 1, got, f) != got) { if (f) fclose(f); free(buf); return 1; }
+    free(buf);
+    return fclose(f) != 0;
+}
+
+static int stderr_lines(void)
+{
+    FILE *f = fopen("build/test_stderr.txt", "r");
+    int c, n = 0;
+    if (!f) return -1;
+    while ((c = fgetc(f)) != EOF) n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+/* Runs verify on (suite, results): want exit 2, exactly one stderr line
+ * containing `word`, and nothing on stdout. */
+static void expect_bad(const char *what, const char *suite, const char *results, const char *word)
+{
+    char cmd[1200], err[512];
+    long out_size;
+    FILE *f;
+    int rc;
+    snprintf(cmd, sizeof cmd, "sh -c '%s verify %s %s > " WORK "/stdout.txt'", muon_bin(), suite, results);
+    rc = run_cmd(cmd, err, sizeof err);
+    f = fopen(WORK "/stdout.txt", "rb");
+    out_size = -1;
+    if (f) { fseek(f, 0, SEEK_END); out_size = ftell(f); fclose(f); }
+    check(rc == 2 && stderr_lines() == 1 && strstr(err, word) && out_size == 0,
+          "verify on %s: exit %d (want 2), one stderr line naming '%s', no report: \"%s\"", what, rc, word, err);
+}
+
+/* RESULTS with tensor `name` removed or given another shape. */
+static int rewrite_results(const char *from, const char *to, const char *name, int reshape)
+{
+    muon_st_file f;
+    muon_st_tensor *t;
+    int i, n = 0, st;
+    if (muon_st_read(from, &f)) return 1;
+    t = calloc((size_t)f.count, sizeof *t);
+    if (!t) { muon_st_free(&f); return 1; }
+    for (i = 0; i < f.count; i++) {
+        if (!strcmp(f.tensors[i].name, name)) {
+            if (!reshape) continue;
+            t[n] = f.tensors[i];
+            t[n].ndim = 1;
+            t[n].shape[0] = (int64_t)f.tensors[i].numel;
+            n++;
+            continue;
+        }
+        t[n++] = f.tensors[i];
+    }
+    st = muon_st_write(to, t, n, NULL);
+    free(t);
+    muon_st_free(&f);
+    return st;
+}
+
+/* RESULTS with one value of tensor `name` moved by delta. */
+static int perturb_results(const char *from, const char *to, const char *name, float delta)
+{
+    muon_st_file f;
+    int i, st, found = 0;
+    if (muon_st_read(from, &f)) return 1;
+    for (i = 0; i < f.count; i++)
+        if (!strcmp(f.tensors[i].name, name)) { f.tensors[i].data[f.tensors[i].numel / 2] += delta; found = 1; }
+    st = found ? muon_st_write(to, f.tensors, f.count, NULL) : 1;
+    muon_st_free(&f);
+    return st;
+}
+
+void suite_conformance(void)
+{
+    const char *results = WORK "/results.safetensors";
+    char cmd[1200], err[512], path[700];
+    conf_suite s;
+    conf_verdict v;
+    FILE *devnull;
+    int rc, st;
+
+    mkdir_p(WORK);
+    if (conf_suite_load(SUITE_DIR, &s)) {
+        check(0, "conformance suite %s: %s", SUITE_DIR, muon_last_error());
+        return;
+    }
+    check(s.n_cases >= 50, "suite %s: %d cases in pipeline order", SUITE_DIR, s.n_cases);
+
+    /* the C backend, exactly as any other: conform, then verify */
+    snprintf(cmd, sizeof cmd, "%s conform %s --out %s", muon_bin(), SUITE_DIR, results);
+    rc = run_cmd(cmd, err, sizeof err);
+    check(rc == 0, "muon conform %s --out RESULTS: exit %d %s", SUITE_DIR, rc, err);
+    snprintf(cmd, sizeof cmd, "%s verify %s %s", muon_bin(), SUITE_DIR, results);
+    rc = run_cmd(cmd, err, sizeof err);
+    check(rc == 0, "muon verify SUITE RESULTS: exit %d (0 = every tensor PASS) %s", rc, err);
+    devnull = fopen(WORK "/report.txt", "w");
+    st = devnull ? conf_verify(SUITE_DIR, results, 0, devnull, &v) : MUON_ERR_IO;
+    if (devnull) fclose(devnull);
+    check(st == 0 && v.n_fail == 0 && v.n_pass == v.n_rows && v.n_rows > 600,
+          "conf_verify: %d tensors, %d PASS, %d FAIL %s", v.n_rows, v.n_pass, v.n_fail, st ? muon_last_error() : "");
+    snprintf(cmd, sizeof cmd, "%s verify %s %s --json", muon_bin(), SUITE_DIR, results);
+    rc = run_cmd(cmd, err, sizeof err);
+    check(rc == 0, "muon verify --json: exit %d", rc);
+
+    /* a wrong value: exit 1, the case named */
+    snprintf(path, sizeof path, WORK "/perturbed.safetensors");
+    if (!perturb_results(results, path, "muon.nesterov.default.tall/U", 1e-3f)) {
+        devnull = fopen(WORK "/report.txt", "w");
+        st = devnull ? conf_verify(SUITE_DIR, path, 0, devnull, &v) : MUON_ERR_IO;
+        if (devnull) fclose(devnull);
+        check(st == 0 && v.n_fail == 1 && v.first_fail_case >= 0 &&
+              !strcmp(s.cases[v.first_fail_case].id, "muon.nesterov.default.tall") && !strcmp(v.first_fail_tensor, "U"),
+              "one value of muon.nesterov.default.tall/U moved by 1e-3: 1 FAIL, origin %s/%s",
+              v.first_fail_case >= 0 ? s.cases[v.first_fail_case].id : "-", v.first_fail_tensor ? v.first_fail_tensor : "-");
+        snprintf(cmd, sizeof cmd, "%s verify %s %s", muon_bin(), SUITE_DIR, path);
+        rc = run_cmd(cmd, err, sizeof err);
+        check(rc == 1, "muon verify on a wrong result: exit %d (want 1)", rc);
+    } else check(0, "could not write a perturbed RESULTS");
+    /* a perturbation within tolerance passes: the check is not a bit comparison */
+    if (!perturb_results(results, path, "orth.keller.square.fp32/O", 1e-6f)) {
+        devnull = fopen(WORK "/report.txt", "w");
+        st = devnull ? conf_verify(SUITE_DIR, path, 0, devnull, &v) : MUON_ERR_IO;
+        if (devnull) fclose(devnull);
+        check(st == 0 && v.n_fail == 0, "orth.keller.square.fp32/O moved by 1e-6 (atol 1e-5): still all PASS");
+    }
+
+    /* bad RESULTS: exit 2, one line */
+    expect_bad("a missing RESULTS file", SUITE_DIR, WORK "/nonexistent.safetensors", "nonexistent");
+    snprintf(path, sizeof path, WORK "/truncated.safetensors");
+    copy_file(results, path, 5000);
+    expect_bad("RESULTS truncated to 5000 bytes", SUITE_DIR, path, "truncated.safetensors");
+    copy_file(results, path, 6);
+    expect_bad("RESULTS truncated to 6 bytes", SUITE_DIR, path, "truncated.safetensors");
+    snprintf(path, sizeof path, WORK "/missing.safetensors");
+    if (!rewrite_results(results, path, "model.tiny/logits", 0))
+        expect_bad("RESULTS without model.tiny/logits", SUITE_DIR, path, "model.tiny/logits");
+    snprintf(path, sizeof path, WORK "/reshaped.safetensors");
+    if (!rewrite_results(results, path, "orth.keller.tall.fp32/X2", 1))
+        expect_bad("RESULTS with orth.keller.tall.fp32/X2 flattened", SUITE_DIR, path, "shape");
+    snprintf(path, sizeof path, WORK "/dtype.safetensors");
+    copy_file(results, path, -1);
+    if (!patch_text(path, "\"F32\"", "\"I32\""))
+        expect_bad("RESULTS with one tensor stored as I32", SUITE_DIR, path, "I32");
+    else check(0, "could not patch a dtype");
+
+    /* bad suites: exit 2, one line */
+    if (copy_suite(&s, WORK "/suite")) { check(0, "could not copy the suite"); conf_suite_free(&s); return; }
+    expect_bad("a suite directory without manifest", WORK, results, "manifest.json");
+    snprintf(path, sizeof path, WORK "/suite/manifest.json");
+    copy_file(SUITE_DIR "/manifest.json", path, 40000);
+    expect_bad("a truncated manifest", WORK "/suite", results, "truncated");
+    copy_file(SUITE_DIR "/manifest.json", path, -1);
+    patch_text(path, "\"muon-conformance/1\"", "\"muon-conformance/9\"");
+    expect_bad("a manifest of another format version", WORK "/suite", results, "muon-conformance/9");
+    copy_file(SUITE_DIR "/manifest.json", path, -1);
+    patch_text(path, "\"rtol\": ", "\"rtol\":[");
+    expect_bad("a malformed manifest", WORK "/suite", results, "manifest.json:");
+    copy_file(SUITE_DIR "/manifest.json", path, -1);
+    snprintf(path, sizeof path, WORK "/suite/%s", s.cases[3].expected.path);
+    flip_byte(path, -3);
+    expect_bad("a suite with one flipped byte in an expected value", WORK "/suite", results, "CRC-32");
+    snprintf(cmd, sizeof cmd, "%s/%s", SUITE_DIR, s.cases[3].expected.path);
+    copy_file(cmd, path, s.cases[3].expected.bytes - 100);
+    expect_bad("a suite with a truncated expected file", WORK "/suite", results, "truncated");
+    copy_file(cmd, path, -1);
+    snprintf(cmd, sizeof cmd, "%s verify %s %s", muon_bin(), WORK "/suite", results);
+    rc = run_cmd(cmd, err, sizeof err);
+    check(rc == 0, "the restored copy of the suite verifies again: exit %d", rc);
+
+    /* bad command lines */
+    snprintf(cmd, sizeof cmd, "%s verify %s", muon_bin(), SUITE_DIR);
+    rc = run_cmd(cmd, err, sizeof err);
+    check(rc == 2 && stderr_lines() == 1, "muon verify without RESULTS: exit %d, \"%s\"", rc, err);
+    snprintf(cmd, sizeof cmd, "%s conform %s", muon_bin(), SUITE_DIR);
+    rc = run_cmd(cmd, err, sizeof err);
+    check(rc == 2 && stderr_lines() == 1, "muon conform without --out: exit %d, \"%s\"", rc, err);
+    snprintf(cmd, sizeof cmd, "%s conform %s --out %s/nodir/x.safetensors", muon_bin(), WORK "/suite", WORK);
+    rc = run_cmd(cmd, err, sizeof err);
+    check(rc == 2 && stderr_lines() == 1, "muon conform into a missing directory: exit %d, \"%s\"", rc, err);
+    conf_suite_free(&s);
+}
