@@ -176,10 +176,10 @@ def gen_orth():
                               doc) for k, x in enumerate(its)]
                 exp.append(expect("O", its[-1], 0, atol, "the last iterate", doc))
             add_case(cid, "orthogonalize", params, {"G": G}, exp)
-    # bf16: bit-level emulation, on the shapes where orientation matters
-    for method in ("polar-express", "polar-express-nanogpt", "keller"):
+    # bf16: bit-level emulation of every polynomial method (svd has no bf16 form)
+    for method in ("polar-express", "polar-express-nanogpt", "keller", "newton-schulz"):
         coeffs, safety, eps, _ = ORTH[method]
-        for shape in ("square", "wide", "tall"):
+        for shape in ins:
             G = ins[shape]
             cid = f"orth.{method}.{shape}.bf16"
             its = orth_iterates_bf16(G, coeffs, safety, eps)

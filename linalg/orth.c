@@ -171,12 +171,12 @@ static int orth_iterate(int r, int c, float *X, float *Y, float *A, float *B,
 
 /* The same iteration as a bfloat16 PyTorch backend computes it, written as
  * modded-nanogpt's Python reads:
- *     X = G.bfloat16(); X = X / (X.norm() * safety + 1e-7)
+ *     X = G.bfloat16(); X = X / (X.norm() * safety + eps)
  *     A = X @ X.mT; B = b * A + c * A @ A; X = a * X + B @ X
  * (where Python's left-to-right rule makes c * A @ A mean (c * A) @ A).
  * Every tensor op rounds its float32 result to bf16 (PyTorch's CPU and CUDA
  * bf16 kernels compute in float32 and round once per op). The Python scalars
- * (a, b, c, safety, 1e-7) enter as float32 (PyTorch 2's kernels), or, with
+ * (a, b, c, safety, eps) enter as float32 (PyTorch 2's kernels), or, with
  * torch1, are first rounded to bf16 (PyTorch 1.13 on CPU converts a scalar
  * to the tensor's dtype: 3.4445 * X computes 3.4375 * X), and then the norm
  * also rounds its sum of squares to bf16 before the square root, as 1.13's

@@ -186,6 +186,46 @@ static int perturb_results(const char *from, const char *to, const char *name, f
     return st;
 }
 
+/* The manifest's JSON reader: strict, with positions in its messages. */
+static void json_cases(void)
+{
+    static const struct { const char *text; int ok; const char *word; } t[] = {
+        {"{\"a\": [1, -2.5e-3, true, false, null, \"x\\u00e9\\ud83d\\ude00\\n\"]}", 1, ""},
+        {"{\"a\": 1,}", 0, "1:9: expected a key"},
+        {"[1, 2,]", 0, "1:7"},
+        {"{\"a\": NaN}", 0, "bad number"},
+        {"{\"a\": 1, \"a\": 2}", 0, "duplicate"},
+        {"{\"a\": [1, 2", 0, "truncated"},
+        {"{\"a\": \"abc", 0, "unterminated"},
+        {"{\"a\": 01}", 0, "expected"},
+        {"{\"a\": 1.}", 0, "bad number"},
+        {"{\"a\": \"\\ud800\"}", 0, "surrogate"},
+        {"{\"a\": 1} x", 0, "after"},
+        {"", 0, "expected a value"},
+    };
+    char deep[300];
+    conf_json v;
+    size_t i;
+    int st;
+    for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+        st = conf_json_parse(t[i].text, strlen(t[i].text), "m.json", &v);
+        check(t[i].ok ? st == 0 : st == MUON_ERR_FORMAT && strstr(muon_last_error(), t[i].word) != NULL,
+              "json: '%s' %s (%s)", t[i].text, t[i].ok ? "parses" : "is refused", st ? muon_last_error() : "ok");
+        if (!st && i == 0) {
+            const conf_json *a = conf_json_get(&v, "a");
+            check(a && a->n == 6 && a->items[1].num == -2.5e-3 && a->items[2].num == 1 &&
+                  !strcmp(a->items[5].str, "x\xc3\xa9\xf0\x9f\x98\x80\n"),
+                  "json: numbers, booleans and \\u escapes (a surrogate pair) decode to UTF-8");
+        }
+        conf_json_free(&v);
+    }
+    memset(deep, '[', 200);
+    st = conf_json_parse(deep, 200, "deep.json", &v);
+    check(st == MUON_ERR_FORMAT && strstr(muon_last_error(), "deeply"), "json: 200 nested arrays refused (%s)",
+          muon_last_error());
+    check(conf_crc32(0, "123456789", 9) == 0xCBF43926u, "crc32('123456789') = cbf43926 (the check value of CRC-32/IEEE)");
+}
+
 void suite_conformance(void)
 {
     const char *results = WORK "/results.safetensors";
@@ -195,6 +235,7 @@ void suite_conformance(void)
     FILE *devnull;
     int rc, st;
 
+    json_cases();
     mkdir_p(WORK);
     if (conf_suite_load(SUITE_DIR, &s)) {
         check(0, "conformance suite %s: %s", SUITE_DIR, muon_last_error());
