@@ -186,6 +186,66 @@ static int perturb_results(const char *from, const char *to, const char *name, f
     return st;
 }
 
+static int same_bytes(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int ca, cb, same = fa && fb;
+    while (same) {
+        ca = fgetc(fa);
+        cb = fgetc(fb);
+        if (ca != cb) same = 0;
+        if (ca == EOF || cb == EOF) break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
+/* GitHub's heading anchor: lower case, spaces to '-', other punctuation dropped. */
+static void slug(const char *h, char *out, size_t n)
+{
+    size_t k = 0;
+    for (; *h && k + 1 < n; h++) {
+        unsigned char c = (unsigned char)*h;
+        if (c >= 'A' && c <= 'Z') out[k++] = (char)(c - 'A' + 'a');
+        else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c >= 0x80) out[k++] = (char)c;
+        else if (c == ' ') out[k++] = '-';
+    }
+    out[k] = 0;
+}
+
+/* Every docs pointer of the manifest names an existing heading, once the
+ * docs are in the tree (a file not yet there is skipped, saying so). */
+static void doc_pointers(const conf_suite *s)
+{
+    int i, j, k, n_ok = 0, n_bad = 0, n_skip = 0;
+    char first_bad[256] = "";
+    for (i = 0; i < s->n_cases; i++)
+        for (j = 0; j < s->cases[i].n_expected; j++) {
+            const char *doc = s->cases[i].expected_t[j].doc, *hash = strchr(doc, '#');
+            char file[256], line[512], sl[512];
+            FILE *f;
+            int found = 0, seen = 0;
+            for (k = 0; k < j; k++)  /* each pointer once per case */
+                if (!strcmp(s->cases[i].expected_t[k].doc, doc)) { seen = 1; break; }
+            if (seen) continue;
+            snprintf(file, sizeof file, "%.*s", hash ? (int)(hash - doc) : (int)strlen(doc), doc);
+            if (!(f = fopen(file, "r"))) { n_skip++; continue; }
+            while (hash && fgets(line, sizeof line, f)) {
+                if (line[0] != '#') continue;
+                line[strcspn(line, "\r\n")] = 0;
+                slug(line + strspn(line, "# "), sl, sizeof sl);
+                if (!strcmp(sl, hash + 1)) { found = 1; break; }
+            }
+            fclose(f);
+            if (found || !hash) n_ok++;
+            else if (!n_bad++) snprintf(first_bad, sizeof first_bad, "%s (case %s)", doc, s->cases[i].id);
+        }
+    if (n_ok + n_bad == 0) skip("manifest docs pointers: none of the docs/ files is in this tree yet (%d pointers)", n_skip);
+    else check(n_bad == 0, "manifest docs pointers: %d name an existing heading, %d do not%s%s, %d in files not in this tree",
+               n_ok, n_bad, n_bad ? ", first " : "", first_bad, n_skip);
+}
+
 /* The manifest's JSON reader: strict, with positions in its messages. */
 static void json_cases(void)
 {
@@ -258,6 +318,12 @@ void suite_conformance(void)
     snprintf(cmd, sizeof cmd, "%s verify %s %s --json", muon_bin(), SUITE_DIR, results);
     rc = run_cmd(cmd, err, sizeof err);
     check(rc == 0, "muon verify --json: exit %d", rc);
+    /* the same RESULTS, byte for byte, from one thread */
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s conform %s --out %s", muon_bin(), SUITE_DIR, WORK "/results_1thread.safetensors");
+    rc = run_cmd(cmd, err, sizeof err);
+    check(rc == 0 && same_bytes(results, WORK "/results_1thread.safetensors"),
+          "muon conform with 1 thread writes the same RESULTS byte for byte (exit %d)", rc);
+    doc_pointers(&s);
 
     /* a wrong value: exit 1, the case named */
     snprintf(path, sizeof path, WORK "/perturbed.safetensors");
