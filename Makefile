@@ -76,13 +76,13 @@ endif
 VARIANT := $(notdir $(CC))-omp$(OPENMP)-p$(PORTABLE)$(if $(BLAS),-$(BLAS))$(if $(filter-out -O3,$(CFLAGS)),-f$(shell printf '%s' '$(CFLAGS) $(LDFLAGS)' | cksum | cut -d' ' -f1))
 BUILD   ?= build/$(VARIANT)
 
-LIB_SRCS  := $(sort $(wildcard linalg/*.c io/*.c model/*.c train/*.c metrics/*.c plots/*.c))
+LIB_SRCS  := $(sort $(wildcard linalg/*.c io/*.c model/*.c train/*.c metrics/*.c plots/*.c conformance/*.c))
 TEST_SRCS := $(sort $(wildcard tests/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
-HEADERS   := muon.h $(wildcard linalg/*.h io/*.h model/*.h train/*.h metrics/*.h plots/*.h tests/*.h)
+HEADERS   := muon.h $(wildcard linalg/*.h io/*.h model/*.h train/*.h metrics/*.h plots/*.h conformance/*.h tests/*.h)
 
-.PHONY: all muon test bench run golden conformance clean
+.PHONY: all muon test bench run golden conformance conformance-torch clean
 all: muon
 
 $(BUILD)/%.o: %.c $(HEADERS) Makefile
@@ -126,3 +126,12 @@ clean:
 # The README's conformance table (errors of every numeric check).
 conformance: $(BUILD)/muon_tests
 	@tests/conformance.sh ./$(BUILD)/muon_tests
+
+# The PyTorch backend through the conformance suite (docs/conformance.md), then
+# every known fault injected into it: verify must fail naming the right case.
+conformance-torch: muon
+	@mkdir -p build/conformance
+	$(PYTHON) conformance/adapters/torch_adapter.py conformance/suite --out build/conformance/torch_results.safetensors
+	./muon verify conformance/suite build/conformance/torch_results.safetensors
+	$(PYTHON) conformance/adapters/numpy_check.py conformance/suite build/conformance/torch_results.safetensors
+	$(PYTHON) conformance/adapters/fault_check.py ./muon conformance/suite build/conformance

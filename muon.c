@@ -2,6 +2,7 @@
  * together; no numerics here. Every failure is one line on stderr and exit
  * status 2. */
 #include "muon.h"
+#include "conformance/conformance.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -20,6 +21,8 @@ static const char *usage_text =
     "  sample   generate text from a checkpoint\n"
     "  analyze  spectral metrics of one or more checkpoints\n"
     "  bench    benchmark GEMM, SVD, orthogonalisers and training\n"
+    "  conform  run this implementation through a conformance suite, write RESULTS\n"
+    "  verify   compare a backend's RESULTS with a conformance suite\n"
     "\n"
     "`muon COMMAND --help` describes each command.\n";
 
@@ -398,6 +401,56 @@ static int cmd_bench(int argc, char **argv)
     return 0;
 }
 
+/* ---- conform, verify (docs/conformance.md) -------------------------------- */
+
+static int cmd_conform(int argc, char **argv)
+{
+    const char *suite = NULL, *out = NULL;
+    int i;
+    if (wants_help(argc, argv)) {
+        printf("usage: muon conform SUITE --out RESULTS\n"
+               "  runs every case of the conformance suite SUITE (e.g. conformance/suite) with this\n"
+               "  implementation and writes RESULTS, a safetensors file for `muon verify`\n");
+        return 0;
+    }
+    for (i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--out")) {
+            if (i + 1 >= argc) return fail("conform: --out needs a file name");
+            out = argv[++i];
+        } else if (!strncmp(argv[i], "--", 2)) return fail("conform: unknown flag '%s' (see muon conform --help)", argv[i]);
+        else if (!suite) suite = argv[i];
+        else return fail("conform: unexpected argument '%s' (see muon conform --help)", argv[i]);
+    }
+    if (!suite || !out) return fail("conform: usage: muon conform SUITE --out RESULTS");
+    if (conf_conform(suite, out)) return fail("conform: %s", muon_last_error());
+    return 0;
+}
+
+/* Exit 0 when every tensor passes, 1 when any fails, 2 on bad input. */
+static int cmd_verify(int argc, char **argv)
+{
+    const char *args[2] = {NULL, NULL};
+    int i, n = 0, json = 0;
+    conf_verdict v;
+    if (wants_help(argc, argv)) {
+        printf("usage: muon verify SUITE RESULTS [--json]\n"
+               "  compares RESULTS (a safetensors file, or a directory of them) with the expected\n"
+               "  tensors of the conformance suite SUITE: one row per tensor (max abs and rel error,\n"
+               "  tolerance, PASS/FAIL) and the first failing case in pipeline order, the likely\n"
+               "  origin. --json: the same as JSON. Exit 0 all pass, 1 any fails, 2 bad input.\n");
+        return 0;
+    }
+    for (i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strncmp(argv[i], "--", 2)) return fail("verify: unknown flag '%s' (see muon verify --help)", argv[i]);
+        else if (n < 2) args[n++] = argv[i];
+        else return fail("verify: unexpected argument '%s' (see muon verify --help)", argv[i]);
+    }
+    if (n < 2) return fail("verify: usage: muon verify SUITE RESULTS [--json]");
+    if (conf_verify(args[0], args[1], json, stdout, &v)) return fail("verify: %s", muon_last_error());
+    return v.n_fail ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd;
@@ -413,5 +466,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "sample")) return cmd_sample(argc - 2, argv + 2);
     if (!strcmp(cmd, "analyze")) return cmd_analyze(argc - 2, argv + 2);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 2, argv + 2);
+    if (!strcmp(cmd, "conform")) return cmd_conform(argc - 2, argv + 2);
+    if (!strcmp(cmd, "verify")) return cmd_verify(argc - 2, argv + 2);
     return fail("unknown command '%s' (see muon --help)", cmd);
 }

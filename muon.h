@@ -68,10 +68,13 @@ typedef enum {
     MUON_ORTH_POLAR_EXPRESS = 0, /* default: five tuned per-step triples */
     MUON_ORTH_KELLER = 1,        /* Keller Jordan's quintic, 5 steps */
     MUON_ORTH_NEWTON_SCHULZ = 2, /* classical (1.875, -1.25, 0.375) */
-    MUON_ORTH_SVD = 3            /* exact U V^T from muon_svd: the oracle */
+    MUON_ORTH_SVD = 3,           /* exact U V^T from muon_svd: the oracle */
+    MUON_ORTH_POLAR_EXPRESS_NANOGPT = 4 /* the same table, modded-nanogpt's normalisation
+                                          X/(1.02 ||X||_F + 1e-6) (polar-express: 1.01, 1e-7) */
 } muon_orth_kind;
 
-/* "polar-express", "keller", "newton-schulz", "svd" ("unknown" otherwise);
+/* "polar-express", "keller", "newton-schulz", "svd", "polar-express-nanogpt"
+ * ("unknown" otherwise);
  * parse: MUON_ERR_ARG naming the name and listing the valid ones. Every
  * enum's name/parse pair below works the same way (one table each). */
 const char *muon_orth_name(muon_orth_kind k);

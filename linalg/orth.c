@@ -4,9 +4,12 @@
  * an odd quintic p(x) = a x + b x^3 + c x^5 applied to every singular value
  * of X at once (the singular vectors are untouched). They differ only in the
  * table of (a, b, c) triples and the initial scaling, so one loop serves all:
- *   - polar-express (Amsel, Chen, Goldstein, Dvorak, Lipschutz 2025, as used in
- *     modded-nanogpt): five per-step minimax triples with a safety factor,
- *     scaling 1/(1.01 ||X||_F + 1e-7) so every sigma starts at or below 1/1.01;
+ *   - polar-express (Amsel, Persson, Musco, Gower 2025, arXiv 2505.16932):
+ *     modded-nanogpt's five per-step minimax triples (safety factor folded
+ *     in) with the research code's scaling 1/(1.01 ||X||_F + 1e-7), so every
+ *     sigma starts at or below 1/1.01; polar-express-nanogpt is the same
+ *     table with modded-nanogpt's own scaling 1/(1.02 ||X||_F + 1e-6)
+ *     (both sources pinned below);
  *   - keller (Keller Jordan's Muon): one aggressive triple, 5 steps; it pushes
  *     sigma into roughly [0.7, 1.2] rather than onto 1, which Muon tolerates;
  *   - newton-schulz: the classical quintic (15x - 10x^3 + 3x^5)/8, whose
@@ -44,13 +47,25 @@ static const orth_triple polar_express[] = {
 static const orth_triple keller = {3.4445, -4.7750, 2.0315};
 static const orth_triple newton_schulz = {1.875, -1.25, 0.375};
 
-static const char *const orth_names[] = {"polar-express", "keller", "newton-schulz", "svd"};
+static const char *const orth_names[] = {"polar-express", "keller", "newton-schulz", "svd",
+                                         "polar-express-nanogpt"};
 
-const char *muon_orth_name(muon_orth_kind k) { return muon_name_of(orth_names, 4, (int)k); }
+/* Two normalisations of the same Polar Express table, X <- X/(safety ||X||_F + eps):
+ *   polar-express: the research code's (vukrosic/muon-llm-research @ 8bcc1aef07d8,
+ *     optimizers/muon.py: "X.norm(...) * 1.01 + 1e-7"), safety 1.01, eps 1e-7;
+ *   polar-express-nanogpt: modded-nanogpt's own (KellerJordan/modded-nanogpt
+ *     @ f411b3d346aa, train_gpt.py polar_express, since 9350f4d30d54:
+ *     "X.norm(...) * (1 + 2e-2) + 1e-6"), safety 1.02, eps 1e-6, the safety
+ *     factor its coefficients were computed for ("safety_factor=2e-2").
+ * docs/orthogonalizers.md#polar-express-modded-nanogpt. */
+#define ORTH_NANOGPT_SAFETY 1.02
+#define ORTH_NANOGPT_EPS 1e-6
+
+const char *muon_orth_name(muon_orth_kind k) { return muon_name_of(orth_names, 5, (int)k); }
 
 int muon_orth_parse(const char *name, muon_orth_kind *k)
 {
-    int v, st = muon_name_parse("orthogonaliser", orth_names, 4, name, &v);
+    int v, st = muon_name_parse("orthogonaliser", orth_names, 5, name, &v);
     if (!st) *k = (muon_orth_kind)v;
     return st;
 }
@@ -140,12 +155,12 @@ static int poly_sym(int r, float b, float c, const float *A, float *B)
 
 /* The polynomial iteration on X(r,c), r <= c, in place (Y, A, B workspace). */
 static int orth_iterate(int r, int c, float *X, float *Y, float *A, float *B,
-                        const orth_triple *t, int steps, double safety)
+                        const orth_triple *t, int steps, double safety, double eps)
 {
     size_t n = (size_t)r * c;
     double nrm = muon_norm2(X, n);
     int s, st;
-    muon_scale((float)(1.0 / (safety * nrm + 1e-7)), X, n);
+    muon_scale((float)(1.0 / (safety * nrm + eps)), X, n);
     for (s = 0; s < steps; s++) {
         float a = (float)t[s].a, b = (float)t[s].b, cc = (float)t[s].c;
         float *tmp;
@@ -164,12 +179,12 @@ static int orth_iterate(int r, int c, float *X, float *Y, float *A, float *B,
 
 /* The same iteration as a bfloat16 PyTorch backend computes it, written as
  * modded-nanogpt's Python reads:
- *     X = G.bfloat16(); X = X / (X.norm() * safety + 1e-7)
+ *     X = G.bfloat16(); X = X / (X.norm() * safety + eps)
  *     A = X @ X.mT; B = b * A + c * A @ A; X = a * X + B @ X
  * (where Python's left-to-right rule makes c * A @ A mean (c * A) @ A).
  * Every tensor op rounds its float32 result to bf16 (PyTorch's CPU and CUDA
  * bf16 kernels compute in float32 and round once per op). The Python scalars
- * (a, b, c, safety, 1e-7) enter as float32 (PyTorch 2's kernels), or, with
+ * (a, b, c, safety, eps) enter as float32 (PyTorch 2's kernels), or, with
  * torch1, are first rounded to bf16 (PyTorch 1.13 on CPU converts a scalar
  * to the tensor's dtype: 3.4445 * X computes 3.4375 * X), and then the norm
  * also rounds its sum of squares to bf16 before the square root, as 1.13's
@@ -182,11 +197,11 @@ static int orth_iterate(int r, int c, float *X, float *Y, float *A, float *B,
  * now and then. Slow (naive GEMM): this mode checks backends, it does not
  * train. */
 static int orth_iterate_bf16(int r, int c, float *X, float *Y, float *A, float *B,
-                             const orth_triple *t, int steps, double safety, int torch1)
+                             const orth_triple *t, int steps, double safety, double eps_d, int torch1)
 {
     size_t n = (size_t)r * c, rr = (size_t)r * r, i;
     float *T = B + rr;                                      /* B has room for two */
-    float den, sf = (float)safety, eps = 1e-7f;
+    float den, sf = (float)safety, eps = (float)eps_d;
     int s, st;
     if (torch1) { sf = muon_bf16_round(sf); eps = muon_bf16_round(eps); }
     muon_bf16_round_array(X, n);
@@ -250,7 +265,7 @@ int muon_orthogonalize_ws(muon_workspace *ws, muon_orth_kind kind, int steps, in
 {
     orth_triple table[64];
     const orth_triple *t;
-    double safety = 1.0;
+    double safety = 1.0, eps = 1e-7;
     int r, c, n_steps, i, st;
     float *X, *Y, *A, *B;
     size_t used = 0;
@@ -261,7 +276,7 @@ int muon_orthogonalize_ws(muon_workspace *ws, muon_orth_kind kind, int steps, in
         return muon_error(MUON_ERR_ARG, "orthogonalize: G and O must not be NULL");
     if (!muon_all_finite(G, (size_t)rows * cols))
         return muon_error(MUON_ERR_NUMERIC, "orthogonalize: the %dx%d matrix contains NaN or Inf", rows, cols);
-    if (flags & ~(MUON_ORTH_BF16 | MUON_ORTH_BF16_TORCH1))
+    if (flags & ~(MUON_ORTH_BF16 | MUON_ORTH_BF16_TORCH1 | MUON_ORTH_PARTIAL))
         return muon_error(MUON_ERR_ARG, "orthogonalize: unknown flags 0x%x", flags);
     if (steps < 0 || steps > 64)
         return muon_error(MUON_ERR_ARG, "orthogonalize: steps must be 0 (default 5) to 64, got %d", steps);
@@ -275,10 +290,18 @@ int muon_orthogonalize_ws(muon_workspace *ws, muon_orth_kind kind, int steps, in
         n_steps = steps ? steps : 5;
         for (i = 0; i < n_steps; i++) table[i] = newton_schulz;
         t = table; break;
+    case MUON_ORTH_POLAR_EXPRESS_NANOGPT:
+        t = polar_express; n_steps = 5; safety = ORTH_NANOGPT_SAFETY; eps = ORTH_NANOGPT_EPS; break;
     case MUON_ORTH_SVD:
         return orth_svd(ws, rows, cols, G, O);
     default:
         return muon_error(MUON_ERR_ARG, "orthogonalize: unknown method %d", (int)kind);
+    }
+    if (flags & MUON_ORTH_PARTIAL) { /* the iterate after `steps` steps (0: normalised input) */
+        if (steps > n_steps && kind != MUON_ORTH_NEWTON_SCHULZ)
+            return muon_error(MUON_ERR_ARG, "orthogonalize: %s has %d steps, asked for %d",
+                              muon_orth_name(kind), n_steps, steps);
+        n_steps = steps;
     }
 
     r = rows <= cols ? rows : cols;
@@ -293,9 +316,9 @@ int muon_orthogonalize_ws(muon_workspace *ws, muon_orth_kind kind, int steps, in
     if (rows <= cols) memcpy(X, G, (size_t)r * c * sizeof *X);
     else muon_transpose(G, X, rows, cols);
     if (flags & (MUON_ORTH_BF16 | MUON_ORTH_BF16_TORCH1))
-        st = orth_iterate_bf16(r, c, X, Y, A, B, t, n_steps, safety, (flags & MUON_ORTH_BF16_TORCH1) != 0);
+        st = orth_iterate_bf16(r, c, X, Y, A, B, t, n_steps, safety, eps, (flags & MUON_ORTH_BF16_TORCH1) != 0);
     else
-        st = orth_iterate(r, c, X, Y, A, B, t, n_steps, safety);
+        st = orth_iterate(r, c, X, Y, A, B, t, n_steps, safety, eps);
     if (st) return st;
     if (rows <= cols) memcpy(O, X, (size_t)r * c * sizeof *O);
     else muon_transpose(X, O, r, c);

@@ -392,6 +392,13 @@ int muon_model_tracked(const muon_model *m, muon_tracked *out, int cap)
 
 const float *muon_model_logits(const muon_model *m) { return m->acts->logits; }
 
+const float *muon_model_block_output(const muon_model *m, int l)
+{
+    /* x holds L+1 slabs of batch_size*seq_len rows; slab l+1 is what block l adds up to */
+    if (l < 0 || l >= m->cfg.n_layers) return NULL;
+    return m->acts->x + (size_t)(l + 1) * (size_t)m->acts->N * (size_t)m->cfg.d_model;
+}
+
 /* ---- forward -------------------------------------------------------------- */
 
 /* y += x: the residual connections (muon_axpy is single-threaded) */

@@ -34,6 +34,20 @@ float muon_update_scale(muon_mscale_kind k, int rows, int cols)
     return (float)sqrt(rows > cols ? (double)rows / (double)cols : 1.0);
 }
 
+void muon_momentum_update(const muon_optim_config *c, size_t n,
+                        const float *G, /* (n) */
+                        float *M,       /* (n) momentum, updated */
+                        float *U)       /* (n) out: the direction orthogonalised */
+{
+    const float mu = c->momentum, one_mu = (float)(1.0 - (double)c->momentum);
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float m = M[i] * mu + one_mu * G[i];
+        M[i] = m;
+        U[i] = c->nesterov ? G[i] * one_mu + mu * m : m;
+    }
+}
+
 int muon_orthogonal_update(const muon_optim_config *c, float lr, int rows, int cols,
                            float *W, const float *G, float *M, float *O, float *delta)
 {
@@ -50,17 +64,12 @@ int muon_orthogonal_update_ws(muon_workspace *ws, const muon_optim_config *c, fl
                      float *O,       /* (rows,cols) out: orth(U) */
                      float *delta)   /* (rows,cols) out: W after - W before */
 {
-    const float mu = c->momentum, one_mu = (float)(1.0 - (double)c->momentum);
     const float decay = (float)(1.0 - (double)lr * (double)c->wd);
     const float step = (float)((double)lr * (double)muon_update_scale(c->scale, rows, cols));
     long i, n = (long)rows * cols;
     int st;
     if (rows < 1 || cols < 1) return muon_error(MUON_ERR_ARG, "muon update: bad shape (%d,%d)", rows, cols);
-    for (i = 0; i < n; i++) {
-        float m = M[i] * mu + one_mu * G[i];
-        M[i] = m;
-        O[i] = c->nesterov ? G[i] * one_mu + mu * m : m;
-    }
+    muon_momentum_update(c, (size_t)n, G, M, O);
     st = muon_orthogonalize_ws(ws, c->orth, c->ns_steps, rows, cols, O, O, 0u);
     if (st) return st;
     for (i = 0; i < n; i++) {

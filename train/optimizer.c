@@ -49,6 +49,16 @@ double muon_grad_norm(const float *g, size_t n)
     return sqrt(s);
 }
 
+double muon_clip_grads(float *g, size_t n, float clip)
+{
+    double norm = muon_grad_norm(g, n);
+    if (clip > 0 && norm > clip && isfinite(norm)) {
+        /* torch.nn.utils.clip_grad_norm_'s coefficient, +1e-6 included */
+        muon_scale((float)(clip / (norm + 1e-6)), g, n);
+    }
+    return norm;
+}
+
 int muon_optim_uses_muon(const muon_optim_config *cfg, const muon_param *p)
 {
     return cfg->kind == MUON_OPT_MUON && p->role == MUON_ROLE_MATRIX;
@@ -136,13 +146,9 @@ int muon_optim_step(muon_optim *o, muon_model *m, double lr_mult)
     int i;
     if (m->num_params != o->n) return muon_error(MUON_ERR_ARG, "optimizer: built for %lu parameters, model has %lu",
                                                  (unsigned long)o->n, (unsigned long)m->num_params);
-    norm = muon_grad_norm(m->grads, m->num_params);
+    norm = muon_clip_grads(m->grads, m->num_params, c->clip);
     o->grad_norm = norm;
     if (!isfinite(norm)) return muon_error(MUON_ERR_NUMERIC, "gradient norm is %g", norm);
-    if (c->clip > 0 && norm > c->clip) {
-        /* torch.nn.utils.clip_grad_norm_'s coefficient, +1e-6 included */
-        muon_scale((float)(c->clip / (norm + 1e-6)), m->grads, m->num_params);
-    }
     o->t++;
     /* Muon: the matrices are independent, so threads take whole matrices
      * (dynamic: sizes differ) and the GEMMs inside run on the calling thread.

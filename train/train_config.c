@@ -41,7 +41,7 @@ static const opt_t opts[] = {
     {"seed", "S", K_U64, OFF(seed), 0, 0, 1, "seed of init and batch order"},
     {"threads", "T", K_INT, OFF(threads), 0, 1024, 0, "OpenMP threads, 0 = default (results never depend on it)"},
     {"optimizer", "NAME", K_OPT, 0, 0, 0, 1, "muon (Muon for hidden matrices, AdamW for the rest) | adamw (AdamW for all)"},
-    {"orth", "NAME", K_ORTH, 0, 0, 0, 1, "orthogonaliser: polar-express|keller|newton-schulz|svd"},
+    {"orth", "NAME", K_ORTH, 0, 0, 0, 1, "orthogonaliser: polar-express|polar-express-nanogpt|keller|newton-schulz|svd"},
     {"ns-steps", "N", K_INT, OFF(optim.ns_steps), 0, 100, 1, "newton-schulz iterations (0 = its default, 5)"},
     {"lr", "X", K_FLOAT, OFF(optim.lr), 0, 1e30, 1, "Muon learning rate"},
     {"adam-lr", "X", K_FLOAT, OFF(optim.adam_lr), 0, 1e30, 1, "AdamW learning rate"},

@@ -11,3 +11,6 @@ for script in sorted(glob.glob(os.path.join(here, "gen_*.py"))):
         continue
     print("golden:", os.path.relpath(script, root), flush=True)
     subprocess.run([sys.executable, script], check=True, cwd=root)
+# the conformance suite (conformance/suite/) is golden data too
+print("golden: conformance/gen_suite.py", flush=True)
+subprocess.run([sys.executable, os.path.join(root, "conformance", "gen_suite.py")], check=True, cwd=root)
