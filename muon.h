@@ -16,24 +16,18 @@
  *     if (!st) st = muon_optim_step(&o, &m, 1.0);      // Muon + AdamW update
  *     if (st) fprintf(stderr, "%s\n", muon_last_error());
  *
- * Conventions used by every function below:
- *   - Matrices are float32, row-major. A matrix "(m,n)" has m rows and n columns;
- *     weight matrices follow PyTorch's [out_features, in_features] convention.
- *   - Functions that can fail return an int status: MUON_OK (0) or one of the
- *     MUON_ERR_* codes below, and leave a one-line message in muon_last_error().
- *     Library code never prints and never exits; only muon.c does.
- *   - Ownership: "caller-owned" buffers are allocated and freed by the caller;
- *     "_create"/"_read" functions allocate and the matching "_free" releases.
- *   - Determinism: results never depend on the number of OpenMP threads
- *     (docs/determinism.md).
- *   - Memory: define MUON_MALLOC/MUON_FREE when compiling linalg/status.c to
- *     route every allocation through your allocator.
- *
- * Dimension letters: B batch, T sequence, C d_model, NH heads, NKV kv heads,
- * HS head size, F d_ff, V vocab, L layers. Internal declarations live in one
- * header per folder (linalg/linalg.h, io/io.h, model/model_internal.h,
- * train/train.h, metrics/metrics.h, plots/plots.h); docs/README.md is the map
- * of the design.
+ * Conventions: matrices are float32, row-major, "(m,n)" = m rows, n columns;
+ * weights are PyTorch's [out_features, in_features]. Functions that can fail
+ * return MUON_OK (0) or a MUON_ERR_* code and leave a one-line message in
+ * muon_last_error(); the library never prints or exits (only muon.c does).
+ * "_create"/"_read" allocate, the matching "_free" releases; other buffers
+ * are the caller's. Results never depend on the thread count
+ * (docs/determinism.md). Compile linalg/status.c with -DMUON_MALLOC=f
+ * -DMUON_FREE=g to route every allocation through your allocator.
+ * Dimensions: B batch, T sequence, C d_model, NH heads, NKV kv heads, HS head
+ * size, F d_ff, V vocab, L layers. Internal declarations: one header per
+ * folder (linalg/linalg.h, io/io.h, model/model_internal.h, train/train.h,
+ * metrics/metrics.h, plots/plots.h); the design: docs/README.md.
  */
 #ifndef MUON_H
 #define MUON_H
@@ -45,7 +39,6 @@
 #define MUON_VERSION "0.1.0"
 
 /* ---- Status, errors, threads (linalg/status.c) ----------------------------- */
-
 enum {
     MUON_OK = 0, MUON_ERR_ARG = 1 /* bad argument: shape, value, flag */,
     MUON_ERR_NOMEM = 2, MUON_ERR_IO = 3 /* open, read or write failed */,
@@ -56,14 +49,12 @@ enum {
 /* The message of the last error ("" if none), kept per thread: a worker's
  * error never overwrites the caller's. Valid until that thread's next error. */
 const char *muon_last_error(void);
-/* A short name for a status code ("ok", "out of memory", ...). */
-const char *muon_status_name(int status);
+const char *muon_status_name(int status);  /* "ok", "out of memory", ... */
 /* Sets / reads the OpenMP thread count (t >= 1; always 1 without OpenMP). */
 void muon_set_threads(int t);
 int muon_threads(void);
 
 /* ---- Orthogonalisation (linalg/orth.c): Muon's polar-factor approximation --- */
-
 typedef enum {
     MUON_ORTH_POLAR_EXPRESS = 0, /* default: five tuned per-step triples */
     MUON_ORTH_KELLER = 1,        /* Keller Jordan's quintic, 5 steps */
@@ -80,20 +71,15 @@ typedef enum {
 const char *muon_orth_name(muon_orth_kind k);
 int muon_orth_parse(const char *name, muon_orth_kind *k);
 
-/* O(rows,cols) = orth(G(rows,cols)), float32; steps is used by newton-schulz
- * only (0 means the default, 5; at most 64). G and O may alias. Iterates on
- * the wide orientation (a tall G gives exactly the transpose of orth(G^T)).
- * The svd method drops numerically zero directions (sigma <= sigma_1 *
- * max(rows,cols) * FLT_EPSILON), as every polynomial maps 0 to 0: G = 0 gives
- * O = 0 for all methods. Allocates its workspace per call (muon_orth_ws in
- * linalg/linalg.h reuses one). svd uses muon_svd (linalg/linalg.h). Returns MUON_OK,
- * MUON_ERR_ARG, MUON_ERR_NUMERIC (G has NaN/Inf; O untouched) or
- * MUON_ERR_NOMEM. */
+/* O(rows,cols) = orth(G(rows,cols)) (docs/orthogonalizers.md), float32; G and
+ * O may alias; steps: newton-schulz only (0: 5, at most 64). Tall G gives
+ * exactly orth(G^T)^T. G = 0 gives O = 0 for every method (svd drops zero
+ * directions). Allocates its scratch per call (muon_orthogonalize_ws reuses
+ * one). MUON_ERR_ARG, MUON_ERR_NUMERIC (NaN/Inf in G; O untouched), NOMEM. */
 int muon_orthogonalize(muon_orth_kind kind, int steps, int rows, int cols,
                        const float *G, float *O);
 
 /* ---- Safetensors files (io/safetensors.c) ---------------------------------- */
-
 #define MUON_TENSOR_MAXDIM 8
 
 typedef struct {
@@ -102,28 +88,25 @@ typedef struct {
     int ndim;
     int64_t shape[MUON_TENSOR_MAXDIM];
     size_t numel;
-    float *data;                    /* numel values converted to float32 */
+    float *data;                    /* (numel) converted to float32 */
 } muon_tensor;
 
 typedef struct {
-    int count;
-    muon_tensor *tensors;
-    int meta_count;
-    char **meta_keys;               /* "__metadata__" string pairs */
-    char **meta_values;
+    int count, meta_count;
+    muon_tensor *tensors;           /* (count) */
+    char **meta_keys, **meta_values;/* (meta_count) "__metadata__" string pairs */
 } muon_safetensors;
 
 /* Reads a whole safetensors file (F32, F64, F16, BF16, I64, I32, I16, I8, U8,
  * BOOL converted to float; docs/formats.md). Malformed or truncated files give
  * MUON_ERR_FORMAT naming the problem; *f is zeroed on failure. */
 int muon_safetensors_read(const char *path, muon_safetensors *f);
-/* The tensor called name, or NULL; a metadata value, or NULL. */
+/* The tensor called name / a metadata value, or NULL. */
 const muon_tensor *muon_safetensors_find(const muon_safetensors *f, const char *name);
 const char *muon_safetensors_meta(const muon_safetensors *f, const char *key);
 void muon_safetensors_free(muon_safetensors *f);
 
 /* ---- Model (model/): config, parameters, forward, backward ----------------- */
-
 typedef enum { MUON_FFN_RELU2 = 0, MUON_FFN_SWIGLU = 1 } muon_ffn_kind;
 
 typedef struct {
@@ -153,11 +136,9 @@ int muon_config_set(muon_config *cfg, const char *key, const char *value);
 int muon_config_check(const muon_config *cfg);
 size_t muon_config_param_count(const muon_config *cfg);
 
-typedef enum {
-    MUON_ROLE_EMBEDDING = 0, /* "embed.weight" (V,C), also the tied head */
-    MUON_ROLE_HEAD = 1,      /* "head.weight" (V,C) with --untied-head */
-    MUON_ROLE_GAIN = 2,      /* RMSNorm gains (1,n): AdamW, no weight decay */
-    MUON_ROLE_MATRIX = 3     /* 2-D hidden matrices: Muon */
+typedef enum {  /* embed.weight (V,C, also the tied head); head.weight (V,C);
+                 * RMSNorm gains (1,n): AdamW, no decay; hidden matrices: Muon */
+    MUON_ROLE_EMBEDDING = 0, MUON_ROLE_HEAD = 1, MUON_ROLE_GAIN = 2, MUON_ROLE_MATRIX = 3
 } muon_param_role;
 
 typedef enum {  /* Q..GATE are the tracked kinds, QKVO the merged [Q;K;V;O] */
@@ -171,8 +152,7 @@ typedef struct {
     char name[64];           /* PyTorch-style: "layers.3.attn.q.weight" */
     muon_param_role role;
     muon_matrix_kind kind;
-    int layer;               /* 0..L-1, or -1 for embedding, head, final norm */
-    int rows, cols;          /* [out, in]; a gain is (1, n) */
+    int layer, rows, cols;   /* layer 0..L-1 or -1; [out, in], a gain is (1, n) */
     size_t offset;           /* first element in params[] and grads[] */
 } muon_param;
 
@@ -181,11 +161,10 @@ typedef struct muon_acts muon_acts; /* activations and scratch, private to model
 typedef struct {
     muon_config cfg;
     int n_tensors;
-    muon_param *tensors;     /* (n_tensors) in a fixed order: embed, layers..., final norm, head */
+    muon_param *tensors;     /* (n_tensors) embed, layers..., final norm, head (docs/model.md) */
     size_t num_params;
-    float *params;           /* (num_params): one allocation, tensors[i].offset into it */
-    float *grads;            /* (num_params) */
-    muon_acts *acts;         /* sized for cfg.batch_size x cfg.seq_len */
+    float *params, *grads;   /* (num_params) each, tensors[i].offset into them */
+    muon_acts *acts;         /* named weights, activations for batch_size x seq_len */
     int B, T;                /* shape of the last forward */
     float loss;              /* mean cross-entropy of the last forward with targets */
 } muon_model;
@@ -193,13 +172,11 @@ typedef struct {
 /* Allocates parameters, gradients and activations for cfg (checked); nothing
  * is allocated later by forward/backward. Parameters are zero until init. */
 int muon_model_create(muon_model *m, const muon_config *cfg);
-/* N(0, init_std^2) for matrices and the embedding, gains 1; from seed alone:
- * one muon_rng stream, tensors in m->tensors order, each row-major (so a
- * merged [Q;K;V;O] model gets the separate model's weights). */
+/* N(0, init_std^2) for matrices and the embedding, gains 1, from seed alone
+ * (one stream, tensors in order, row-major: docs/model.md). */
 void muon_model_init(muon_model *m, uint64_t seed);
-/* Forward pass on tokens(B,T), 1 <= B <= batch_size, 1 <= T <= seq_len. With
- * targets(B,T) also computes m->loss (mean cross-entropy); targets may be NULL.
- * MUON_ERR_ARG for out-of-range shapes or token ids. */
+/* Forward on tokens(B,T), B <= batch_size, T <= seq_len; with targets(B,T)
+ * (may be NULL) also m->loss. MUON_ERR_ARG for bad shapes or token ids. */
 int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int B, int T);
 /* Logits (B,T,V) of the last forward. */
 const float *muon_model_logits(const muon_model *m);
@@ -209,26 +186,21 @@ void muon_model_zero_grad(muon_model *m);  /* grads = 0 */
 void muon_model_free(muon_model *m);
 
 /* ---- Optimizers (train/muon_optimizer.c, adamw.c, optimizer.c) ------------- */
-
 typedef enum { MUON_SCHED_CONSTANT = 0, MUON_SCHED_COSINE = 1 } muon_sched_kind;
 typedef enum { MUON_OPT_MUON = 0, MUON_OPT_ADAMW = 1 } muon_opt_kind;
 typedef enum { MUON_MSCALE_DEFAULT = 0, MUON_MSCALE_MOONLIGHT = 1 } muon_mscale_kind;
 
-typedef struct {
-    muon_opt_kind kind;      /* muon: Muon on MATRIX params, AdamW elsewhere; adamw: AdamW on all */
+typedef struct {             /* docs/optimizers.md; muon_optim_defaults sets: */
+    muon_opt_kind kind;      /* muon: Muon on matrices, AdamW elsewhere; adamw: AdamW on all */
     muon_orth_kind orth;     /* polar-express */
     int ns_steps;            /* newton-schulz steps (0: its default) */
-    float lr;                /* Muon lr, 0.02 */
-    float adam_lr;           /* AdamW lr, 1e-3 */
-    float wd;                /* decoupled weight decay, 0; never applied to gains */
+    float lr, adam_lr, wd;   /* Muon lr 0.02, AdamW lr 1e-3, decoupled decay 0 (never on gains) */
     float momentum;          /* Muon mu, 0.95 */
     int nesterov;            /* 1: U = (1-mu) G + mu M; 0: U = M */
     muon_mscale_kind scale;  /* default sqrt(max(1,rows/cols)); moonlight 0.2 sqrt(max(rows,cols)) */
     float beta1, beta2, eps; /* AdamW: 0.9, 0.95, 1e-8 */
     float clip;              /* global gradient-norm clip, 1.0; 0 = off */
 } muon_optim_config;
-
-/* The defaults above (docs/optimizers.md). */
 void muon_optim_defaults(muon_optim_config *c);
 
 /* The optimizer of a whole model: routes every parameter to Muon or AdamW. */
@@ -237,8 +209,7 @@ typedef struct {
     size_t n;               /* = the model's num_params; every buffer is laid out like params */
     long t;                 /* optimizer steps taken */
     float *momentum;        /* (n) Muon M at Muon params, AdamW first moment elsewhere */
-    float *adam_v;          /* (n) AdamW second moment (unused at Muon params) */
-    float *delta;           /* (n) W after - W before of the last step */
+    float *adam_v, *delta;  /* (n) AdamW second moment; W after - W before of the last step */
     float *orth_out;        /* (n) the last O at Muon params; NULL with --optimizer adamw */
     double grad_norm;       /* global gradient norm of the last step, before clipping */
     double orth_seconds;    /* cumulative wall time of the Muon updates */
@@ -249,18 +220,15 @@ typedef struct {
  * settings) or MUON_ERR_NOMEM. muon_optim_step allocates nothing. */
 int muon_optim_create(muon_optim *o, const muon_optim_config *cfg, const muon_model *m);
 /* Clips m->grads by global norm, then steps every parameter with lrs scaled by
- * lr_mult (Muon matrices in parallel, one matrix per thread: same result for
- * any thread count). MUON_ERR_NUMERIC if the gradient norm is not finite
- * (params untouched). */
+ * lr_mult (Muon matrices in parallel, whole matrices per thread). MUON_ERR_NUMERIC
+ * if the gradient norm is not finite (params untouched). */
 int muon_optim_step(muon_optim *o, muon_model *m, double lr_mult);
 void muon_optim_free(muon_optim *o);
 
 /* ---- Checkpoints (train/checkpoint.c): safetensors, PyTorch names ---------- */
-
-/* Writes m's parameters (gains 1-D, matrices 2-D), o's state (may be NULL) as
- * optim.muon_momentum.<name> / optim.adam_m.<name> / optim.adam_v.<name>, step
- * and config in the metadata, plus extra meta_kv pairs (NULL-terminated, may be
- * NULL), atomically. MUON_ERR_NUMERIC (nothing written) if a parameter is not finite. */
+/* Writes m's parameters, o's state (may be NULL), step, config and the extra
+ * meta_kv pairs (NULL-terminated, may be NULL) atomically (docs/formats.md).
+ * MUON_ERR_NUMERIC (nothing written) if a parameter is not finite. */
 int muon_checkpoint_save(const char *path, const muon_model *m, const muon_optim *o,
                          long step, const char *const *meta_kv);
 /* Reads a checkpoint (*f as muon_safetensors_read) and checks it is one of ours:
@@ -268,29 +236,25 @@ int muon_checkpoint_save(const char *path, const muon_model *m, const muon_optim
 int muon_checkpoint_open(const char *path, muon_safetensors *f);
 /* The model config recorded in a checkpoint's metadata; MUON_ERR_FORMAT if absent/bad. */
 int muon_checkpoint_config(const muon_safetensors *f, muon_config *cfg);
-/* Copies every parameter of the created model m from f; MUON_ERR_FORMAT naming
+/* Copies every parameter of the created model m from f; MUON_ERR_FORMAT names
  * a missing or mismatched tensor. */
 int muon_checkpoint_load_model(const muon_safetensors *f, muon_model *m);
 
 /* ---- Training (train/train_config.c, train.c) ------------------------------ */
-
-typedef struct {
+typedef struct {             /* every flag of `muon train --help`, with its default */
     char model_name[32];     /* nano */
     muon_config model;
     muon_optim_config optim;
-    muon_sched_kind schedule;/* cosine */
-    long warmup;             /* linear warmup steps */
-    float lr_floor;          /* cosine ends at lr_floor * lr */
-    long steps;              /* optimizer steps (total, including resumed ones) */
-    long tokens;             /* if > 0: steps = ceil(tokens / (B*T)) */
+    muon_sched_kind schedule;/* cosine to lr_floor * lr after warmup linear steps */
+    long warmup;
+    float lr_floor;
+    long steps, tokens;      /* total optimizer steps; tokens > 0: steps = ceil(tokens/(B*T)) */
     uint64_t seed;
     int threads;             /* 0: OpenMP's default */
     int eval_every, eval_batches, log_every, ckpt_every, track_every; /* 0 = off */
     long stop_after;         /* > 0: stop (checkpoint kept) after this step, as Ctrl-C would */
     char data[512], out[512], resume[512];
 } muon_train_config;
-
-/* Defaults (the nano model, Muon). */
 void muon_train_defaults(muon_train_config *c);
 /* Sets the option called name (the flag without "--": "lr", "no-nesterov",
  * ...) from value (ignored for switches); MUON_ERR_ARG naming the flag and the
@@ -302,33 +266,26 @@ void muon_train_help(FILE *out, const muon_train_config *c);
 /* Overlays the settings recorded in a checkpoint's metadata onto c. */
 int muon_train_config_from_meta(muon_train_config *c, const muon_safetensors *f);
 /* Runs a training job: c->out gets checkpoint.safetensors, metrics.csv,
- * run.json and research_plots/; progress lines go to progress (may be NULL),
- * a plot failure is one warning line there. Errors are found before any
- * output is written. MUON_ERR_NUMERIC on a NaN/Inf loss (last good checkpoint
- * kept). Returns MUON_OK also when stopped by muon_train_stop (*stopped = 1). */
+ * run.json and research_plots/; progress lines (and a plot failure's warning)
+ * go to progress (may be NULL). Bad input is refused before any output.
+ * MUON_ERR_NUMERIC on divergence (last good checkpoint kept). *stopped: 0 ran
+ * to the end, 1 by muon_train_stop (SIGINT; signal-safe), 2 by stop_after. */
 int muon_train(const muon_train_config *c, FILE *progress, int *stopped);
-/* *stopped: 0 ran to the end, 1 by muon_train_stop (SIGINT), 2 by stop_after.
- * Asks a running muon_train to stop after the current step (signal-safe). */
 void muon_train_stop(void);
 
 /* ---- Sampling (model/sample.c) --------------------------------------------- */
-
-/* Appends n_new bytes to prompt(n_prompt) by running m on the last seq_len
- * bytes; temperature 0 = greedy, else softmax(logits/temperature) sampled from
- * seed. out(n_new) receives the new bytes. */
+/* out(n_new) = bytes generated after prompt(n_prompt), m running on the last
+ * seq_len bytes; temperature 0: greedy, else softmax(logits/temperature)
+ * sampled from seed. */
 int muon_sample(muon_model *m, const unsigned char *prompt, int n_prompt, int n_new,
                 float temperature, uint64_t seed, unsigned char *out);
 
 /* ---- Metrics (metrics/spectral.c, analyze.c) ------------------------------- */
-
 /* The metrics of one matrix (docs/metrics.md), in the fixed order rows are
  * logged in; muon_metric_name gives "sigma_max", "top_sv_1", ... */
 typedef enum {
-    MUON_METRIC_SIGMA_MAX = 0, MUON_METRIC_SPECTRAL_GAP,
-    MUON_METRIC_TOP_SV_1, MUON_METRIC_TOP_SV_2, MUON_METRIC_TOP_SV_3,
-    MUON_METRIC_TOP_SV_4, MUON_METRIC_TOP_SV_5, MUON_METRIC_TOP_SV_6,
-    MUON_METRIC_TOP_SV_7, MUON_METRIC_TOP_SV_8, MUON_METRIC_TOP_SV_9,
-    MUON_METRIC_TOP_SV_10,
+    MUON_METRIC_SIGMA_MAX = 0, MUON_METRIC_SPECTRAL_GAP, MUON_METRIC_TOP_SV_1,
+    MUON_METRIC_TOP_SV_10 = MUON_METRIC_TOP_SV_1 + 9, /* top_sv_1..10 in between */
     MUON_METRIC_STABLE_RANK, MUON_METRIC_SPECTRAL_ENTROPY, MUON_METRIC_ORTHO_ERROR_WEIGHT,
     MUON_METRIC_ALIGNMENT_LEFT, MUON_METRIC_ALIGNMENT_RIGHT,     /* need dW */
     MUON_METRIC_UPDATE_RANK, MUON_METRIC_SUBSPACE_EFFICIENCY,    /* need M (and dW) */
@@ -338,19 +295,13 @@ typedef enum {
 } muon_metric_id;
 
 /* value[i] is metric i; have[i] is 0 when its input was NULL (not logged).
- * Degenerate cases (zero matrix, rank 1, sigma_2 = 0) follow the conventions
- * of docs/metrics.md, which tests/golden/gen_metrics.py implements too. */
-typedef struct {
-    double value[MUON_METRIC_COUNT];
-    unsigned char have[MUON_METRIC_COUNT];
-} muon_metrics;
+ * Degenerate cases (zero matrix, rank 1, sigma_2 = 0): docs/metrics.md. */
+typedef struct { double value[MUON_METRIC_COUNT]; unsigned char have[MUON_METRIC_COUNT]; } muon_metrics;
 
-/* The name of metric id ("sigma_max", ...), or NULL when out of range. */
-const char *muon_metric_name(int id);
-/* All the metrics of W(rows,cols); dW, M, O (rows,cols) are the applied
- * update, the momentum and the orthogonaliser output, each may be NULL (its
- * metrics then have have[] = 0). One SVD per input. MUON_ERR_ARG for
- * rows or cols < 1, MUON_ERR_NOMEM. */
+const char *muon_metric_name(int id);   /* "sigma_max", ...; NULL out of range */
+/* Every metric of W(rows,cols); dW, M, O (rows,cols): the applied update, the
+ * momentum, the orthogonaliser output, each may be NULL (its metrics then
+ * have have[] = 0). One SVD per input. MUON_ERR_ARG, NUMERIC, NOMEM. */
 int muon_metrics_compute(int rows, int cols, const float *W, const float *dW,
                          const float *M, const float *O, muon_metrics *out);
 
@@ -368,26 +319,20 @@ typedef struct {
     char (*skipped)[192];          /* one line per unrecognised 2-D tensor */
 } muon_analysis;
 
-/* Static metrics of every Muon-style matrix of the safetensors checkpoints
- * paths(n), found by name and shape (ours: layers.{i}.attn.{q,k,v,o}.weight,
- * layers.{i}.attn.qkvo.weight split, layers.{i}.ffn.{up,down,gate}.weight;
- * PyTorch/HF: self_attn.{q,k,v,o}_proj, mlp.{up,down,gate}_proj, with any
- * prefix such as "model."); with n >= 2 the alignments use the difference of
- * consecutive checkpoints as dW. MUON_ERR_IO/FORMAT naming the file, also when
- * a checkpoint has no matrix; *a is empty on failure. */
+/* Static metrics of every Muon-style matrix of the checkpoints paths(n), found
+ * by name and shape (ours: layers.{i}.attn.{q,k,v,o,qkvo}.weight, ffn.{up,down,
+ * gate}; PyTorch/HF: self_attn.{q,k,v,o}_proj, mlp.{up,down,gate}_proj, any
+ * prefix); with n >= 2 alignments use consecutive differences as dW.
+ * MUON_ERR_IO/FORMAT naming the file (also: no matrix); *a empty on failure. */
 int muon_analyze(const char *const *paths, int n, muon_analysis *a);
 void muon_analysis_free(muon_analysis *a);
-/* Writes a as a tidy CSV like metrics.csv (step = checkpoint index), through
- * path.tmp and a rename, so a failure leaves no partial file. */
+/* Writes a as a tidy CSV like metrics.csv (step = checkpoint index), atomically. */
 int muon_analysis_write_csv(const muon_analysis *a, const char *path);
 
 /* ---- Plots (plots/research.c) ---------------------------------------------- */
-
-/* layers[n_layers] are the layers compared (n_layers 0: first, middle and last;
- * each must exist in the log, else MUON_ERR_ARG); width/height 0: 1200 x 750
- * (else 600x400 .. 8000x8000). */
+/* layers[n_layers]: the layers compared (0: first, middle, last; each must be
+ * in the log); width/height 0: 1200 x 750 (else 600x400 .. 8000x8000). */
 typedef struct { int n_layers; int layers[8]; int width, height; } muon_plot_options;
-
 /* Reads run_dir/metrics.csv and (re)draws every research plot into
  * run_dir/research_plots/ (opt NULL: the defaults). A missing or malformed
  * metrics.csv gives MUON_ERR_IO / MUON_ERR_FORMAT naming the file and line,
@@ -398,7 +343,6 @@ int muon_plot_run_opts(const char *run_dir, const muon_plot_options *opt);
 int muon_plot_csv(const char *csv_path, const char *dir, const muon_plot_options *opt);
 
 /* ---- Benchmarks (entry points of `muon bench`) ----------------------------- */
-
 /* Each prints its part of the `muon bench` table to out: GEMM GFLOP/s (blas
  * != 0 adds OpenBLAS when built with BLAS=openblas), SVD and orthogonaliser
  * times, nano forward+backward, training tokens/s with the orthogonaliser's

@@ -2,8 +2,8 @@
  * writing RESULTS exactly as any other backend must (docs/conformance.md), so
  * the C implementation is checked by `muon verify` like everyone else.
  *
- * Each op calls the library's public functions -- muon_orthogonalize_ex,
- * muon_muon_update, muon_adamw_update, muon_lr_multiplier, muon_clip_grads,
+ * Each op calls the library's public functions -- muon_orthogonalize_flags,
+ * muon_orthogonal_update, muon_adamw_update, muon_lr_multiplier, muon_clip_grads,
  * the model's forward/backward and muon_optim_step, muon_metrics_compute --
  * and nothing here re-implements any of them. A case's parameters come from
  * the manifest; its outputs are kept by name and those the manifest lists are
@@ -83,10 +83,10 @@ static int wanted(const conf_case *c, const char *name)
 /* ---- inputs --------------------------------------------------------------- */
 
 /* Input name as a matrix (rows, cols) (ndim 2) or a vector (ndim 1: rows 1). */
-static const float *input(const conf_case *c, const muon_st_file *in, const char *name, int ndim,
+static const float *input(const conf_case *c, const muon_safetensors *in, const char *name, int ndim,
                           int *rows, int *cols)
 {
-    const muon_st_tensor *t = in ? muon_st_find(in, name) : NULL;
+    const muon_tensor *t = in ? muon_safetensors_find(in, name) : NULL;
     if (!t || t->ndim != ndim || t->numel == 0) {
         muon_error(MUON_ERR_FORMAT, "case '%s': input '%s' missing or not %d-D", c->id, name, ndim);
         return NULL;
@@ -106,7 +106,7 @@ static float *dup(const float *x, size_t n)
 
 /* ---- the ops --------------------------------------------------------------- */
 
-static int run_orth(const conf_case *c, const muon_st_file *in, outputs *o)
+static int run_orth(const conf_case *c, const muon_safetensors *in, outputs *o)
 {
     const char *method, *prec;
     muon_orth_kind kind;
@@ -126,9 +126,9 @@ static int run_orth(const conf_case *c, const muon_st_file *in, outputs *o)
         if (!X) return MUON_ERR_NOMEM;
         if (name[0] == 'X') {   /* the iterate after k steps */
             int k = atoi(name + 1);
-            st = muon_orthogonalize_ex(kind, k, rows, cols, G, X, flags | MUON_ORTH_PARTIAL);
+            st = muon_orthogonalize_flags(kind, k, rows, cols, G, X, flags | MUON_ORTH_PARTIAL);
         } else {
-            st = muon_orthogonalize_ex(kind, kind == MUON_ORTH_NEWTON_SCHULZ ? (int)steps : 0, rows, cols, G, X, flags);
+            st = muon_orthogonalize_flags(kind, kind == MUON_ORTH_NEWTON_SCHULZ ? (int)steps : 0, rows, cols, G, X, flags);
         }
         if (st) return muon_error_prefix(st, "case '%s': ", c->id);
     }
@@ -166,7 +166,7 @@ static int optim_from(const conf_case *c, const conf_json *p, muon_optim_config 
     return MUON_OK;
 }
 
-static int run_muon(const conf_case *c, const muon_st_file *in, outputs *o)
+static int run_muon(const conf_case *c, const muon_safetensors *in, outputs *o)
 {
     muon_optim_config oc;
     int rows = 0, cols = 0, r2 = 0, c2 = 0, r3 = 0, c3 = 0, st;
@@ -186,13 +186,13 @@ static int run_muon(const conf_case *c, const muon_st_file *in, outputs *o)
     O = output_new(o, n, "O");
     dW = output_new(o, n, "dW");
     if (!U || !O || !dW) { muon_free(Mu); return MUON_ERR_NOMEM; }
-    muon_muon_momentum(&oc, n, G, Mu, U);   /* U alone, from a copy of M */
+    muon_momentum_update(&oc, n, G, Mu, U);   /* U alone, from a copy of M */
     muon_free(Mu);
-    st = muon_muon_update(&oc, oc.lr, rows, cols, Wn, G, Mn, O, dW);
+    st = muon_orthogonal_update(&oc, oc.lr, rows, cols, Wn, G, Mn, O, dW);
     return st ? muon_error_prefix(st, "case '%s': ", c->id) : MUON_OK;
 }
 
-static int run_adamw(const conf_case *c, const muon_st_file *in, outputs *o)
+static int run_adamw(const conf_case *c, const muon_safetensors *in, outputs *o)
 {
     static const char *const parts[2][4] = {{"W", "G", "m", "v"}, {"gain", "gain_grad", "gain_m", "gain_v"}};
     muon_optim_config oc;
@@ -257,7 +257,7 @@ static int run_schedule(const conf_case *c, outputs *o)
     return MUON_OK;
 }
 
-static int run_clip(const conf_case *c, const muon_st_file *in, outputs *o)
+static int run_clip(const conf_case *c, const muon_safetensors *in, outputs *o)
 {
     double max_norm;
     size_t total = 0, off = 0, sizes[64];
@@ -267,9 +267,9 @@ static int run_clip(const conf_case *c, const muon_st_file *in, outputs *o)
     char name[16];
     if ((st = conf_param_num(c, NULL, "max_norm", &max_norm))) return st;
     for (n = 0; n < 64; n++) {
-        const muon_st_tensor *t;
+        const muon_tensor *t;
         snprintf(name, sizeof name, "g%d", n);
-        if (!(t = muon_st_find(in, name))) break;
+        if (!(t = muon_safetensors_find(in, name))) break;
         g[n] = t->data;
         sizes[n] = t->numel;
         total += t->numel;
@@ -309,9 +309,9 @@ static int model_from(const conf_case *c, const conf_json *cfgj, muon_config *cf
 }
 
 /* Tokens (leading dims..., B, T) of input name, as ints in [0, V). */
-static int *tokens_from(const conf_case *c, const muon_st_file *in, const char *name, size_t want, int V)
+static int *tokens_from(const conf_case *c, const muon_safetensors *in, const char *name, size_t want, int V)
 {
-    const muon_st_tensor *t = muon_st_find(in, name);
+    const muon_tensor *t = muon_safetensors_find(in, name);
     int *x;
     size_t i;
     if (!t || t->numel != want) {
@@ -331,7 +331,7 @@ static int *tokens_from(const conf_case *c, const muon_st_file *in, const char *
     return x;
 }
 
-static int load_params(const conf_case *c, const muon_st_file *in, muon_model *m)
+static int load_params(const conf_case *c, const muon_safetensors *in, muon_model *m)
 {
     int i;
     for (i = 0; i < m->n_tensors; i++) {
@@ -339,10 +339,10 @@ static int load_params(const conf_case *c, const muon_st_file *in, muon_model *m
         int64_t shape[2];
         int nd = p->role == MUON_ROLE_GAIN ? 1 : 2;
         char name[96];
-        const muon_st_tensor *t;
+        const muon_tensor *t;
         if (nd == 1) shape[0] = p->cols; else { shape[0] = p->rows; shape[1] = p->cols; }
         snprintf(name, sizeof name, "param.%s", p->name);
-        if (!(t = muon_st_expect(in, name, nd, shape))) return muon_error_prefix(MUON_ERR_FORMAT, "case '%s': ", c->id);
+        if (!(t = muon_safetensors_expect(in, name, nd, shape))) return muon_error_prefix(MUON_ERR_FORMAT, "case '%s': ", c->id);
         memcpy(m->params + p->offset, t->data, (size_t)p->rows * p->cols * sizeof(float));
     }
     return MUON_OK;
@@ -364,7 +364,7 @@ static int save_params(outputs *o, const muon_model *m, const float *buf, const 
 }
 
 /* model_step (one full step with every intermediate) and trajectory (steps). */
-static int run_model(const conf_case *c, const muon_st_file *in, outputs *o, int trajectory)
+static int run_model(const conf_case *c, const muon_safetensors *in, outputs *o, int trajectory)
 {
     const conf_json *optj = conf_json_get(c->params, "optim");
     muon_config cfg;
@@ -443,15 +443,15 @@ done:
     return st;
 }
 
-static int run_metrics(const conf_case *c, const muon_st_file *in, outputs *o)
+static int run_metrics(const conf_case *c, const muon_safetensors *in, outputs *o)
 {
-    const muon_st_tensor *W = muon_st_find(in, "W"), *x[3];
+    const muon_tensor *W = muon_safetensors_find(in, "W"), *x[3];
     static const char *const names[3] = {"dW", "M", "O"};
     muon_metrics mt;
     int i, st;
     if (!W || W->ndim != 2) return muon_error(MUON_ERR_FORMAT, "case '%s': input W missing or not 2-D", c->id);
     for (i = 0; i < 3; i++) {
-        x[i] = muon_st_find(in, names[i]);
+        x[i] = muon_safetensors_find(in, names[i]);
         if (x[i] && (x[i]->ndim != 2 || x[i]->shape[0] != W->shape[0] || x[i]->shape[1] != W->shape[1]))
             return muon_error(MUON_ERR_FORMAT, "case '%s': input %s is not shaped like W", c->id, names[i]);
     }
@@ -473,7 +473,7 @@ int conf_conform(const char *suite_dir, const char *out_path)
 {
     conf_suite s;
     outputs *outs = NULL;
-    muon_st_tensor *tensors = NULL;
+    muon_tensor *tensors = NULL;
     char **names = NULL;
     int st, i, j, count = 0, total = 0;
     static const char *const meta[] = {"format", CONF_FORMAT, "backend", "muon C " MUON_VERSION " (muon conform)", NULL};
@@ -485,7 +485,7 @@ int conf_conform(const char *suite_dir, const char *out_path)
     if (!outs || !tensors || !names) { st = muon_error(MUON_ERR_NOMEM, "conform: out of memory"); goto done; }
     for (i = 0; i < s.n_cases && !st; i++) {
         const conf_case *c = &s.cases[i];
-        muon_st_file in;
+        muon_safetensors in;
         memset(&in, 0, sizeof in);
         if (c->has_inputs && (st = conf_case_read(&s, &c->inputs, &in))) break;
         if (!strcmp(c->op, "orthogonalize")) st = run_orth(c, &in, &outs[i]);
@@ -497,11 +497,11 @@ int conf_conform(const char *suite_dir, const char *out_path)
         else if (!strcmp(c->op, "trajectory")) st = run_model(c, &in, &outs[i], 1);
         else if (!strcmp(c->op, "metrics")) st = run_metrics(c, &in, &outs[i]);
         else st = muon_error(MUON_ERR_FORMAT, "case '%s': unknown op '%s'", c->id, c->op);
-        muon_st_free(&in);
+        muon_safetensors_free(&in);
         for (j = 0; !st && j < c->n_expected; j++) {
             const conf_expected *e = &c->expected_t[j];
             const output *x = output_find(&outs[i], e->name);
-            muon_st_tensor *t = &tensors[count];
+            muon_tensor *t = &tensors[count];
             size_t L = strlen(c->id) + strlen(e->name) + 2;
             if (!x) { st = muon_error(MUON_ERR_FORMAT, "case '%s': this backend does not produce '%s'", c->id, e->name); break; }
             if (x->n != e->numel) {
@@ -519,7 +519,7 @@ int conf_conform(const char *suite_dir, const char *out_path)
             count++;
         }
     }
-    if (!st) st = muon_st_write(out_path, tensors, count, meta);
+    if (!st) st = muon_safetensors_write(out_path, tensors, count, meta);
 done:
     if (outs) for (i = 0; i < s.n_cases; i++) outputs_free(&outs[i]);
     if (names) for (i = 0; i < count; i++) free(names[i]);

@@ -9,6 +9,11 @@
 #define MUON_CONFORMANCE_H
 
 #include "muon.h"
+#include "io/io.h"
+#include "linalg/linalg.h"
+#include "model/model_internal.h"
+#include "train/train.h"
+#include "metrics/metrics.h"
 
 #define CONF_FORMAT "muon-conformance/1"
 
@@ -47,7 +52,7 @@ typedef struct {
     const char *name;          /* tensor name inside the case ("X3", "grad.embed.weight") */
     char dtype[8];             /* what RESULTS must store: "F32" */
     int ndim;
-    int64_t shape[MUON_ST_MAXDIM];
+    int64_t shape[MUON_TENSOR_MAXDIM];
     size_t numel;
     double rtol, atol;         /* pass: |got - want| <= atol + rtol |want| per element */
     const char *reason, *doc;  /* why this tolerance; "docs/<file>.md#<anchor>" */
@@ -82,7 +87,7 @@ int conf_suite_load(const char *dir, conf_suite *s);
 void conf_suite_free(conf_suite *s);
 /* Reads one of a case's files after checking its size and CRC-32 against the
  * manifest (a corrupted suite is bad input, not a failing backend). */
-int conf_case_read(const conf_suite *s, const conf_file *file, muon_st_file *f);
+int conf_case_read(const conf_suite *s, const conf_file *file, muon_safetensors *f);
 /* A number / boolean / string parameter of a case: MUON_ERR_FORMAT naming
  * the case and key when missing or of another type. */
 int conf_param_num(const conf_case *c, const conf_json *obj, const char *key, double *v);

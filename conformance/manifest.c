@@ -91,7 +91,7 @@ static int load_expected(const char *what, const char *id, const conf_json *o, c
     if (strncmp(e->doc, "docs/", 5) || !strstr(e->doc, ".md"))
         return muon_error(MUON_ERR_FORMAT, "%s: case '%s', tensor '%s': doc '%s' is not docs/<file>.md#<anchor>",
                           what, id, e->name, e->doc);
-    if (shape->n > MUON_ST_MAXDIM)
+    if (shape->n > MUON_TENSOR_MAXDIM)
         return muon_error(MUON_ERR_FORMAT, "%s: case '%s', tensor '%s': too many dimensions", what, id, e->name);
     e->ndim = shape->n;
     e->numel = 1;
@@ -188,7 +188,7 @@ void conf_suite_free(conf_suite *s)
     memset(s, 0, sizeof *s);
 }
 
-int conf_case_read(const conf_suite *s, const conf_file *file, muon_st_file *f)
+int conf_case_read(const conf_suite *s, const conf_file *file, muon_safetensors *f)
 {
     char path[1200], *buf;
     size_t len;
@@ -205,7 +205,7 @@ int conf_case_read(const conf_suite *s, const conf_file *file, muon_st_file *f)
     if (crc != file->crc32)
         return muon_error(MUON_ERR_FORMAT, "%s: CRC-32 %08lx, the manifest says %08lx (corrupted)",
                           path, (unsigned long)crc, (unsigned long)file->crc32);
-    return muon_st_read(path, f);
+    return muon_safetensors_read(path, f);
 }
 
 int conf_param_num(const conf_case *c, const conf_json *obj, const char *key, double *v)

@@ -25,14 +25,14 @@
 
 typedef struct {
     int n;
-    muon_st_file *files;
+    muon_safetensors *files;
     char (*paths)[600];
 } results_set;
 
 static void results_free(results_set *r)
 {
     int i;
-    for (i = 0; i < r->n; i++) muon_st_free(&r->files[i]);
+    for (i = 0; i < r->n; i++) muon_safetensors_free(&r->files[i]);
     free(r->files);
     free(r->paths);
     memset(r, 0, sizeof *r);
@@ -40,7 +40,7 @@ static void results_free(results_set *r)
 
 static int results_add(results_set *r, const char *path)
 {
-    muon_st_file *nf = realloc(r->files, (size_t)(r->n + 1) * sizeof *nf);
+    muon_safetensors *nf = realloc(r->files, (size_t)(r->n + 1) * sizeof *nf);
     char (*np)[600];
     int st;
     if (!nf) return muon_error(MUON_ERR_NOMEM, "results: out of memory");
@@ -49,7 +49,7 @@ static int results_add(results_set *r, const char *path)
     if (!np) return muon_error(MUON_ERR_NOMEM, "results: out of memory");
     r->paths = np;
     snprintf(r->paths[r->n], sizeof r->paths[r->n], "%s", path);
-    st = muon_st_read(path, &r->files[r->n]);
+    st = muon_safetensors_read(path, &r->files[r->n]);
     if (st) return muon_error_prefix(st, "results %s: ", path);
     r->n++;
     return MUON_OK;
@@ -107,12 +107,12 @@ static int results_load(const char *path, results_set *r)
 }
 
 /* The tensor called name in exactly one results file. */
-static int results_find(const results_set *r, const char *name, const muon_st_tensor **t, const char **where)
+static int results_find(const results_set *r, const char *name, const muon_tensor **t, const char **where)
 {
     int i;
     *t = NULL;
     for (i = 0; i < r->n; i++) {
-        const muon_st_tensor *x = muon_st_find(&r->files[i], name);
+        const muon_tensor *x = muon_safetensors_find(&r->files[i], name);
         if (!x) continue;
         if (*t) return muon_error(MUON_ERR_FORMAT, "results: tensor '%s' is in both %s and %s", name, *where, r->paths[i]);
         *t = x;
@@ -252,11 +252,11 @@ int conf_verify(const char *suite_dir, const char *results, int json, FILE *out,
     if (!rows) { st = muon_error(MUON_ERR_NOMEM, "verify: out of memory"); goto done; }
     for (c = 0; c < s.n_cases; c++) {
         const conf_case *cs = &s.cases[c];
-        muon_st_file ef;
+        muon_safetensors ef;
         if ((st = conf_case_read(&s, &cs->expected, &ef))) goto done;
         for (j = 0; j < cs->n_expected; j++) {
             const conf_expected *e = &cs->expected_t[j];
-            const muon_st_tensor *want = muon_st_expect(&ef, e->name, e->ndim, e->shape), *got;
+            const muon_tensor *want = muon_safetensors_expect(&ef, e->name, e->ndim, e->shape), *got;
             const char *where = NULL;
             char name[512];
             int k;
@@ -291,7 +291,7 @@ int conf_verify(const char *suite_dir, const char *results, int json, FILE *out,
             }
             n++;
         }
-        muon_st_free(&ef);
+        muon_safetensors_free(&ef);
         if (st) goto done;
     }
     v->n_rows = n;

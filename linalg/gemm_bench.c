@@ -3,18 +3,14 @@
  * with `make bench BLAS=openblas` OpenBLAS's cblas_sgemm on the same calls
  * beside it (the only place BLAS is ever linked; never in a normal build).
  *
- * Peak: 116 GFLOP/s fp32 per core, measured on the development machine (AMD
- * EPYC, Zen 4: AVX-512 executed as two 256-bit FMA pipes = 32 flop/cycle at
- * about 3.6 GHz) by a loop of 24 independent vfmadd231ps zmm chains. The
- * project brief assumed 250 (a Zen 5 with full-width 512-bit pipes); this
- * VM does not reach that, and neither does OpenBLAS (~96 GFLOP/s here).
+ * Peak: PEAK_GFLOPS_PER_CORE, the fp32 FMA peak of one core of the reference
+ * machine (README "Performance"), measured there by a loop of independent
+ * vfmadd231ps chains; on another machine the %pk column is relative to it.
  *
  * Timings are the best of several repetitions (the machine is shared, and
  * the best run is the one least disturbed by other processes). Read the
  * threaded column on a quiet machine only: when more threads are runnable
- * than there are cores, every fork/join waits for a descheduled thread
- * (measured at load 5-7 on the 2-core machine: median 2-thread call of
- * 1024x384x128 7-20 ms against a best of 0.5 ms; 1-thread median 1.1 ms).
+ * than there are cores, every fork/join waits for a descheduled thread.
  * muon_gemm's contention guard, which then falls back to one thread, is off
  * while timing, so the column shows what the threads do, not the guard. */
 #include "linalg/linalg.h"
@@ -131,8 +127,7 @@ int muon_bench_gemm(FILE *out, int blas)
 #endif
     /* All muon runs first, then all OpenBLAS runs: OpenBLAS's idle worker
      * threads keep spinning for a while after each call and would steal the
-     * second core from OpenMP's threads (measured: 2 threads fell to 8
-     * GFLOP/s when interleaved). ROUNDS passes over the shapes, keeping each
+     * second core from OpenMP's threads. ROUNDS passes over the shapes, keeping each
      * one's best, so a burst of load from other processes spoils one pass,
      * not the table. */
     muon_gemm_guard_enable(0);

@@ -111,6 +111,10 @@ int muon_gemm_naive(muon_op opA, muon_op opB, int M, int N, int K,
  * sum of squares rounded to bf16 before its square root. Ignored by svd. */
 #define MUON_ORTH_BF16 1u
 #define MUON_ORTH_BF16_TORCH1 2u
+/* MUON_ORTH_PARTIAL: stop after `steps` iterations for every polynomial method
+ * (0: the normalised input; at most the table's 5 for the Polar Express and
+ * keller), so a conformance check sees each iterate. Ignored by svd. */
+#define MUON_ORTH_PARTIAL 4u
 /* muon_orthogonalize with flags (0: the same as muon_orthogonalize). */
 int muon_orthogonalize_flags(muon_orth_kind kind, int steps, int rows, int cols,
                           const float *G, float *O, unsigned flags);

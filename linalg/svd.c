@@ -36,7 +36,7 @@
 
 #define SVD_MAX_SWEEPS 30
 /* Jacobi works on blocks of columns sized so that a pair of blocks (2 x bs
- * columns of N doubles) fits in 512 KiB, half a Zen 5 core's L2, while all
+ * columns of N doubles) fits in 512 KiB, about half a core's L2, while all
  * their pairs are rotated (dgesvj's blocked sweeps), but no smaller than
  * needed: every round of the schedule ends in a barrier, which costs a time
  * slice when the cores are shared, so fewer, larger blocks (at least 4, so
@@ -44,7 +44,7 @@
 #define SVD_PAIR_BYTES (512.0 * 1024.0)
 /* A parallel region (fork, barrier) costs microseconds when the cores are
  * free and far more when they are shared, so only regions of at least this
- * many flops (~0.1 ms of work) run in parallel. */
+ * many flops run in parallel. */
 #define SVD_PAR_FLOPS 2e6
 
 static double dot_d(const double *restrict x, const double *restrict y, int n)

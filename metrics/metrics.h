@@ -6,10 +6,9 @@
 #include "io/io.h"
 #include "model/model_internal.h"
 
-/* Default --track-every. Measured (muon_bench_metrics, best of 3, shared
- * 2-core machine): one tracking pass over `nano` (48 matrices, 4 SVDs each)
- * costs 1.0-2.5 forward+backward steps (0.65-1.25 s alone, 1 s step), so 50
- * keeps tracking near 2-5% of training (10% even at a pass of 5.5 steps). */
+/* Default --track-every. One tracking pass computes 4 SVDs of each of
+ * nano's 48 matrices; `muon bench metrics` prints its cost in training
+ * steps and the share of a run it takes at this interval (a few percent). */
 #define MUON_DEFAULT_TRACK_EVERY 50
 /* k of alignment_left/right (docs/metrics.md#alignment_left); min(k, rank) is used when smaller. */
 #define MUON_ALIGN_K 5

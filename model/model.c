@@ -14,9 +14,8 @@
  * norms' outputs, raw and normed/rotated q|k|v, the attention output, the
  * up (and gate) projections and one log-sum-exp per score row -- not the
  * T x T probabilities, and not the FFN activation (recomputed in backward).
- * Measured peak resident size of a whole `muon train` step (this model with
- * its activations, plus the optimizer state, GEMM packing and orthogonaliser
- * scratch): blueberry-nano (B 1, T 2048) 2.7 GB; nano 141 MB.
+ * The activations dominate memory at large B*T (blueberry-nano, B 1, T 2048,
+ * needs gigabytes of them; a failed create says how much it asked for).
  *
  * Parameter layout (m->tensors, and the order of the flat params[] array):
  *   embed.weight (V,C)

@@ -19,6 +19,9 @@ const char *muon_ffn_name(muon_ffn_kind k);
 int muon_ffn_parse(const char *name, muon_ffn_kind *k);
 /* The muon_matrix_kind called name ("q", ..., "none"), or -1. */
 int muon_matrix_index(const char *name);
+/* The residual stream (B,T,C) leaving block l (0..L-1) in the last forward
+ * (what a conformance check compares layer by layer); NULL if l is out of range. */
+const float *muon_model_block_output(const muon_model *m, int l);
 /* The tensor called name, or NULL. */
 const muon_param *muon_model_find(const muon_model *m, const char *name);
 /* Writes the tracked matrices into out (capacity cap), returns how many

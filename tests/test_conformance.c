@@ -150,12 +150,12 @@ static void expect_bad(const char *what, const char *suite, const char *results,
 /* RESULTS with tensor `name` removed or given another shape. */
 static int rewrite_results(const char *from, const char *to, const char *name, int reshape)
 {
-    muon_st_file f;
-    muon_st_tensor *t;
+    muon_safetensors f;
+    muon_tensor *t;
     int i, n = 0, st;
-    if (muon_st_read(from, &f)) return 1;
+    if (muon_safetensors_read(from, &f)) return 1;
     t = calloc((size_t)f.count, sizeof *t);
-    if (!t) { muon_st_free(&f); return 1; }
+    if (!t) { muon_safetensors_free(&f); return 1; }
     for (i = 0; i < f.count; i++) {
         if (!strcmp(f.tensors[i].name, name)) {
             if (!reshape) continue;
@@ -167,22 +167,22 @@ static int rewrite_results(const char *from, const char *to, const char *name, i
         }
         t[n++] = f.tensors[i];
     }
-    st = muon_st_write(to, t, n, NULL);
+    st = muon_safetensors_write(to, t, n, NULL);
     free(t);
-    muon_st_free(&f);
+    muon_safetensors_free(&f);
     return st;
 }
 
 /* RESULTS with one value of tensor `name` moved by delta. */
 static int perturb_results(const char *from, const char *to, const char *name, float delta)
 {
-    muon_st_file f;
+    muon_safetensors f;
     int i, st, found = 0;
-    if (muon_st_read(from, &f)) return 1;
+    if (muon_safetensors_read(from, &f)) return 1;
     for (i = 0; i < f.count; i++)
         if (!strcmp(f.tensors[i].name, name)) { f.tensors[i].data[f.tensors[i].numel / 2] += delta; found = 1; }
-    st = found ? muon_st_write(to, f.tensors, f.count, NULL) : 1;
-    muon_st_free(&f);
+    st = found ? muon_safetensors_write(to, f.tensors, f.count, NULL) : 1;
+    muon_safetensors_free(&f);
     return st;
 }
 

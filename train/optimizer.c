@@ -41,8 +41,8 @@ int muon_opt_parse(const char *name, muon_opt_kind *k)
 
 double muon_grad_norm(const float *g, size_t n)
 {
-    /* one double accumulator in index order: slow-ish (1 ms for nano) but
-     * its value is defined by the data alone */
+    /* one double accumulator in index order: not the fastest sum, but its
+     * value is defined by the data alone */
     double s = 0.0;
     size_t i;
     for (i = 0; i < n; i++) s += (double)g[i] * (double)g[i];

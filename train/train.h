@@ -53,6 +53,15 @@ int muon_mscale_parse(const char *name, muon_mscale_kind *k);
 /* Muon's update scale for a (rows,cols) matrix. */
 float muon_update_scale(muon_mscale_kind k, int rows, int cols);
 
+/* Muon's momentum part alone: M(n) <- mu M + (1-mu) G(n); U(n) = (1-mu) G + mu M
+ * (Nesterov) or M. muon_orthogonal_update starts with it. */
+void muon_momentum_update(const muon_optim_config *c, size_t n, const float *G, float *M,
+                          float *U);
+/* Global-norm clipping of g(n) in place, as torch.nn.utils.clip_grad_norm_:
+ * when clip > 0 and the norm exceeds it, g *= clip/(norm + 1e-6). Returns the
+ * norm before clipping (a non-finite norm leaves g untouched). */
+double muon_clip_grads(float *g, size_t n, float clip);
+
 /* One Muon step on W(rows,cols) with gradient G(rows,cols) at learning rate lr:
  * M(rows,cols) <- mu M + (1-mu) G; O(rows,cols) = orth(U); W <- W (1 - lr wd)
  * - lr scale O; delta(rows,cols) = W after - W before. MUON_ERR_ARG/NOMEM. */
