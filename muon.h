@@ -846,7 +846,7 @@ int muon_png_write(const char *path, const muon_canvas *c);
  * indexed by muon_metric_index() and matrix kind 0..6 (q,k,v,o,up,down,gate).
  * Values: NaN = not logged; +inf = logged as nan/inf (a missing point). */
 enum { MUON_CSV_LOSS = 0, MUON_CSV_VAL_LOSS, MUON_CSV_LR, MUON_CSV_TOKENS,
-       MUON_CSV_NMODEL };
+       MUON_CSV_VAL_LOSS_SE, MUON_CSV_NMODEL };
 #define MUON_CSV_NKINDS 7
 #define MUON_CSV_NMETRICS 22
 typedef struct {

@@ -24,7 +24,7 @@ static const char *const metric_names[MUON_CSV_NMETRICS] = {
     "update_rank", "subspace_efficiency", "ortho_error_weight",
     "ortho_error_update", "update_sv_min", "update_sv_max"
 };
-static const char *const model_names[MUON_CSV_NMODEL] = { "loss", "val_loss", "lr", "tokens" };
+static const char *const model_names[MUON_CSV_NMODEL] = { "loss", "val_loss", "lr", "tokens", "val_loss_se" };
 static const char *const kind_names[MUON_CSV_NKINDS] = { "q", "k", "v", "o", "up", "down", "gate" };
 
 int muon_metric_index(const char *name)
