@@ -119,11 +119,28 @@ static int int_setting(const muon_run *r, const char *key, const char *path, lon
     return MUON_OK;
 }
 
+/* muon writes metrics.csv in whole lines: a last line without its newline
+ * is a cut-off file, refused rather than read as a shorter run. */
+static int check_complete(const char *path, long steps_done)
+{
+    FILE *f = fopen(path, "rb");
+    long n;
+    int c;
+    (void)steps_done;
+    if (!f) return muon_error(MUON_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0) { fclose(f); return muon_error(MUON_ERR_IO, "%s: cannot read", path); }
+    if (n == 0) { fclose(f); return muon_error(MUON_ERR_FORMAT, "%s: empty file", path); }
+    if (fseek(f, n - 1, SEEK_SET) != 0 || (c = fgetc(f)) == EOF) { fclose(f); return muon_error(MUON_ERR_IO, "%s: read error", path); }
+    fclose(f);
+    if (c != '\n') return muon_error(MUON_ERR_FORMAT, "%s: the last line has no newline: the file is truncated", path);
+    return MUON_OK;
+}
+
 static int load_run(muon_run *r, const char *dir)
 {
     char path[600];
     char *json;
-    long v[7];
+    long v[7], steps_done;
     int st, i;
     static const char *const keys[7] = { "n-layers", "d-model", "n-heads", "n-kv-heads", "d-ff", "merged-qkvo", "seed" };
     const char *opt, *sc;
@@ -134,6 +151,11 @@ static int load_run(muon_run *r, const char *dir)
     json = slurp(path, &st);
     if (!json) return muon_error_prefix(st, "run %s: ", dir);
     st = parse_settings(r, path, json);
+    {
+        /* "results": {"steps_done": N}: what metrics.csv must reach */
+        const char *p = strstr(json, "\"steps_done\":");
+        steps_done = p ? strtol(p + 13, NULL, 10) : -1;
+    }
     muon_free(json);
     for (i = 0; !st && i < 7; i++) st = int_setting(r, keys[i], path, &v[i]);
     if (st) return st;
@@ -147,8 +169,16 @@ static int load_run(muon_run *r, const char *dir)
     r->adamw = opt && !strcmp(opt, "adamw");
     r->moonlight_scale = sc && !strcmp(sc, "moonlight");
     snprintf(path, sizeof path, "%s/metrics.csv", dir);
+    st = check_complete(path, steps_done);
+    if (st) return st;
     st = muon_metrics_read(path, &r->t);
     if (st) return st;
+    if (steps_done >= 0 && (r->t.n_steps == 0 || r->t.steps[r->t.n_steps - 1] != steps_done)) {
+        long got = r->t.n_steps ? r->t.steps[r->t.n_steps - 1] : -1;
+        muon_metrics_free(&r->t);
+        return muon_error(MUON_ERR_FORMAT, "%s: ends at step %ld but run.json says %ld steps were done (truncated?)",
+                          path, got, steps_done);
+    }
     if (r->t.n_layers != 0 && r->t.n_layers != r->n_layers) {
         muon_metrics_free(&r->t);
         return muon_error(MUON_ERR_FORMAT, "%s: %d layers logged, run.json says %d (a metrics.csv of another run?)",
