@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L /* mkdir */
 #endif
 #include "plots/compare.h"
+#include "metrics/claims.h"
 
 #include <errno.h>
 #include <math.h>
@@ -175,6 +176,8 @@ static void band(muon_canvas *c, const muon_axes *ax, const curve *cv, muon_rgb 
 typedef struct {
     int metric, kind;   /* metric < 0: model series -1-which */
     const char *title, *ylabel;
+    double hline;       /* a reference level drawn grey and dashed (NaN: none) */
+    const char *hlabel;
 } ts_fig;
 
 static void range_of(const curve *cv, int n, double *lo, double *hi)
@@ -224,13 +227,17 @@ static int fig_timeseries(muon_canvas *c, const muon_run_set *s, const ts_fig *f
     int lay[3], nl = layers_compared(s, lay), g, l, nc = 0, ne = 0, st, roles[3] = { 0, 1, 2 };
     double xlo, xhi, ylo, yhi;
     muon_axes ax;
-    muon_legend_entry e[MUON_RUNS_MAX + 3];
+    muon_legend_entry e[MUON_RUNS_MAX + 4];
     char lab[3][64];
     if (nl == 2) roles[1] = 2;
     for (g = 0; g < s->n_groups; g++)
         for (l = 0; l < (f->metric < 0 ? 1 : nl); l++) group_curve(s, g, f->metric, f->kind, lay[l], &cv[nc++]);
     step_range(s, f->metric < 0, &xlo, &xhi);
     range_of(cv, nc, &ylo, &yhi);
+    if (f->hline == f->hline && ylo <= yhi) {
+        if (f->hline < ylo) ylo = f->hline - 0.05 * (yhi - ylo);
+        if (f->hline > yhi) yhi = f->hline + 0.05 * (yhi - ylo);
+    }
     ax = frame(c, 0, 0, W, H, xlo, xhi, ylo, yhi, f->title, 3, "step", f->ylabel, 1);
     for (nc = 0, g = 0; g < s->n_groups; g++)
         for (l = 0; l < (f->metric < 0 ? 1 : nl); l++, nc++) {
@@ -239,6 +246,12 @@ static int fig_timeseries(muon_canvas *c, const muon_run_set *s, const ts_fig *f
             st = muon_axes_series(c, &ax, cv[nc].x, cv[nc].m, cv[nc].n, 2.2, layer_dash[roles[l]], col, 1.0);
             if (st) return st;
         }
+    if (f->hline == f->hline) {
+        double hx[2], hy[2];
+        hx[0] = xlo; hx[1] = xhi; hy[0] = hy[1] = f->hline;
+        st = muon_axes_series(c, &ax, hx, hy, 2, 1.6, 6, grey, 1.0);
+        if (st) return st;
+    }
     if (nc == 0 || ylo > yhi)
         muon_canvas_text(c, (ax.x0 + ax.x1) / 2, (ax.y0 + ax.y1) / 2, "no data", 3, grey, 0, 0, 0);
     for (g = 0; g < s->n_groups && ne < MUON_RUNS_MAX; g++) {
@@ -255,6 +268,12 @@ static int fig_timeseries(muon_canvas *c, const muon_run_set *s, const ts_fig *f
             e[ne].width = 2.2; e[ne].dash = layer_dash[roles[l]]; e[ne].marker = -1; e[ne].bar = 0;
             ne++;
         }
+    if (f->hline == f->hline) {
+        e[ne].label = f->hlabel;
+        e[ne].col = grey;
+        e[ne].width = 1.6; e[ne].dash = 6; e[ne].marker = -1; e[ne].bar = 0;
+        ne++;
+    }
     {
         int lw, lh;
         muon_legend_size(e, ne, &lw, &lh);
@@ -369,6 +388,16 @@ int muon_compare_plots(const muon_run_set *s, const char *out_dir)
             f.kind = kinds[i];
             f.title = names[i][0];
             f.ylabel = names[i][1];
+            f.hline = NAN;
+            f.hlabel = NULL;
+            if (i == 5) {
+                /* Q's left singular vectors live in R^(n_heads x head_dim) = R^d_model */
+                double se;
+                int m = s->runs[0].d_model;
+                st = muon_alignment_chance(m, MUON_ALIGN_K < m ? MUON_ALIGN_K : m, 4000, 20240901u, &f.hline, &se);
+                if (st) break;
+                f.hlabel = "chance: random subspaces";
+            }
             st = fig_timeseries(&c, s, &f, cv);
         } else {
             st = fig_depth(&c, s);
