@@ -81,6 +81,15 @@ static const char *verdict(int holds, int testable)
     return v;
 }
 
+/* A point estimate's side of a threshold: with a seed spread, it counts only
+ * beyond two standard errors (docs/research.md, "verdicts"). */
+static int beyond(muon_est e, double thr, int above)
+{
+    int side = above ? e.m > thr : e.m < thr;
+    if (e.se == e.se && fabs(e.m - thr) < 2 * e.se) return 0;
+    return side;
+}
+
 /* Per group: the estimate of EXPR (an expression of `c`, a run's claims) over its seeds. */
 #define EST(out_est, g, EXPR) do { \
         double v_[MUON_RUNS_MAX]; int j_; \
@@ -137,8 +146,9 @@ static int build(const muon_run_set *s, const muon_claims *cl, double chance, do
            "and `run.json` alone; how each is defined is in the project's `docs/research.md`. "
            "Runs that differ only in their seed form one group: a group's number is the mean over its seeds, "
            "`±` one standard error over the seeds (sd/√n), and intervals are 95%% (Student t with n−1 "
-           "degrees of freedom). With one seed per group, no seed spread exists and only within-run "
-           "uncertainties are given.\n\n");
+           "degrees of freedom). A verdict on a point estimate (a ratio against 1, a correlation against 0) "
+           "counts it only when it lies more than two standard errors beyond the threshold. With one seed "
+           "per group, no seed spread exists and only within-run uncertainties are given.\n\n");
     out(o, "| group | runs | seeds | steps | final validation loss (whole split) ± SE |\n|---|---|---|---|---|\n");
     for (g = 0; g < s->n_groups; g++) {
         out(o, "| %s | ", s->label_plain[g]);
@@ -186,7 +196,7 @@ static int build(const muon_run_set *s, const muon_claims *cl, double chance, do
         int h = 0, t = 0;
         for (i = 0; i < nk; i++) {
             EST(e, g, c->ratio_norm[ks[i]]);
-            if (e.m == e.m) { t++; h += e.m < 1; }
+            if (e.m == e.m) { t++; h += beyond(e, 1, 0); }
         }
         out(o, " %s |", verdict(h, t));
     }
@@ -236,7 +246,7 @@ static int build(const muon_run_set *s, const muon_claims *cl, double chance, do
     out(o, "| **verdict** |");
     for (g = 0; g < s->n_groups; g++) {
         int h = 0, t = 0;
-        for (l = 0; l < L; l++) { EST(e, g, c->qv[l]); if (e.m == e.m) { t++; h += e.m > 1; } }
+        for (l = 0; l < L; l++) { EST(e, g, c->qv[l]); if (e.m == e.m) { t++; h += beyond(e, 1, 1); } }
         out(o, " %s |", verdict(h, t));
     }
     out(o, "\n\n");
@@ -256,7 +266,7 @@ static int build(const muon_run_set *s, const muon_claims *cl, double chance, do
     out(o, "| ρ(layer, step) |");
     for (g = 0; g < s->n_groups; g++) { EST(e, g, c->rho_t90); out(o, " %s |", pm(a, sizeof a, e, "%.3f")); }
     out(o, "\n| **verdict** |");
-    for (g = 0; g < s->n_groups; g++) { EST(e, g, c->rho_t90); out(o, " %s |", verdict(e.m > 0, e.m == e.m)); }
+    for (g = 0; g < s->n_groups; g++) { EST(e, g, c->rho_t90); out(o, " %s |", verdict(beyond(e, 0, 1), e.m == e.m)); }
     out(o, "\n\n");
 
     /* 5. stretching vs entropy */
@@ -272,7 +282,7 @@ static int build(const muon_run_set *s, const muon_claims *cl, double chance, do
     out(o, "| **verdict** |");
     for (g = 0; g < s->n_groups; g++) {
         int h = 0, t = 0;
-        for (i = 0; i < nk; i++) { EST(e, g, c->rho_sigma_entropy[ks[i]]); if (e.m == e.m) { t++; h += e.m < 0; } }
+        for (i = 0; i < nk; i++) { EST(e, g, c->rho_sigma_entropy[ks[i]]); if (e.m == e.m) { t++; h += beyond(e, 0, 0); } }
         out(o, " %s |", verdict(h, t));
     }
     out(o, "\n\n");
