@@ -99,6 +99,26 @@ void suite_evaluate(void)
     check(st == MUON_OK && one.windows == 1 && isnan(one.se),
           "one window: standard error is NaN (undefined), not 0");
     check(muon_eval_sampled(&m, &d, 7, 0, B, T, tok, tgt, &one) == MUON_ERR_ARG, "0 sampled batches refused");
+    {
+        /* the hook in training: --eval-batches 0 evaluates the whole split,
+         * each evaluation logs its standard error, the done line says so */
+        char cmd[1024], line[256];
+        FILE *f;
+        int n_se = 0, rc;
+        snprintf(cmd, sizeof cmd, "%s train --model tiny --steps 2 --eval-every 1 --eval-batches 0 --track-every 0 "
+                 "--data " DIR "/corpus.txt --out " DIR "/run > " DIR "/progress.txt 2>&1", muon_bin());
+        rc = system(cmd);
+        f = fopen(DIR "/run/metrics.csv", "r");
+        while (f && fgets(line, sizeof line, f)) n_se += strstr(line, ",model,val_loss_se,") != NULL;
+        if (f) fclose(f);
+        check(rc == 0 && n_se == 2, "train --eval-batches 0: exit %d, a val_loss_se row at each of the 2 evaluations (%d)", rc, n_se);
+        f = fopen(DIR "/progress.txt", "r");
+        n_se = 0;
+        while (f && fgets(line, sizeof line, f))
+            n_se += strncmp(line, "done:", 5) == 0 && strstr(line, "\xc2\xb1") && strstr(line, "(whole split)");
+        if (f) fclose(f);
+        check(n_se == 1, "the done line prints the whole-split loss with its standard error");
+    }
 done:
     free(tok);
     free(tgt);
