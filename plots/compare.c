@@ -229,9 +229,13 @@ static int fig_timeseries(muon_canvas *c, const muon_run_set *s, const ts_fig *f
     muon_axes ax;
     muon_legend_entry e[MUON_RUNS_MAX + 4];
     char lab[3][64];
+    /* the loss figure: training loss (solid) and validation loss (dashed) per group */
+    int loss = f->metric < 0, nser = loss ? 2 : nl;
     if (nl == 2) roles[1] = 2;
+    if (loss) { roles[0] = 0; roles[1] = 1; }
     for (g = 0; g < s->n_groups; g++)
-        for (l = 0; l < (f->metric < 0 ? 1 : nl); l++) group_curve(s, g, f->metric, f->kind, lay[l], &cv[nc++]);
+        for (l = 0; l < nser; l++)
+            group_curve(s, g, loss && l == 1 ? -1 - MUON_CSV_VAL_LOSS : f->metric, f->kind, lay[l < nl ? l : 0], &cv[nc++]);
     step_range(s, f->metric < 0, &xlo, &xhi);
     range_of(cv, nc, &ylo, &yhi);
     if (f->hline == f->hline && ylo <= yhi) {
@@ -240,11 +244,16 @@ static int fig_timeseries(muon_canvas *c, const muon_run_set *s, const ts_fig *f
     }
     ax = frame(c, 0, 0, W, H, xlo, xhi, ylo, yhi, f->title, 3, "step", f->ylabel, 1);
     for (nc = 0, g = 0; g < s->n_groups; g++)
-        for (l = 0; l < (f->metric < 0 ? 1 : nl); l++, nc++) {
+        for (l = 0; l < nser; l++, nc++) {
             muon_rgb col = group_cols[g % 8];
+            int j;
             if (s->group_size[g] > 1) band(c, &ax, &cv[nc], col);
             st = muon_axes_series(c, &ax, cv[nc].x, cv[nc].m, cv[nc].n, 2.2, layer_dash[roles[l]], col, 1.0);
             if (st) return st;
+            if (loss && l == 1)
+                for (j = 0; j < cv[nc].n; j++)
+                    muon_canvas_marker(c, muon_axes_px(&ax, cv[nc].x[j]), muon_axes_py(&ax, cv[nc].m[j]), 4.0,
+                                       MUON_MARK_CIRCLE, col, 1.0);
         }
     if (f->hline == f->hline) {
         double hx[2], hy[2];
@@ -260,9 +269,9 @@ static int fig_timeseries(muon_canvas *c, const muon_run_set *s, const ts_fig *f
         e[ne].width = 6; e[ne].dash = 0; e[ne].marker = -1; e[ne].bar = 0;
         ne++;
     }
-    if (f->metric >= 0)
-        for (l = 0; l < nl; l++) {
-            snprintf(lab[l], sizeof lab[l], "layer %d (%s)", lay[l], role_name[roles[l]]);
+    for (l = 0; l < nser; l++) {
+            if (loss) snprintf(lab[l], sizeof lab[l], "%s", l ? "validation loss" : "training loss");
+            else snprintf(lab[l], sizeof lab[l], "layer %d (%s)", lay[l], role_name[roles[l]]);
             e[ne].label = lab[l];
             e[ne].col = ink;
             e[ne].width = 2.2; e[ne].dash = layer_dash[roles[l]]; e[ne].marker = -1; e[ne].bar = 0;
@@ -357,7 +366,7 @@ int muon_compare_make_dir(const char *out_dir)
 int muon_compare_plots(const muon_run_set *s, const char *out_dir)
 {
     static const char *const names[10][2] = {
-        { "Loss: training (mean over seeds, min–max band)", "cross-entropy (nats)" },
+        { "Loss: training and validation (mean over seeds, min–max band)", "cross-entropy (nats/byte)" },
         { "σ_max of Q", "σ_max" }, { "σ_max of V", "σ_max" },
         { "Stable rank of Q", "‖W‖²_F / σ²_max" }, { "Spectral entropy of Q", "spectral entropy" },
         { "Update–weight alignment of Q (top-5 left singular vectors)", "alignment" },
