@@ -153,10 +153,16 @@ static int build(const muon_run_set *s, const muon_claims *cl, double chance, do
     for (g = 0; g < s->n_groups; g++) {
         out(o, "| %s | ", s->label_plain[g]);
         for (i = 0; i < s->group_size[g]; i++) out(o, "%s`%s`", i ? ", " : "", s->runs[s->members[g][i]].dir);
-        out(o, " | %d | %ld | ", s->group_size[g], cl[s->members[g][0]].last);
+        {
+            const muon_run *r0 = &s->runs[s->members[g][0]];
+            out(o, " | %d | %ld | ", s->group_size[g], r0->t.n_steps ? r0->t.steps[r0->t.n_steps - 1] : 0L);
+        }
         for (i = 0; i < s->group_size[g]; i++) {
             const muon_claims *c = &cl[s->members[g][i]];
-            out(o, "%s%s ± %s", i ? "; " : "", num(a, sizeof a, c->val, "%.4f"), num(b, sizeof b, c->val_se, "%.4f"));
+            if (c->val == c->val)
+                out(o, "%s%s ± %s", i ? "; " : "", num(a, sizeof a, c->val, "%.4f"), num(b, sizeof b, c->val_se, "%.4f"));
+            else
+                out(o, "%snot evaluated", i ? "; " : "");
         }
         out(o, " |\n");
     }
@@ -167,11 +173,17 @@ static int build(const muon_run_set *s, const muon_claims *cl, double chance, do
     /* 1. growth slows */
     out(o, "## 1. Spectral-norm growth slows\n\n"
            "Growth of σ_max (mean over layers) per 100k tokens in the first third of training "
-           "(tracked steps %ld–%ld) and the last third (%ld–%ld), and the same growth per unit of applied "
+           "and in the last third (tracked steps as in the first row), and the same growth per unit of applied "
            "step size Σ lr_t·scale over the interval (scale: the optimizer's shape factor), because a decaying "
-           "learning rate alone slows raw growth. The verdict is on the normalised ratio last/first < 1.\n\n",
-        cl[0].first, cl[0].third_a, cl[0].third_b, cl[0].last);
+           "learning rate alone slows raw growth. The verdict is on the normalised ratio last/first < 1.\n\n");
     header_row(o, s, "kind: raw first → last per 100k tokens; normalised ratio last/first");
+    out(o, "| thirds (steps) |");
+    for (g = 0; g < s->n_groups; g++) {
+        const muon_claims *c = &cl[s->members[g][0]];
+        if (c->third_a >= 0) out(o, " %ld–%ld and %ld–%ld |", c->first, c->third_a, c->third_b, c->last);
+        else out(o, " too few tracked steps |");
+    }
+    out(o, "\n");
     for (i = 0; i < nk; i++) {
         k = ks[i];
         out(o, "| %s |", muon_csv_kind_name(k));
