@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef _WIN32
 #include <direct.h>
@@ -118,7 +119,7 @@ static int inside_ticks(double lo, double hi, int target, double *t, int cap)
  * pixel box; returns the axes. */
 static muon_axes frame(muon_canvas *c, int bx0, int by0, int bx1, int by1, double xlo, double xhi,
                        double ylo, double yhi, const char *title, int title_scale, const char *xlabel,
-                       const char *ylabel, int xint)
+                       const char *ylabel, int xint, double tokens_per_step)
 {
     muon_axes ax;
     double xt[64], yt[64];
@@ -143,9 +144,21 @@ static muon_axes frame(muon_canvas *c, int bx0, int by0, int bx1, int by1, doubl
     }
     ax.x0 = bx0 + 40 + wmax + 12;
     ax.x1 = bx1 - 30;
-    ax.y0 = by0 + (title ? (title_scale >= 3 ? 48 : 34) : 10);
+    ax.y0 = by0 + (title ? (title_scale >= 3 ? 48 : 34) : 10) + (tokens_per_step > 0 ? 50 : 0);
     ax.y1 = by1 - (xlabel ? 58 : 12);
     muon_axes_draw(c, &ax, xt, nxt, yt, nyt, xlabel != NULL);
+    if (tokens_per_step > 0) {
+        /* tokens seen on top, as the research plots: step x batch x seq */
+        double tt[64];
+        int nt = inside_ticks(xlo * tokens_per_step, xhi * tokens_per_step, 6, tt, 64);
+        for (i = 0; i < nt; i++) {
+            int ip = (int)floor(muon_axes_px(&ax, tt[i] / tokens_per_step) + 0.5);
+            muon_canvas_fill_rect(c, ip, ax.y0 - 6, ip + 1, ax.y0 - 1, ink, 1.0);
+            muon_format_si(tt[i], buf, sizeof buf);
+            muon_canvas_text(c, ip, ax.y0 - 11, buf, 2, ink, 0, 1, 0);
+        }
+        muon_canvas_text(c, (ax.x0 + ax.x1) / 2, ax.y0 - 36, "tokens seen", 2, ink, 0, 1, 0);
+    }
     if (title) muon_canvas_text(c, (ax.x0 + ax.x1) / 2, by0 + (title_scale >= 3 ? 10 : 8), title, title_scale, ink, 0, -1, 0);
     if (ylabel) muon_canvas_text(c, bx0 + 12, (ax.y0 + ax.y1) / 2, ylabel, 2, ink, 0, -1, 1);
     if (xlabel) muon_canvas_text(c, (ax.x0 + ax.x1) / 2, ax.y1 + 38, xlabel, 2, ink, 0, -1, 0);
@@ -212,6 +225,21 @@ static void step_range(const muon_run_set *s, int model, double *lo, double *hi)
     if (!(*lo < *hi)) { *lo = 0; *hi = 1; }
 }
 
+/* Tokens per step shared by every run (batch-size x seq-len), 0 if they differ:
+ * then steps are not comparable as tokens and the top axis is left out. */
+static double tokens_per_step(const muon_run_set *s)
+{
+    double t0 = -1;
+    int i;
+    for (i = 0; i < s->n; i++) {
+        const char *b = muon_run_setting(&s->runs[i], "batch-size"), *q = muon_run_setting(&s->runs[i], "seq-len");
+        double t = b && q ? atof(b) * atof(q) : 0;
+        if (t <= 0 || (t0 >= 0 && t != t0)) return 0;
+        t0 = t;
+    }
+    return t0 > 0 ? t0 : 0;
+}
+
 static int layers_compared(const muon_run_set *s, int *lay)
 {
     int L = s->runs[0].n_layers, n = 0, cand[3], i;
@@ -242,7 +270,7 @@ static int fig_timeseries(muon_canvas *c, const muon_run_set *s, const ts_fig *f
         if (f->hline < ylo) ylo = f->hline - 0.05 * (yhi - ylo);
         if (f->hline > yhi) yhi = f->hline + 0.05 * (yhi - ylo);
     }
-    ax = frame(c, 0, 0, W, H, xlo, xhi, ylo, yhi, f->title, 3, "step", f->ylabel, 1);
+    ax = frame(c, 0, 0, W, H, xlo, xhi, ylo, yhi, f->title, 3, "step", f->ylabel, 1, tokens_per_step(s));
     for (nc = 0, g = 0; g < s->n_groups; g++)
         for (l = 0; l < nser; l++, nc++) {
             muon_rgb col = group_cols[g % 8];
@@ -313,7 +341,7 @@ static int fig_depth(muon_canvas *c, const muon_run_set *s)
         if (lo <= hi) { double pad = (hi - lo) * 0.08 + 1e-9; lo -= pad; hi += pad; }
         ax = frame(c, 0, y0, W, y1, -0.5, L - 0.5, lo, hi,
                    pass ? "final spectral entropy vs depth" : "Final state: σ_max vs depth (Q solid, V dashed)",
-                   pass ? 2 : 3, pass ? "layer" : NULL, pass ? "spectral entropy" : "σ_max", 1);
+                   pass ? 2 : 3, pass ? "layer" : NULL, pass ? "spectral entropy" : "σ_max", 1, 0);
         for (g = 0; g < s->n_groups; g++)
             for (kk = 0; kk < 2; kk++) {
                 int n = 0, st;
