@@ -82,7 +82,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 HEADERS   := muon.h $(wildcard linalg/*.h io/*.h model/*.h train/*.h metrics/*.h plots/*.h conformance/*.h tests/*.h)
 
-.PHONY: all muon test bench run golden conformance conformance-torch clean
+.PHONY: all muon test bench run golden conformance conformance-torch clean font-atlas
 all: muon
 
 $(BUILD)/%.o: %.c $(HEADERS) Makefile
@@ -119,6 +119,14 @@ run: muon
 
 golden:
 	$(PYTHON) tests/golden/gen_all.py
+
+# plots/font_atlas.c from DejaVu Sans (fonts-dejavu-core) with stb_truetype
+# (libstb-dev); the output is committed, so building never needs either.
+FONT_TTF ?= /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+font-atlas:
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 -O1 $(STB_CFLAGS) plots/fontgen/gen_font_atlas.c -lm -o $(BUILD)/gen_font_atlas
+	./$(BUILD)/gen_font_atlas $(FONT_TTF) > plots/font_atlas.c.tmp && mv plots/font_atlas.c.tmp plots/font_atlas.c
 
 clean:
 	rm -rf build muon

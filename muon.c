@@ -3,6 +3,7 @@
  * status 2. */
 #include "muon.h"
 #include "conformance/conformance.h"
+#include "plots/compare.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -20,6 +21,8 @@ static const char *usage_text =
     "  plot     redraw the research plots of a run from its metrics.csv\n"
     "  sample   generate text from a checkpoint\n"
     "  analyze  spectral metrics of one or more checkpoints\n"
+    "  compare  the research plots of several runs overlaid\n"
+    "  report   report.md: the research's claims measured on runs, with verdicts\n"
     "  bench    benchmark GEMM, SVD, orthogonalisers and training\n"
     "  conform  run this implementation through a conformance suite, write RESULTS\n"
     "  verify   compare a backend's RESULTS with a conformance suite\n"
@@ -359,6 +362,61 @@ static int cmd_analyze(int argc, char **argv)
     return 0;
 }
 
+/* ---- compare, report ------------------------------------------------- */
+
+/* `muon compare` (report = 0) and `muon report` (report = 1): RUN_DIR...
+ * [--out DIR] [--labels a,b,...]. All runs are read and checked before
+ * anything is written. */
+static int cmd_compare(int argc, char **argv, int report)
+{
+    const char *cmd = report ? "report" : "compare", *out = report ? "report" : "compare", *labels = NULL;
+    const char **dirs;
+    muon_run_set set;
+    int i, n = 0, st;
+    if (wants_help(argc, argv)) {
+        if (report)
+            printf("usage: muon report RUN_DIR... [--out DIR] [--labels a,b,...]\n"
+                   "  writes DIR/report.md (default DIR: report): for each claim of the research\n"
+                   "  (growth slows, deep grows more, Q above V, early V caps sooner, stretching vs\n"
+                   "  entropy, lock-in, the norm bound, optimizers compared) the measured number,\n"
+                   "  its uncertainty and a verdict, with the comparison figures beside it.\n"
+                   "  From each run's metrics.csv and run.json; runs differing only in seed are\n"
+                   "  one group (mean over seeds). Runs must share the model shape.\n");
+        else
+            printf("usage: muon compare RUN_DIR... [--out DIR] [--labels a,b,...]\n"
+                   "  the research time series of two or more runs overlaid (one colour per\n"
+                   "  group, line style per layer: first, middle, last), runs differing only in\n"
+                   "  seed drawn as one group's mean with a min-max band, and the final state over\n"
+                   "  depth, as PNGs in DIR (default: compare). Labels name the run.json settings\n"
+                   "  that differ between groups unless --labels gives one per group.\n");
+        return 0;
+    }
+    dirs = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *dirs);
+    if (!dirs) return fail("%s: out of memory", cmd);
+    for (i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--out") || !strcmp(argv[i], "--labels")) {
+            if (i + 1 >= argc || !argv[i + 1][0]) { free(dirs); return fail("%s: %s needs a value", cmd, argv[i]); }
+            if (argv[i][2] == 'o') out = argv[++i]; else labels = argv[++i];
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            free(dirs);
+            return fail("%s: unknown option '%s' (see muon %s --help)", cmd, argv[i], cmd);
+        } else {
+            dirs[n++] = argv[i];
+        }
+    }
+    st = muon_run_set_load(&set, dirs, n, report ? 1 : 2, labels);
+    free(dirs);
+    if (st) return fail("%s: %s", cmd, muon_last_error());
+    st = report ? muon_report_write(&set, out) : muon_compare_plots(&set, out);
+    if (!st) {
+        if (report) printf("wrote %s/report.md and %d figures (%d runs in %d groups)\n", out, MUON_COMPARE_NFIG, set.n, set.n_groups);
+        else printf("wrote %d figures to %s/ (%d runs in %d groups)\n", MUON_COMPARE_NFIG, out, set.n, set.n_groups);
+    }
+    muon_run_set_free(&set);
+    if (st) return fail("%s: %s", cmd, muon_last_error());
+    return 0;
+}
+
 /* ---- bench -------------------------------------------------------------- */
 
 /* The benchmark table (README "Performance"): each part is a library entry point
@@ -468,5 +526,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 2, argv + 2);
     if (!strcmp(cmd, "conform")) return cmd_conform(argc - 2, argv + 2);
     if (!strcmp(cmd, "verify")) return cmd_verify(argc - 2, argv + 2);
+    if (!strcmp(cmd, "compare")) return cmd_compare(argc - 2, argv + 2, 0);
+    if (!strcmp(cmd, "report")) return cmd_compare(argc - 2, argv + 2, 1);
     return fail("unknown command '%s' (see muon --help)", cmd);
 }

@@ -17,7 +17,7 @@
  * the one table in metrics/spectral.c, like the matrix metrics'. */
 typedef enum {
     MUON_MODEL_LOSS = 0, MUON_MODEL_VAL_LOSS, MUON_MODEL_LR, MUON_MODEL_TOKENS,
-    MUON_MODEL_GRAD_NORM, MUON_MODEL_METRIC_COUNT
+    MUON_MODEL_GRAD_NORM, MUON_MODEL_VAL_LOSS_SE, MUON_MODEL_METRIC_COUNT
 } muon_model_metric;
 /* "loss", "val_loss", "lr", "tokens", "grad_norm" ("unknown" otherwise). */
 const char *muon_model_metric_name(muon_model_metric id);

@@ -50,7 +50,7 @@ static const char *const metric_names[MUON_METRIC_COUNT] = {
 
 /* The model-wide rows of metrics.csv (layer -1, matrix "model"). */
 static const char *const model_metric_names[MUON_MODEL_METRIC_COUNT] = {
-    "loss", "val_loss", "lr", "tokens", "grad_norm"
+    "loss", "val_loss", "lr", "tokens", "grad_norm", "val_loss_se"
 };
 
 const char *muon_metric_name(int id)

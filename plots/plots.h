@@ -50,9 +50,9 @@ enum { MUON_MARK_CIRCLE = 0, MUON_MARK_SQUARE = 1, MUON_MARK_DIAMOND = 2,
 void muon_canvas_marker(muon_canvas *c, double x, double y, double r, int shape,
                         muon_rgb col, double a);
 
-/* Text in the built-in 5x7 bitmap font (ASCII 32..126, others drawn as '?'),
- * proportionally spaced, scaled by an integer factor 1..6 (2, 3 and 4 are
- * smoothed with Scale2x/Scale3x). Width in pixels of s at that scale. */
+/* Antialiased UTF-8 text from the built-in DejaVu Sans atlas (docs/font.md):
+ * scale 1, 2, 3+ = 11, 18, 26 px/em; markup x_i, x^2, _{..}, ² ₁ ᵀ, \_ ;
+ * characters outside the atlas drawn as '?'. Width in pixels of s. */
 int muon_text_width(const char *s, int scale);
 /* Height of a line of text (cap height + descender) at that scale. */
 int muon_text_height(int scale);

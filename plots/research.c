@@ -147,12 +147,12 @@ static int fig_stretching(ctx *g)
             }
         if (st) break;
         if (pass == 0) {
-            p = time_panel(g, "Spectral stretching: sigma_max of Q and V", "sigma_max");
+            p = time_panel(g, "Spectral stretching: σ_max of Q and V", "σ_max");
             p.xlabels = 0;
             p.ylog = -1;
             st = muon_panel_draw(g, 0, 0, g->W, split, &p, s, ns, NULL);
         } else {
-            p = time_panel(g, "stable rank  ||W||_F^2 / sigma_max^2", "stable rank");
+            p = time_panel(g, "stable rank  ‖W‖²_F / σ²_max", "stable rank");
             p.title_scale = 2;
             p.top_tokens = 0;
             p.ylog = -1;
@@ -344,7 +344,7 @@ static int fig_norm_depth(ctx *g)
     memset(&p, 0, sizeof p);
     p.title = "Spectral norm vs depth (final step, least-squares trend)";
     p.title_scale = 3;
-    p.ylabel = "sigma_max";
+    p.ylabel = "σ_max";
     p.ylog = 0;
     p.xlabels = 1;
     p.xlabel = "layer";
@@ -434,9 +434,9 @@ static int fig_spectrum(ctx *g)
     ax.y1 = g->H - 58;
     for (i = 0; i < 10; i++) xt[i] = i + 1;
     muon_axes_draw(&g->c, &ax, xt, 10, yt, nyt, 1);
-    muon_canvas_text(&g->c, (ax.x0 + ax.x1) / 2, 10, "Singular spectrum of Q: top 10, normalised to sigma_1 = 1",
+    muon_canvas_text(&g->c, (ax.x0 + ax.x1) / 2, 10, "Singular spectrum of Q: top 10, normalised to σ₁ = 1",
                      3, ink, 0, -1, 0);
-    muon_canvas_text(&g->c, 12, (ax.y0 + ax.y1) / 2, "sigma_i / sigma_1", 2, ink, 0, -1, 1);
+    muon_canvas_text(&g->c, 12, (ax.y0 + ax.y1) / 2, "σ_i / σ₁", 2, ink, 0, -1, 1);
     muon_canvas_text(&g->c, (ax.x0 + ax.x1) / 2, ax.y1 + 38, "singular value index i", 2, ink, 0, -1, 0);
     if (!have) { muon_plot_no_data(g, &ax, NULL); return MUON_OK; }
     for (k = 0; k < nb; k++) {
@@ -559,11 +559,11 @@ static int draw_figure(ctx *g, int which)
     int ALIGN_L = muon_metric_index("alignment_left"), ALIGN_R = muon_metric_index("alignment_right");
     switch (which) {
     case 0:
-        return fig_two(g, ALIGN_L, ALIGN_R, KQ, "Update-weight alignment, Q: top-5 left singular vectors",
+        return fig_two(g, ALIGN_L, ALIGN_R, KQ, "Update–weight alignment, Q: top-5 left singular vectors",
                        "alignment (left)", "the same for the top-5 right singular vectors", "alignment (right)", 0);
     case 1:
         return fig_single(g, muon_metric_index("update_rank"), KQ,
-                          "Momentum effective rank, Q", "effective rank (Roy-Vetterli)", 0);
+                          "Momentum effective rank, Q", "effective rank (Roy–Vetterli)", 0);
     case 2:
         return fig_single(g, muon_metric_index("subspace_efficiency"), KQ,
                           "Subspace efficiency, Q: alignment / update rank", "alignment / rank", -1);
@@ -572,16 +572,16 @@ static int draw_figure(ctx *g, int which)
     case 5: return fig_spectrum(g);
     case 6:
         return fig_single(g, muon_metric_index("spectral_gap"), KQ,
-                          "Spectral gap sigma_1 / sigma_2, Q", "sigma_1 / sigma_2", -1);
+                          "Spectral gap σ₁/σ₂, Q", "σ₁/σ₂", -1);
     case 7: return fig_stretching(g);
     case 8:
         return fig_two(g, muon_metric_index("ortho_error_update"), muon_metric_index("ortho_error_weight"), KQ,
-                       "Orthogonality error of Muon's update, Q", "||O^T O - I|| / sqrt(r)",
-                       "weight's departure from orthogonality ||W^T W / s1^2 - I|| / sqrt(r)", "weight error", -1);
+                       "Orthogonality error of Muon's update, Q", "‖ÔᵀÔ − I‖_F/√r,  Ô = O/σ₁(O)",
+                       "the weight's departure from a flat spectrum: ‖ŴᵀŴ − I‖_F/√r,  Ŵ = W/σ₁(W)", "‖ŴᵀŴ − I‖_F/√r", -1);
     case 9: return fig_loss(g);
     case 10:
-        return fig_kind_heatmap(g, "sigma_max", "Final sigma_max by matrix and layer",
-                                "sigma_max (fitted range)", 0, "%.3g");
+        return fig_kind_heatmap(g, "sigma_max", "Final σ_max by matrix and layer",
+                                "σ_max (fitted range)", 0, "%.3g");
     default:
         return fig_kind_heatmap(g, "spectral_entropy", "Final spectral entropy by matrix and layer",
                                 "spectral entropy (fixed scale 0 to 1)", 1, "%.2f");

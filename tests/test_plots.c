@@ -8,6 +8,8 @@
  * cell's colour from matplotlib's viridis anchors, ink of a glyph from the
  * glyph's design. */
 #include "test.h"
+#include "plots/font_atlas.h"
+#include "plots/text.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -242,50 +244,152 @@ static int count_ink(const muon_canvas *c, int x0, int y0, int x1, int y1)
     return n;
 }
 
+/* Sum of ink (255 - green) in a box: coverage-weighted, so antialiased
+ * edges count by how much they are inked. */
+static long ink_sum(const muon_canvas *c, int x0, int y0, int x1, int y1)
+{
+    int x, y;
+    long n = 0;
+    for (y = y0; y < y1; y++)
+        for (x = x0; x < x1; x++) n += 255 - muon_canvas_get(c, x, y).g;
+    return n;
+}
+
+/* Rows [y0,y1) of the box with any ink: first and last (or -1). */
+static void ink_rows(const muon_canvas *c, int x0, int x1, int y0, int y1, int *first, int *last)
+{
+    int y;
+    *first = *last = -1;
+    for (y = y0; y < y1; y++)
+        if (ink_sum(c, x0, y, x1, y + 1) > 0) { if (*first < 0) *first = y; *last = y; }
+}
+
+static int same_canvas(const muon_canvas *a, const muon_canvas *b)
+{
+    return a->w == b->w && a->h == b->h && memcmp(a->px, b->px, (size_t)a->w * a->h * 3) == 0;
+}
+
+static void utf8_put(char *s, int cp)
+{
+    if (cp < 0x80) { s[0] = (char)cp; s[1] = 0; }
+    else if (cp < 0x800) { s[0] = (char)(0xC0 | (cp >> 6)); s[1] = (char)(0x80 | (cp & 63)); s[2] = 0; }
+    else {
+        s[0] = (char)(0xE0 | (cp >> 12)); s[1] = (char)(0x80 | ((cp >> 6) & 63));
+        s[2] = (char)(0x80 | (cp & 63)); s[3] = 0;
+    }
+}
+
+/* Draws s (scale 2, top of capitals at y=40, left at x=20) on a fresh canvas. */
+static void text_on(muon_canvas *c, const char *s)
+{
+    muon_rgb k = { 0, 0, 0 };
+    muon_canvas_fill_rect(c, 0, 0, c->w, c->h, WHITE, 1.0);
+    muon_canvas_text(c, 20, 40, s, 2, k, -1, -1, 0);
+}
+
 static void test_text(void)
 {
-    muon_canvas c;
+    muon_canvas c, d;
     muon_rgb k = { 0, 0, 0 };
-    int ch, ok = 1, up, rot, st;
-    char s[2];
+    const muon_font_size *f18 = &muon_font_atlas[3];
+    const muon_glyph *H = NULL;
+    int i, j, ok, bad, up_first, up_last, st, base, mid, n_glyph_ok = 0;
+    long up, rot;
+    char s[8], esc[32];
     st = muon_canvas_create(&c, 300, 200, WHITE);
     if (!check(st == MUON_OK, "text canvas")) return;
-    /* 'H' is designed as two full stems (columns 0 and 4, rows 0..6) and a bar
-     * on row 3; at scale 2 every design pixel is a 2x2 block (Scale2x leaves
-     * straight strokes alone): stems at x 10-11 and 18-19, bar at y 16-17 */
-    check(muon_text_width("H", 2) == 10 && muon_text_height(2) == 18,
-          "text metrics: 'H' at scale 2 is 10 wide, lines 18 high (got %d, %d)",
-          muon_text_width("H", 2), muon_text_height(2));
+    if (!check(muon_canvas_create(&d, 300, 200, WHITE) == MUON_OK, "second text canvas")) { muon_canvas_free(&c); return; }
+    for (i = 0; i < f18->n; i++) if (f18->glyphs[i].cp == 'H') H = &f18->glyphs[i];
+    check(f18->px == 18 && H != NULL, "scale 2 is DejaVu Sans at 18 px/em, with an 'H'");
+    if (!H) goto done;
+    /* line height kept from the old bitmap font's scale 2 (18): cap + descent */
+    check(muon_text_height(2) == 18 && muon_text_width("H", 2) == (H->adv16 + 8) / 16 &&
+          muon_text_width("HHHH", 2) == (4 * H->adv16 + 8) / 16,
+          "text metrics: line 18 high at scale 2, 'H' as wide as its advance, widths add in 1/16 px (got %d, %d)",
+          muon_text_height(2), muon_text_width("H", 2));
+    /* 'H' with the top of its capitals at (10,10): every pixel is white
+     * blended toward black by the atlas coverage c/15, at (10 + xoff, baseline
+     * 10 + cap + yoff); nothing else is touched */
+    muon_canvas_fill_rect(&c, 0, 0, 300, 200, WHITE, 1.0);
     muon_canvas_text(&c, 10, 10, "H", 2, k, -1, -1, 0);
-    check(same(muon_canvas_get(&c, 10, 10), k) && same(muon_canvas_get(&c, 11, 23), k) &&
-          same(muon_canvas_get(&c, 19, 10), k) && same(muon_canvas_get(&c, 14, 16), k) &&
-          same(muon_canvas_get(&c, 15, 17), k) && is_white(muon_canvas_get(&c, 14, 10)) &&
-          is_white(muon_canvas_get(&c, 14, 22)) && is_white(muon_canvas_get(&c, 12, 24)) &&
-          is_white(muon_canvas_get(&c, 20, 12)),
-          "'H' at (10,10) scale 2: ink on its stems and bar, none between or beyond");
-    /* 17 design pixels = 68 screen pixels, plus one per inner corner where
-     * the bar meets a stem: Scale2x fills a blank pixel's quarter when its
-     * two neighbours on that side are ink and the other two are not (4) */
-    check(count_ink(&c, 0, 0, 300, 200) == 4 * (7 + 7 + 3) + 4, "'H' at scale 2: 68 + 4 corner pixels of ink (got %d)",
-          count_ink(&c, 0, 0, 300, 200));
+    base = 10 + f18->cap;
+    for (j = 0, bad = 0; j < 40; j++)
+        for (i = 0; i < 40; i++) {
+            int gx = i - 10 - H->xoff, gy = j - base - H->yoff, cov = 0, want;
+            if (gx >= 0 && gy >= 0 && gx < H->w && gy < H->h) {
+                char ch = H->rows[gy * H->w + gx];
+                cov = ch == '.' ? 0 : ch <= '9' ? ch - '0' : ch - 'a' + 10;
+            }
+            want = (int)floor(255 + (0 - 255) * (cov / 15.0) + 0.5);
+            if (abs(muon_canvas_get(&c, i, j).g - want) > 0) bad++;
+        }
+    check(bad == 0, "'H' at (10,10): each pixel is paper blended by the atlas coverage, at the anchored place (%d differ)", bad);
+    /* the design: two stems over the cap height, a bar between them at mid
+     * height, paper between the stems above and below it, nothing under the
+     * baseline */
+    mid = 10 + H->xoff + H->w / 2;
+    ink_rows(&c, 10 + H->xoff, 10 + H->xoff + 2, 0, 60, &up_first, &up_last);
+    ok = up_first >= 9 && up_first <= 10 && up_last == base - 1;
+    ink_rows(&c, mid, mid + 1, 0, 60, &up_first, &up_last);
+    ok = ok && up_first > 10 + 3 && up_last < base - 3;
+    check(ok && ink_sum(&c, 0, base, 300, 200) == 0,
+          "'H' at scale 2: left stem inked over the cap height (rows 10..%d), the bar alone between the stems, no ink below the baseline",
+          base - 1);
     /* rotated: the same ink, in a box 18 wide (the line's height) turned on its side */
     muon_canvas_fill_rect(&c, 0, 0, 300, 200, WHITE, 1.0);
     muon_canvas_text(&c, 100, 100, "Hello", 2, k, -1, -1, 0);
-    up = count_ink(&c, 0, 0, 300, 200);
+    up = ink_sum(&c, 0, 0, 300, 200);
     muon_canvas_fill_rect(&c, 0, 0, 300, 200, WHITE, 1.0);
     muon_canvas_text(&c, 100, 150, "Hello", 2, k, -1, -1, 1);
-    rot = count_ink(&c, 0, 0, 300, 200);
-    check(up == rot && count_ink(&c, 100, 150 - muon_text_width("Hello", 2), 118, 151) == rot,
-          "rotated text: same ink (%d vs %d), all inside the rotated box", up, rot);
-    /* every printable character has a glyph; all but the space carry ink */
-    for (ch = 33; ch <= 126; ch++) {
-        s[0] = (char)ch; s[1] = 0;
-        muon_canvas_fill_rect(&c, 0, 0, 40, 40, WHITE, 1.0);
-        muon_canvas_text(&c, 5, 5, s, 2, k, -1, -1, 0);
-        if (count_ink(&c, 0, 0, 40, 40) == 0 || muon_text_width(s, 2) <= 0) ok = 0;
+    rot = ink_sum(&c, 0, 0, 300, 200);
+    /* the box starts 3 px before the capitals' top: ascenders (l) rise above them */
+    check(up == rot && ink_sum(&c, 97, 150 - muon_text_width("Hello", 2) - 1, 100 + muon_text_height(2) + 1, 151) == rot,
+          "rotated text: same ink (%ld vs %ld), all inside the rotated box", up, rot);
+    /* every glyph of the atlas draws ink (all but the space) */
+    for (i = 0; i < f18->n; i++) {
+        if (f18->glyphs[i].cp == ' ') continue;
+        utf8_put(s, f18->glyphs[i].cp);
+        text_on(&c, s);
+        if (ink_sum(&c, 0, 0, 300, 200) > 0 && muon_text_width(s, 2) > 0) n_glyph_ok++;
     }
-    check(ok, "glyphs 33..126 all draw ink");
+    check(n_glyph_ok == f18->n - 1 && f18->n >= 95 + 40,
+          "all %d glyphs (ASCII 33..126, Greek, norms, operators) draw ink", n_glyph_ok);
+    text_on(&c, "?");
+    text_on(&d, "\xe4\xb8\x80"); /* U+4E00, not in the atlas */
+    ok = same_canvas(&c, &d);
+    text_on(&d, "\xff");
+    check(ok && same_canvas(&c, &d), "a character outside the atlas and malformed UTF-8 both draw '?'");
+    /* markup: scripts go above the capitals / below the baseline, smaller */
+    text_on(&c, "H^2");
+    ink_rows(&c, 0, 300, 0, 200, &up_first, &up_last);
+    check(up_first < 40 - 2 && up_last == 40 + f18->cap - 1, "H^2: the superscript rises above the capitals (ink from row %d, caps at 40)", up_first);
+    text_on(&c, "H_2");
+    ink_rows(&c, 0, 300, 0, 200, &up_first, &up_last);
+    check(up_first >= 39 && up_last > 40 + f18->cap + 2, "H_2: the subscript drops below the baseline (ink to row %d, baseline %d)",
+          up_last, 40 + f18->cap);
+    check(muon_text_width("H_2", 2) < muon_text_width("H2", 2), "a subscript is narrower than the full-size digit");
+    text_on(&c, "H^2"); text_on(&d, "H\xc2\xb2");
+    ok = same_canvas(&c, &d);
+    text_on(&c, "H_1"); text_on(&d, "H\xe2\x82\x81");
+    ok = ok && same_canvas(&c, &d);
+    text_on(&c, "O^T"); text_on(&d, "O\xe1\xb5\x80");
+    check(ok && same_canvas(&c, &d), "Unicode \xc2\xb2, \xe2\x82\x81, \xe1\xb5\x80 draw exactly as ^2, _1, ^T");
+    text_on(&c, "\xcf\x83_max"); text_on(&d, "\xcf\x83_{max}");
+    check(same_canvas(&c, &d) && muon_text_width("\xcf\x83_max", 2) < muon_text_width("\xcf\x83max", 2),
+          "\xcf\x83_max: the letter run is one subscript, the same as _{max}");
+    check(muon_text_width("\xe2\x80\x96W\xe2\x80\x96\xc2\xb2_F", 2) ==
+          (muon_text_width("\xe2\x80\x96W\xe2\x80\x96^2", 2) > muon_text_width("\xe2\x80\x96W\xe2\x80\x96_F", 2)
+           ? muon_text_width("\xe2\x80\x96W\xe2\x80\x96^2", 2) : muon_text_width("\xe2\x80\x96W\xe2\x80\x96_F", 2)),
+          "\xe2\x80\x96W\xe2\x80\x96\xc2\xb2_F: the 2 and the F stack (width of the wider)");
+    muon_text_escape(esc, sizeof esc, "lr_floor^{x}");
+    check(!strcmp(esc, "lr\\_floor\\^\\{x\\}") && muon_text_width(esc, 2) > muon_text_width("lr_floor", 2) &&
+          muon_text_escape(esc, 4, "a_b_c") == 1 && strlen(esc) < 4,
+          "escaping data labels: lr_floor^{x} becomes lr\\_floor\\^\\{x\\} and prints literally; a short buffer is reported");
+    text_on(&c, "x_");
+    check(ink_sum(&c, 0, 40 + f18->cap, 300, 200) > 0, "a trailing '_' is drawn as an underscore, not dropped");
+done:
     muon_canvas_free(&c);
+    muon_canvas_free(&d);
 }
 
 /* ---- colour map, heatmap, PNG ---------------------------------------------- */

@@ -13,6 +13,7 @@
 #include "train/train.h"
 #include "metrics/metrics.h"
 #include "plots/plots.h"
+#include "train/evaluate.h"
 
 #include <errno.h>
 #include <math.h>
@@ -74,22 +75,6 @@ static int config_equal(const muon_config *a, const muon_config *b)
            a->rope_base == b->rope_base && a->norm_eps == b->norm_eps && a->init_std == b->init_std;
 }
 
-/* Mean loss over the fixed validation batches 0..n-1 (the same every eval). */
-static int val_loss(muon_model *m, const muon_data *d, const muon_train_config *c,
-                    int *tok, int *tgt, double *out)
-{
-    int i, st, B = c->model.batch_size, T = c->model.seq_len;
-    double s = 0.0;
-    for (i = 0; i < c->eval_batches; i++) {
-        st = muon_data_batch(d, MUON_SPLIT_VAL, c->seed, i, B, T, tok, tgt);
-        if (!st) st = muon_model_forward(m, tok, tgt, B, T);
-        if (st) return st;
-        s += m->loss;
-    }
-    *out = s / c->eval_batches;
-    return MUON_OK;
-}
-
 static void fmt_duration(double s, char *buf, size_t n)
 {
     long t = (long)(s + 0.5);
@@ -121,7 +106,7 @@ typedef struct {
     char ckpt_path[640];
     long start, ckpt_step;          /* first step - 1; step of the last checkpoint written */
     double t_loop, t_train, t_eval, t_track;
-    double last_loss, last_val;
+    double last_loss, last_val, last_val_se;
 } run_state;
 
 /* Everything after step s that is not the step: the model-wide metric rows,
@@ -151,18 +136,27 @@ static int after_step(run_state *r, const muon_train_config *c, long s, double m
     }
     if (c->eval_every > 0 && (s % c->eval_every == 0 || s == c->steps)) {
         double t1 = muon_seconds();
-        st = val_loss(&r->model, &r->data, c, r->tok, r->tgt, &r->last_val);
-        if (!st) st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_VAL_LOSS), r->last_val);
+        muon_eval_result ev;
+        /* the whole split at the end (runs are compared on it) or when asked */
+        if (s == c->steps || c->eval_batches == MUON_EVAL_FULL_SPLIT)
+            st = muon_eval_full(&r->model, &r->data, (int)B, (int)T, r->tok, r->tgt, &ev);
+        else
+            st = muon_eval_sampled(&r->model, &r->data, c->seed, c->eval_batches, (int)B, (int)T, r->tok, r->tgt, &ev);
+        if (st) return st;
+        r->last_val = ev.mean;
+        r->last_val_se = ev.se;
+        st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_VAL_LOSS), r->last_val);
+        if (!st) st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_VAL_LOSS_SE), r->last_val_se);
         if (st) return st;
         r->t_eval += muon_seconds() - t1;
     }
     if ((st = muon_metric_log_flush(r->log))) return st;
     if (r->progress && c->log_every > 0 && (s % c->log_every == 0 || s == r->start + 1 || s == c->steps || stop)) {
         double el = muon_seconds() - r->t_loop, done = (double)(s - r->start);
-        char eta[32], val[32];
+        char eta[32], val[64];
         fmt_duration(el / done * (double)(c->steps - s), eta, sizeof eta);
         if (isnan(r->last_val)) strcpy(val, "-");
-        else snprintf(val, sizeof val, "%.4f", r->last_val);
+        else snprintf(val, sizeof val, "%.4f \xc2\xb1 %.4f", r->last_val, r->last_val_se);
         fprintf(r->progress, "step %6ld/%ld | loss %.4f | val %s | lr %.3e | %.0f tok/s | ETA %s\n",
                 s, c->steps, r->last_loss, val, lr_now, r->t_train > 0 ? done * B * T / r->t_train : 0.0, eta);
         fflush(r->progress);
@@ -200,6 +194,7 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
     r.progress = progress;
     r.last_loss = NAN;
     r.last_val = NAN;
+    r.last_val_se = NAN;
     memset(&stats, 0, sizeof stats);
     if (stopped) *stopped = 0;
     stop_requested = 0;
@@ -211,7 +206,7 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
     T = c.model.seq_len;
     if (c.tokens > 0) c.steps = (c.tokens + B * T - 1) / (B * T);
     if (c.steps < 1) return muon_error(MUON_ERR_ARG, "train: --steps must be >= 1");
-    if (c.eval_every > 0 && c.eval_batches < 1) return muon_error(MUON_ERR_ARG, "train: --eval-batches must be >= 1");
+    if (c.eval_every > 0 && c.eval_batches < 0) return muon_error(MUON_ERR_ARG, "train: --eval-batches must be >= 0");
     if (c.threads > 0) muon_set_threads(c.threads);
     st = muon_data_load(&r.data, c.data);
     if (st) return st;
@@ -363,9 +358,10 @@ finish:
     st = muon_run_json_write(json_path, &c, &stats);
     if (st) goto fail;
     if (progress) {
-        char val[32];
+        char val[64];
         if (isnan(r.last_val)) strcpy(val, "-"); /* --eval-every 0: never evaluated */
-        else snprintf(val, sizeof val, "%.4f", r.last_val);
+        else snprintf(val, sizeof val, "%.4f \xc2\xb1 %.4f%s", r.last_val, r.last_val_se,
+                      stats.steps_done == c.steps ? " (whole split)" : "");
         fprintf(progress, "done: %ld steps, final loss %.4f, val loss %s (byte-unigram entropy %.4f nats), %.1f s, %.0f tok/s\n",
                 stats.steps_done, r.last_loss, val, stats.unigram_entropy, stats.seconds_total, stats.tokens_per_s);
     }

@@ -57,7 +57,7 @@ static const opt_t opts[] = {
     {"warmup", "N", K_LONG, OFF(warmup), 0, 1e12, 1, "linear warmup steps (step 1 already at lr/N)"},
     {"lr-floor", "X", K_FLOAT, OFF(lr_floor), 0, 1, 1, "cosine ends at this fraction of the lr"},
     {"eval-every", "N", K_INT, OFF(eval_every), 0, 1e9, 1, "validation loss every N steps and at the end, 0 = off"},
-    {"eval-batches", "N", K_INT, OFF(eval_batches), 1, 1e6, 1, "fixed validation batches per evaluation"},
+    {"eval-batches", "N", K_INT, OFF(eval_batches), 0, 1e6, 1, "fixed validation batches per evaluation, 0 = the whole split (always at the end)"},
     {"log-every", "N", K_INT, OFF(log_every), 0, 1e9, 1, "progress line every N steps, 0 = quiet"},
     {"ckpt-every", "N", K_INT, OFF(ckpt_every), 0, 1e9, 1, "checkpoint every N steps (always at the end), 0 = end only"},
     {"track-every", "K", K_INT, OFF(track_every), 0, 1e9, 1, "spectral metrics every K steps, 0 = off"},
