@@ -80,7 +80,7 @@ LIB_SRCS  := $(sort $(wildcard linalg/*.c io/*.c model/*.c train/*.c metrics/*.c
 TEST_SRCS := $(sort $(wildcard tests/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
-HEADERS   := muon.h $(wildcard linalg/*.h io/*.h model/*.h train/*.h metrics/*.h plots/*.h conformance/*.h tests/*.h)
+HEADERS   := muon.h muon_internal.h $(wildcard linalg/*.h io/*.h model/*.h train/*.h metrics/*.h plots/*.h conformance/*.h tests/*.h)
 
 .PHONY: all muon test bench run golden conformance conformance-torch clean font-atlas
 all: muon

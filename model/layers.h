@@ -136,25 +136,32 @@ void muon_embedding_backward(float *dwte,       /* (V,C) accumulated */
  * residual-stream norms; G = heads for QK-norm, n = HS, rows strided by the
  * qkv width). y = x / sqrt(mean(x^2) + eps) * g, with g (n) shared by all. */
 
-void muon_rmsnorm_forward(float *out,        /* (N, G*n), row stride ldo */
-                          int ldo,
+/* The shape of one RMSNorm call: N rows of G vectors of n, read from rows
+ * ld_in floats apart (in, and din in backward) and written to rows ld_out
+ * apart (out, and dout in backward). */
+typedef struct {
+    int N, G, n;
+    int ld_in, ld_out;
+} muon_norm_shape;
+
+/* What backward does with din: overwrite it, or add to what is there (the
+ * residual stream's gradient). */
+typedef enum { MUON_GRAD_SET = 0, MUON_GRAD_ADD = 1 } muon_grad_mode;
+
+void muon_rmsnorm_forward(const muon_norm_shape *sh,
+                          float *out,        /* (N, G*n), rows ld_out apart */
                           float *rstd,       /* (N,G): 1/sqrt(mean(x^2)+eps), kept for backward */
-                          const float *in,   /* (N, G*n), row stride ldi */
-                          int ldi,
+                          const float *in,   /* (N, G*n), rows ld_in apart */
                           const float *g,    /* (n) */
-                          int N, int G, int n, float eps);
-/* dg += sum over vectors of dout*xhat; din = (accumulate ? din : 0) + dx. */
-void muon_rmsnorm_backward(float *din,        /* (N, G*n), row stride lddi */
-                           int lddi,
-                           int accumulate,
+                          float eps);
+/* dg += sum over vectors of dout*xhat; din = dx (SET) or din + dx (ADD). */
+void muon_rmsnorm_backward(const muon_norm_shape *sh, muon_grad_mode mode,
+                           float *din,        /* (N, G*n), rows ld_in apart */
                            float *dg,         /* (n) accumulated */
-                           const float *dout, /* (N, G*n), row stride lddo */
-                           int lddo,
-                           const float *in,   /* (N, G*n), row stride ldi */
-                           int ldi,
+                           const float *dout, /* (N, G*n), rows ld_out apart */
+                           const float *in,   /* (N, G*n), rows ld_in apart */
                            const float *rstd, /* (N,G) */
-                           const float *g,    /* (n) */
-                           int N, int G, int n);
+                           const float *g);   /* (n) */
 
 /* ---- RoPE (model/rope.c) ------------------------------------------------ */
 

@@ -408,6 +408,21 @@ MUON_OMP(omp parallel for schedule(static) if (n >= MUON_PAR_MIN))
     for (i = 0; i < nn; i++) y[i] += x[i];
 }
 
+/* The three RMSNorm shapes of a layer for N rows: whole residual rows (C),
+ * and QK-norm over the NH query heads and the NKV key heads, read from the
+ * raw q|k|v rows and written to the q|k rows. */
+static void norm_shapes(const muon_config *c, int N, muon_norm_shape *rows,
+                        muon_norm_shape *qheads, muon_norm_shape *kheads)
+{
+    int C = c->d_model, NH = c->n_heads, NKV = c->n_kv_heads, HS = C / NH;
+    rows->N = N; rows->G = 1; rows->n = C; rows->ld_in = rows->ld_out = C;
+    qheads->N = N; qheads->G = NH; qheads->n = HS;
+    qheads->ld_in = (NH + 2 * NKV) * HS;
+    qheads->ld_out = (NH + NKV) * HS;
+    *kheads = *qheads;
+    kheads->G = NKV;
+}
+
 int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int B, int T)
 {
     const muon_config *c = &m->cfg;
@@ -417,6 +432,7 @@ int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int
     int N = B * T, l, i, st;
     size_t Nmax = (size_t)a->N;
     float *x;
+    muon_norm_shape rows, qheads, kheads;
 
     if (B < 1 || B > c->batch_size || T < 1 || T > c->seq_len)
         return muon_error(MUON_ERR_ARG, "model forward: shape B=%d, T=%d outside 1..%d x 1..%d",
@@ -434,6 +450,7 @@ int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int
     memcpy(a->tokens, tokens, (size_t)N * sizeof(int));
     if (targets) memcpy(a->targets, targets, (size_t)N * sizeof(int));
 
+    norm_shapes(c, N, &rows, &qheads, &kheads);
     muon_embedding_forward(a->x, a->tokens, m->params + a->w.embed, N, C, sqrtf((float)C));
     for (l = 0; l < c->n_layers; l++) {
         layer_weights w = layer_at(m, m->params, l);
@@ -447,11 +464,11 @@ int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int
         x = a->x + l * Nmax * C;
 
         /* attention: x -> RMSNorm -> Q,K,V -> QK-norm -> RoPE -> softmax(QK^T/sqrt(HS)) V -> O */
-        muon_rmsnorm_forward(ln1, C, a->rstd1 + l * Nmax, x, C, w.attn_norm, N, 1, C, c->norm_eps);
+        muon_rmsnorm_forward(&rows, ln1, a->rstd1 + l * Nmax, x, w.attn_norm, c->norm_eps);
         if ((st = muon_linear_forward(qkv, NQKV, ln1, C, w.qkv, N, C, NQKV))) return st;
-        muon_rmsnorm_forward(qk, NQK, rstdqk, qkv, NQKV, w.q_norm, N, NH, HS, c->norm_eps);
-        muon_rmsnorm_forward(qk + NH * HS, NQK, rstdqk + (size_t)N * NH, qkv + NH * HS, NQKV,
-                             w.k_norm, N, NKV, HS, c->norm_eps);
+        muon_rmsnorm_forward(&qheads, qk, rstdqk, qkv, w.q_norm, c->norm_eps);
+        muon_rmsnorm_forward(&kheads, qk + NH * HS, rstdqk + (size_t)N * NH, qkv + NH * HS,
+                             w.k_norm, c->norm_eps);
         muon_rope_forward(qk, NQK, a->rope_cos, a->rope_sin, B, T, NH + NKV, HS);
         s.B = B; s.T = T; s.NH = NH; s.NKV = NKV; s.HS = HS;
         s.q = qk; s.ldq = NQK;
@@ -462,7 +479,7 @@ int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int
         residual_add(xmid, x, (size_t)N * C);
 
         /* feed-forward: xmid -> RMSNorm -> up (, gate) -> act -> down */
-        muon_rmsnorm_forward(ln2, C, a->rstd2 + l * Nmax, xmid, C, w.ffn_norm, N, 1, C, c->norm_eps);
+        muon_rmsnorm_forward(&rows, ln2, a->rstd2 + l * Nmax, xmid, w.ffn_norm, c->norm_eps);
         if ((st = muon_linear_forward(h, F, ln2, C, w.up, N, C, F))) return st;
         if (gate && (st = muon_linear_forward(gate, F, ln2, C, w.gate, N, C, F))) return st;
         muon_ffn_act_forward(a->act, h, gate, (size_t)N * F, c->ffn);
@@ -470,8 +487,7 @@ int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int
         residual_add(xnext, xmid, (size_t)N * C);
     }
     x = a->x + (size_t)c->n_layers * Nmax * C;
-    muon_rmsnorm_forward(a->lnf, C, a->rstdf, x, C, m->params + a->w.final_norm,
-                         N, 1, C, c->norm_eps);
+    muon_rmsnorm_forward(&rows, a->lnf, a->rstdf, x, m->params + a->w.final_norm, c->norm_eps);
     if ((st = muon_linear_forward(a->logits, V, a->lnf, C, m->params + a->w.head, N, C, V))) return st;
     if (targets) {
         m->loss = (float)muon_cross_entropy_forward(a->ce_lse, a->dlogits, a->logits, a->targets, N, V);
@@ -490,17 +506,18 @@ int muon_model_backward(muon_model *m)
     int V = c->vocab_size, NQKV = (NH + 2 * NKV) * HS, NQK = (NH + NKV) * HS;
     int B = m->B, T = m->T, N = B * T, l, st;
     size_t Nmax = (size_t)a->N;
+    muon_norm_shape rows, qheads, kheads;
 
     if (!a->have_targets)
         return muon_error(MUON_ERR_ARG, "model backward: the last forward had no targets (no loss to differentiate)");
 
+    norm_shapes(c, N, &rows, &qheads, &kheads);
     /* loss -> logits -> head (tied: the embedding) -> final norm */
     muon_cross_entropy_backward(a->dlogits, a->logits, a->ce_lse, a->targets, N, V);
     if ((st = muon_linear_backward(a->dln, 0.0f, m->grads + a->w.head, a->dlogits, V,
                                    a->lnf, C, m->params + a->w.head, N, C, V))) return st;
-    muon_rmsnorm_backward(a->dres, C, 0, m->grads + a->w.final_norm, a->dln, C,
-                          a->x + (size_t)c->n_layers * Nmax * C, C, a->rstdf,
-                          m->params + a->w.final_norm, N, 1, C);
+    muon_rmsnorm_backward(&rows, MUON_GRAD_SET, a->dres, m->grads + a->w.final_norm, a->dln,
+                          a->x + (size_t)c->n_layers * Nmax * C, a->rstdf, m->params + a->w.final_norm);
 
     for (l = c->n_layers - 1; l >= 0; l--) {
         layer_weights w = layer_at(m, m->params, l), dw = layer_at(m, m->grads, l);
@@ -518,8 +535,8 @@ int muon_model_backward(muon_model *m)
         muon_ffn_act_backward(a->dh, a->dgate, a->dh, h, gate, (size_t)N * F, c->ffn);
         if ((st = muon_linear_backward(a->dln, 0.0f, dw.up, a->dh, F, ln2, C, w.up, N, C, F))) return st;
         if (gate && (st = muon_linear_backward(a->dln, 1.0f, dw.gate, a->dgate, F, ln2, C, w.gate, N, C, F))) return st;
-        muon_rmsnorm_backward(a->dres, C, 1, dw.ffn_norm, a->dln, C, xmid, C, a->rstd2 + l * Nmax,
-                              w.ffn_norm, N, 1, C);
+        muon_rmsnorm_backward(&rows, MUON_GRAD_ADD, a->dres, dw.ffn_norm, a->dln, xmid,
+                              a->rstd2 + l * Nmax, w.ffn_norm);
 
         /* attention branch */
         if ((st = muon_linear_backward(a->datt, 0.0f, dw.o, a->dres, C, att, C, w.o, N, NH * HS, C))) return st;
@@ -530,13 +547,12 @@ int muon_model_backward(muon_model *m)
         muon_attention_backward(a->dqk, NQK, a->dqk + NH * HS, NQK, a->dqkv + (NH + NKV) * HS, NQKV,
                                 a->datt, C, att, C, a->lse + l * Nmax * NH, &s, a->attn_scratch);
         muon_rope_backward(a->dqk, NQK, a->rope_cos, a->rope_sin, B, T, NH + NKV, HS);
-        muon_rmsnorm_backward(a->dqkv, NQKV, 0, dw.q_norm, a->dqk, NQK, qkv, NQKV, rstdqk,
-                              w.q_norm, N, NH, HS);
-        muon_rmsnorm_backward(a->dqkv + NH * HS, NQKV, 0, dw.k_norm, a->dqk + NH * HS, NQK,
-                              qkv + NH * HS, NQKV, rstdqk + (size_t)N * NH, w.k_norm, N, NKV, HS);
+        muon_rmsnorm_backward(&qheads, MUON_GRAD_SET, a->dqkv, dw.q_norm, a->dqk, qkv, rstdqk, w.q_norm);
+        muon_rmsnorm_backward(&kheads, MUON_GRAD_SET, a->dqkv + NH * HS, dw.k_norm, a->dqk + NH * HS,
+                              qkv + NH * HS, rstdqk + (size_t)N * NH, w.k_norm);
         if ((st = muon_linear_backward(a->dln, 0.0f, dw.qkv, a->dqkv, NQKV, ln1, C, w.qkv, N, C, NQKV))) return st;
-        muon_rmsnorm_backward(a->dres, C, 1, dw.attn_norm, a->dln, C, x, C, a->rstd1 + l * Nmax,
-                              w.attn_norm, N, 1, C);
+        muon_rmsnorm_backward(&rows, MUON_GRAD_ADD, a->dres, dw.attn_norm, a->dln, x,
+                              a->rstd1 + l * Nmax, w.attn_norm);
     }
     muon_embedding_backward(m->grads + a->w.embed, a->dres, a->tokens, N, C, sqrtf((float)C));
     return MUON_OK;

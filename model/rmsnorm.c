@@ -9,9 +9,10 @@
 
 #include <math.h>
 
-void muon_rmsnorm_forward(float *out, int ldo, float *rstd, const float *in, int ldi,
-                          const float *g, int N, int G, int n, float eps)
+void muon_rmsnorm_forward(const muon_norm_shape *sh, float *out, float *rstd, const float *in,
+                          const float *g, float eps)
 {
+    const int N = sh->N, G = sh->G, n = sh->n, ldi = sh->ld_in, ldo = sh->ld_out;
     int r;
 MUON_OMP(omp parallel for schedule(static) if ((size_t)N * G * n >= MUON_PAR_MIN))
     for (r = 0; r < N; r++) {
@@ -30,10 +31,11 @@ MUON_OMP(omp parallel for schedule(static) if ((size_t)N * G * n >= MUON_PAR_MIN
  * column sums its vectors in order, so no thread-count-dependent partials. */
 #define COL_BLOCK 32
 
-void muon_rmsnorm_backward(float *din, int lddi, int accumulate, float *dg, const float *dout, int lddo,
-                           const float *in, int ldi, const float *rstd, const float *g,
-                           int N, int G, int n)
+void muon_rmsnorm_backward(const muon_norm_shape *sh, muon_grad_mode mode, float *din, float *dg,
+                           const float *dout, const float *in, const float *rstd, const float *g)
 {
+    const int N = sh->N, G = sh->G, n = sh->n, ldi = sh->ld_in, lddi = sh->ld_in, lddo = sh->ld_out;
+    const int accumulate = mode == MUON_GRAD_ADD;
     int r, jb, nb = (n + COL_BLOCK - 1) / COL_BLOCK;
     /* one parallel region, two loops: the gain sums read only dout, in and
      * rstd (never din), so threads go on to them without a barrier */

@@ -106,8 +106,10 @@ static void test_layers_golden(void)
             y = golden_get(&f, k[3], tot); dx = golden_get(&f, k[4], tot); dg = golden_get(&f, k[5], (size_t)n);
             if (!x || !g || !dy || !y || !dx || !dg) continue;
             memset(dgain, 0, (size_t)n * sizeof(float));
-            muon_rmsnorm_forward(out, G * n, tmp, x, G * n, g, N, G, n, 1e-6f);
-            muon_rmsnorm_backward(din, G * n, 0, dgain, dy, G * n, x, G * n, tmp, g, N, G, n);
+            muon_norm_shape sh;
+            sh.N = N; sh.G = G; sh.n = n; sh.ld_in = sh.ld_out = G * n;
+            muon_rmsnorm_forward(&sh, out, tmp, x, g, 1e-6f);
+            muon_rmsnorm_backward(&sh, MUON_GRAD_SET, din, dgain, dy, x, tmp, g);
             /* O(1) values, sums of <= 24 terms: a few float32 ulps */
             snprintf(what, sizeof what, "layer %s forward vs PyTorch", nc[i].name);
             check_close(what, out, y, tot, 1e-5, 1e-6);
