@@ -848,7 +848,7 @@ int muon_png_write(const char *path, const muon_canvas *c);
 enum { MUON_CSV_LOSS = 0, MUON_CSV_VAL_LOSS, MUON_CSV_LR, MUON_CSV_TOKENS,
        MUON_CSV_NMODEL };
 #define MUON_CSV_NKINDS 7
-#define MUON_CSV_NMETRICS 22
+#define MUON_CSV_NMETRICS 23 /* the 22 of muon_metric_id, then esd_alpha */
 typedef struct {
     int n_steps;
     long *steps;        /* (n_steps) ascending: steps with a model-wide row */

@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L /* mkdir */
 #endif
 #include "muon.h"
+#include "metrics/esd.h"
 
 #include <errno.h>
 #include <math.h>
@@ -230,6 +231,7 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
         /* step 0: the initial weights, so plots start from the init */
         double t0 = muon_seconds();
         st = muon_metrics_track(r.log, 0, &r.model, NULL);
+        if (!st) st = muon_esd_track(r.log, 0, &r.model);
         if (!st) st = muon_metric_log_flush(r.log);
         if (st) goto fail;
         t_track += muon_seconds() - t0;
@@ -287,6 +289,7 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
             view.momentum = r.opt.momentum;
             view.orth_out = r.opt.orth_out;
             st = muon_metrics_track(r.log, s, &r.model, &view);
+            if (!st) st = muon_esd_track(r.log, s, &r.model);
             if (st) goto fail;
             t_track += muon_seconds() - t1;
         }

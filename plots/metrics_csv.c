@@ -22,7 +22,8 @@ static const char *const metric_names[MUON_CSV_NMETRICS] = {
     "top_sv_6", "top_sv_7", "top_sv_8", "top_sv_9", "top_sv_10",
     "stable_rank", "spectral_entropy", "alignment_left", "alignment_right",
     "update_rank", "subspace_efficiency", "ortho_error_weight",
-    "ortho_error_update", "update_sv_min", "update_sv_max"
+    "ortho_error_update", "update_sv_min", "update_sv_max",
+    "esd_alpha" /* metrics/esd.c, logged beside the others */
 };
 static const char *const model_names[MUON_CSV_NMODEL] = { "loss", "val_loss", "lr", "tokens" };
 static const char *const kind_names[MUON_CSV_NKINDS] = { "q", "k", "v", "o", "up", "down", "gate" };

@@ -706,9 +706,10 @@ static int fit_line(const double *x, const double *y, int n, double *a, double *
     return 1;
 }
 
-static int fig_norm_depth(ctx *g)
+/* Final value of metric per layer for each kind, with a least-squares trend
+ * (sigma_max; also esd_alpha, metrics/esd.c). */
+static int fig_depth(ctx *g, int sig, const char *title, const char *ylabel)
 {
-    int sig = muon_metric_index("sigma_max");
     int L = g->t->n_layers, nt = g->t->n_tracked, k, i, e, st, ns = 0, have = 0;
     series s[MUON_CSV_NKINDS * 4];
     muon_legend_entry le[MUON_CSV_NKINDS + 1];
@@ -747,9 +748,9 @@ static int fig_norm_depth(ctx *g)
         }
     }
     memset(&p, 0, sizeof p);
-    p.title = "Spectral norm vs depth (final step, least-squares trend)";
+    p.title = title;
     p.title_scale = 3;
-    p.ylabel = "sigma_max";
+    p.ylabel = ylabel;
     p.ylog = 0;
     p.xlabels = 1;
     p.xlabel = "layer";
@@ -797,6 +798,12 @@ static int fig_norm_depth(ctx *g)
     if (have) place_legend(g, &ax, s, ns, le, nle);
     series_free(s, ns);
     return MUON_OK;
+}
+
+static int fig_norm_depth(ctx *g)
+{
+    return fig_depth(g, muon_metric_index("sigma_max"), "Spectral norm vs depth (final step, least-squares trend)",
+                     "sigma_max");
 }
 
 /* Top-10 singular values over sigma_1, first vs last compared layer's Q. */
@@ -984,6 +991,12 @@ static int draw_figure(ctx *g, int which)
                        "Orthogonality error of Muon's update, Q", "||O^T O - I|| / sqrt(r)",
                        "weight's departure from orthogonality ||W^T W / s1^2 - I|| / sqrt(r)", "weight error", -1);
     case 9: return fig_loss(g);
+    case 12:
+        return fig_depth(g, muon_metric_index("esd_alpha"), "ESD power-law exponent alpha vs depth (final step, trend)",
+                         "alpha (eigenvalues of W^T W)");
+    case 13:
+        return fig_single(g, muon_metric_index("esd_alpha"), KQ, "ESD power-law exponent alpha, Q",
+                          "alpha (Clauset MLE, KS x_min)", 0);
     case 10:
         return fig_kind_heatmap(g, "sigma_max", "Final sigma_max by matrix and layer",
                                 "sigma_max (fitted range)", 0, "%.3g");
@@ -993,11 +1006,13 @@ static int draw_figure(ctx *g, int which)
     }
 }
 
-static const char *const fig_files[12] = {
+#define N_FIGS 14
+static const char *const fig_files[N_FIGS] = {
     "update_alignment.png", "update_rank_evolution.png", "subspace_efficiency.png",
     "entropy_mri.png", "spectral_norm_vs_depth.png", "singular_spectrum.png",
     "spectral_gap.png", "spectral_stretching_evolution.png", "orthogonality_error.png",
-    "loss.png", "norm_heatmap.png", "entropy_heatmap.png"
+    "loss.png", "norm_heatmap.png", "entropy_heatmap.png",
+    "esd_alpha_vs_depth.png", "esd_alpha_evolution.png" /* metrics/esd.c */
 };
 
 int muon_plot_run_opts(const char *run_dir, const muon_plot_options *opt)
@@ -1075,7 +1090,7 @@ int muon_plot_csv(const char *csv_path, const char *dir, const muon_plot_options
     }
     st = muon_canvas_create(&g.c, g.W, g.H, white);
     if (st) goto done;
-    for (i = 0; i < 12; i++) {
+    for (i = 0; i < N_FIGS; i++) {
         clear(&g);
         st = draw_figure(&g, i);
         if (st) goto done;
