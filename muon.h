@@ -275,6 +275,7 @@ typedef struct {
  *   nano (default)  V 256, C 128, L 8,  NH 4, NKV 2, F 512,  T 128,  B 16
  *   tiny (tests)    V 256, C 32,  L 2,  NH 4, NKV 2, F 64,   T 16,   B 2
  *   blueberry-nano  V 256, C 512, L 22, NH 8, NKV 4, F 2048, T 2048, B 1
+ *   deep            V 256, C 128, L 22, NH 4, NKV 2, F 512,  T 128,  B 16
  * all relu2, tied head, separate Q/K/V/O, RoPE base 1e4, eps 1e-6, std 0.02. */
 int muon_config_named(const char *name, muon_config *cfg);
 /* Overrides one field by its name ("d_model", "n_layers", "ffn" = relu2|swiglu,
@@ -429,6 +430,10 @@ typedef struct {
     muon_mscale_kind scale;  /* default sqrt(max(1,rows/cols)); moonlight 0.2 sqrt(max(rows,cols)) */
     float beta1, beta2, eps; /* AdamW: 0.9, 0.95, 1e-8 */
     float clip;              /* global gradient-norm clip, 1.0; 0 = off */
+    /* experiments (docs/experiments.md, docs/precision.md); 0 = off */
+    float update_noise;      /* --update-noise X: ||noise||_F = X ||O||_F added to O */
+    uint64_t noise_seed;     /* the run's seed (set by muon_train) */
+    int bf16;                /* --precision bf16 */
 } muon_optim_config;
 
 /* The defaults above. */
@@ -517,6 +522,7 @@ typedef struct {
     int eval_every, eval_batches, log_every, ckpt_every, track_every; /* 0 = off */
     long stop_after;         /* > 0: stop (checkpoint kept) after this step, as Ctrl-C would */
     char data[512], out[512], resume[512];
+    float init_stretch;      /* --init stretched:F (0: the normal init) */
 } muon_train_config;
 
 /* Defaults (the nano model, Muon). */

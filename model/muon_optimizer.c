@@ -7,6 +7,7 @@
  * keeps M at the gradient's scale; orth() normalises anyway, but the metrics
  * look at M itself. */
 #include "muon.h"
+#include "model/experiments.h"
 
 #include <math.h>
 #include <string.h>
@@ -35,11 +36,18 @@ float muon_muon_scale(muon_mscale_kind k, int rows, int cols)
 }
 
 int muon_muon_update(const muon_optim_config *c, float lr, int rows, int cols,
-                     float *W,       /* (rows,cols) */
-                     const float *G, /* (rows,cols) */
-                     float *M,       /* (rows,cols) momentum, updated */
-                     float *O,       /* (rows,cols) out: orth(U) */
-                     float *delta)   /* (rows,cols) out: W after - W before */
+                     float *W, const float *G, float *M, float *O, float *delta)
+{
+    return muon_muon_update_ex(c, lr, rows, cols, W, G, M, O, delta, 0);
+}
+
+int muon_muon_update_ex(const muon_optim_config *c, float lr, int rows, int cols,
+                        float *W,       /* (rows,cols) */
+                        const float *G, /* (rows,cols) */
+                        float *M,       /* (rows,cols) momentum, updated */
+                        float *O,       /* (rows,cols) out: orth(U) (+ noise) */
+                        float *delta,   /* (rows,cols) out: W after - W before */
+                        uint64_t key)   /* seed of --update-noise */
 {
     const float mu = c->momentum, one_mu = (float)(1.0 - (double)c->momentum);
     const float decay = (float)(1.0 - (double)lr * (double)c->wd);
@@ -54,6 +62,7 @@ int muon_muon_update(const muon_optim_config *c, float lr, int rows, int cols,
     }
     st = muon_orthogonalize(c->orth, c->ns_steps, rows, cols, O, O);
     if (st) return st;
+    if (c->update_noise > 0) muon_update_noise_add(O, (size_t)n, c->update_noise, key);
     for (i = 0; i < n; i++) {
         float w0 = W[i], w = w0 * decay;
         w = w + (-step) * O[i];

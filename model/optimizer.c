@@ -3,6 +3,7 @@
  * of them with --optimizer adamw). Every state buffer is laid out like
  * muon_model.params, so a muon_tracked offset indexes all of them. */
 #include "muon.h"
+#include "model/experiments.h"
 #include "linalg/omp.h"
 
 #include <math.h>
@@ -114,8 +115,9 @@ MUON_OMP(omp parallel for schedule(dynamic, 1))
             size_t off = p->offset;
             int s;
             if (!muon_optim_uses_muon(c, p)) continue;
-            s = muon_muon_update(c, lr, p->rows, p->cols, m->params + off, m->grads + off,
-                                 o->momentum + off, o->orth_out + off, o->delta + off);
+            s = muon_muon_update_ex(c, lr, p->rows, p->cols, m->params + off, m->grads + off,
+                                    o->momentum + off, o->orth_out + off, o->delta + off,
+                                    muon_update_noise_key(c->noise_seed, o->t, i));
             if (s) {
 MUON_OMP(omp critical(muon_optim_fail))
                 if (!failed) failed = s;

@@ -11,6 +11,7 @@
 #endif
 #include "muon.h"
 #include "metrics/esd.h"
+#include "model/experiments.h"
 
 #include <errno.h>
 #include <math.h>
@@ -175,6 +176,8 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
     if (st) goto fail;
     r.have_model = 1;
     muon_model_init(&r.model, c.seed);
+    muon_model_stretch(&r.model, c.init_stretch); /* --init stretched:F; 0: no-op */
+    c.optim.noise_seed = c.seed;
     st = muon_optim_create(&r.opt, &c.optim, &r.model);
     if (st) goto fail;
     r.have_opt = 1;

@@ -1,0 +1,37 @@
+/* model/experiments.h -- the research's proposed experiments as training
+ * options (docs/experiments.md, docs/precision.md): update noise, stretched
+ * init, bfloat16 training, pre-tokenised corpora. Private to the library and
+ * the tests; the flags live in model/train_config.c. */
+#ifndef MUON_MODEL_EXPERIMENTS_H
+#define MUON_MODEL_EXPERIMENTS_H
+
+#include "muon.h"
+
+/* ---- --update-noise X (model/update_noise.c) ---------------------------- */
+
+/* The seed of the noise added to matrix `index` (muon_model.tensors) at
+ * optimizer step t (1-based) of a run seeded with seed: a pure function of the
+ * three, so a resumed run draws the same noise and thread count never matters. */
+uint64_t muon_update_noise_key(uint64_t seed, long t, int index);
+/* O(n) += E with E ~ N(0,1) i.i.d. from key, rescaled so ||E||_F = x ||O||_F
+ * exactly (both norms in double). x = 0 or O = 0 leaves O as it is. */
+void muon_update_noise_add(float *O, size_t n, float x, uint64_t key);
+
+/* muon_muon_update with the noise of key added to O when c->update_noise > 0
+ * (muon_muon_update is this with key 0). */
+int muon_muon_update_ex(const muon_optim_config *c, float lr, int rows, int cols, float *W,
+                        const float *G, float *M, float *O, float *delta, uint64_t key);
+
+/* ---- --init stretched[:F] (model/init_stretched.c) ----------------------- */
+
+/* Default F of "stretched": the last layer starts at twice the first layer's
+ * scale (docs/experiments.md says why). */
+#define MUON_STRETCH_DEFAULT 1.0f
+/* Parses "normal" (F = 0) or "stretched" / "stretched:F" (F a finite number
+ * >= 0) into *f; MUON_ERR_ARG naming the bad value. */
+int muon_init_parse(const char *s, float *f);
+/* Multiplies every hidden matrix (MUON_ROLE_MATRIX) of layer l by
+ * 1 + F l / (L - 1) (L = 1: unchanged). Embedding, head and gains untouched. */
+void muon_model_stretch(muon_model *m, float F);
+
+#endif

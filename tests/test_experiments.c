@@ -1,0 +1,219 @@
+/* experiments suite: the options of docs/experiments.md -- --model deep,
+ * --update-noise, --init stretched[:F] (and, further down, the token files,
+ * export, events and bf16) -- on their own and through the real binary, bad
+ * input included (one line on stderr, exit 2, nothing written). */
+#include "test.h"
+#include "model/experiments.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define D "build/test_experiments"
+
+static int stderr_lines(void)
+{
+    FILE *f = fopen("build/test_stderr.txt", "r");
+    int c, n = 0, last = '\n';
+    if (!f) return -1;
+    while ((c = fgetc(f)) != EOF) { if (c == '\n') n++; last = c; }
+    fclose(f);
+    return n + (last != '\n');
+}
+
+static int exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f) { fclose(f); return 1; }
+    return 0;
+}
+
+/* `muon ARGS` must exit 2 with one "muon: " line containing want, and leave
+ * no `out`. */
+static void refused(const char *what, const char *args, const char *out, const char *want)
+{
+    char cmd[1024], err[512];
+    int rc, lines;
+    snprintf(cmd, sizeof cmd, "%s %s", muon_bin(), args);
+    rc = run_cmd(cmd, err, sizeof err);
+    lines = stderr_lines();
+    check(rc == 2 && lines == 1 && !strncmp(err, "muon: ", 6) && (!out || !exists(out)) && strstr(err, want),
+          "%s: exit %d, %d stderr line%s%s: %s", what, rc, lines, lines == 1 ? "" : "s",
+          out ? (exists(out) ? ", OUTPUT LEFT BEHIND" : ", no output") : "", err);
+}
+
+static void test_deep(void)
+{
+    muon_config c;
+    check(muon_config_named("deep", &c) == MUON_OK && c.d_model == 128 && c.n_layers == 22 && c.n_heads == 4 &&
+          c.n_kv_heads == 2 && c.d_ff == 512 && c.seq_len == 128 && c.batch_size == 16 && c.vocab_size == 256 &&
+          muon_config_check(&c) == MUON_OK, "config deep: nano's width at the research model's 22 layers, valid");
+    /* per layer: Q,K,V,O = 128*(128+64+64+128), up+down = 2*128*512, 2 gains of 128 (+32 QK-norm gains: 2 x 16) */
+    check(muon_config_param_count(&c) > 22 * (size_t)(128 * 384 + 2 * 128 * 512) &&
+          muon_config_param_count(&c) < 22 * (size_t)(128 * 384 + 2 * 128 * 512 + 1024) + 256 * 128 + 256,
+          "config deep: %lu parameters (22 blocks of 180k + the embedding)", (unsigned long)muon_config_param_count(&c));
+}
+
+static double norm(const float *x, size_t n)
+{
+    double s = 0;
+    size_t i;
+    for (i = 0; i < n; i++) s += (double)x[i] * x[i];
+    return sqrt(s);
+}
+
+static void test_noise(void)
+{
+    enum { N = 64 * 48 };
+    static float O[N], A[N], B[N], Z[N];
+    double cosv = 0, na, no;
+    size_t i;
+    test_fill_random(O, N, 3);
+    memcpy(A, O, sizeof O);
+    muon_update_noise_add(A, N, 0.5f, muon_update_noise_key(7, 3, 2));
+    for (i = 0; i < N; i++) B[i] = A[i] - O[i];
+    check_near("||noise||_F / ||O||_F for --update-noise 0.5", norm(B, N) / norm(O, N), 0.5, 1e-6, 0);
+    /* independent Gaussian noise: the noisy update's cosine with O is ~ 1/sqrt(1+x^2) */
+    na = norm(A, N); no = norm(O, N);
+    for (i = 0; i < N; i++) cosv += (double)A[i] * O[i];
+    cosv /= na * no;
+    check(fabs(cosv - 1 / sqrt(1.25)) < 0.02, "noisy update's cosine with O: %.4f (independent noise: %.4f)", cosv, 1 / sqrt(1.25));
+    memcpy(B, O, sizeof O);
+    muon_update_noise_add(B, N, 0.5f, muon_update_noise_key(7, 3, 2));
+    check(!memcmp(A, B, sizeof A), "same (seed, step, matrix): the same noise, bit for bit");
+    memcpy(B, O, sizeof O);
+    muon_update_noise_add(B, N, 0.5f, muon_update_noise_key(7, 4, 2));
+    check(memcmp(A, B, sizeof A) != 0, "another step: other noise");
+    memcpy(B, O, sizeof O);
+    muon_update_noise_add(B, N, 0.5f, muon_update_noise_key(7, 3, 3));
+    check(memcmp(A, B, sizeof A) != 0, "another matrix: other noise");
+    check(muon_update_noise_key(1, 1, 2) != muon_update_noise_key(1, 2, 1) &&
+          muon_update_noise_key(1, 1, 0) != muon_update_noise_key(2, 1, 0), "noise keys differ across (seed, step, matrix)");
+    memcpy(B, O, sizeof O);
+    muon_update_noise_add(B, N, 0.0f, 99);
+    check(!memcmp(B, O, sizeof O), "--update-noise 0: O untouched");
+    memset(Z, 0, sizeof Z);
+    muon_update_noise_add(Z, N, 1.0f, 99);
+    check(norm(Z, N) == 0, "O = 0 (a zero gradient): no noise either (its norm is 0 x ||O||)");
+    {
+        /* muon_muon_update_ex without noise is muon_muon_update, bit for bit */
+        muon_optim_config c;
+        static float W1[N], W2[N], G[N], M1[N], M2[N], O1[N], O2[N], d1[N], d2[N];
+        muon_optim_defaults(&c);
+        test_fill_random(W1, N, 1);
+        memcpy(W2, W1, sizeof W1);
+        test_fill_random(G, N, 2);
+        memset(M1, 0, sizeof M1); memset(M2, 0, sizeof M2);
+        muon_muon_update(&c, 0.02f, 64, 48, W1, G, M1, O1, d1);
+        muon_muon_update_ex(&c, 0.02f, 64, 48, W2, G, M2, O2, d2, 12345);
+        check(!memcmp(W1, W2, sizeof W1) && !memcmp(O1, O2, sizeof O1), "noise 0: muon_muon_update_ex == muon_muon_update bit for bit");
+        c.update_noise = 1.0f;
+        memcpy(W2, W1, sizeof W1);
+        muon_muon_update_ex(&c, 0.02f, 64, 48, W2, G, M2, O2, d2, 12345);
+        for (i = 0; i < N; i++) B[i] = d2[i];
+        /* (64,48) is tall: Muon's scale sqrt(64/48) */
+        check(fabs(norm(B, N) / (0.02 * sqrt(64.0 / 48.0) * norm(O1, N) * sqrt(2.0)) - 1) < 0.03,
+              "noise 1: applied update's norm is ~sqrt(2) lr scale ||O|| (ratio %.4f)",
+              norm(B, N) / (0.02 * sqrt(64.0 / 48.0) * norm(O1, N)));
+    }
+}
+
+static void test_init(void)
+{
+    float f = -1;
+    muon_model m;
+    muon_config c;
+    const muon_param *q0, *q1, *e;
+    float *ref;
+    size_t n, i;
+    int ok0 = 1, ok1 = 1, oke = 1;
+    check(muon_init_parse("normal", &f) == MUON_OK && f == 0.0f, "--init normal: F 0");
+    check(muon_init_parse("stretched", &f) == MUON_OK && f == MUON_STRETCH_DEFAULT, "--init stretched: F = the default %g",
+          (double)MUON_STRETCH_DEFAULT);
+    check(muon_init_parse("stretched:0.5", &f) == MUON_OK && f == 0.5f, "--init stretched:0.5");
+    check(muon_init_parse("stretched:abc", &f) == MUON_ERR_ARG && strstr(muon_last_error(), "abc"), "stretched:abc refused: %s",
+          muon_last_error());
+    check(muon_init_parse("stretched:-1", &f) == MUON_ERR_ARG, "stretched:-1 refused");
+    check(muon_init_parse("stretched:", &f) == MUON_ERR_ARG, "stretched: (empty F) refused");
+    check(muon_init_parse("xavier", &f) == MUON_ERR_ARG, "--init xavier refused: %s", muon_last_error());
+
+    muon_config_named("tiny", &c);
+    c.n_layers = 3;
+    if (!check(muon_model_create(&m, &c) == MUON_OK, "tiny model (3 layers)")) return;
+    muon_model_init(&m, 5);
+    ref = malloc(m.num_params * sizeof *ref);
+    if (!ref) { muon_model_free(&m); return; }
+    memcpy(ref, m.params, m.num_params * sizeof *ref);
+    muon_model_stretch(&m, 1.0f);
+    q0 = muon_model_find(&m, "layers.0.attn.q.weight");
+    q1 = muon_model_find(&m, "layers.2.ffn.down.weight");
+    e = muon_model_find(&m, "embed.weight");
+    n = (size_t)q0->rows * q0->cols;
+    for (i = 0; i < n; i++) ok0 &= m.params[q0->offset + i] == ref[q0->offset + i];
+    n = (size_t)q1->rows * q1->cols;
+    for (i = 0; i < n; i++) ok1 &= m.params[q1->offset + i] == 2.0f * ref[q1->offset + i];
+    n = (size_t)e->rows * e->cols;
+    for (i = 0; i < n; i++) oke &= m.params[e->offset + i] == ref[e->offset + i];
+    check(ok0 && ok1 && oke, "stretched:1 on 3 layers: layer 0 x1, layer 2 x2 (exactly), embedding untouched");
+    {
+        const muon_param *mid = muon_model_find(&m, "layers.1.attn.v.weight");
+        check(m.params[mid->offset] == 1.5f * ref[mid->offset], "layer 1 of 3: x1.5");
+    }
+    free(ref);
+    muon_model_free(&m);
+}
+
+static void test_cli_bad(void)
+{
+    refused("--update-noise -1", "train --model tiny --update-noise -1 --out " D "/bad", D "/bad", "--update-noise");
+    refused("--update-noise abc", "train --model tiny --update-noise abc --out " D "/bad", D "/bad", "--update-noise");
+    refused("--init stretched:abc", "train --model tiny --init stretched:abc --out " D "/bad", D "/bad", "stretched");
+    refused("--init xavier", "train --model tiny --init xavier --out " D "/bad", D "/bad", "--init");
+    refused("--model deeper", "train --model deeper --out " D "/bad", D "/bad", "deep");
+}
+
+/* The flags through a real run: a tiny run with noise and a stretched init
+ * resumes bit for bit (its noise is a function of seed, step and matrix). */
+static void test_cli_run(void)
+{
+    char cmd[1024], err[512];
+    const char *fl = "--model tiny --eval-every 0 --track-every 0 --log-every 0 --update-noise 0.3 --init stretched:2";
+    muon_st_file a, b;
+    int rc, same = 0;
+    snprintf(cmd, sizeof cmd, "%s train %s --steps 6 --out " D "/straight > /dev/null", muon_bin(), fl);
+    rc = run_cmd(cmd, err, sizeof err);
+    check(rc == 0, "tiny run with --update-noise 0.3 --init stretched:2 (exit %d %s)", rc, err);
+    snprintf(cmd, sizeof cmd, "%s train %s --steps 6 --stop-after 3 --out " D "/split > /dev/null && "
+             "%s train --resume " D "/split/checkpoint.safetensors --steps 6 --out " D "/split > /dev/null", muon_bin(), fl, muon_bin());
+    rc = run_cmd(cmd, err, sizeof err);
+    check(rc == 0, "the same run stopped at 3 and resumed (exit %d %s)", rc, err);
+    if (muon_st_read(D "/straight/checkpoint.safetensors", &a) == MUON_OK) {
+        if (muon_st_read(D "/split/checkpoint.safetensors", &b) == MUON_OK) {
+            int i;
+            same = a.count == b.count;
+            for (i = 0; same && i < a.count; i++) {
+                const muon_st_tensor *t = muon_st_find(&b, a.tensors[i].name);
+                same = t && t->numel == a.tensors[i].numel && !memcmp(t->data, a.tensors[i].data, t->numel * sizeof(float));
+            }
+            check(same, "noise + stretched init: 6 steps straight == 3 + resume + 3, every tensor bit for bit");
+            {
+                const char *v = muon_st_meta(&b, "train.init"), *u = muon_st_meta(&b, "train.update-noise");
+                check(v && !strcmp(v, "stretched:2") && u && !strcmp(u, "0.3"), "checkpoint records train.init=%s, train.update-noise=%s",
+                      v ? v : "(none)", u ? u : "(none)");
+            }
+            muon_st_free(&b);
+        }
+        muon_st_free(&a);
+    }
+}
+
+void suite_experiments(void)
+{
+    if (system("rm -rf " D " && mkdir -p " D) != 0) { check(0, "cannot create " D); return; }
+    test_deep();
+    test_noise();
+    test_init();
+    test_cli_bad();
+    test_cli_run();
+}
