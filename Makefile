@@ -76,11 +76,11 @@ endif
 VARIANT := $(notdir $(CC))-omp$(OPENMP)-p$(PORTABLE)$(if $(BLAS),-$(BLAS))$(if $(filter-out -O3,$(CFLAGS)),-f$(shell printf '%s' '$(CFLAGS) $(LDFLAGS)' | cksum | cut -d' ' -f1))
 BUILD   ?= build/$(VARIANT)
 
-LIB_SRCS  := $(sort $(wildcard linalg/*.c model/*.c metrics/*.c plots/*.c))
+LIB_SRCS  := $(sort $(wildcard linalg/*.c model/*.c metrics/*.c plots/*.c io/*.c))
 TEST_SRCS := $(sort $(wildcard tests/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
-HEADERS   := muon.h $(wildcard linalg/*.h model/*.h metrics/*.h plots/*.h tests/*.h)
+HEADERS   := muon.h $(wildcard linalg/*.h model/*.h metrics/*.h plots/*.h io/*.h tests/*.h)
 
 .PHONY: all muon test bench run golden conformance clean
 all: muon

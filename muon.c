@@ -2,6 +2,7 @@
  * together; no numerics here. Every failure is one line on stderr and exit
  * status 2. */
 #include "muon.h"
+#include "io/export.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -20,6 +21,7 @@ static const char *usage_text =
     "  sample   generate text from a checkpoint\n"
     "  analyze  spectral metrics of one or more checkpoints\n"
     "  bench    benchmark GEMM, SVD, orthogonalisers and training\n"
+    "  export   a checkpoint's weights without optimizer state (for PyTorch)\n"
     "\n"
     "`muon COMMAND --help` describes each command.\n";
 
@@ -284,6 +286,25 @@ static int cmd_sample(int argc, char **argv)
     return 0;
 }
 
+/* ---- export (io/export.c) ------------------------------------------------ */
+
+static int cmd_export(int argc, char **argv)
+{
+    int n, st;
+    if (wants_help(argc, argv)) {
+        printf("usage: muon export CKPT OUT.safetensors\n"
+               "  writes the model tensors of CKPT without the optimizer state (optim.*), so\n"
+               "  PyTorch's load_state_dict(strict=True) takes it (README: three lines)\n");
+        return 0;
+    }
+    if (argc != 2 || !strncmp(argv[0], "--", 2) || !strncmp(argv[1], "--", 2))
+        return fail("export: expected CKPT OUT.safetensors (see muon export --help)");
+    st = muon_export_weights(argv[0], argv[1], &n);
+    if (st) return fail("export: %s", muon_last_error());
+    printf("%s: %d model tensors (no optimizer state)\n", argv[1], n);
+    return 0;
+}
+
 /* ---- analyze ------------------------------------------------------------ */
 
 static int cmd_analyze(int argc, char **argv)
@@ -413,5 +434,6 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "sample")) return cmd_sample(argc - 2, argv + 2);
     if (!strcmp(cmd, "analyze")) return cmd_analyze(argc - 2, argv + 2);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 2, argv + 2);
+    if (!strcmp(cmd, "export")) return cmd_export(argc - 2, argv + 2);
     return fail("unknown command '%s' (see muon --help)", cmd);
 }

@@ -208,6 +208,37 @@ static void test_cli_run(void)
     }
 }
 
+static void test_export(void)
+{
+    char cmd[1024], err[512];
+    muon_st_file a, b;
+    int rc, i, ok = 1, n_model = 0;
+    snprintf(cmd, sizeof cmd, "%s export " D "/straight/checkpoint.safetensors " D "/weights.safetensors > /dev/null", muon_bin());
+    rc = run_cmd(cmd, err, sizeof err);
+    check(rc == 0, "muon export CKPT OUT (exit %d %s)", rc, err);
+    if (muon_st_read(D "/straight/checkpoint.safetensors", &a) != MUON_OK) { check(0, "checkpoint unreadable"); return; }
+    if (muon_st_read(D "/weights.safetensors", &b) != MUON_OK) { check(0, "export unreadable: %s", muon_last_error()); muon_st_free(&a); return; }
+    for (i = 0; i < a.count; i++) {
+        const muon_st_tensor *t = &a.tensors[i], *u = muon_st_find(&b, t->name);
+        if (!strncmp(t->name, "optim.", 6)) { ok &= u == NULL; continue; }
+        n_model++;
+        ok &= u && u->ndim == t->ndim && u->numel == t->numel && !memcmp(u->data, t->data, t->numel * sizeof(float));
+    }
+    check(ok && b.count == n_model && n_model == 22, "export: the %d model tensors bit for bit, no optim.* (file has %d)", n_model, b.count);
+    check(muon_st_meta(&b, "export") && !strcmp(muon_st_meta(&b, "export"), "weights-only") && muon_st_meta(&b, "config.d_model"),
+          "export metadata: export=weights-only, the model config kept");
+    muon_st_free(&a);
+    muon_st_free(&b);
+    snprintf(cmd, sizeof cmd, "%s sample " D "/weights.safetensors --tokens 5 > /dev/null", muon_bin());
+    rc = run_cmd(cmd, err, sizeof err);
+    check(rc == 0, "muon sample reads the export (exit %d %s)", rc, err);
+    refused("export of a missing file", "export " D "/nope.safetensors " D "/w2.safetensors", D "/w2.safetensors", "nope");
+    refused("export of a non-checkpoint", "export " D "/straight/metrics.csv " D "/w2.safetensors", D "/w2.safetensors", "metrics.csv");
+    refused("export with one argument", "export " D "/straight/checkpoint.safetensors", NULL, "CKPT OUT");
+    refused("export into a missing directory", "export " D "/straight/checkpoint.safetensors " D "/no/dir/w.safetensors",
+            D "/no/dir/w.safetensors", "w.safetensors");
+}
+
 void suite_experiments(void)
 {
     if (system("rm -rf " D " && mkdir -p " D) != 0) { check(0, "cannot create " D); return; }
@@ -216,4 +247,5 @@ void suite_experiments(void)
     test_init();
     test_cli_bad();
     test_cli_run();
+    test_export();
 }
