@@ -379,6 +379,11 @@ typedef struct {
     unsigned char *bytes;  /* (n) the whole corpus, used as is */
     size_t n;
     size_t n_train;        /* [0, n_train) trains; [n_train, n), the last 5%, validates */
+    /* a pre-tokenised corpus (model/token_file.c): ids(n) instead of bytes */
+    uint32_t *ids;         /* NULL for byte-level text */
+    int format;            /* muon_data_format of model/experiments.h */
+    uint32_t max_id;       /* the largest id in ids */
+    int vocab_hint;        /* vocabulary the file's header implies (llm.c GPT-2: 50257), 0 if none */
 } muon_data;
 
 enum { MUON_SPLIT_TRAIN = 0, MUON_SPLIT_VAL = 1 };
@@ -523,6 +528,7 @@ typedef struct {
     long stop_after;         /* > 0: stop (checkpoint kept) after this step, as Ctrl-C would */
     char data[512], out[512], resume[512];
     float init_stretch;      /* --init stretched:F (0: the normal init) */
+    int data_format;         /* --data-format: muon_data_format of model/experiments.h */
 } muon_train_config;
 
 /* Defaults (the nano model, Muon). */

@@ -34,4 +34,31 @@ int muon_init_parse(const char *s, float *f);
  * 1 + F l / (L - 1) (L = 1: unchanged). Embedding, head and gains untouched. */
 void muon_model_stretch(muon_model *m, float F);
 
+/* ---- --data FILE --data-format NAME (model/token_file.c) ----------------- */
+
+typedef enum {
+    MUON_DATA_AUTO = 0,    /* llm.c magic -> llmc; else *.bin -> nanogpt; else text */
+    MUON_DATA_TEXT = 1,    /* bytes, token id = byte value (the default corpus) */
+    MUON_DATA_NANOGPT = 2, /* nanoGPT prepare.py: raw little-endian uint16, no header */
+    MUON_DATA_LLMC = 3     /* llm.c write_datafile: 256 int32 header, uint16 (or uint32) ids */
+} muon_data_format;
+
+/* "auto", "text", "nanogpt", "llmc"; parse: MUON_ERR_ARG naming a bad one. */
+const char *muon_data_format_name(int f);
+int muon_data_format_parse(const char *s, int *f);
+/* Loads path as format fmt (MUON_DATA_AUTO decides as above); d->format is
+ * the format used. MUON_ERR_FORMAT naming the file for a size that is not a
+ * whole number of tokens, a bad header or a token count at odds with the
+ * size; MUON_ERR_IO when unreadable. *d is zeroed on failure. */
+int muon_data_open(muon_data *d, const char *path, int fmt);
+/* Unigram entropy (nats) of the ids of the training split (NaN if the ids
+ * are too sparse to count: max_id >= 2^24). */
+double muon_data_token_entropy(const muon_data *d);
+
+/* Appends n_new ids to prompt(n_prompt) (ids < vocab; an empty prompt starts
+ * from id 0 -- from '\n' for byte models, muon_sample's rule) as muon_sample
+ * does, into out(n_new) (model/sample.c). */
+int muon_sample_ids(muon_model *m, const int *prompt, int n_prompt, int n_new,
+                    float temperature, uint64_t seed, int *out);
+
 #endif

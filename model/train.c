@@ -153,15 +153,25 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
     if (c.steps < 1) return muon_error(MUON_ERR_ARG, "train: --steps must be >= 1");
     if (c.eval_every > 0 && c.eval_batches < 1) return muon_error(MUON_ERR_ARG, "train: --eval-batches must be >= 1");
     if (c.threads > 0) muon_set_threads(c.threads);
-    st = muon_data_load(&r.data, c.data);
+    st = muon_data_open(&r.data, c.data, c.data_format); /* text, or a token file (model/token_file.c) */
     if (st) return st;
+    c.data_format = r.data.format; /* checkpoints record the format actually read */
     if (muon_data_split_size(&r.data, MUON_SPLIT_TRAIN) < (size_t)T + 1 ||
         (c.eval_every > 0 && muon_data_split_size(&r.data, MUON_SPLIT_VAL) < (size_t)T + 1)) {
         st = muon_error(MUON_ERR_FORMAT, "data file %s: %lu bytes is too short for seq_len %ld (each split needs seq_len+1 bytes)",
                         c.data, (unsigned long)r.data.n, T);
         goto fail;
     }
-    {
+    if (r.data.ids) {
+        /* a token file: its ids must fit the vocabulary; llm.c's header
+         * implies one (GPT-2's), used when --vocab-size keeps the byte default */
+        if (c.model.vocab_size == 256 && r.data.vocab_hint > 0 && !c.resume[0]) c.model.vocab_size = r.data.vocab_hint;
+        if (r.data.max_id >= (uint32_t)c.model.vocab_size) {
+            st = muon_error(MUON_ERR_FORMAT, "data file %s holds token id %lu, outside the vocabulary of %d (set --vocab-size)",
+                            c.data, (unsigned long)r.data.max_id, c.model.vocab_size);
+            goto fail;
+        }
+    } else {
         /* byte tokens: every byte value in the corpus must be a vocabulary id */
         size_t i;
         int top = 0;
@@ -365,8 +375,8 @@ finish:
         char val[32];
         if (isnan(last_val)) strcpy(val, "-"); /* --eval-every 0: never evaluated */
         else snprintf(val, sizeof val, "%.4f", last_val);
-        fprintf(progress, "done: %ld steps, final loss %.4f, val loss %s (byte-unigram entropy %.4f nats), %.1f s, %.0f tok/s\n",
-                stats.steps_done, last_loss, val, stats.unigram_entropy, stats.seconds_total, stats.tokens_per_s);
+        fprintf(progress, "done: %ld steps, final loss %.4f, val loss %s (%s-unigram entropy %.4f nats), %.1f s, %.0f tok/s\n",
+                stats.steps_done, last_loss, val, r.data.ids ? "token" : "byte", stats.unigram_entropy, stats.seconds_total, stats.tokens_per_s);
     }
     if (muon_plot_run(c.out) != MUON_OK) {
         if (progress) fprintf(progress, "warning: plots not drawn: %s\n", muon_last_error());

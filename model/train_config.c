@@ -17,7 +17,7 @@ enum {
     K_INT, K_LONG, K_U64, K_FLOAT, K_STR, K_SWITCH_OFF, /* fields of muon_train_config */
     K_MODEL, K_OPT, K_ORTH, K_MSCALE, K_SCHED,        /* named choices */
     K_CFG_INT, K_CFG_FLOAT, K_CFG_SWITCH, K_CFG_FFN,  /* muon_config fields */
-    K_INIT                                            /* experiments (docs/experiments.md) */
+    K_INIT, K_DATAFMT                                 /* experiments (docs/experiments.md) */
 };
 
 typedef struct {
@@ -37,7 +37,7 @@ static const opt_t opts[] = {
     {"steps", "N", K_LONG, OFF(steps), 1, 1e12, 1, "optimizer steps (total, counting resumed ones)"},
     {"tokens", "N", K_LONG, OFF(tokens), 1, 1e15, 0, "train on N tokens instead: steps = ceil(N / (batch*seq))"},
     {"out", "DIR", K_STR, OFF(out), 0, 0, 1, "output directory (created)"},
-    {"data", "FILE", K_STR, OFF(data), 0, 0, 1, "corpus, byte-level tokens, last 5% validation"},
+    {"data", "FILE", K_STR, OFF(data), 0, 0, 1, "corpus: text (byte tokens) or a nanoGPT/llm.c token file (--data-format); last 5% validation"},
     {"resume", "CKPT", K_STR, OFF(resume), 0, 0, 0, "continue the run of this checkpoint exactly (its settings are the defaults)"},
     {"seed", "S", K_U64, OFF(seed), 0, 0, 1, "seed of init and batch order"},
     {"threads", "T", K_INT, OFF(threads), 0, 1024, 0, "OpenMP threads, 0 = default (results never depend on it)"},
@@ -65,6 +65,7 @@ static const opt_t opts[] = {
     {"stop-after", "N", K_LONG, OFF(stop_after), 0, 1e12, 0, "stop after step N as Ctrl-C would (checkpoint; resume later)"},
     /* experiments (docs/experiments.md) */
     {"update-noise", "X", K_FLOAT, OFF(optim.update_noise), 0, 1e30, 2, "Gaussian noise of X times the Frobenius norm added to Muon's orthogonalised update"},
+    {"data-format", "NAME", K_DATAFMT, OFF(data_format), 0, 0, 2, "--data layout: auto|text|nanogpt (raw uint16)|llmc (1024-byte header + uint16)"},
     {"init", "NAME", K_INIT, OFF(init_stretch), 0, 0, 2, "normal | stretched[:F]: layer l's matrices scaled by 1+F*l/(L-1) (F default 1)"},
     /* model config overrides */
     {"vocab-size", "N", K_CFG_INT, OFF(model.vocab_size), 0, 0, 1, "vocabulary (256: bytes)"},
@@ -225,6 +226,9 @@ int muon_train_set(muon_train_config *c, const char *name, const char *value)
         return st ? muon_error_prefix(st, "--schedule: ") : MUON_OK;
     case K_INIT:
         return muon_init_parse(value, (float *)(base + o->off));
+    case K_DATAFMT:
+        st = muon_data_format_parse(value, (int *)(base + o->off));
+        return st ? muon_error_prefix(st, "--data-format: ") : MUON_OK;
     default: /* K_CFG_*: the model validates its own values */
         cfg_key(o->name, key);
         st = muon_config_set(&c->model, key, value);
@@ -262,6 +266,7 @@ static void opt_value(const muon_train_config *c, const opt_t *o, char *buf, siz
     case K_MSCALE: snprintf(buf, n, "%s", muon_mscale_name(c->optim.scale)); break;
     case K_SCHED: snprintf(buf, n, "%s", muon_sched_name(c->schedule)); break;
     case K_CFG_FFN: snprintf(buf, n, "%s", c->model.ffn == MUON_FFN_SWIGLU ? "swiglu" : "relu2"); break;
+    case K_DATAFMT: snprintf(buf, n, "%s", muon_data_format_name(*(const int *)(base + o->off))); break;
     case K_INIT:
         if (c->init_stretch == 0.0f) snprintf(buf, n, "normal");
         else { char f[32]; fmt_float(c->init_stretch, f, sizeof f); snprintf(buf, n, "stretched:%s", f); }

@@ -239,6 +239,103 @@ static void test_export(void)
             D "/no/dir/w.safetensors", "w.safetensors");
 }
 
+/* Little-endian writers, so the files are the same on any host. */
+static void put16(FILE *f, unsigned v) { fputc((int)(v & 255), f); fputc((int)(v >> 8), f); }
+static void put32(FILE *f, unsigned long v) { put16(f, (unsigned)(v & 0xffff)); put16(f, (unsigned)(v >> 16)); }
+
+/* ids i*7 mod 1000 (i < n), as nanoGPT's prepare.py or llm.c's write_datafile
+ * would store them; llmc_count < 0: the true count. */
+static int write_tokens(const char *path, int llmc, long magic, long version, long llmc_count, int n, int drop_last_byte)
+{
+    FILE *f = fopen(path, "wb");
+    int i;
+    if (!f) return 0;
+    if (llmc) {
+        put32(f, (unsigned long)magic);
+        put32(f, (unsigned long)version);
+        put32(f, (unsigned long)(llmc_count < 0 ? n : llmc_count));
+        for (i = 3; i < 256; i++) put32(f, 0);
+    }
+    for (i = 0; i < n; i++) {
+        unsigned v = (unsigned)(i * 7 % 1000);
+        if (version == 7) put32(f, v); else if (i < n - 1 || !drop_last_byte) put16(f, v); else fputc((int)(v & 255), f);
+    }
+    return fclose(f) == 0;
+}
+
+static void test_tokens(void)
+{
+    muon_data d, t;
+    int tok[2 * 9], tgt[2 * 9], i, ok;
+    write_tokens(D "/nano.bin", 0, 0, 0, -1, 4000, 0);
+    write_tokens(D "/llmc.bin", 1, 20240520, 1, -1, 4000, 0);
+    write_tokens(D "/llama.bin", 1, 20240801, 7, -1, 4000, 0);
+    write_tokens(D "/odd.bin", 0, 0, 0, -1, 4000, 1);
+    write_tokens(D "/count.bin", 1, 20240520, 1, 3999, 4000, 0);
+    write_tokens(D "/magic.bin", 1, 12345, 1, -1, 4000, 0);
+
+    check(muon_data_open(&d, D "/nano.bin", MUON_DATA_AUTO) == MUON_OK && d.format == MUON_DATA_NANOGPT && d.ids &&
+          d.n == 4000 && d.n_train == 3800 && d.max_id == 999 && d.vocab_hint == 0 && d.ids[1] == 7 && d.ids[143] == 1,
+          "nanoGPT raw uint16 (*.bin, auto): 4000 ids, 95%% train, max 999, no vocab in the file");
+    ok = muon_data_batch(&d, MUON_SPLIT_TRAIN, 3, 1, 2, 9, tok, tgt) == MUON_OK;
+    for (i = 0; ok && i < 18; i++) ok = tgt[i] == (tok[i] + 7) % 1000;
+    check(ok, "batches of a token file: targets are the next ids (id + 7 mod 1000 here)");
+    check(muon_data_open(&t, D "/llmc.bin", MUON_DATA_AUTO) == MUON_OK && t.format == MUON_DATA_LLMC && t.n == 4000 &&
+          t.vocab_hint == 50257 && !memcmp(t.ids, d.ids, 4000 * sizeof *d.ids),
+          "llm.c header (magic 20240520, v1) + uint16 (auto): the same 4000 ids, GPT-2 vocabulary 50257 implied");
+    muon_data_free(&t);
+    check(muon_data_open(&t, D "/llama.bin", MUON_DATA_LLMC) == MUON_OK && t.n == 4000 && t.vocab_hint == 128256 &&
+          !memcmp(t.ids, d.ids, 4000 * sizeof *d.ids), "llm.c Llama-3 layout (magic 20240801, v7, uint32): the same ids");
+    muon_data_free(&t);
+    muon_data_free(&d);
+    check(muon_data_open(&d, D "/odd.bin", MUON_DATA_AUTO) == MUON_ERR_FORMAT && strstr(muon_last_error(), "7999 bytes"),
+          "odd-sized nanoGPT file refused: %s", muon_last_error());
+    check(muon_data_open(&d, D "/count.bin", MUON_DATA_AUTO) == MUON_ERR_FORMAT && strstr(muon_last_error(), "3999"),
+          "llm.c header count at odds with the size refused: %s", muon_last_error());
+    check(muon_data_open(&d, D "/magic.bin", MUON_DATA_LLMC) == MUON_ERR_FORMAT && strstr(muon_last_error(), "magic"),
+          "--data-format llmc on a file without the magic refused: %s", muon_last_error());
+    check(muon_data_open(&d, "data/kjv.txt", MUON_DATA_AUTO) == MUON_OK && d.format == MUON_DATA_TEXT && !d.ids && d.bytes,
+          "data/kjv.txt (auto): byte-level text as before");
+    if (muon_data_load(&t, "data/kjv.txt") == MUON_OK) {
+        check(t.n == d.n && t.n_train == d.n_train && !memcmp(t.bytes, d.bytes, d.n), "the text path reads exactly muon_data_load's bytes");
+        muon_data_free(&t);
+    }
+    muon_data_free(&d);
+
+    refused("token file with ids beyond --vocab-size", "train --model tiny --data " D "/nano.bin --steps 2 --out " D "/tbad",
+            D "/tbad", "token id 999");
+    refused("odd-sized token file", "train --model tiny --data " D "/odd.bin --vocab-size 1000 --steps 2 --out " D "/tbad",
+            D "/tbad", "whole number");
+    refused("--data-format bogus", "train --model tiny --data-format bogus --out " D "/tbad", D "/tbad", "data format");
+    refused("llm.c file with a wrong token count", "train --model tiny --data " D "/count.bin --steps 2 --out " D "/tbad",
+            D "/tbad", "3999");
+    {
+        char cmd[1024], err[512], line[4096];
+        FILE *f;
+        int rc, n = 0, bad = 0, v;
+        /* braces: run_cmd appends its own >/dev/null */
+        snprintf(cmd, sizeof cmd, "{ %s train --model tiny --data " D "/nano.bin --vocab-size 1000 --steps 3 --eval-every 0 "
+                 "--track-every 0 --log-every 0 --out " D "/tok > /dev/null && %s sample " D "/tok/checkpoint.safetensors "
+                 "--prompt '7 14' --tokens 6 > " D "/tok/sample.txt; }", muon_bin(), muon_bin());
+        rc = run_cmd(cmd, err, sizeof err);
+        check(rc == 0, "train on a nanoGPT token file, then sample it (exit %d %s)", rc, err);
+        f = fopen(D "/tok/sample.txt", "r");
+        if (f && fgets(line, sizeof line, f)) {
+            char *s = line, *end;
+            for (;;) {
+                v = (int)strtol(s, &end, 10);
+                if (end == s) break;
+                if (v < 0 || v >= 1000) bad++;
+                n++;
+                s = end;
+            }
+        }
+        if (f) fclose(f);
+        check(n == 8 && !bad, "sample of a token model: ids in, 2 + 6 ids out, all < 1000 (%d ids)", n);
+        refused("sample prompt of text for a token model", "sample " D "/tok/checkpoint.safetensors --prompt hello", NULL, "token ids");
+    }
+}
+
 void suite_experiments(void)
 {
     if (system("rm -rf " D " && mkdir -p " D) != 0) { check(0, "cannot create " D); return; }
@@ -248,4 +345,5 @@ void suite_experiments(void)
     test_cli_bad();
     test_cli_run();
     test_export();
+    test_tokens();
 }
