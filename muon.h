@@ -529,6 +529,8 @@ typedef struct {
     char data[512], out[512], resume[512];
     float init_stretch;      /* --init stretched:F (0: the normal init) */
     int data_format;         /* --data-format: muon_data_format of model/experiments.h */
+    float event_k;           /* --event-k: phase-transition threshold (metrics/events.h), 0 = off */
+    int event_window;        /* --event-window: changes of history */
 } muon_train_config;
 
 /* Defaults (the nano model, Muon). */

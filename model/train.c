@@ -12,6 +12,7 @@
 #include "muon.h"
 #include "metrics/esd.h"
 #include "model/experiments.h"
+#include "metrics/events.h"
 
 #include <errno.h>
 #include <math.h>
@@ -377,6 +378,15 @@ finish:
         else snprintf(val, sizeof val, "%.4f", last_val);
         fprintf(progress, "done: %ld steps, final loss %.4f, val loss %s (%s-unigram entropy %.4f nats), %.1f s, %.0f tok/s\n",
                 stats.steps_done, last_loss, val, r.data.ids ? "token" : "byte", stats.unigram_entropy, stats.seconds_total, stats.tokens_per_s);
+    }
+    if (c.event_k > 0 && c.track_every > 0) {
+        /* events.csv before the plots, which mark its events */
+        int n_ev = 0;
+        if (muon_events_run(c.out, c.event_k, c.event_window, &n_ev) != MUON_OK) {
+            if (progress) fprintf(progress, "warning: events.csv not written: %s\n", muon_last_error());
+        } else if (progress && n_ev > 0) {
+            fprintf(progress, "events: %d phase-transition candidate%s in %s/events.csv\n", n_ev, n_ev == 1 ? "" : "s", c.out);
+        }
     }
     if (muon_plot_run(c.out) != MUON_OK) {
         if (progress) fprintf(progress, "warning: plots not drawn: %s\n", muon_last_error());

@@ -5,6 +5,7 @@
  * validates its config. */
 #include "muon.h"
 #include "model/experiments.h"
+#include "metrics/events.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -66,6 +67,8 @@ static const opt_t opts[] = {
     /* experiments (docs/experiments.md) */
     {"update-noise", "X", K_FLOAT, OFF(optim.update_noise), 0, 1e30, 2, "Gaussian noise of X times the Frobenius norm added to Muon's orthogonalised update"},
     {"data-format", "NAME", K_DATAFMT, OFF(data_format), 0, 0, 2, "--data layout: auto|text|nanogpt (raw uint16)|llmc (1024-byte header + uint16)"},
+    {"event-k", "K", K_FLOAT, OFF(event_k), 0, 1e30, 2, "events.csv: tracked steps whose alignment/entropy change is K robust SDs (MAD) off its history, 0 = off"},
+    {"event-window", "N", K_INT, OFF(event_window), 5, 1e6, 2, "changes of history for --event-k"},
     {"init", "NAME", K_INIT, OFF(init_stretch), 0, 0, 2, "normal | stretched[:F]: layer l's matrices scaled by 1+F*l/(L-1) (F default 1)"},
     /* model config overrides */
     {"vocab-size", "N", K_CFG_INT, OFF(model.vocab_size), 0, 0, 1, "vocabulary (256: bytes)"},
@@ -106,6 +109,8 @@ void muon_train_defaults(muon_train_config *c)
     c->ckpt_every = 100;
     c->track_every = MUON_DEFAULT_TRACK_EVERY;
     c->stop_after = 0;
+    c->event_k = (float)MUON_EVENT_K_DEFAULT;
+    c->event_window = MUON_EVENT_WINDOW_DEFAULT;
     strcpy(c->data, "data/kjv.txt");
     strcpy(c->out, "runs/nano");
 }

@@ -11,6 +11,7 @@
 #define _POSIX_C_SOURCE 200809L /* mkdir */
 #endif
 #include "muon.h"
+#include "metrics/events.h"
 
 #include <errno.h>
 #include <math.h>
@@ -67,6 +68,8 @@ typedef struct {
     double *tok_s, *tok_t; /* (ntok) step -> tokens seen, strictly increasing */
     int ntok;
     double xmin, xmax;    /* the step range of the whole log */
+    muon_event *ev;       /* events.csv beside metrics.csv (metrics/events.c), may be none */
+    int n_ev;
 } ctx;
 
 /* ---- data access -------------------------------------------------------- */
@@ -466,15 +469,38 @@ static int layer_series(ctx *g, series *s, int metric, int kind, double dash, co
     return MUON_OK;
 }
 
+/* Phase-transition events (events.csv) of metric/kind in the compared
+ * layers: an open triangle on the point, in the layer's colour. */
+static void mark_events(ctx *g, const muon_axes *ax, int metric, int kind)
+{
+    int i, j;
+    muon_canvas_clip(&g->c, ax->x0, ax->y0, ax->x1 + 1, ax->y1 + 1);
+    for (i = 0; i < g->n_ev; i++) {
+        const muon_event *e = &g->ev[i];
+        if (e->metric != metric || e->kind != kind) continue;
+        for (j = 0; j < g->nl; j++) {
+            double x, y;
+            if (g->layers[j] != e->layer) continue;
+            x = muon_axes_px(ax, (double)e->step);
+            y = muon_axes_py(ax, e->value);
+            muon_canvas_marker(&g->c, x, y - 12, 7.0, MUON_MARK_TRIANGLE, ink, 0.9);
+            muon_canvas_marker(&g->c, x, y - 12, 4.5, MUON_MARK_TRIANGLE, layer_cols[j % 8], 1.0);
+        }
+    }
+    muon_canvas_clip(&g->c, 0, 0, g->c.w, g->c.h);
+}
+
 static int fig_single(ctx *g, int metric, int kind, const char *title, const char *ylabel, int ylog)
 {
     series s[8];
     panel p = time_panel(g, title, ylabel);
+    muon_axes ax;
     int st;
     p.ylog = ylog;
     st = layer_series(g, s, metric, kind, 0, NULL);
     if (st) return st;
-    st = draw_panel(g, 0, 0, g->W, g->H, &p, s, g->nl, NULL);
+    st = draw_panel(g, 0, 0, g->W, g->H, &p, s, g->nl, &ax);
+    if (!st) mark_events(g, &ax, metric, kind);
     series_free(s, g->nl);
     return st;
 }
@@ -485,12 +511,14 @@ static int fig_two(ctx *g, int m1, int m2, int kind, const char *title,
 {
     series s[8];
     panel p = time_panel(g, title, y1);
+    muon_axes ax;
     int st, split = g->H * 53 / 100;
     p.ylog = ylog;
     p.xlabels = 0;
     st = layer_series(g, s, m1, kind, 0, NULL);
     if (st) return st;
-    st = draw_panel(g, 0, 0, g->W, split, &p, s, g->nl, NULL);
+    st = draw_panel(g, 0, 0, g->W, split, &p, s, g->nl, &ax);
+    if (!st) mark_events(g, &ax, m1, kind);
     series_free(s, g->nl);
     if (st) return st;
     p = time_panel(g, sub2, y2);
@@ -500,7 +528,8 @@ static int fig_two(ctx *g, int m1, int m2, int kind, const char *title,
     p.legend = 0; /* same series, same colours as above */
     st = layer_series(g, s, m2, kind, 0, NULL);
     if (st) return st;
-    st = draw_panel(g, 0, split - 6, g->W, g->H, &p, s, g->nl, NULL);
+    st = draw_panel(g, 0, split - 6, g->W, g->H, &p, s, g->nl, &ax);
+    if (!st) mark_events(g, &ax, m2, kind);
     series_free(s, g->nl);
     return st;
 }
@@ -1034,6 +1063,17 @@ int muon_plot_csv(const char *csv_path, const char *dir, const muon_plot_options
     if (st) return st;
     g.t = &t;
     L = t.n_layers;
+    {
+        /* events.csv beside the metric log, if there is one */
+        char ep[4096];
+        const char *slash = strrchr(csv_path, '/');
+        size_t dl = slash ? (size_t)(slash - csv_path) + 1 : 0;
+        if (dl + 11 < sizeof ep) {
+            memcpy(ep, csv_path, dl);
+            strcpy(ep + dl, "events.csv");
+            if ((st = muon_events_read(ep, &g.ev, &g.n_ev))) goto done;
+        }
+    }
     g.W = opt && opt->width > 0 ? opt->width : 1200;
     g.H = opt && opt->height > 0 ? opt->height : 750;
     if (g.W < 600 || g.H < 400 || g.W > 8000 || g.H > 8000) {
@@ -1101,6 +1141,7 @@ int muon_plot_csv(const char *csv_path, const char *dir, const muon_plot_options
     }
 done:
     muon_canvas_free(&g.c);
+    muon_free(g.ev);
     muon_free(g.tok_s);
     muon_free(g.tok_t);
     muon_metrics_free(&t);

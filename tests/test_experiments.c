@@ -4,6 +4,7 @@
  * input included (one line on stderr, exit 2, nothing written). */
 #include "test.h"
 #include "model/experiments.h"
+#include "metrics/events.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -336,6 +337,81 @@ static void test_tokens(void)
     }
 }
 
+/* A log of 2 layers over 60 tracked steps: trends with a small wiggle
+ * everywhere, and one sudden drop of alignment_left (layer 1, q) at step 300. */
+static int write_event_log(const char *path, int with_drop)
+{
+    FILE *f = fopen(path, "w");
+    int s, l;
+    if (!f) return 0;
+    fprintf(f, "step,layer,matrix,metric,value\n");
+    for (s = 0; s <= 590; s += 10) {
+        double wig = ((s / 10) % 2 ? 1 : -1) * 0.002 + ((s / 10) % 3) * 0.001;
+        fprintf(f, "%d,-1,model,loss,%.9g\n", s, 5.0 - s * 0.001);
+        for (l = 0; l < 2; l++) {
+            double a = 0.6 - 0.0004 * s + wig;
+            if (with_drop && l == 1 && s >= 300) a -= 0.15;
+            fprintf(f, "%d,%d,q,alignment_left,%.9g\n", s, l, a);
+            fprintf(f, "%d,%d,q,spectral_entropy,%.9g\n", s, l, 0.95 - 0.0005 * s + 0.5 * wig);
+        }
+    }
+    return fclose(f) == 0;
+}
+
+static void test_events(void)
+{
+    muon_metrics_table t;
+    muon_event *ev = NULL, *back = NULL;
+    int n = 0, nb = 0, ok;
+    if (system("mkdir -p " D "/ev " D "/ev0") != 0) { check(0, "mkdir"); return; }
+    write_event_log(D "/ev/metrics.csv", 1);
+    write_event_log(D "/ev0/metrics.csv", 0);
+    if (!check(muon_metrics_read(D "/ev/metrics.csv", &t) == MUON_OK, "synthetic log with one sudden drop read")) return;
+    ok = muon_events_detect(&t, MUON_EVENT_K_DEFAULT, MUON_EVENT_WINDOW_DEFAULT, &ev, &n);
+    check(ok == MUON_OK && n == 1 &&
+          ev[0].step == 300 && ev[0].layer == 1 && ev[0].kind == 0 && ev[0].metric == muon_metric_index("alignment_left") &&
+          ev[0].score < -MUON_EVENT_K_DEFAULT && fabs(ev[0].change - (-0.15 - 0.004 + 0.003)) < 0.02,
+          "one event: step 300, layer 1, q, alignment_left, a drop (%d events; score %.1f)", n, n ? ev[0].score : 0.0);
+    muon_free(ev);
+    check(muon_events_detect(&t, 0, MUON_EVENT_WINDOW_DEFAULT, &ev, &n) == MUON_OK && n == 0, "K = 0: no events");
+    muon_free(ev);
+    check(muon_events_detect(&t, 6, 3, &ev, &n) == MUON_ERR_ARG, "window 3 (< %d) refused", MUON_EVENT_MIN_HISTORY);
+    muon_metrics_free(&t);
+    ok = muon_events_run(D "/ev0", MUON_EVENT_K_DEFAULT, MUON_EVENT_WINDOW_DEFAULT, &n);
+    check(ok == MUON_OK && n == 0,
+          "the same trends without the drop: no events (%d)", n);
+    ok = muon_events_run(D "/ev", MUON_EVENT_K_DEFAULT, MUON_EVENT_WINDOW_DEFAULT, &n);
+    check(ok == MUON_OK && n == 1 &&
+          exists(D "/ev/events.csv"), "muon_events_run writes events.csv beside metrics.csv (%d event)", n);
+    ok = muon_events_read(D "/ev/events.csv", &back, &nb) == MUON_OK && nb == 1 && back[0].step == 300 && back[0].layer == 1 &&
+         back[0].kind == 0 && back[0].metric == muon_metric_index("alignment_left");
+    check(ok, "events.csv reads back (%d event)", nb);
+    muon_free(back);
+    check(muon_events_read(D "/ev0/nothing.csv", &back, &nb) == MUON_OK && nb == 0, "no events.csv: nothing to mark");
+    {
+        /* the plots mark it: update_alignment.png differs with and without events.csv */
+        char cmd[512], err[256];
+        int rc;
+        FILE *a, *b;
+        long same = -1;
+        snprintf(cmd, sizeof cmd, "{ %s plot " D "/ev && cp " D "/ev/research_plots/update_alignment.png " D "/ev/marked.png && "
+                 "rm " D "/ev/events.csv && %s plot " D "/ev; }", muon_bin(), muon_bin());
+        rc = run_cmd(cmd, err, sizeof err);
+        a = fopen(D "/ev/marked.png", "rb");
+        b = fopen(D "/ev/research_plots/update_alignment.png", "rb");
+        if (a && b) {
+            int ca, cb;
+            same = 1;
+            do { ca = fgetc(a); cb = fgetc(b); if (ca != cb) same = 0; } while (ca != EOF && cb != EOF);
+        }
+        if (a) fclose(a);
+        if (b) fclose(b);
+        check(rc == 0 && same == 0, "update_alignment.png marks the event (differs without events.csv; exit %d %s)", rc, err);
+    }
+    refused("--event-k -1", "train --model tiny --event-k -1 --out " D "/evbad", D "/evbad", "--event-k");
+    refused("--event-window 2", "train --model tiny --event-window 2 --out " D "/evbad", D "/evbad", "--event-window");
+}
+
 void suite_experiments(void)
 {
     if (system("rm -rf " D " && mkdir -p " D) != 0) { check(0, "cannot create " D); return; }
@@ -346,4 +422,5 @@ void suite_experiments(void)
     test_cli_run();
     test_export();
     test_tokens();
+    test_events();
 }
