@@ -192,6 +192,10 @@ int muon_orthogonalize(muon_orth_kind kind, int steps, int rows, int cols,
  * sum of squares rounded to bf16 before its square root. Ignored by svd. */
 #define MUON_ORTH_BF16 1u
 #define MUON_ORTH_BF16_TORCH1 2u
+/* With BF16: the matmuls on the blocked GEMM (float32 sums in its own
+ * order) instead of the reference one: fast enough to train with
+ * (--precision bf16), and the same up to a rare bf16 rounding flip. */
+#define MUON_ORTH_BF16_BLOCKED 4u
 /* muon_orthogonalize with flags (0: the same as muon_orthogonalize). */
 int muon_orthogonalize_ex(muon_orth_kind kind, int steps, int rows, int cols,
                           const float *G, float *O, unsigned flags);
@@ -336,6 +340,9 @@ typedef struct {
     muon_acts *acts;         /* sized for cfg.batch_size x cfg.seq_len */
     int B, T;                /* shape of the last forward */
     float loss;              /* mean cross-entropy of the last forward with targets */
+    /* --precision bf16 (model/linear_bf16.c, docs/precision.md): NULL in fp32 */
+    float *bf16_x;           /* scratch: a linear layer's input rounded to bf16 */
+    float *bf16_g;           /* scratch: its output gradient rounded to bf16 */
 } muon_model;
 
 /* Allocates parameters, gradients and activations for cfg (checked) ; nothing

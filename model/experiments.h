@@ -61,4 +61,18 @@ double muon_data_token_entropy(const muon_data *d);
 int muon_sample_ids(muon_model *m, const int *prompt, int n_prompt, int n_new,
                     float temperature, uint64_t seed, int *out);
 
+/* ---- --precision bf16 (model/linear_bf16.c, docs/precision.md) ---------- */
+
+/* Allocates m's bf16 scratch (sized for its batch and widths) so every
+ * linear layer's matmul sees bf16 inputs from now on; rounds the parameters
+ * to bf16. MUON_ERR_NOMEM. The fp32 path never touches the scratch. */
+int muon_model_set_bf16(muon_model *m);
+/* muon_linear_forward/backward (model/layers.h), with the input x, and in
+ * backward the output gradient, rounded to bf16 when m has bf16 scratch;
+ * exactly the fp32 functions otherwise. */
+int muon_linear_forward_m(const muon_model *m, float *out, int ldo, const float *in, int ldi,
+                          const float *W, int N, int I, int O);
+int muon_linear_backward_m(const muon_model *m, float *din, float din_beta, float *dW, const float *dout,
+                           int ldo, const float *in, int ldi, const float *W, int N, int I, int O);
+
 #endif

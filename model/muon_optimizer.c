@@ -60,12 +60,15 @@ int muon_muon_update_ex(const muon_optim_config *c, float lr, int rows, int cols
         M[i] = m;
         O[i] = c->nesterov ? G[i] * one_mu + mu * m : m;
     }
-    st = muon_orthogonalize(c->orth, c->ns_steps, rows, cols, O, O);
+    /* flags 0 is muon_orthogonalize exactly; bf16: docs/precision.md */
+    st = muon_orthogonalize_ex(c->orth, c->ns_steps, rows, cols, O, O,
+                               c->bf16 ? MUON_ORTH_BF16 | MUON_ORTH_BF16_BLOCKED : 0u);
     if (st) return st;
     if (c->update_noise > 0) muon_update_noise_add(O, (size_t)n, c->update_noise, key);
     for (i = 0; i < n; i++) {
         float w0 = W[i], w = w0 * decay;
         w = w + (-step) * O[i];
+        if (c->bf16) w = muon_bf16_round(w); /* parameters stored in bf16 */
         W[i] = w;
         delta[i] = w - w0;
     }

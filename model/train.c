@@ -189,6 +189,7 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
     muon_model_init(&r.model, c.seed);
     muon_model_stretch(&r.model, c.init_stretch); /* --init stretched:F; 0: no-op */
     c.optim.noise_seed = c.seed;
+    if (c.optim.bf16 && (st = muon_model_set_bf16(&r.model))) goto fail; /* --precision bf16 */
     st = muon_optim_create(&r.opt, &c.optim, &r.model);
     if (st) goto fail;
     r.have_opt = 1;

@@ -18,7 +18,7 @@ enum {
     K_INT, K_LONG, K_U64, K_FLOAT, K_STR, K_SWITCH_OFF, /* fields of muon_train_config */
     K_MODEL, K_OPT, K_ORTH, K_MSCALE, K_SCHED,        /* named choices */
     K_CFG_INT, K_CFG_FLOAT, K_CFG_SWITCH, K_CFG_FFN,  /* muon_config fields */
-    K_INIT, K_DATAFMT                                 /* experiments (docs/experiments.md) */
+    K_INIT, K_DATAFMT, K_PREC                                 /* experiments (docs/experiments.md) */
 };
 
 typedef struct {
@@ -69,6 +69,7 @@ static const opt_t opts[] = {
     {"data-format", "NAME", K_DATAFMT, OFF(data_format), 0, 0, 2, "--data layout: auto|text|nanogpt (raw uint16)|llmc (1024-byte header + uint16)"},
     {"event-k", "K", K_FLOAT, OFF(event_k), 0, 1e30, 2, "events.csv: tracked steps whose alignment/entropy change is K robust SDs (MAD) off its history, 0 = off"},
     {"event-window", "N", K_INT, OFF(event_window), 5, 1e6, 2, "changes of history for --event-k"},
+    {"precision", "NAME", K_PREC, OFF(optim.bf16), 0, 0, 2, "fp32 | bf16: bf16 parameters, bf16 matmul inputs, bf16 orthogonaliser (docs/precision.md)"},
     {"init", "NAME", K_INIT, OFF(init_stretch), 0, 0, 2, "normal | stretched[:F]: layer l's matrices scaled by 1+F*l/(L-1) (F default 1)"},
     /* model config overrides */
     {"vocab-size", "N", K_CFG_INT, OFF(model.vocab_size), 0, 0, 1, "vocabulary (256: bytes)"},
@@ -231,6 +232,11 @@ int muon_train_set(muon_train_config *c, const char *name, const char *value)
         return st ? muon_error_prefix(st, "--schedule: ") : MUON_OK;
     case K_INIT:
         return muon_init_parse(value, (float *)(base + o->off));
+    case K_PREC:
+        if (!strcmp(value, "fp32")) c->optim.bf16 = 0;
+        else if (!strcmp(value, "bf16")) c->optim.bf16 = 1;
+        else return bad(o, value, "fp32 or bf16");
+        return MUON_OK;
     case K_DATAFMT:
         st = muon_data_format_parse(value, (int *)(base + o->off));
         return st ? muon_error_prefix(st, "--data-format: ") : MUON_OK;
@@ -271,6 +277,7 @@ static void opt_value(const muon_train_config *c, const opt_t *o, char *buf, siz
     case K_MSCALE: snprintf(buf, n, "%s", muon_mscale_name(c->optim.scale)); break;
     case K_SCHED: snprintf(buf, n, "%s", muon_sched_name(c->schedule)); break;
     case K_CFG_FFN: snprintf(buf, n, "%s", c->model.ffn == MUON_FFN_SWIGLU ? "swiglu" : "relu2"); break;
+    case K_PREC: snprintf(buf, n, "%s", c->optim.bf16 ? "bf16" : "fp32"); break;
     case K_DATAFMT: snprintf(buf, n, "%s", muon_data_format_name(*(const int *)(base + o->off))); break;
     case K_INIT:
         if (c->init_stretch == 0.0f) snprintf(buf, n, "normal");
