@@ -82,7 +82,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 HEADERS   := muon.h $(wildcard linalg/*.h model/*.h metrics/*.h plots/*.h io/*.h tests/*.h)
 
-.PHONY: all muon test bench run golden conformance clean
+.PHONY: all muon test bench run golden conformance clean study
 all: muon
 
 $(BUILD)/%.o: %.c $(HEADERS) Makefile
@@ -119,6 +119,11 @@ run: muon
 
 golden:
 	$(PYTHON) tests/golden/gen_all.py
+
+# Muon vs AdamW vs Muon bf16 on --model deep, two seeds each (docs/experiments.md);
+# STEPS=N to change the budget.
+study: muon
+	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} scripts/study.sh ./muon runs/study
 
 clean:
 	rm -rf build muon

@@ -70,7 +70,7 @@ static const opt_t opts[] = {
     {"event-k", "K", K_FLOAT, OFF(event_k), 0, 1e30, 2, "events.csv: tracked steps whose alignment/entropy change is K robust SDs (MAD) off its history, 0 = off"},
     {"event-window", "N", K_INT, OFF(event_window), 5, 1e6, 2, "changes of history for --event-k"},
     {"precision", "NAME", K_PREC, OFF(optim.bf16), 0, 0, 2, "fp32 | bf16: bf16 parameters, bf16 matmul inputs, bf16 orthogonaliser (docs/precision.md)"},
-    {"init", "NAME", K_INIT, OFF(init_stretch), 0, 0, 2, "normal | stretched[:F]: layer l's matrices scaled by 1+F*l/(L-1) (F default 1)"},
+    {"init", "NAME", K_INIT, OFF(init_stretch), 0, 0, 2, "normal | stretched[:F]: layer l's matrices scaled by 1+F*l/(L-1) (F default 0.25)"},
     /* model config overrides */
     {"vocab-size", "N", K_CFG_INT, OFF(model.vocab_size), 0, 0, 1, "vocabulary (256: bytes)"},
     {"d-model", "N", K_CFG_INT, OFF(model.d_model), 0, 0, 1, "model width C"},
