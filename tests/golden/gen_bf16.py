@@ -1,5 +1,5 @@
 """Golden data for --precision bf16 (docs/precision.md): five training steps
-of a small `tiny` model (parameters kept after steps 2 and 5) in PyTorch 1.13 (CPU) with exactly the rounding the
+of a small `tiny` model (parameters kept after steps 1, 2 and 5) in PyTorch 1.13 (CPU) with exactly the rounding the
 docs define, written tests/golden/bf16_train.safetensors.
 
 What is bf16 here (round-to-nearest-even throughout):
@@ -148,9 +148,9 @@ def main():
             for n, p in named.items():
                 if is_muon[n]:
                     muon_step(p.data, p.grad, momentum[n], lr)
-        if s == 1:
+        if s in (0, 1):
             for n, p in named.items():
-                out["param2." + n] = p.detach().numpy().copy()
+                out["param%d.%s" % (s + 1, n)] = p.detach().numpy().copy()
     for n, p in named.items():
         a = p.detach().numpy().copy()
         assert np.array_equal(a, bf(p.detach()).numpy()), n
