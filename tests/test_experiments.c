@@ -180,12 +180,12 @@ static void test_cli_bad(void)
 static void test_cli_run(void)
 {
     char cmd[1024], err[512];
-    const char *fl = "--model tiny --eval-every 0 --track-every 0 --log-every 0 --update-noise 0.3 --init stretched:2";
+    const char *fl = "--model tiny --eval-every 0 --track-every 0 --log-every 0 --update-noise 0.3 --init stretched:2 --precision bf16";
     muon_st_file a, b;
     int rc, same = 0;
     snprintf(cmd, sizeof cmd, "%s train %s --steps 6 --out " D "/straight > /dev/null", muon_bin(), fl);
     rc = run_cmd(cmd, err, sizeof err);
-    check(rc == 0, "tiny run with --update-noise 0.3 --init stretched:2 (exit %d %s)", rc, err);
+    check(rc == 0, "tiny run with --update-noise 0.3 --init stretched:2 --precision bf16 (exit %d %s)", rc, err);
     snprintf(cmd, sizeof cmd, "%s train %s --steps 6 --stop-after 3 --out " D "/split > /dev/null && "
              "%s train --resume " D "/split/checkpoint.safetensors --steps 6 --out " D "/split > /dev/null", muon_bin(), fl, muon_bin());
     rc = run_cmd(cmd, err, sizeof err);
@@ -198,7 +198,7 @@ static void test_cli_run(void)
                 const muon_st_tensor *t = muon_st_find(&b, a.tensors[i].name);
                 same = t && t->numel == a.tensors[i].numel && !memcmp(t->data, a.tensors[i].data, t->numel * sizeof(float));
             }
-            check(same, "noise + stretched init: 6 steps straight == 3 + resume + 3, every tensor bit for bit");
+            check(same, "noise + stretched init + bf16: 6 steps straight == 3 + resume + 3, every tensor bit for bit");
             {
                 const char *v = muon_st_meta(&b, "train.init"), *u = muon_st_meta(&b, "train.update-noise");
                 check(v && !strcmp(v, "stretched:2") && u && !strcmp(u, "0.3"), "checkpoint records train.init=%s, train.update-noise=%s",
