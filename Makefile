@@ -82,7 +82,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 HEADERS   := muon.h muon_internal.h $(wildcard linalg/*.h io/*.h model/*.h train/*.h metrics/*.h plots/*.h conformance/*.h tests/*.h)
 
-.PHONY: all muon test bench run golden conformance conformance-torch clean font-atlas
+.PHONY: all muon test bench run golden conformance conformance-torch clean font-atlas study
 all: muon
 
 $(BUILD)/%.o: %.c $(HEADERS) Makefile
@@ -127,6 +127,11 @@ font-atlas:
 	@mkdir -p $(BUILD)
 	$(CC) -std=c99 -O1 $(STB_CFLAGS) plots/fontgen/gen_font_atlas.c -lm -o $(BUILD)/gen_font_atlas
 	./$(BUILD)/gen_font_atlas $(FONT_TTF) > plots/font_atlas.c.tmp && mv plots/font_atlas.c.tmp plots/font_atlas.c
+
+# Muon vs AdamW vs Muon bf16 on --model deep, two seeds each (docs/experiments.md);
+# STEPS=N to change the budget.
+study: muon
+	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} scripts/study.sh ./muon runs/study
 
 clean:
 	rm -rf build muon

@@ -4,6 +4,8 @@
 #include "muon.h"
 #include "conformance/conformance.h"
 #include "plots/compare.h"
+#include "io/export.h"
+#include "model/experiments.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -26,6 +28,7 @@ static const char *usage_text =
     "  bench    benchmark GEMM, SVD, orthogonalisers and training\n"
     "  conform  run this implementation through a conformance suite, write RESULTS\n"
     "  verify   compare a backend's RESULTS with a conformance suite\n"
+    "  export   a checkpoint's weights without optimizer state (for PyTorch)\n"
     "\n"
     "`muon COMMAND --help` describes each command.\n";
 
@@ -224,6 +227,41 @@ static int sample_flag_kind(const char *name)
     return -1;
 }
 
+/* Sampling a model trained on token ids: the prompt is ids ("464 3290",
+ * spaces or commas), the output ids on one line; decoding them is the
+ * tokenizer's job (e.g. tiktoken's gpt2). */
+static int sample_ids(muon_model *m, const char *prompt, long n_new, double temperature,
+                      unsigned long long seed)
+{
+    int *p = malloc(sizeof(int) * (strlen(prompt) / 2 + 2)), *out = malloc(sizeof(int) * (size_t)(n_new + 1));
+    int n = 0, st;
+    long i;
+    const char *s = prompt;
+    char *end;
+    if (!p || !out) { free(p); free(out); return fail("sample: out of memory"); }
+    while (*s) {
+        long v;
+        if (*s == ' ' || *s == ',' || *s == '\t' || *s == '\n') { s++; continue; }
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (end == s || errno == ERANGE || v < 0 || v >= m->cfg.vocab_size) {
+            free(p); free(out);
+            return fail("sample: --prompt: this model reads token ids 0..%d (spaces or commas between), not '%s'",
+                        m->cfg.vocab_size - 1, prompt);
+        }
+        p[n++] = (int)v;
+        s = end;
+    }
+    st = muon_sample_ids(m, p, n, (int)n_new, (float)temperature, (uint64_t)seed, out);
+    if (st) { free(p); free(out); return fail("sample: %s", muon_last_error()); }
+    for (i = 0; i < n; i++) printf("%s%d", i ? " " : "", p[i]);
+    for (i = 0; i < n_new; i++) printf("%s%d", i || n ? " " : "", out[i]);
+    putchar('\n');
+    free(p);
+    free(out);
+    return 0;
+}
+
 static int cmd_sample(int argc, char **argv)
 {
     const char *ckpt = NULL, *prompt = "", *value;
@@ -275,6 +313,16 @@ static int cmd_sample(int argc, char **argv)
     if (!st) st = muon_model_create(&m, &cfg);
     if (st) { muon_safetensors_free(&f); return fail("sample: %s: %s", ckpt, muon_last_error()); }
     st = muon_checkpoint_load_model(&f, &m);
+    {
+        /* trained on a token file: ids in, ids out (model/token_file.c) */
+        const char *df = muon_safetensors_meta(&f, "train.data-format");
+        if (!st && df && (!strcmp(df, "nanogpt") || !strcmp(df, "llmc"))) {
+            muon_safetensors_free(&f);
+            rc = sample_ids(&m, prompt, n_new, temperature, seed);
+            muon_model_free(&m);
+            return rc;
+        }
+    }
     muon_safetensors_free(&f);
     if (st) { muon_model_free(&m); return fail("sample: %s: %s", ckpt, muon_last_error()); }
     out = malloc((size_t)n_new + 1);
@@ -287,6 +335,25 @@ static int cmd_sample(int argc, char **argv)
     fwrite(out, 1, (size_t)n_new, stdout);
     fputc('\n', stdout);
     free(out);
+    return 0;
+}
+
+/* ---- export (io/export.c) ------------------------------------------------ */
+
+static int cmd_export(int argc, char **argv)
+{
+    int n, st;
+    if (wants_help(argc, argv)) {
+        printf("usage: muon export CKPT OUT.safetensors\n"
+               "  writes the model tensors of CKPT without the optimizer state (optim.*), so\n"
+               "  PyTorch's load_state_dict(strict=True) takes it (README: three lines)\n");
+        return 0;
+    }
+    if (argc != 2 || !strncmp(argv[0], "--", 2) || !strncmp(argv[1], "--", 2))
+        return fail("export: expected CKPT OUT.safetensors (see muon export --help)");
+    st = muon_export_weights(argv[0], argv[1], &n);
+    if (st) return fail("export: %s", muon_last_error());
+    printf("%s: %d model tensors (no optimizer state)\n", argv[1], n);
     return 0;
 }
 
@@ -528,5 +595,6 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "verify")) return cmd_verify(argc - 2, argv + 2);
     if (!strcmp(cmd, "compare")) return cmd_compare(argc - 2, argv + 2, 0);
     if (!strcmp(cmd, "report")) return cmd_compare(argc - 2, argv + 2, 1);
+    if (!strcmp(cmd, "export")) return cmd_export(argc - 2, argv + 2);
     return fail("unknown command '%s' (see muon --help)", cmd);
 }

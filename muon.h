@@ -125,6 +125,7 @@ typedef struct {
  *   nano (default)  V 256, C 128, L 8,  NH 4, NKV 2, F 512,  T 128,  B 16
  *   tiny (tests)    V 256, C 32,  L 2,  NH 4, NKV 2, F 64,   T 16,   B 2
  *   blueberry-nano  V 256, C 512, L 22, NH 8, NKV 4, F 2048, T 2048, B 1
+ *   deep            V 256, C 128, L 22, NH 4, NKV 2, F 512,  T 128,  B 16
  * all relu2, tied head, separate Q/K/V/O, RoPE base 1e4, eps 1e-6, std 0.02. */
 int muon_config_named(const char *name, muon_config *cfg);
 /* Sets the field called key ("d_model" or "d-model", "ffn" = relu2|swiglu, ...)
@@ -167,6 +168,9 @@ typedef struct {
     muon_acts *acts;         /* named weights, activations for batch_size x seq_len */
     int B, T;                /* shape of the last forward */
     float loss;              /* mean cross-entropy of the last forward with targets */
+    /* --precision bf16 (model/linear_bf16.c, docs/precision.md): NULL in fp32 */
+    float *bf16_x;           /* scratch: a linear layer's input rounded to bf16 */
+    float *bf16_g;           /* scratch: its output gradient rounded to bf16 */
 } muon_model;
 
 /* Allocates parameters, gradients and activations for cfg (checked); nothing
@@ -200,6 +204,10 @@ typedef struct {             /* docs/optimizers.md; muon_optim_defaults sets: */
     muon_mscale_kind scale;  /* default sqrt(max(1,rows/cols)); moonlight 0.2 sqrt(max(rows,cols)) */
     float beta1, beta2, eps; /* AdamW: 0.9, 0.95, 1e-8 */
     float clip;              /* global gradient-norm clip, 1.0; 0 = off */
+    /* experiments (docs/experiments.md, docs/precision.md); 0 = off */
+    float update_noise;      /* --update-noise X: ||noise||_F = X ||O||_F added to O */
+    uint64_t noise_seed;     /* the run's seed (set by muon_train) */
+    int bf16;                /* --precision bf16 */
 } muon_optim_config;
 void muon_optim_defaults(muon_optim_config *c);
 
@@ -254,6 +262,10 @@ typedef struct {             /* every flag of `muon train --help`, with its defa
     int eval_every, eval_batches, log_every, ckpt_every, track_every; /* 0 = off */
     long stop_after;         /* > 0: stop (checkpoint kept) after this step, as Ctrl-C would */
     char data[512], out[512], resume[512];
+    float init_stretch;      /* --init stretched:F (0: the normal init) */
+    int data_format;         /* --data-format: muon_data_format of model/experiments.h */
+    float event_k;           /* --event-k: phase-transition threshold (metrics/events.h), 0 = off */
+    int event_window;        /* --event-window: changes of history */
 } muon_train_config;
 void muon_train_defaults(muon_train_config *c);
 /* Sets the option called name (the flag without "--": "lr", "no-nesterov",
@@ -297,8 +309,13 @@ typedef enum {
 /* value[i] is metric i; have[i] is 0 when its input was NULL (not logged).
  * Degenerate cases (zero matrix, rank 1, sigma_2 = 0): docs/metrics.md. */
 typedef struct { double value[MUON_METRIC_COUNT]; unsigned char have[MUON_METRIC_COUNT]; } muon_metrics;
+/* metrics.csv also logs esd_alpha, the power-law exponent of the eigenvalues of
+ * W^T W (metrics/esd.c, docs/metrics.md#esd_alpha), fitted apart from the SVD
+ * metrics above: it has the next index. */
+#define MUON_METRIC_ESD_ALPHA MUON_METRIC_COUNT
+#define MUON_LOGGED_METRIC_COUNT (MUON_METRIC_COUNT + 1)
 
-const char *muon_metric_name(int id);   /* "sigma_max", ...; NULL out of range */
+const char *muon_metric_name(int id);   /* "sigma_max", ..., "esd_alpha"; NULL out of range */
 /* Every metric of W(rows,cols); dW, M, O (rows,cols): the applied update, the
  * momentum, the orthogonaliser output, each may be NULL (its metrics then
  * have have[] = 0). One SVD per input. MUON_ERR_ARG, NUMERIC, NOMEM. */

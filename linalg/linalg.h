@@ -115,6 +115,10 @@ int muon_gemm_naive(muon_op opA, muon_op opB, int M, int N, int K,
  * (0: the normalised input; at most the table's 5 for the Polar Express and
  * keller), so a conformance check sees each iterate. Ignored by svd. */
 #define MUON_ORTH_PARTIAL 4u
+/* With BF16: the matmuls on the blocked GEMM (float32 sums in its own
+ * order) instead of the reference one: fast enough to train with
+ * (--precision bf16), and the same up to a rare bf16 rounding flip. */
+#define MUON_ORTH_BF16_BLOCKED 8u
 /* muon_orthogonalize with flags (0: the same as muon_orthogonalize). */
 int muon_orthogonalize_flags(muon_orth_kind kind, int steps, int rows, int cols,
                           const float *G, float *O, unsigned flags);

@@ -194,11 +194,15 @@ static int orth_iterate(int r, int c, float *X, float *Y, float *A, float *B,
  * correctly rounded sum that an accurate float32 accumulation nearly always
  * gives, and which, unlike the blocked GEMM, depends on no summation order.
  * A backend's own order can still move a sum across a bf16 rounding boundary
- * now and then. Slow (naive GEMM): this mode checks backends, it does not
- * train. */
+ * now and then. Slow on the naive GEMM (the mode that checks backends);
+ * MUON_ORTH_BF16_BLOCKED puts it on the blocked one, for --precision bf16. */
+typedef int (*gemm_fn)(muon_op, muon_op, int, int, int, float, const float *, int,
+                       const float *, int, float, float *, int);
+
 static int orth_iterate_bf16(int r, int c, float *X, float *Y, float *A, float *B,
-                             const orth_triple *t, int steps, double safety, double eps_d, int torch1)
+                             const orth_triple *t, int steps, double safety, double eps_d, int torch1, int blocked)
 {
+    gemm_fn gemm = blocked ? muon_gemm : muon_gemm_naive;
     size_t n = (size_t)r * c, rr = (size_t)r * r, i;
     float *T = B + rr;                                      /* B has room for two */
     float den, sf = (float)safety, eps = (float)eps_d;
@@ -216,14 +220,14 @@ static int orth_iterate_bf16(int r, int c, float *X, float *Y, float *A, float *
         float a = (float)t[s].a, b = (float)t[s].b, cc = (float)t[s].c;
         float *tmp;
         if (torch1) { a = muon_bf16_round(a); b = muon_bf16_round(b); cc = muon_bf16_round(cc); }
-        if ((st = muon_gemm_naive(MUON_NOTRANS, MUON_TRANS, r, r, c, 1.0f, X, c, X, c, 0.0f, A, r))) return st;
+        if ((st = gemm(MUON_NOTRANS, MUON_TRANS, r, r, c, 1.0f, X, c, X, c, 0.0f, A, r))) return st;
         muon_bf16_round_array(A, rr);
         /* Python reads c * A @ A as (c * A) @ A: the scaled copy is rounded first */
         for (i = 0; i < rr; i++) T[i] = muon_bf16_round(cc * A[i]);
-        if ((st = muon_gemm_naive(MUON_NOTRANS, MUON_NOTRANS, r, r, r, 1.0f, T, r, A, r, 0.0f, B, r))) return st;
+        if ((st = gemm(MUON_NOTRANS, MUON_NOTRANS, r, r, r, 1.0f, T, r, A, r, 0.0f, B, r))) return st;
         for (i = 0; i < rr; i++)
             B[i] = muon_bf16_round(muon_bf16_round(b * A[i]) + muon_bf16_round(B[i]));
-        if ((st = muon_gemm_naive(MUON_NOTRANS, MUON_NOTRANS, r, c, r, 1.0f, B, r, X, c, 0.0f, Y, c))) return st;
+        if ((st = gemm(MUON_NOTRANS, MUON_NOTRANS, r, c, r, 1.0f, B, r, X, c, 0.0f, Y, c))) return st;
         for (i = 0; i < n; i++)
             Y[i] = muon_bf16_round(muon_bf16_round(a * X[i]) + muon_bf16_round(Y[i]));
         tmp = X; X = Y; Y = tmp;
@@ -276,7 +280,7 @@ int muon_orthogonalize_ws(muon_workspace *ws, muon_orth_kind kind, int steps, in
         return muon_error(MUON_ERR_ARG, "orthogonalize: G and O must not be NULL");
     if (!muon_all_finite(G, (size_t)rows * cols))
         return muon_error(MUON_ERR_NUMERIC, "orthogonalize: the %dx%d matrix contains NaN or Inf", rows, cols);
-    if (flags & ~(MUON_ORTH_BF16 | MUON_ORTH_BF16_TORCH1 | MUON_ORTH_PARTIAL))
+    if (flags & ~(MUON_ORTH_BF16 | MUON_ORTH_BF16_TORCH1 | MUON_ORTH_PARTIAL | MUON_ORTH_BF16_BLOCKED))
         return muon_error(MUON_ERR_ARG, "orthogonalize: unknown flags 0x%x", flags);
     if (steps < 0 || steps > 64)
         return muon_error(MUON_ERR_ARG, "orthogonalize: steps must be 0 (default 5) to 64, got %d", steps);
@@ -316,7 +320,8 @@ int muon_orthogonalize_ws(muon_workspace *ws, muon_orth_kind kind, int steps, in
     if (rows <= cols) memcpy(X, G, (size_t)r * c * sizeof *X);
     else muon_transpose(G, X, rows, cols);
     if (flags & (MUON_ORTH_BF16 | MUON_ORTH_BF16_TORCH1))
-        st = orth_iterate_bf16(r, c, X, Y, A, B, t, n_steps, safety, eps, (flags & MUON_ORTH_BF16_TORCH1) != 0);
+        st = orth_iterate_bf16(r, c, X, Y, A, B, t, n_steps, safety, eps, (flags & MUON_ORTH_BF16_TORCH1) != 0,
+                               (flags & MUON_ORTH_BF16_BLOCKED) != 0);
     else
         st = orth_iterate(r, c, X, Y, A, B, t, n_steps, safety, eps);
     if (st) return st;

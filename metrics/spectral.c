@@ -39,13 +39,14 @@
 #include <math.h>
 #include <string.h>
 
-static const char *const metric_names[MUON_METRIC_COUNT] = {
+static const char *const metric_names[MUON_LOGGED_METRIC_COUNT] = {
     "sigma_max", "spectral_gap",
     "top_sv_1", "top_sv_2", "top_sv_3", "top_sv_4", "top_sv_5",
     "top_sv_6", "top_sv_7", "top_sv_8", "top_sv_9", "top_sv_10",
     "stable_rank", "spectral_entropy", "ortho_error_weight",
     "alignment_left", "alignment_right", "update_rank", "subspace_efficiency",
-    "ortho_error_update", "update_sv_min", "update_sv_max"
+    "ortho_error_update", "update_sv_min", "update_sv_max",
+    "esd_alpha" /* MUON_METRIC_ESD_ALPHA: fitted apart (metrics/esd.c), logged beside the others */
 };
 
 /* The model-wide rows of metrics.csv (layer -1, matrix "model"). */
@@ -55,10 +56,10 @@ static const char *const model_metric_names[MUON_MODEL_METRIC_COUNT] = {
 
 const char *muon_metric_name(int id)
 {
-    return id >= 0 && id < MUON_METRIC_COUNT ? metric_names[id] : NULL;
+    return id >= 0 && id < MUON_LOGGED_METRIC_COUNT ? metric_names[id] : NULL;
 }
 
-int muon_metric_index(const char *name) { return muon_name_index(metric_names, MUON_METRIC_COUNT, name); }
+int muon_metric_index(const char *name) { return muon_name_index(metric_names, MUON_LOGGED_METRIC_COUNT, name); }
 
 const char *muon_model_metric_name(muon_model_metric id)
 {

@@ -8,6 +8,9 @@
  *                   cheap, still with GQA (2 query heads per KV head) and HS 8)
  *   blueberry-nano  V 256, C 512, L 22, NH 8, NKV 4, F 2048, T 2048, B 1 (the
  *                   research model's shape; B 1 keeps the activations ~2.4 GB)
+ *   deep            V 256, C 128, L 22, NH 4, NKV 2, F 512,  T 128,  B 16 (the
+ *                   research model's depth at nano's width: depth trends over
+ *                   22 layers in minutes; docs/experiments.md)
  * All use squared-ReLU, a tied head, separate Q/K/V/O, RoPE base 10000,
  * RMSNorm eps 1e-6, init std 0.02.
  */
@@ -60,8 +63,11 @@ int muon_config_named(const char *name, muon_config *cfg)
     } else if (!strcmp(name, "blueberry-nano")) {
         c.d_model = 512; c.n_layers = 22; c.n_heads = 8; c.n_kv_heads = 4;
         c.d_ff = 2048; c.seq_len = 2048; c.batch_size = 1;
+    } else if (!strcmp(name, "deep")) {
+        c.d_model = 128; c.n_layers = 22; c.n_heads = 4; c.n_kv_heads = 2;
+        c.d_ff = 512; c.seq_len = 128; c.batch_size = 16;
     } else {
-        return muon_error(MUON_ERR_ARG, "unknown model config '%s' (nano, tiny, blueberry-nano)", name);
+        return muon_error(MUON_ERR_ARG, "unknown model config '%s' (nano, tiny, blueberry-nano, deep)", name);
     }
     *cfg = c;
     return MUON_OK;

@@ -31,6 +31,7 @@
 #include "model/model_internal.h"
 #include "linalg/omp.h"
 #include "model/layers.h"
+#include "model/experiments.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -314,6 +315,8 @@ void muon_model_free(muon_model *m)
     muon_free(m->tensors);
     muon_free(m->params);
     muon_free(m->grads);
+    muon_free(m->bf16_x);
+    muon_free(m->bf16_g);
     memset(m, 0, sizeof *m);
 }
 
@@ -465,7 +468,7 @@ int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int
 
         /* attention: x -> RMSNorm -> Q,K,V -> QK-norm -> RoPE -> softmax(QK^T/sqrt(HS)) V -> O */
         muon_rmsnorm_forward(&rows, ln1, a->rstd1 + l * Nmax, x, w.attn_norm, c->norm_eps);
-        if ((st = muon_linear_forward(qkv, NQKV, ln1, C, w.qkv, N, C, NQKV))) return st;
+        if ((st = muon_linear_forward_m(m, qkv, NQKV, ln1, C, w.qkv, N, C, NQKV))) return st;
         muon_rmsnorm_forward(&qheads, qk, rstdqk, qkv, w.q_norm, c->norm_eps);
         muon_rmsnorm_forward(&kheads, qk + NH * HS, rstdqk + (size_t)N * NH, qkv + NH * HS,
                              w.k_norm, c->norm_eps);
@@ -475,20 +478,20 @@ int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int
         s.k = qk + NH * HS; s.ldk = NQK;
         s.v = qkv + (NH + NKV) * HS; s.ldv = NQKV;
         muon_attention_forward(att, C, a->lse + l * Nmax * NH, &s, a->attn_scratch);
-        if ((st = muon_linear_forward(xmid, C, att, C, w.o, N, NH * HS, C))) return st;
+        if ((st = muon_linear_forward_m(m, xmid, C, att, C, w.o, N, NH * HS, C))) return st;
         residual_add(xmid, x, (size_t)N * C);
 
         /* feed-forward: xmid -> RMSNorm -> up (, gate) -> act -> down */
         muon_rmsnorm_forward(&rows, ln2, a->rstd2 + l * Nmax, xmid, w.ffn_norm, c->norm_eps);
-        if ((st = muon_linear_forward(h, F, ln2, C, w.up, N, C, F))) return st;
-        if (gate && (st = muon_linear_forward(gate, F, ln2, C, w.gate, N, C, F))) return st;
+        if ((st = muon_linear_forward_m(m, h, F, ln2, C, w.up, N, C, F))) return st;
+        if (gate && (st = muon_linear_forward_m(m, gate, F, ln2, C, w.gate, N, C, F))) return st;
         muon_ffn_act_forward(a->act, h, gate, (size_t)N * F, c->ffn);
-        if ((st = muon_linear_forward(xnext, C, a->act, F, w.down, N, F, C))) return st;
+        if ((st = muon_linear_forward_m(m, xnext, C, a->act, F, w.down, N, F, C))) return st;
         residual_add(xnext, xmid, (size_t)N * C);
     }
     x = a->x + (size_t)c->n_layers * Nmax * C;
     muon_rmsnorm_forward(&rows, a->lnf, a->rstdf, x, m->params + a->w.final_norm, c->norm_eps);
-    if ((st = muon_linear_forward(a->logits, V, a->lnf, C, m->params + a->w.head, N, C, V))) return st;
+    if ((st = muon_linear_forward_m(m, a->logits, V, a->lnf, C, m->params + a->w.head, N, C, V))) return st;
     if (targets) {
         m->loss = (float)muon_cross_entropy_forward(a->ce_lse, a->dlogits, a->logits, a->targets, N, V);
         a->have_targets = 1;
@@ -514,7 +517,7 @@ int muon_model_backward(muon_model *m)
     norm_shapes(c, N, &rows, &qheads, &kheads);
     /* loss -> logits -> head (tied: the embedding) -> final norm */
     muon_cross_entropy_backward(a->dlogits, a->logits, a->ce_lse, a->targets, N, V);
-    if ((st = muon_linear_backward(a->dln, 0.0f, m->grads + a->w.head, a->dlogits, V,
+    if ((st = muon_linear_backward_m(m, a->dln, 0.0f, m->grads + a->w.head, a->dlogits, V,
                                    a->lnf, C, m->params + a->w.head, N, C, V))) return st;
     muon_rmsnorm_backward(&rows, MUON_GRAD_SET, a->dres, m->grads + a->w.final_norm, a->dln,
                           a->x + (size_t)c->n_layers * Nmax * C, a->rstdf, m->params + a->w.final_norm);
@@ -531,15 +534,15 @@ int muon_model_backward(muon_model *m)
 
         /* feed-forward branch: dres is d(loss)/d(its output) */
         muon_ffn_act_forward(a->act, h, gate, (size_t)N * F, c->ffn);
-        if ((st = muon_linear_backward(a->dh, 0.0f, dw.down, a->dres, C, a->act, F, w.down, N, F, C))) return st;
+        if ((st = muon_linear_backward_m(m, a->dh, 0.0f, dw.down, a->dres, C, a->act, F, w.down, N, F, C))) return st;
         muon_ffn_act_backward(a->dh, a->dgate, a->dh, h, gate, (size_t)N * F, c->ffn);
-        if ((st = muon_linear_backward(a->dln, 0.0f, dw.up, a->dh, F, ln2, C, w.up, N, C, F))) return st;
-        if (gate && (st = muon_linear_backward(a->dln, 1.0f, dw.gate, a->dgate, F, ln2, C, w.gate, N, C, F))) return st;
+        if ((st = muon_linear_backward_m(m, a->dln, 0.0f, dw.up, a->dh, F, ln2, C, w.up, N, C, F))) return st;
+        if (gate && (st = muon_linear_backward_m(m, a->dln, 1.0f, dw.gate, a->dgate, F, ln2, C, w.gate, N, C, F))) return st;
         muon_rmsnorm_backward(&rows, MUON_GRAD_ADD, a->dres, dw.ffn_norm, a->dln, xmid,
                               a->rstd2 + l * Nmax, w.ffn_norm);
 
         /* attention branch */
-        if ((st = muon_linear_backward(a->datt, 0.0f, dw.o, a->dres, C, att, C, w.o, N, NH * HS, C))) return st;
+        if ((st = muon_linear_backward_m(m, a->datt, 0.0f, dw.o, a->dres, C, att, C, w.o, N, NH * HS, C))) return st;
         s.B = B; s.T = T; s.NH = NH; s.NKV = NKV; s.HS = HS;
         s.q = qk; s.ldq = NQK;
         s.k = qk + NH * HS; s.ldk = NQK;
@@ -550,7 +553,7 @@ int muon_model_backward(muon_model *m)
         muon_rmsnorm_backward(&qheads, MUON_GRAD_SET, a->dqkv, dw.q_norm, a->dqk, qkv, rstdqk, w.q_norm);
         muon_rmsnorm_backward(&kheads, MUON_GRAD_SET, a->dqkv + NH * HS, dw.k_norm, a->dqk + NH * HS,
                               qkv + NH * HS, rstdqk + (size_t)N * NH, w.k_norm);
-        if ((st = muon_linear_backward(a->dln, 0.0f, dw.qkv, a->dqkv, NQKV, ln1, C, w.qkv, N, C, NQKV))) return st;
+        if ((st = muon_linear_backward_m(m, a->dln, 0.0f, dw.qkv, a->dqkv, NQKV, ln1, C, w.qkv, N, C, NQKV))) return st;
         muon_rmsnorm_backward(&rows, MUON_GRAD_ADD, a->dres, dw.attn_norm, a->dln, x,
                               a->rstd1 + l * Nmax, w.attn_norm);
     }

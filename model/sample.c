@@ -2,6 +2,7 @@
  * reruns the model on the last seq_len bytes (no KV cache: simplest correct
  * thing, and fast enough for the small models this is for). */
 #include "model/model_internal.h"
+#include "model/experiments.h"
 
 #include <math.h>
 #include <string.h>
@@ -11,6 +12,26 @@ int muon_sample(muon_model *m,
                 int n_prompt, int n_new, float temperature, uint64_t seed,
                 unsigned char *out)          /* (n_new) */
 {
+    /* bytes are ids 0..255; an empty prompt starts at a newline */
+    int *p, *o, i, st;
+    if (n_new < 0 || n_prompt < 0) return muon_error(MUON_ERR_ARG, "sample: negative length");
+    p = muon_alloc(sizeof(int) * (size_t)(n_prompt > 0 ? n_prompt : 1));
+    o = muon_alloc(sizeof(int) * (size_t)(n_new > 0 ? n_new : 1));
+    if (!p || !o) { muon_free(p); muon_free(o); return MUON_ERR_NOMEM; }
+    for (i = 0; i < n_prompt; i++) p[i] = prompt[i];
+    if (n_prompt == 0) p[0] = '\n';
+    st = muon_sample_ids(m, p, n_prompt > 0 ? n_prompt : 1, n_new, temperature, seed, o);
+    for (i = 0; !st && i < n_new; i++) out[i] = (unsigned char)(o[i] & 255);
+    muon_free(p);
+    muon_free(o);
+    return st;
+}
+
+int muon_sample_ids(muon_model *m,
+                    const int *prompt, /* (n_prompt) */
+                    int n_prompt, int n_new, float temperature, uint64_t seed,
+                    int *out)          /* (n_new) */
+{
     const int T = m->cfg.seq_len, V = m->cfg.vocab_size;
     int *ctx, n_ctx = 0, i, j, st = MUON_OK;
     muon_rng r;
@@ -19,9 +40,12 @@ int muon_sample(muon_model *m,
     ctx = muon_alloc(sizeof(int) * (size_t)T);
     if (!ctx) return MUON_ERR_NOMEM;
     muon_rng_seed(&r, seed);
-    /* keep the last T bytes of the prompt; an empty prompt starts at a newline */
-    if (n_prompt == 0) ctx[n_ctx++] = '\n';
-    for (i = n_prompt > T ? n_prompt - T : 0; i < n_prompt; i++) ctx[n_ctx++] = prompt[i];
+    /* keep the last T ids of the prompt; an empty prompt starts at id 0 */
+    if (n_prompt == 0) ctx[n_ctx++] = 0;
+    for (i = n_prompt > T ? n_prompt - T : 0; i < n_prompt; i++) {
+        if (prompt[i] < 0 || prompt[i] >= V) { muon_free(ctx); return muon_error(MUON_ERR_ARG, "sample: prompt id %d outside the vocabulary 0..%d", prompt[i], V - 1); }
+        ctx[n_ctx++] = prompt[i];
+    }
     for (i = 0; i < n_new; i++) {
         const float *logits;
         int next = 0;
@@ -42,7 +66,7 @@ int muon_sample(muon_model *m,
                 if (u < acc) { next = j; break; }
             }
         }
-        out[i] = (unsigned char)(next & 255);
+        out[i] = next;
         if (n_ctx == T) { memmove(ctx, ctx + 1, sizeof(int) * (size_t)(T - 1)); n_ctx--; }
         ctx[n_ctx++] = next;
     }

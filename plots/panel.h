@@ -52,6 +52,8 @@ typedef struct {
     double *tok_s, *tok_t; /* (ntok) step -> tokens seen, strictly increasing */
     int ntok;
     double xmin, xmax;    /* the step range of the whole log */
+    struct muon_event *ev; /* events.csv beside metrics.csv (metrics/events.c), may be none */
+    int n_ev;
 } ctx;
 
 typedef struct {

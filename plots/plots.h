@@ -145,7 +145,7 @@ int muon_png_write(const char *path, const muon_canvas *c);
  * matrix metrics by muon_metric_id and the tracked kinds q..gate. */
 #define MUON_CSV_NMODEL MUON_MODEL_METRIC_COUNT
 #define MUON_CSV_NKINDS MUON_MAT_QKVO
-#define MUON_CSV_NMETRICS MUON_METRIC_COUNT
+#define MUON_CSV_NMETRICS MUON_LOGGED_METRIC_COUNT
 typedef struct {
     int n_steps;
     long *steps;        /* (n_steps) ascending: steps with a model-wide row */

@@ -11,6 +11,7 @@
 #define _POSIX_C_SOURCE 200809L /* mkdir */
 #endif
 #include "plots/panel.h"
+#include "metrics/events.h"
 
 #include <errno.h>
 #include <math.h>
@@ -61,15 +62,38 @@ static int layer_series(ctx *g, series *s, int metric, int kind, double dash, co
     return MUON_OK;
 }
 
+/* Phase-transition events (events.csv) of metric/kind in the compared
+ * layers: an open triangle on the point, in the layer's colour. */
+static void mark_events(ctx *g, const muon_axes *ax, int metric, int kind)
+{
+    int i, j;
+    muon_canvas_clip(&g->c, ax->x0, ax->y0, ax->x1 + 1, ax->y1 + 1);
+    for (i = 0; i < g->n_ev; i++) {
+        const muon_event *e = &g->ev[i];
+        if (e->metric != metric || e->kind != kind) continue;
+        for (j = 0; j < g->nl; j++) {
+            double x, y;
+            if (g->layers[j] != e->layer) continue;
+            x = muon_axes_px(ax, (double)e->step);
+            y = muon_axes_py(ax, e->value);
+            muon_canvas_marker(&g->c, x, y - 12, 7.0, MUON_MARK_TRIANGLE, ink, 0.9);
+            muon_canvas_marker(&g->c, x, y - 12, 4.5, MUON_MARK_TRIANGLE, layer_cols[j % 8], 1.0);
+        }
+    }
+    muon_canvas_clip(&g->c, 0, 0, g->c.w, g->c.h);
+}
+
 static int fig_single(ctx *g, int metric, int kind, const char *title, const char *ylabel, int ylog)
 {
     series s[8];
     panel p = time_panel(g, title, ylabel);
+    muon_axes ax;
     int st;
     p.ylog = ylog;
     st = layer_series(g, s, metric, kind, 0, NULL);
     if (st) return st;
-    st = muon_panel_draw(g, 0, 0, g->W, g->H, &p, s, g->nl, NULL);
+    st = muon_panel_draw(g, 0, 0, g->W, g->H, &p, s, g->nl, &ax);
+    if (!st) mark_events(g, &ax, metric, kind);
     muon_plot_series_free(s, g->nl);
     return st;
 }
@@ -80,12 +104,14 @@ static int fig_two(ctx *g, int m1, int m2, int kind, const char *title,
 {
     series s[8];
     panel p = time_panel(g, title, y1);
+    muon_axes ax;
     int st, split = g->H * 53 / 100;
     p.ylog = ylog;
     p.xlabels = 0;
     st = layer_series(g, s, m1, kind, 0, NULL);
     if (st) return st;
-    st = muon_panel_draw(g, 0, 0, g->W, split, &p, s, g->nl, NULL);
+    st = muon_panel_draw(g, 0, 0, g->W, split, &p, s, g->nl, &ax);
+    if (!st) mark_events(g, &ax, m1, kind);
     muon_plot_series_free(s, g->nl);
     if (st) return st;
     p = time_panel(g, sub2, y2);
@@ -95,7 +121,8 @@ static int fig_two(ctx *g, int m1, int m2, int kind, const char *title,
     p.legend = 0; /* same series, same colours as above */
     st = layer_series(g, s, m2, kind, 0, NULL);
     if (st) return st;
-    st = muon_panel_draw(g, 0, split - 6, g->W, g->H, &p, s, g->nl, NULL);
+    st = muon_panel_draw(g, 0, split - 6, g->W, g->H, &p, s, g->nl, &ax);
+    if (!st) mark_events(g, &ax, m2, kind);
     muon_plot_series_free(s, g->nl);
     return st;
 }
@@ -301,9 +328,10 @@ static int fit_line(const double *x, const double *y, int n, double *a, double *
     return 1;
 }
 
-static int fig_norm_depth(ctx *g)
+/* Final value of metric per layer for each kind, with a least-squares trend
+ * (sigma_max; also esd_alpha, metrics/esd.c). */
+static int fig_depth(ctx *g, int sig, const char *title, const char *ylabel)
 {
-    int sig = muon_metric_index("sigma_max");
     int L = g->t->n_layers, nt = g->t->n_tracked, k, i, e, st, ns = 0, have = 0;
     series s[MUON_CSV_NKINDS * 4];
     muon_legend_entry le[MUON_CSV_NKINDS + 1];
@@ -342,9 +370,9 @@ static int fig_norm_depth(ctx *g)
         }
     }
     memset(&p, 0, sizeof p);
-    p.title = "Spectral norm vs depth (final step, least-squares trend)";
+    p.title = title;
     p.title_scale = 3;
-    p.ylabel = "σ_max";
+    p.ylabel = ylabel;
     p.ylog = 0;
     p.xlabels = 1;
     p.xlabel = "layer";
@@ -392,6 +420,12 @@ static int fig_norm_depth(ctx *g)
     if (have) muon_plot_place_legend(g, &ax, s, ns, le, nle);
     muon_plot_series_free(s, ns);
     return MUON_OK;
+}
+
+static int fig_norm_depth(ctx *g)
+{
+    return fig_depth(g, muon_metric_index("sigma_max"), "Spectral norm vs depth (final step, least-squares trend)",
+                     "σ_max");
 }
 
 /* Top-10 singular values over sigma_1, first vs last compared layer's Q. */
@@ -579,6 +613,12 @@ static int draw_figure(ctx *g, int which)
                        "Orthogonality error of Muon's update, Q", "‖ÔᵀÔ − I‖_F/√r,  Ô = O/σ₁(O)",
                        "the weight's departure from a flat spectrum: ‖ŴᵀŴ − I‖_F/√r,  Ŵ = W/σ₁(W)", "‖ŴᵀŴ − I‖_F/√r", -1);
     case 9: return fig_loss(g);
+    case 12:
+        return fig_depth(g, muon_metric_index("esd_alpha"), "ESD power-law exponent α vs depth (final step, trend)",
+                         "α (eigenvalues of WᵀW)");
+    case 13:
+        return fig_single(g, muon_metric_index("esd_alpha"), KQ, "ESD power-law exponent α, Q",
+                          "α (Clauset MLE, KS x_min)", 0);
     case 10:
         return fig_kind_heatmap(g, "sigma_max", "Final σ_max by matrix and layer",
                                 "σ_max (fitted range)", 0, "%.3g");
@@ -588,11 +628,13 @@ static int draw_figure(ctx *g, int which)
     }
 }
 
-static const char *const fig_files[12] = {
+#define N_FIGS 14
+static const char *const fig_files[N_FIGS] = {
     "update_alignment.png", "update_rank_evolution.png", "subspace_efficiency.png",
     "entropy_mri.png", "spectral_norm_vs_depth.png", "singular_spectrum.png",
     "spectral_gap.png", "spectral_stretching_evolution.png", "orthogonality_error.png",
-    "loss.png", "norm_heatmap.png", "entropy_heatmap.png"
+    "loss.png", "norm_heatmap.png", "entropy_heatmap.png",
+    "esd_alpha_vs_depth.png", "esd_alpha_evolution.png" /* metrics/esd.c */
 };
 
 int muon_plot_run_opts(const char *run_dir, const muon_plot_options *opt)
@@ -614,6 +656,17 @@ int muon_plot_csv(const char *csv_path, const char *dir, const muon_plot_options
     if (st) return st;
     g.t = &t;
     L = t.n_layers;
+    {
+        /* events.csv beside the metric log, if there is one */
+        char ep[4096];
+        const char *slash = strrchr(csv_path, '/');
+        size_t dl = slash ? (size_t)(slash - csv_path) + 1 : 0;
+        if (dl + 11 < sizeof ep) {
+            memcpy(ep, csv_path, dl);
+            strcpy(ep + dl, "events.csv");
+            if ((st = muon_events_read(ep, &g.ev, &g.n_ev))) goto done;
+        }
+    }
     g.W = opt && opt->width > 0 ? opt->width : 1200;
     g.H = opt && opt->height > 0 ? opt->height : 750;
     if (g.W < 600 || g.H < 400 || g.W > 8000 || g.H > 8000) {
@@ -670,7 +723,7 @@ int muon_plot_csv(const char *csv_path, const char *dir, const muon_plot_options
     }
     st = muon_canvas_create(&g.c, g.W, g.H, white);
     if (st) goto done;
-    for (i = 0; i < 12; i++) {
+    for (i = 0; i < N_FIGS; i++) {
         clear(&g);
         st = draw_figure(&g, i);
         if (st) goto done;
@@ -681,6 +734,7 @@ int muon_plot_csv(const char *csv_path, const char *dir, const muon_plot_options
     }
 done:
     muon_canvas_free(&g.c);
+    muon_free(g.ev);
     muon_free(g.tok_s);
     muon_free(g.tok_t);
     muon_metrics_table_free(&t);

@@ -345,7 +345,7 @@ static void names_and_errors(void)
     check(muon_orthogonalize(MUON_ORTH_NEWTON_SCHULZ, -1, 2, 3, G, O) == MUON_ERR_ARG, "steps = -1: MUON_ERR_ARG (%s)", muon_last_error());
     check(muon_orthogonalize(MUON_ORTH_KELLER, 0, 2, 3, NULL, O) == MUON_ERR_ARG, "G = NULL: MUON_ERR_ARG");
     check(muon_orthogonalize((muon_orth_kind)9, 0, 2, 3, G, O) == MUON_ERR_ARG, "unknown kind 9: MUON_ERR_ARG (%s)", muon_last_error());
-    check(muon_orthogonalize_flags(MUON_ORTH_KELLER, 0, 2, 3, G, O, 8u) == MUON_ERR_ARG, "unknown flag 8: MUON_ERR_ARG (%s)", muon_last_error());
+    check(muon_orthogonalize_flags(MUON_ORTH_KELLER, 0, 2, 3, G, O, 16u) == MUON_ERR_ARG, "unknown flag 16: MUON_ERR_ARG (%s)", muon_last_error());
     G[4] = NAN;
     for (k = 0; k <= MUON_ORTH_SVD; k++)
         check(muon_orthogonalize(k, 0, 2, 3, G, O) == MUON_ERR_NUMERIC, "%s: NaN in G gives MUON_ERR_NUMERIC (%s)",

@@ -35,6 +35,7 @@ MUON_OMP(omp parallel for schedule(static) if (nn > 65536))
         m[i] = mi;
         v[i] = vi;
         w = w + (-step_size) * (mi / denom);
+        if (c->bf16) w = muon_bf16_round(w); /* --precision bf16: parameters stored in bf16 */
         W[i] = w;
         delta[i] = w - w0;
     }

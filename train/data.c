@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #endif
 #include "train/train.h"
+#include "model/experiments.h"
 #include "metrics/metrics.h"
 #include "plots/plots.h"
 
@@ -71,6 +72,7 @@ void muon_data_free(muon_data *d)
 {
     if (!d) return;
     muon_free(d->bytes);
+    muon_free(d->ids);
     memset(d, 0, sizeof *d);
 }
 
@@ -106,10 +108,20 @@ int muon_data_batch(const muon_data *d, int split, uint64_t seed, long index,
     muon_rng_seed(&r, mix64(seed ^ mix64((uint64_t)index * 2u + (uint64_t)(split == MUON_SPLIT_VAL))));
     for (b = 0; b < B; b++) {
         size_t off = base + (size_t)muon_rng_below(&r, (uint64_t)(len - (size_t)T));
-        const unsigned char *w = d->bytes + off;
-        for (t = 0; t < T; t++) {
-            tokens[(size_t)b * T + t] = w[t];
-            targets[(size_t)b * T + t] = w[t + 1];
+        if (d->ids) { /* a pre-tokenised corpus (model/token_file.c) */
+            const uint32_t *w = d->ids + off;
+            for (t = 0; t < T; t++) {
+                tokens[(size_t)b * T + t] = (int)w[t];
+                targets[(size_t)b * T + t] = (int)w[t + 1];
+            }
+            continue;
+        }
+        {
+            const unsigned char *w = d->bytes + off;
+            for (t = 0; t < T; t++) {
+                tokens[(size_t)b * T + t] = w[t];
+                targets[(size_t)b * T + t] = w[t + 1];
+            }
         }
     }
     return MUON_OK;
@@ -119,6 +131,7 @@ double muon_data_unigram_entropy(const muon_data *d)
 {
     double count[256] = {0}, h = 0.0;
     size_t i;
+    if (d->ids) return muon_data_token_entropy(d);
     for (i = 0; i < d->n_train; i++) count[d->bytes[i]] += 1.0;
     for (i = 0; i < 256; i++)
         if (count[i] > 0) {

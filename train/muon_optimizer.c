@@ -7,6 +7,7 @@
  * keeps M at the gradient's scale; orth() normalises anyway, but the metrics
  * look at M itself. */
 #include "train/train.h"
+#include "model/experiments.h"
 #include "metrics/metrics.h"
 #include "plots/plots.h"
 
@@ -51,8 +52,15 @@ void muon_momentum_update(const muon_optim_config *c, size_t n,
 int muon_orthogonal_update(const muon_optim_config *c, float lr, int rows, int cols,
                            float *W, const float *G, float *M, float *O, float *delta)
 {
+    return muon_orthogonal_update_keyed(c, lr, rows, cols, W, G, M, O, delta, 0);
+}
+
+int muon_orthogonal_update_keyed(const muon_optim_config *c, float lr, int rows, int cols,
+                                 float *W, const float *G, float *M, float *O, float *delta,
+                                 uint64_t noise_key)
+{
     muon_workspace ws = {0};
-    int st = muon_orthogonal_update_ws(&ws, c, lr, rows, cols, W, G, M, O, delta);
+    int st = muon_orthogonal_update_ws(&ws, c, lr, rows, cols, W, G, M, O, delta, noise_key);
     muon_workspace_free(&ws);
     return st;
 }
@@ -61,8 +69,9 @@ int muon_orthogonal_update_ws(muon_workspace *ws, const muon_optim_config *c, fl
                      float *W,       /* (rows,cols) */
                      const float *G, /* (rows,cols) */
                      float *M,       /* (rows,cols) momentum, updated */
-                     float *O,       /* (rows,cols) out: orth(U) */
-                     float *delta)   /* (rows,cols) out: W after - W before */
+                     float *O,       /* (rows,cols) out: orth(U) (+ noise) */
+                     float *delta,   /* (rows,cols) out: W after - W before */
+                     uint64_t noise_key) /* seed of --update-noise (docs/experiments.md) */
 {
     const float decay = (float)(1.0 - (double)lr * (double)c->wd);
     const float step = (float)((double)lr * (double)muon_update_scale(c->scale, rows, cols));
@@ -70,11 +79,15 @@ int muon_orthogonal_update_ws(muon_workspace *ws, const muon_optim_config *c, fl
     int st;
     if (rows < 1 || cols < 1) return muon_error(MUON_ERR_ARG, "muon update: bad shape (%d,%d)", rows, cols);
     muon_momentum_update(c, (size_t)n, G, M, O);
-    st = muon_orthogonalize_ws(ws, c->orth, c->ns_steps, rows, cols, O, O, 0u);
+    /* flags 0 is muon_orthogonalize exactly; bf16: docs/precision.md */
+    st = muon_orthogonalize_ws(ws, c->orth, c->ns_steps, rows, cols, O, O,
+                               c->bf16 ? MUON_ORTH_BF16 | MUON_ORTH_BF16_BLOCKED : 0u);
     if (st) return st;
+    if (c->update_noise > 0) muon_update_noise_add(O, (size_t)n, c->update_noise, noise_key);
     for (i = 0; i < n; i++) {
         float w0 = W[i], w = w0 * decay;
         w = w + (-step) * O[i];
+        if (c->bf16) w = muon_bf16_round(w); /* parameters stored in bf16 */
         W[i] = w;
         delta[i] = w - w0;
     }

@@ -3,6 +3,7 @@
  * of them with --optimizer adamw). Every state buffer is laid out like
  * muon_model.params, so a muon_tracked offset indexes all of them. */
 #include "train/train.h"
+#include "model/experiments.h"
 #include "metrics/metrics.h"
 #include "plots/plots.h"
 #include "linalg/omp.h"
@@ -172,7 +173,8 @@ MUON_OMP(omp for schedule(dynamic, 1))
                 if (!muon_optim_uses_muon(c, p)) continue;
                 s = muon_orthogonal_update_ws(ws, c, lr, p->rows, p->cols, m->params + off,
                                               m->grads + off, o->momentum + off,
-                                              o->orth_out + off, o->delta + off);
+                                              o->orth_out + off, o->delta + off,
+                                              muon_update_noise_key(c->noise_seed, o->t, i));
                 muon_failure_note(&failed, i, s);
             }
         }

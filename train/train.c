@@ -14,6 +14,9 @@
 #include "metrics/metrics.h"
 #include "plots/plots.h"
 #include "train/evaluate.h"
+#include "metrics/esd.h"
+#include "model/experiments.h"
+#include "metrics/events.h"
 
 #include <errno.h>
 #include <math.h>
@@ -132,6 +135,7 @@ static int after_step(run_state *r, const muon_train_config *c, long s, double m
         view.momentum = r->opt.momentum;
         view.orth_out = r->opt.orth_out;
         if ((st = muon_metrics_track(r->log, s, &r->model, &view))) return st;
+        if ((st = muon_esd_track(r->log, s, &r->model))) return st;
         r->t_track += muon_seconds() - t1;
     }
     if (c->eval_every > 0 && (s % c->eval_every == 0 || s == c->steps)) {
@@ -208,15 +212,25 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
     if (c.steps < 1) return muon_error(MUON_ERR_ARG, "train: --steps must be >= 1");
     if (c.eval_every > 0 && c.eval_batches < 0) return muon_error(MUON_ERR_ARG, "train: --eval-batches must be >= 0");
     if (c.threads > 0) muon_set_threads(c.threads);
-    st = muon_data_load(&r.data, c.data);
+    st = muon_data_open(&r.data, c.data, c.data_format); /* text, or a token file (model/token_file.c) */
     if (st) return st;
+    c.data_format = r.data.format; /* checkpoints record the format actually read */
     if (muon_data_split_size(&r.data, MUON_SPLIT_TRAIN) < (size_t)T + 1 ||
         (c.eval_every > 0 && muon_data_split_size(&r.data, MUON_SPLIT_VAL) < (size_t)T + 1)) {
         st = muon_error(MUON_ERR_FORMAT, "data file %s: %lu bytes is too short for seq_len %ld (each split needs seq_len+1 bytes)",
                         c.data, (unsigned long)r.data.n, T);
         goto fail;
     }
-    {
+    if (r.data.ids) {
+        /* a token file: its ids must fit the vocabulary; llm.c's header
+         * implies one (GPT-2's), used when --vocab-size keeps the byte default */
+        if (c.model.vocab_size == 256 && r.data.vocab_hint > 0 && !c.resume[0]) c.model.vocab_size = r.data.vocab_hint;
+        if (r.data.max_id >= (uint32_t)c.model.vocab_size) {
+            st = muon_error(MUON_ERR_FORMAT, "data file %s holds token id %lu, outside the vocabulary of %d (set --vocab-size)",
+                            c.data, (unsigned long)r.data.max_id, c.model.vocab_size);
+            goto fail;
+        }
+    } else {
         /* byte tokens: every byte value in the corpus must be a vocabulary id */
         size_t i;
         int top = 0;
@@ -231,6 +245,9 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
     if (st) goto fail;
     r.have_model = 1;
     muon_model_init(&r.model, c.seed);
+    muon_model_stretch(&r.model, c.init_stretch); /* --init stretched:F; 0: no-op */
+    c.optim.noise_seed = c.seed;
+    if (c.optim.bf16 && (st = muon_model_set_bf16(&r.model))) goto fail; /* --precision bf16 */
     st = muon_optim_create(&r.opt, &c.optim, &r.model);
     if (st) goto fail;
     r.have_opt = 1;
@@ -287,6 +304,7 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
         /* step 0: the initial weights, so plots start from the init */
         double t0 = muon_seconds();
         st = muon_metrics_track(r.log, 0, &r.model, NULL);
+        if (!st) st = muon_esd_track(r.log, 0, &r.model);
         if (!st) st = muon_metric_log_flush(r.log);
         if (st) goto fail;
         r.t_track += muon_seconds() - t0;
@@ -362,8 +380,18 @@ finish:
         if (isnan(r.last_val)) strcpy(val, "-"); /* --eval-every 0: never evaluated */
         else snprintf(val, sizeof val, "%.4f \xc2\xb1 %.4f%s", r.last_val, r.last_val_se,
                       stats.steps_done == c.steps ? " (whole split)" : "");
-        fprintf(progress, "done: %ld steps, final loss %.4f, val loss %s (byte-unigram entropy %.4f nats), %.1f s, %.0f tok/s\n",
-                stats.steps_done, r.last_loss, val, stats.unigram_entropy, stats.seconds_total, stats.tokens_per_s);
+        fprintf(progress, "done: %ld steps, final loss %.4f, val loss %s (%s-unigram entropy %.4f nats), %.1f s, %.0f tok/s\n",
+                stats.steps_done, r.last_loss, val, r.data.ids ? "token" : "byte", stats.unigram_entropy,
+                stats.seconds_total, stats.tokens_per_s);
+    }
+    if (c.event_k > 0 && c.track_every > 0) {
+        /* events.csv before the plots, which mark its events */
+        int n_ev = 0;
+        if (muon_events_run(c.out, c.event_k, c.event_window, &n_ev) != MUON_OK) {
+            if (progress) fprintf(progress, "warning: events.csv not written: %s\n", muon_last_error());
+        } else if (progress && n_ev > 0) {
+            fprintf(progress, "events: %d phase-transition candidate%s in %s/events.csv\n", n_ev, n_ev == 1 ? "" : "s", c.out);
+        }
     }
     if (muon_plot_run(c.out) != MUON_OK) {
         if (progress) fprintf(progress, "warning: plots not drawn: %s\n", muon_last_error());

@@ -12,6 +12,11 @@ typedef struct {
     unsigned char *bytes;  /* (n) the whole corpus, used as is */
     size_t n;
     size_t n_train;        /* [0, n_train) trains; [n_train, n), the last 5%, validates */
+    /* a pre-tokenised corpus (model/token_file.c): ids(n) instead of bytes */
+    uint32_t *ids;         /* NULL for byte-level text */
+    int format;            /* muon_data_format of model/experiments.h */
+    uint32_t max_id;       /* the largest id in ids */
+    int vocab_hint;        /* vocabulary the file's header implies (llm.c GPT-2: 50257), 0 if none */
 } muon_data;
 
 enum { MUON_SPLIT_TRAIN = 0, MUON_SPLIT_VAL = 1 };
@@ -71,7 +76,7 @@ int muon_orthogonal_update(const muon_optim_config *c, float lr, int rows, int c
  * was reserved with muon_orth_workspace_bytes for this shape). */
 int muon_orthogonal_update_ws(muon_workspace *ws, const muon_optim_config *c, float lr,
                               int rows, int cols, float *W, const float *G, float *M,
-                              float *O, float *delta);
+                              float *O, float *delta, uint64_t noise_key);
 /* One AdamW step, as torch.optim.AdamW, on n values: t is the 1-based step
  * (bias correction), wd the decoupled weight decay; m(n), v(n) the moments;
  * delta(n) = W after - W before. */

@@ -6,6 +6,8 @@
 #include "train/train.h"
 #include "metrics/metrics.h"
 #include "plots/plots.h"
+#include "model/experiments.h"
+#include "metrics/events.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -17,7 +19,8 @@
 enum {
     K_INT, K_LONG, K_U64, K_FLOAT, K_STR, K_SWITCH_OFF, /* fields of muon_train_config */
     K_MODEL, K_OPT, K_ORTH, K_MSCALE, K_SCHED,        /* named choices */
-    K_CFG_INT, K_CFG_FLOAT, K_CFG_SWITCH, K_CFG_FFN   /* muon_config fields */
+    K_CFG_INT, K_CFG_FLOAT, K_CFG_SWITCH, K_CFG_FFN,  /* muon_config fields */
+    K_INIT, K_DATAFMT, K_PREC                                 /* experiments (docs/experiments.md) */
 };
 
 typedef struct {
@@ -26,17 +29,18 @@ typedef struct {
     int kind;
     size_t off;        /* offset of the field in muon_train_config */
     double lo, hi;     /* inclusive range of numbers */
-    int meta;          /* 1: recorded in checkpoints and restored by --resume */
+    int meta;          /* 1: recorded in checkpoints and restored by --resume;
+                        * 2: the same, but absent from older checkpoints (default kept) */
     const char *help;
 } opt_t;
 
 #define OFF(f) offsetof(muon_train_config, f)
 static const opt_t opts[] = {
-    {"model", "NAME", K_MODEL, 0, 0, 0, 1, "model config: nano|tiny|blueberry-nano (applied before the other flags)"},
+    {"model", "NAME", K_MODEL, 0, 0, 0, 1, "model config: nano|tiny|blueberry-nano|deep (applied before the other flags)"},
     {"steps", "N", K_LONG, OFF(steps), 1, 1e12, 1, "optimizer steps (total, counting resumed ones)"},
     {"tokens", "N", K_LONG, OFF(tokens), 1, 1e15, 0, "train on N tokens instead: steps = ceil(N / (batch*seq))"},
     {"out", "DIR", K_STR, OFF(out), 0, 0, 1, "output directory (created)"},
-    {"data", "FILE", K_STR, OFF(data), 0, 0, 1, "corpus, byte-level tokens, last 5% validation"},
+    {"data", "FILE", K_STR, OFF(data), 0, 0, 1, "corpus: text (byte tokens) or a nanoGPT/llm.c token file (--data-format); last 5% validation"},
     {"resume", "CKPT", K_STR, OFF(resume), 0, 0, 0, "continue the run of this checkpoint exactly (its settings are the defaults)"},
     {"seed", "S", K_U64, OFF(seed), 0, 0, 1, "seed of init and batch order"},
     {"threads", "T", K_INT, OFF(threads), 0, 1024, 0, "OpenMP threads, 0 = default (results never depend on it)"},
@@ -62,6 +66,13 @@ static const opt_t opts[] = {
     {"ckpt-every", "N", K_INT, OFF(ckpt_every), 0, 1e9, 1, "checkpoint every N steps (always at the end), 0 = end only"},
     {"track-every", "K", K_INT, OFF(track_every), 0, 1e9, 1, "spectral metrics every K steps, 0 = off"},
     {"stop-after", "N", K_LONG, OFF(stop_after), 0, 1e12, 0, "stop after step N as Ctrl-C would (checkpoint; resume later)"},
+    /* experiments (docs/experiments.md) */
+    {"update-noise", "X", K_FLOAT, OFF(optim.update_noise), 0, 1e30, 2, "Gaussian noise of X times the Frobenius norm added to Muon's orthogonalised update"},
+    {"data-format", "NAME", K_DATAFMT, OFF(data_format), 0, 0, 2, "--data layout: auto|text|nanogpt (raw uint16)|llmc (1024-byte header + uint16)"},
+    {"event-k", "K", K_FLOAT, OFF(event_k), 0, 1e30, 2, "events.csv: tracked steps whose alignment/entropy change is K robust SDs (MAD) off its history, 0 = off"},
+    {"event-window", "N", K_INT, OFF(event_window), 5, 1e6, 2, "changes of history for --event-k"},
+    {"precision", "NAME", K_PREC, OFF(optim.bf16), 0, 0, 2, "fp32 | bf16: bf16 parameters, bf16 matmul inputs, bf16 orthogonaliser (docs/precision.md)"},
+    {"init", "NAME", K_INIT, OFF(init_stretch), 0, 0, 2, "normal | stretched[:F]: layer l's matrices scaled by 1+F*l/(L-1) (F default 0.25)"},
     /* model config overrides */
     {"vocab-size", "N", K_CFG_INT, OFF(model.vocab_size), 0, 0, 1, "vocabulary (256: bytes)"},
     {"d-model", "N", K_CFG_INT, OFF(model.d_model), 0, 0, 1, "model width C"},
@@ -101,6 +112,8 @@ void muon_train_defaults(muon_train_config *c)
     c->ckpt_every = 100;
     c->track_every = MUON_DEFAULT_TRACK_EVERY;
     c->stop_after = 0;
+    c->event_k = (float)MUON_EVENT_K_DEFAULT;
+    c->event_window = MUON_EVENT_WINDOW_DEFAULT;
     strcpy(c->data, "data/kjv.txt");
     strcpy(c->out, "runs/nano");
 }
@@ -219,6 +232,16 @@ int muon_train_set(muon_train_config *c, const char *name, const char *value)
     case K_SCHED:
         st = muon_sched_parse(value, &c->schedule);
         return st ? muon_error_prefix(st, "--schedule: ") : MUON_OK;
+    case K_INIT:
+        return muon_init_parse(value, (float *)(base + o->off));
+    case K_PREC:
+        if (!strcmp(value, "fp32")) c->optim.bf16 = 0;
+        else if (!strcmp(value, "bf16")) c->optim.bf16 = 1;
+        else return bad(o, value, "fp32 or bf16");
+        return MUON_OK;
+    case K_DATAFMT:
+        st = muon_data_format_parse(value, (int *)(base + o->off));
+        return st ? muon_error_prefix(st, "--data-format: ") : MUON_OK;
     default: /* K_CFG_*: the model validates its own values */
         cfg_key(o->name, key);
         st = muon_config_set(&c->model, key, value);
@@ -256,6 +279,12 @@ static void opt_value(const muon_train_config *c, const opt_t *o, char *buf, siz
     case K_MSCALE: snprintf(buf, n, "%s", muon_mscale_name(c->optim.scale)); break;
     case K_SCHED: snprintf(buf, n, "%s", muon_sched_name(c->schedule)); break;
     case K_CFG_FFN: snprintf(buf, n, "%s", muon_ffn_name(c->model.ffn)); break;
+    case K_PREC: snprintf(buf, n, "%s", c->optim.bf16 ? "bf16" : "fp32"); break;
+    case K_DATAFMT: snprintf(buf, n, "%s", muon_data_format_name(*(const int *)(base + o->off))); break;
+    case K_INIT:
+        if (c->init_stretch == 0.0f) snprintf(buf, n, "normal");
+        else { char f[32]; fmt_float(c->init_stretch, f, sizeof f); snprintf(buf, n, "stretched:%s", f); }
+        break;
     default: snprintf(buf, n, "?");
     }
 }
@@ -287,6 +316,7 @@ int muon_train_config_from_meta(muon_train_config *c, const muon_safetensors *f)
         if (!opts[i].meta) continue;
         snprintf(key, sizeof key, "train.%s", opts[i].name);
         v = muon_safetensors_meta(f, key);
+        if (!v && opts[i].meta == 2) continue; /* a newer option: the checkpoint predates it */
         if (!v) return muon_error(MUON_ERR_FORMAT, "checkpoint: metadata lacks \"%s\" (not written by muon train?)", key);
         st = muon_train_set(c, opts[i].name, v);
         if (st) return muon_error_prefix(MUON_ERR_FORMAT, "checkpoint: metadata %s: ", key);
