@@ -316,11 +316,11 @@ static void test_tokens(void)
         FILE *f;
         int rc, n = 0, bad = 0, v;
         /* braces: run_cmd appends its own >/dev/null */
-        snprintf(cmd, sizeof cmd, "{ %s train --model tiny --data " D "/nano.bin --vocab-size 1000 --steps 3 --eval-every 0 "
+        snprintf(cmd, sizeof cmd, "{ %s train --model tiny --data " D "/nano.bin --vocab-size 1000 --steps 3 --eval-every 3 "
                  "--track-every 0 --log-every 0 --out " D "/tok > /dev/null && %s sample " D "/tok/checkpoint.safetensors "
                  "--prompt '7 14' --tokens 6 > " D "/tok/sample.txt; }", muon_bin(), muon_bin());
         rc = run_cmd(cmd, err, sizeof err);
-        check(rc == 0, "train on a nanoGPT token file, then sample it (exit %d %s)", rc, err);
+        check(rc == 0, "train on a nanoGPT token file (the whole validation split evaluated at the end), then sample it (exit %d %s)", rc, err);
         f = fopen(D "/tok/sample.txt", "r");
         if (f && fgets(line, sizeof line, f)) {
             char *s = line, *end;

@@ -63,7 +63,6 @@ int muon_eval_full(muon_model *m, const muon_data *d, int B, int T,
                    int *tok, int *tgt, muon_eval_result *out)
 {
     size_t len = muon_data_split_size(d, MUON_SPLIT_VAL), k, nwin;
-    const unsigned char *v = d->bytes + d->n_train;
     int V = m->cfg.vocab_size, st;
     double sum = 0.0, sumsq = 0.0;
     if (B < 1 || T < 1) return muon_error(MUON_ERR_ARG, "evaluate: bad shape B=%d T=%d", B, T);
@@ -76,10 +75,10 @@ int muon_eval_full(muon_model *m, const muon_data *d, int B, int T,
     for (k = 0; k < nwin; k += (size_t)B) {
         int nb = (int)(nwin - k < (size_t)B ? nwin - k : (size_t)B), w, t;
         for (w = 0; w < nb; w++) {
-            const unsigned char *p = v + (k + (size_t)w) * (size_t)T;
-            for (t = 0; t < T; t++) {
-                tok[w * T + t] = p[t];
-                tgt[w * T + t] = p[t + 1];
+            size_t at = d->n_train + (k + (size_t)w) * (size_t)T;
+            for (t = 0; t < T; t++) { /* byte tokens, or a token file's ids (train/token_file.c) */
+                tok[w * T + t] = d->ids ? (int)d->ids[at + (size_t)t] : d->bytes[at + (size_t)t];
+                tgt[w * T + t] = d->ids ? (int)d->ids[at + (size_t)t + 1] : d->bytes[at + (size_t)t + 1];
             }
         }
         st = muon_model_forward(m, tok, tgt, nb, T);
