@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L /* mkdir */
 #endif
 #include "plots/compare.h"
+#include "plots/panel.h"
 #include "metrics/claims.h"
 
 #include <errno.h>
@@ -22,9 +23,6 @@
 #define make_dir(p) mkdir((p), 0777)
 #endif
 
-static const muon_rgb white = { 255, 255, 255 };
-static const muon_rgb ink = { 0x22, 0x22, 0x22 };
-static const muon_rgb grey = { 0x88, 0x88, 0x88 };
 /* Okabe & Ito (2008), as the research plots, one per group */
 static const muon_rgb group_cols[8] = {
     { 0x00, 0x72, 0xB2 }, { 0xD5, 0x5E, 0x00 }, { 0x00, 0x9E, 0x73 }, { 0xCC, 0x79, 0xA7 },
@@ -102,19 +100,6 @@ static void group_curve(const muon_run_set *s, int g, int metric, int kind, int 
     }
 }
 
-static int inside_ticks(double lo, double hi, int target, double *t, int cap)
-{
-    double all[64], eps = (hi - lo) * 1e-9;
-    int i, n, m = 0;
-    for (; target <= 16; target += 2) {
-        n = muon_nice_ticks(lo, hi, target, all, 64, NULL);
-        for (i = 0, m = 0; i < n && m < cap; i++)
-            if (all[i] >= lo - eps && all[i] <= hi + eps) t[m++] = all[i];
-        if (m >= 4) break;
-    }
-    return m;
-}
-
 /* Frame, grid, ticks and labels for data range [xlo,xhi] x [ylo,yhi] in the
  * pixel box; returns the axes. */
 static muon_axes frame(muon_canvas *c, int bx0, int by0, int bx1, int by1, double xlo, double xhi,
@@ -128,8 +113,8 @@ static muon_axes frame(muon_canvas *c, int bx0, int by0, int bx1, int by1, doubl
     memset(&ax, 0, sizeof ax);
     if (!(yhi > ylo)) { ylo = ylo == ylo ? ylo - 0.5 : 0; yhi = ylo + 1; }
     ax.xmin = xlo; ax.xmax = xhi; ax.ymin = ylo; ax.ymax = yhi;
-    nyt = inside_ticks(ylo, yhi, 6, yt, 64);
-    nxt = inside_ticks(xlo, xhi, 7, xt, 64);
+    nyt = muon_plot_inside_ticks(ylo, yhi, 6, yt, 64);
+    nxt = muon_plot_inside_ticks(xlo, xhi, 7, xt, 64);
     if (xint) {
         int m = 0;
         for (i = 0; i < nxt; i++)
@@ -150,7 +135,7 @@ static muon_axes frame(muon_canvas *c, int bx0, int by0, int bx1, int by1, doubl
     if (tokens_per_step > 0) {
         /* tokens seen on top, as the research plots: step x batch x seq */
         double tt[64];
-        int nt = inside_ticks(xlo * tokens_per_step, xhi * tokens_per_step, 6, tt, 64);
+        int nt = muon_plot_inside_ticks(xlo * tokens_per_step, xhi * tokens_per_step, 6, tt, 64);
         for (i = 0; i < nt; i++) {
             int ip = (int)floor(muon_axes_px(&ax, tt[i] / tokens_per_step) + 0.5);
             muon_canvas_fill_rect(c, ip, ax.y0 - 6, ip + 1, ax.y0 - 1, ink, 1.0);
