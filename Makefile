@@ -7,6 +7,8 @@
 #   make bench            benchmark table (BLAS=openblas adds OpenBLAS beside it)
 #   make run              train the default model on data/ and draw the plots
 #   make golden           regenerate tests/golden/*.safetensors (needs python3-torch)
+#   make test-cross       the suite for aarch64, s390x (qemu-user) and i386 x87
+#   make fuzz             libFuzzer harnesses of tests/fuzz/ (clang), FUZZ_SECONDS each
 #
 # Objects of each variant live in build/<variant>/ so switching OPENMP or
 # PORTABLE never mixes objects; ./muon is a copy of the last variant built.
@@ -53,6 +55,9 @@ endif
 
 # stb_image_write from Debian's libstb-dev: found with pkg-config; installed
 # when missing and we are root; otherwise a one-line instruction.
+# STB_IMPL=1 compiles the implementation from the header instead of linking
+# Debian's libstb (x86-64 only): what cross builds need.
+STB_IMPL ?= 0
 STB_CFLAGS := $(shell pkg-config --cflags stb 2>/dev/null)
 ifeq ($(STB_CFLAGS),)
   ifeq ($(shell id -u),0)
@@ -64,7 +69,7 @@ ifeq ($(STB_CFLAGS),)
     $(error stb_image_write.h not found: install it with 'apt-get install libstb-dev' (as root))
   endif
 endif
-STB_LIBS := $(shell pkg-config --libs stb 2>/dev/null)
+STB_LIBS := $(if $(filter 1,$(STB_IMPL)),,$(shell pkg-config --libs stb 2>/dev/null))
 MUON_CFLAGS += $(STB_CFLAGS)
 LDLIBS := $(STB_LIBS) $(LDLIBS)
 
@@ -73,16 +78,16 @@ ifeq ($(BLAS),openblas)
   BENCH_LIBS   = -lopenblas
 endif
 
-VARIANT := $(notdir $(CC))-omp$(OPENMP)-p$(PORTABLE)$(if $(BLAS),-$(BLAS))$(if $(filter-out -O3,$(CFLAGS)),-f$(shell printf '%s' '$(CFLAGS) $(LDFLAGS)' | cksum | cut -d' ' -f1))
+VARIANT := $(notdir $(CC))-omp$(OPENMP)-p$(PORTABLE)$(if $(BLAS),-$(BLAS))$(if $(filter 1,$(STB_IMPL)),-stb)$(if $(filter-out -O3,$(CFLAGS)),-f$(shell printf '%s' '$(CFLAGS) $(LDFLAGS)' | cksum | cut -d' ' -f1))
 BUILD   ?= build/$(VARIANT)
 
-LIB_SRCS  := $(sort $(wildcard linalg/*.c model/*.c metrics/*.c plots/*.c))
-TEST_SRCS := $(sort $(wildcard tests/*.c))
+LIB_SRCS  := $(sort $(wildcard linalg/*.c model/*.c metrics/*.c plots/*.c io/*.c)) $(if $(filter 1,$(STB_IMPL)),tests/cross/stb_impl.c)
+TEST_SRCS := $(sort $(wildcard tests/*.c tests/fuzz/fuzz_*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
-HEADERS   := muon.h $(wildcard linalg/*.h model/*.h metrics/*.h plots/*.h tests/*.h)
+HEADERS   := muon.h $(wildcard linalg/*.h model/*.h metrics/*.h plots/*.h io/*.h tests/*.h tests/fuzz/*.h)
 
-.PHONY: all muon test bench run golden conformance clean
+.PHONY: all muon test bench run golden conformance clean test-cross fuzz
 all: muon
 
 $(BUILD)/%.o: %.c $(HEADERS) Makefile
@@ -105,8 +110,11 @@ muon: $(BUILD)/muon
 # Passive OpenMP waiting: libgomp's default spinning makes 2 threads far slower
 # than 1 when anything else shares the cores (measured: 528 vs 4322 tokens/s),
 # and tests care about robustness, not speed. Results are the same either way.
-test: muon $(BUILD)/muon_tests
-	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} MUON_BIN=./$(BUILD)/muon ./$(BUILD)/muon_tests
+# RUN is an emulator prefix for cross builds (see test-cross); those never
+# replace ./muon, which stays the host's program.
+RUN ?=
+test: $(if $(RUN),$(BUILD)/muon,muon) $(BUILD)/muon_tests
+	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} MUON_BIN="$(RUN) ./$(BUILD)/muon" $(RUN) ./$(BUILD)/muon_tests
 
 # OPENBLAS_CORETYPE (set to Haswell in this environment) would hold OpenBLAS
 # to its AVX2 kernels: unset so it picks its own (AVX-512) one. With BLAS set
@@ -126,3 +134,14 @@ clean:
 # The README's conformance table (errors of every numeric check).
 conformance: $(BUILD)/muon_tests
 	@tests/conformance.sh ./$(BUILD)/muon_tests
+
+# The suite on other architectures, default -std=c99 flags (no
+# -fexcess-precision=fast): aarch64 and big-endian s390x with Debian's cross
+# compilers under qemu-user, and i386 with x87 arithmetic (FLT_EVAL_METHOD 2,
+# no SSE), which an x86-64 kernel runs natively. Needs qemu-user,
+# gcc-{aarch64,s390x,i686}-linux-gnu and libc6-dev-{arm64,s390x,i386}-cross.
+CROSS_OMP ?= 1
+test-cross:
+	$(MAKE) CC=aarch64-linux-gnu-gcc PORTABLE=1 OPENMP=$(CROSS_OMP) STB_IMPL=1 RUN="qemu-aarch64 -L /usr/aarch64-linux-gnu" test
+	$(MAKE) CC=s390x-linux-gnu-gcc PORTABLE=1 OPENMP=$(CROSS_OMP) STB_IMPL=1 RUN="qemu-s390x -L /usr/s390x-linux-gnu" test
+	$(MAKE) CC=i686-linux-gnu-gcc PORTABLE=1 OPENMP=$(CROSS_OMP) STB_IMPL=1 CFLAGS="-O3 -march=i686 -mfpmath=387 -mno-sse" RUN="env LD_LIBRARY_PATH=/usr/i686-linux-gnu/lib" test

@@ -6,55 +6,30 @@
  * touched, so a refused run leaves nothing behind. A step is a pure function
  * of (parameters, optimizer state, seed, step), all of which a checkpoint
  * holds, so resuming continues bit for bit. */
-#if !defined(_WIN32)
-#define _POSIX_C_SOURCE 200809L /* mkdir */
-#endif
 #include "muon.h"
+#include "io/atomic_file.h"
 
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#if !defined(_WIN32)
-#include <sys/stat.h>
-#include <sys/types.h>
-#else
-#include <direct.h>
-#endif
 
 static volatile sig_atomic_t stop_requested;
 
 void muon_train_stop(void) { stop_requested = 1; }
 
 
-static int make_dir(const char *path)
-{
-#if defined(_WIN32)
-    return _mkdir(path);
-#else
-    return mkdir(path, 0777);
-#endif
-}
-
 /* mkdir -p, then a probe file: "writable" is decided by actually writing. */
 static int prepare_out_dir(const char *out)
 {
-    char buf[600], probe[640];
-    size_t i, n = strlen(out);
+    char probe[640];
     FILE *f;
-    if (n == 0 || n >= sizeof buf - 1) return muon_error(MUON_ERR_ARG, "output directory: bad path '%s'", out);
-    strcpy(buf, out);
-    for (i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == 0) {
-            char c = buf[i];
-            buf[i] = 0;
-            if (make_dir(buf) != 0 && errno != EEXIST)
-                return muon_error(MUON_ERR_IO, "output directory %s: cannot create %s (%s)", out, buf, strerror(errno));
-            buf[i] = c;
-        }
-    }
+    int st;
+    if (!*out || strlen(out) >= sizeof probe - 20) return muon_error(MUON_ERR_ARG, "output directory: bad path '%s'", out);
+    if ((st = muon_mkdir_p(out))) return muon_error_prefix(st, "output directory: ");
     snprintf(probe, sizeof probe, "%s/.muon_write_probe", out);
+    errno = 0;
     f = fopen(probe, "wb");
     if (!f) return muon_error(MUON_ERR_IO, "output directory %s is not writable (%s)", out, strerror(errno));
     fclose(f);

@@ -60,7 +60,9 @@ static void test_round_trip(void)
     t[1].name = "norm.weight"; t[1].ndim = 1; t[1].shape[0] = 3; t[1].data = b;
     check(muon_st_write(tmp_path, t, 2, meta) == MUON_OK, "write two tensors and metadata");
     if (!check(muon_st_read(tmp_path, &f) == MUON_OK, "read them back: %s", muon_last_error())) return;
-    check(f.count == 2 && f.meta_count == 2, "count 2 tensors, 2 metadata pairs");
+    /* the two given and the writer's own checksum of the data */
+    check(f.count == 2 && f.meta_count == 3 && muon_st_meta(&f, "muon.crc32c") &&
+          strlen(muon_st_meta(&f, "muon.crc32c")) == 8, "count 2 tensors, 2 metadata pairs + muon.crc32c");
     check(muon_st_find(&f, "layers.0.attn.q.weight") &&
           memcmp(muon_st_find(&f, "layers.0.attn.q.weight")->data, a, sizeof a) == 0, "matrix bit-exact");
     check(muon_st_find(&f, "norm.weight") && memcmp(muon_st_find(&f, "norm.weight")->data, b, sizeof b) == 0, "vector bit-exact");
