@@ -2,6 +2,7 @@
  * together; no numerics here. Every failure is one line on stderr and exit
  * status 2. */
 #include "muon.h"
+#include "io/parse.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -38,13 +39,10 @@ static int fail(const char *fmt, ...)
 /* `--threads T` for analyze and bench: 1..1024, else fail()'s line; 0 when set. */
 static int set_threads_flag(const char *cmd, const char *arg)
 {
-    char *end;
-    long t;
+    int t;
     if (!arg) return fail("%s: --threads needs a value", cmd);
-    t = strtol(arg, &end, 10);
-    if (*end || end == arg || t < 1 || t > 1024)
-        return fail("%s: --threads needs a whole number from 1 to 1024, not '%s'", cmd, arg);
-    muon_set_threads((int)t);
+    if (muon_parse_int("--threads", arg, 1, 1024, &t)) return fail("%s: %s", cmd, muon_last_error());
+    muon_set_threads(t);
     return 0;
 }
 
@@ -185,14 +183,19 @@ static int cmd_plot(int argc, char **argv)
             p = argv[++i];
             opt.n_layers = 0;
             while (*p) {
-                char *end;
-                long v = strtol(p, &end, 10);
-                if (end == p || v < 0 || v > 4095 || (*end && *end != ','))
+                char one[16];
+                size_t len = strcspn(p, ",");
+                int v;
+                if (len == 0 || len >= sizeof one)
                     return fail("plot: --layers needs comma-separated layer indices, not '%s'", argv[i]);
+                memcpy(one, p, len);
+                one[len] = 0;
+                if (muon_parse_int("plot: --layers", one, 0, 4095, &v))
+                    return fail("%s (in '%s')", muon_last_error(), argv[i]);
                 if (opt.n_layers == 8) return fail("plot: --layers takes at most 8 layers");
-                opt.layers[opt.n_layers++] = (int)v;
-                p = *end ? end + 1 : end;
-                if (*end && !*p) return fail("plot: --layers needs comma-separated layer indices, not '%s'", argv[i]);
+                opt.layers[opt.n_layers++] = v;
+                p += len;
+                if (*p == ',' && !*++p) return fail("plot: --layers needs comma-separated layer indices, not '%s'", argv[i]);
             }
             if (opt.n_layers == 0) return fail("plot: --layers needs at least one layer");
         } else if (argv[i][0] == '-' && argv[i][1]) {
@@ -245,21 +248,16 @@ static int cmd_sample(int argc, char **argv)
         if ((rc = next_flag("sample", argc, argv, &i, sample_flag_kind, name, sizeof name, &value))) return rc;
         if (!strcmp(name, "prompt")) prompt = value;
         else if (!strcmp(name, "tokens")) {
-            errno = 0;
-            n_new = strtol(value, &end, 10);
-            if (!*value || *end || errno == ERANGE || n_new < 0 || n_new > 1000000)
-                return fail("sample: --tokens: expected a whole number in [0, 1000000], not '%s'", value);
+            if (muon_parse_long("sample: --tokens", value, 0, 1000000, &n_new)) return fail("%s", muon_last_error());
         } else if (!strcmp(name, "temperature")) {
             errno = 0;
             temperature = strtod(value, &end);
             if (!*value || *end || errno == ERANGE || !(temperature >= 0 && temperature <= 1e6))
                 return fail("sample: --temperature: expected a number >= 0, not '%s'", value);
         } else {
-            /* digits only (strtoull takes " -1" as 2^64-1), and no overflow */
-            errno = 0;
-            if (isdigit((unsigned char)*value)) seed = strtoull(value, &end, 10);
-            if (!isdigit((unsigned char)*value) || *end || errno == ERANGE)
-                return fail("sample: --seed: expected a whole number in [0, 2^64-1], not '%s'", value);
+            uint64_t u;
+            if (muon_parse_u64("sample: --seed", value, UINT64_MAX, &u)) return fail("%s", muon_last_error());
+            seed = u;
         }
     }
     if (!ckpt) return fail("sample: no checkpoint given (usage: muon sample CKPT [options])");
