@@ -145,3 +145,38 @@ test-cross:
 	$(MAKE) CC=aarch64-linux-gnu-gcc PORTABLE=1 OPENMP=$(CROSS_OMP) STB_IMPL=1 RUN="qemu-aarch64 -L /usr/aarch64-linux-gnu" test
 	$(MAKE) CC=s390x-linux-gnu-gcc PORTABLE=1 OPENMP=$(CROSS_OMP) STB_IMPL=1 RUN="qemu-s390x -L /usr/s390x-linux-gnu" test
 	$(MAKE) CC=i686-linux-gnu-gcc PORTABLE=1 OPENMP=$(CROSS_OMP) STB_IMPL=1 CFLAGS="-O3 -march=i686 -mfpmath=387 -mno-sse" RUN="env LD_LIBRARY_PATH=/usr/i686-linux-gnu/lib" test
+
+# Fuzzing (tests/fuzz/, clang's libFuzzer with ASan+UBSan): `make fuzz
+# FUZZ_SECONDS=N` runs each harness N seconds (make -j2 fuzz: two at once)
+# from its committed corpus; new inputs collect in build/fuzz/new/NAME, crash
+# reproducers in build/fuzz/crash-NAME-* (copy one to tests/fuzz/crashes/NAME/
+# and `make test` replays it for ever). `make fuzz-merge` minimises the new
+# inputs into tests/fuzz/corpus/. The library is built once, unsanitised by
+# -fsanitize=fuzzer (only -fsanitize=fuzzer-no-link) but with ASan+UBSan.
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES   := safetensors checkpoint csv analyze plot cli
+FUZZ_BUILD   := build/fuzz-clang
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_LIB     := $(FUZZ_BUILD)/libmuon.a
+.PHONY: fuzz-build fuzz-merge $(FUZZ_NAMES:%=fuzz-run-%)
+ifneq ($(BUILD),$(FUZZ_BUILD))
+$(FUZZ_LIB): FORCE
+	$(MAKE) CC=clang OPENMP=0 PORTABLE=1 BUILD=$(FUZZ_BUILD) CFLAGS="-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(FUZZ_LIB)
+endif
+FORCE:
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/entry.c tests/fuzz/fuzz_input.c tests/fuzz/fuzz.h $(FUZZ_LIB)
+	clang -std=c99 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -I. $(STB_CFLAGS) -DFUZZ_TARGET=fuzz_$* \
+	    tests/fuzz/entry.c tests/fuzz/fuzz_$*.c tests/fuzz/fuzz_input.c $(FUZZ_LIB) $(STB_LIBS) -lm -o $@
+fuzz-build: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+fuzz: $(FUZZ_NAMES:%=fuzz-run-%)
+$(FUZZ_NAMES:%=fuzz-run-%): fuzz-run-%: $(FUZZ_BUILD)/fuzz_%
+	@mkdir -p build/fuzz/new/$*
+	MUON_FUZZ_DIR=build/fuzz/work-$* ASAN_OPTIONS=detect_leaks=1 nice ./$(FUZZ_BUILD)/fuzz_$* -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=build/fuzz/crash-$*- \
+	    build/fuzz/new/$* tests/fuzz/corpus/$* 2>&1 | tee build/fuzz/$*.log | grep -E "^#[0-9]+ *DONE|stat::number_of_executed_units|ERROR|SUMMARY|crash-" ; \
+	    ! ls build/fuzz/crash-$*-* >/dev/null 2>&1
+fuzz-merge: fuzz-build
+	@for n in $(FUZZ_NAMES); do mkdir -p build/fuzz/merged/$$n && \
+	    MUON_FUZZ_DIR=build/fuzz/work-merge ./$(FUZZ_BUILD)/fuzz_$$n -merge=1 -max_len=65536 build/fuzz/merged/$$n tests/fuzz/corpus/$$n build/fuzz/new/$$n >/dev/null 2>&1 && \
+	    rm -rf tests/fuzz/corpus/$$n && mv build/fuzz/merged/$$n tests/fuzz/corpus/$$n && \
+	    echo "$$n: $$(ls tests/fuzz/corpus/$$n | wc -l) files, $$(du -sk tests/fuzz/corpus/$$n | cut -f1) kB"; done

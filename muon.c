@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,13 +57,17 @@ static int wants_help(int argc, char **argv)
 
 /* ---- train -------------------------------------------------------------- */
 
-/* Ctrl-C: finish the current step, write a checkpoint, exit 130. A second
- * Ctrl-C gets the default action (immediate exit). */
-static void on_sigint(int sig)
+/* Ctrl-C (SIGINT) and SIGTERM (kill, a batch system's time limit, a
+ * container stop): finish the current step, write a checkpoint, exit 128 +
+ * the signal (130, 143). A second signal gets the default action (immediate
+ * exit). */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
 {
-    (void)sig;
+    stop_signal = sig;
     muon_train_stop();
-    signal(SIGINT, SIG_DFL);
+    signal(sig, SIG_DFL);
 }
 
 /* Reads the flag at argv[*i] ("--name", "--name=value" or "--name value")
@@ -98,7 +103,7 @@ static int next_flag(const char *cmd, int argc, char **argv, int *i, int (*kind_
 static int cmd_train(int argc, char **argv)
 {
     muon_train_config c;
-    char name[64];
+    char name[64], data_from_ckpt[sizeof c.data] = "";
     const char *value, *resume = NULL, *steps = NULL, *tokens = NULL;
     int i, rc, st, stopped = 0;
     muon_train_defaults(&c);
@@ -128,6 +133,7 @@ static int cmd_train(int argc, char **argv)
             muon_st_free(&f);
         }
         if (st) return fail("train: --resume %s", muon_last_error());
+        snprintf(data_from_ckpt, sizeof data_from_ckpt, "%s", c.data);
         {
             /* continue beside the checkpoint, not in the directory it recorded:
              * a copied checkpoint must not write into the original run */
@@ -153,11 +159,23 @@ static int cmd_train(int argc, char **argv)
         if (!strcmp(name, "model")) continue;
         if (muon_train_set(&c, name, value)) return fail("train: %s", muon_last_error());
     }
-    signal(SIGINT, on_sigint);
+    if (resume && data_from_ckpt[0] && !strcmp(c.data, data_from_ckpt) && data_from_ckpt[0] != '/') {
+        /* a relative path recorded by the original run names a file relative
+         * to where that run was started, which may not be here */
+        FILE *df = fopen(c.data, "rb");
+        if (!df)
+            return fail("train: --resume %s: data file '%s' cannot be opened (%s); the path is relative, recorded "
+                        "in the checkpoint by the original run and resolved from the current directory: "
+                        "run from that run's directory or give --data PATH", resume, c.data, strerror(errno));
+        fclose(df);
+    }
+    signal(SIGINT, on_stop_signal);
+    signal(SIGTERM, on_stop_signal);
     st = muon_train(&c, stdout, &stopped);
     signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     if (st) return fail("train: %s", muon_last_error());
-    return stopped == 1 ? 130 : 0;
+    return stopped == 1 ? 128 + (stop_signal ? (int)stop_signal : SIGINT) : 0;
 }
 
 /* ---- plot --------------------------------------------------------------- */
@@ -205,6 +223,18 @@ static int cmd_plot(int argc, char **argv)
         } else dir = argv[i];
     }
     if (!dir) return fail("plot: missing RUN_DIR (usage: muon plot RUN_DIR)");
+    {
+        /* the reader ignores a last row cut short (a full disk, a crash): say so */
+        char csv[4096];
+        muon_metrics_table t;
+        snprintf(csv, sizeof csv, "%s/metrics.csv", dir);
+        if (muon_metrics_read(csv, &t) == MUON_OK) {
+            if (t.partial_line)
+                fprintf(stderr, "muon: warning: %s:%ld: ignored the last row, which was cut short (no end of line)\n",
+                        csv, t.partial_line);
+            muon_metrics_free(&t);
+        }
+    }
     st = muon_plot_run_opts(dir, &opt);
     if (st) return fail("plot: %s", muon_last_error());
     printf("wrote 12 plots to %s/research_plots/\n", dir);
@@ -323,8 +353,24 @@ static int cmd_analyze(int argc, char **argv)
     }
     if (n == 0) { free(paths); return fail("analyze: no checkpoint given (usage: muon analyze CKPT... [--out FILE])"); }
     st = muon_analyze(paths, n, &a);
+    if (st) { free(paths); return fail("analyze: %s", muon_last_error()); }
+    {
+        /* a diverged run's checkpoint holds NaN/Inf: its metrics are nan, and
+         * a table of nan must not pass for a result */
+        int bad = 0, first = -1;
+        for (i = 0; i < a.n_entries; i++) {
+            const double *v = a.entries[i].mt.value;
+            if (!isfinite(v[MUON_METRIC_SIGMA_MAX]) || !isfinite(v[MUON_METRIC_STABLE_RANK])) {
+                if (first < 0) first = i;
+                bad++;
+            }
+        }
+        if (bad)
+            fprintf(stderr, "muon: warning: %d of %d matrices hold NaN or Inf values, their metrics are nan "
+                    "(first: %s, layer %d, %s)\n", bad, a.n_entries, paths[a.entries[first].ckpt],
+                    a.entries[first].layer, muon_matrix_name(a.entries[first].kind));
+    }
     free(paths);
-    if (st) return fail("analyze: %s", muon_last_error());
     /* the CSV first: a failure then prints nothing but its one line */
     st = muon_analysis_write_csv(&a, out);
     if (!st && plots) st = muon_plot_csv(out, plots, NULL);

@@ -548,7 +548,8 @@ void muon_train_stop(void);
 
 /* What a run did, for run.json. */
 typedef struct {
-    long steps_done, tokens_seen;
+    long steps_done;
+    long long tokens_seen;   /* steps * B * T: more than a 32-bit long holds */
     double seconds_total, seconds_train, seconds_orth, seconds_eval, seconds_track;
     double tokens_per_s;               /* training steps only */
     double final_loss, final_val_loss; /* NaN if none */
@@ -857,6 +858,7 @@ typedef struct {
     long *tracked;      /* (n_tracked) ascending: steps with a matrix row */
     int n_layers;       /* 1 + the largest layer index seen (0 if none) */
     float *mat[MUON_CSV_NMETRICS][MUON_CSV_NKINDS]; /* NULL or (n_layers, n_tracked) */
+    long partial_line;  /* > 0: this last line had no end of line (a write cut short) and was ignored */
 } muon_metrics_table;
 
 /* Index 0..MUON_CSV_NMETRICS-1 of a matrix metric name ("sigma_max",
@@ -883,7 +885,7 @@ typedef struct {
 /* Like muon_plot_run with options (NULL: the defaults). */
 int muon_plot_run_opts(const char *run_dir, const muon_plot_options *opt);
 /* The same plots from any metric CSV (e.g. `muon analyze`'s, where step is
- * the checkpoint index) into dir (created if its parent exists). */
+ * the checkpoint index) into dir (created, with missing parents). */
 int muon_plot_csv(const char *csv_path, const char *dir, const muon_plot_options *opt);
 
 /* Reads run_dir/metrics.csv and (re)draws every research plot into

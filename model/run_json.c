@@ -78,7 +78,7 @@ int muon_run_json_write(const char *path, const muon_train_config *c, const muon
     put_str(f, "unknown");
 #endif
     muon_afile_printf(f, "\n  },\n  \"results\": {\n");
-    muon_afile_printf(f, "    \"steps_done\": %ld,\n    \"tokens_seen\": %ld,\n", s->steps_done, s->tokens_seen);
+    muon_afile_printf(f, "    \"steps_done\": %ld,\n    \"tokens_seen\": %lld,\n", s->steps_done, s->tokens_seen);
     put_num(f, "final_loss", s->final_loss, 0);
     put_num(f, "final_val_loss", s->final_val_loss, 0);
     put_num(f, "unigram_entropy_nats", s->unigram_entropy, 0);

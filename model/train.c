@@ -107,7 +107,7 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
     muon_run_stats stats;
     char ckpt_path[640], log_path[640], json_path[640], msg[700];
     long start = 0, s, B, T, ckpt_step = 0;
-    int st = MUON_OK, stop = 0;
+    int st = MUON_OK, stop = 0, writing = 0;
     double t_begin = muon_seconds(), t_loop, last_loss = NAN, last_val = NAN;
     double t_train = 0, t_eval = 0, t_track = 0, orth0 = 0;
     const char *status = "completed";
@@ -122,7 +122,8 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
     if (st) return st;
     B = c.model.batch_size;
     T = c.model.seq_len;
-    if (c.tokens > 0) c.steps = (c.tokens + B * T - 1) / (B * T);
+    /* ceil without the overflow of tokens + B*T - 1 near LONG_MAX */
+    if (c.tokens > 0) c.steps = c.tokens / (B * T) + (c.tokens % (B * T) != 0);
     if (c.steps < 1) return muon_error(MUON_ERR_ARG, "train: --steps must be >= 1");
     if (c.eval_every > 0 && c.eval_batches < 1) return muon_error(MUON_ERR_ARG, "train: --eval-batches must be >= 1");
     if (c.threads > 0) muon_set_threads(c.threads);
@@ -193,6 +194,7 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
     }
     st = prepare_out_dir(c.out);
     if (st) goto fail;
+    writing = 1;
 
     /* ---- outputs ---- */
     snprintf(ckpt_path, sizeof ckpt_path, "%s/checkpoint.safetensors", c.out);
@@ -249,7 +251,7 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
         lr_now = (c.optim.kind == MUON_OPT_MUON ? c.optim.lr : c.optim.adam_lr) * mult;
         st = muon_metric_log_row(r.log, s, -1, "model", "loss", r.model.loss);
         if (!st) st = muon_metric_log_row(r.log, s, -1, "model", "lr", lr_now);
-        if (!st) st = muon_metric_log_row(r.log, s, -1, "model", "tokens", (double)(s * B * T));
+        if (!st) st = muon_metric_log_row(r.log, s, -1, "model", "tokens", (double)s * (double)(B * T));
         if (!st) st = muon_metric_log_row(r.log, s, -1, "model", "grad_norm", r.opt.grad_norm);
         if (st) goto fail;
         if (stop_requested) stop = 1;
@@ -306,7 +308,7 @@ diverged:
     msg[sizeof msg - 1] = 0;
 
 finish:
-    stats.tokens_seen = stats.steps_done * B * T;
+    stats.tokens_seen = (long long)stats.steps_done * (B * T); /* beyond a 32-bit long */
     stats.seconds_total = muon_seconds() - t_begin;
     stats.seconds_train = t_train;
     stats.seconds_orth = r.opt.orth_seconds - orth0;
@@ -337,7 +339,15 @@ finish:
         fprintf(progress, "done: %ld steps, final loss %.4f, val loss %s (byte-unigram entropy %.4f nats), %.1f s, %.0f tok/s\n",
                 stats.steps_done, last_loss, val, stats.unigram_entropy, stats.seconds_total, stats.tokens_per_s);
     }
-    if (muon_plot_run(c.out) != MUON_OK) {
+    if ((st = muon_plot_run(c.out)) != MUON_OK) {
+        /* a failed write (a full disk) is an error, not a footnote; the
+         * checkpoint, metrics.csv and run.json are complete either way */
+        if (st == MUON_ERR_IO) {
+            st = muon_error_prefix(st, "plots not drawn: ");
+            ckpt_step = stats.steps_done;
+            goto fail;
+        }
+        st = MUON_OK;
         if (progress) fprintf(progress, "warning: plots not drawn: %s\n", muon_last_error());
     } else if (progress) {
         fprintf(progress, "plots: %s/research_plots/\n", c.out);
@@ -352,6 +362,15 @@ fail:
         strncpy(keep, muon_last_error(), sizeof keep - 1);
         keep[sizeof keep - 1] = 0;
         run_free(&r);
+        /* a write failed (a full disk): every output is written atomically,
+         * so say what is still there to resume from */
+        if (st == MUON_ERR_IO && writing) {
+            if (ckpt_step > 0)
+                return muon_error(st, "%s; the earlier checkpoint was kept: %s (step %ld)", keep, ckpt_path, ckpt_step);
+            if (c.resume[0])
+                return muon_error(st, "%s; the earlier checkpoint was kept: %s (step %ld)", keep, c.resume, start);
+            return muon_error(st, "%s; no checkpoint had been written yet", keep);
+        }
         return muon_error(st, "%s", keep);
     }
 }
