@@ -44,7 +44,7 @@ int muon_muon_update(const muon_optim_config *c, float lr, int rows, int cols,
     const float mu = c->momentum, one_mu = (float)(1.0 - (double)c->momentum);
     const float decay = (float)(1.0 - (double)lr * (double)c->wd);
     const float step = (float)((double)lr * (double)muon_muon_scale(c->scale, rows, cols));
-    long i, n = (long)rows * cols;
+    size_t i, n = (size_t)rows * (size_t)cols; /* up to 2^32: beyond a 32-bit long */
     int st;
     if (rows < 1 || cols < 1) return muon_error(MUON_ERR_ARG, "muon update: bad shape (%d,%d)", rows, cols);
     for (i = 0; i < n; i++) {
