@@ -114,7 +114,7 @@ muon: $(BUILD)/muon
 # replace ./muon, which stays the host's program.
 RUN ?=
 test: $(if $(RUN),$(BUILD)/muon,muon) $(BUILD)/muon_tests
-	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} MUON_BIN="$(RUN) ./$(BUILD)/muon" $(RUN) ./$(BUILD)/muon_tests
+	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} MUON_BIN="$(strip $(RUN) ./$(BUILD)/muon)" $(RUN) ./$(BUILD)/muon_tests
 
 # OPENBLAS_CORETYPE (set to Haswell in this environment) would hold OpenBLAS
 # to its AVX2 kernels: unset so it picks its own (AVX-512) one. With BLAS set
