@@ -260,8 +260,15 @@ void suite_cli(void)
         long step = -1;
         int ok = muon_checkpoint_open(D "/term/checkpoint.safetensors", &ck) == MUON_OK;
         if (ok) { muon_checkpoint_step(&ck, &step); muon_st_free(&ck); }
-        check(rc == 143 && ok && step > 0 && step < 1000000,
-              "SIGTERM: exit %d (143 expected), checkpoint at step %ld written at a step boundary", rc, step);
+        FILE *rj = fopen(D "/term/run.json", "rb");
+        char buf[4096] = "";
+        size_t got = rj ? fread(buf, 1, sizeof buf - 1, rj) : 0;
+        if (rj) fclose(rj);
+        buf[got] = 0;
+        /* run.json is written when the run ends: a killed process leaves none */
+        check(rc == 143 && ok && step > 0 && step < 1000000 && strstr(buf, "\"status\": \"stopped\""),
+              "SIGTERM: exit %d (143 expected), final checkpoint at step %ld, run.json says stopped (%s)", rc, step,
+              strstr(buf, "\"status\": \"stopped\"") ? "yes" : "no");
     }
     /* NaN in a checkpoint: analyze still exits 0 but says so in one warning line */
     {
