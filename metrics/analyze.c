@@ -122,7 +122,7 @@ static int add_skipped(muon_analysis *a, int *cap, const char *fmt_path, int ckp
     }
     shape[0] = 0;
     for (d = 0; d < t->ndim && n < (int)sizeof shape - 24; d++)
-        n += sprintf(shape + n, d ? "x%ld" : "%ld", (long)t->shape[d]);
+        n += sprintf(shape + n, d ? "x%lld" : "%lld", (long long)t->shape[d]); /* int64: not long (32 bits on i386) */
     snprintf(a->skipped[a->n_skipped], sizeof a->skipped[0], "checkpoint %d (%.60s): %.60s (%s) %s, skipped",
              ckpt, fmt_path, name, shape, why);
     a->n_skipped++;
