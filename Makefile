@@ -150,10 +150,11 @@ test-cross:
 
 # Fuzzing (tests/fuzz/, clang's libFuzzer with ASan+UBSan): `make fuzz
 # FUZZ_SECONDS=N` runs each harness N seconds (make -j2 fuzz: two at once)
-# from its committed corpus; new inputs collect in build/fuzz/new/NAME, crash
-# reproducers in build/fuzz/crash-NAME-* (copy one to tests/fuzz/crashes/NAME/
-# and `make test` replays it for ever). `make fuzz-merge` minimises the new
-# inputs into tests/fuzz/corpus/. The library is built once, unsanitised by
+# from its committed corpus; new inputs collect in build/fuzz/new/NAME, crash,
+# leak, timeout and out-of-memory reproducers in build/fuzz/artifact-NAME-*
+# (slow units are reported there too but fail nothing); copy a reproducer to
+# tests/fuzz/crashes/NAME/ and `make test` replays it for ever. `make
+# fuzz-merge` minimises the new inputs into tests/fuzz/corpus/. The library is built once, unsanitised by
 # -fsanitize=fuzzer (only -fsanitize=fuzzer-no-link) but with ASan+UBSan.
 FUZZ_SECONDS ?= 60
 FUZZ_NAMES   := safetensors checkpoint csv analyze plot cli
@@ -174,9 +175,9 @@ fuzz: $(FUZZ_NAMES:%=fuzz-run-%)
 $(FUZZ_NAMES:%=fuzz-run-%): fuzz-run-%: $(FUZZ_BUILD)/fuzz_%
 	@mkdir -p build/fuzz/new/$*
 	MUON_FUZZ_DIR=build/fuzz/work-$* ASAN_OPTIONS=detect_leaks=1 nice ./$(FUZZ_BUILD)/fuzz_$* -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
-	    -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=build/fuzz/crash-$*- \
-	    build/fuzz/new/$* tests/fuzz/corpus/$* 2>&1 | tee build/fuzz/$*.log | grep -E "^#[0-9]+ *DONE|stat::number_of_executed_units|ERROR|SUMMARY|crash-" ; \
-	    ! ls build/fuzz/crash-$*-* >/dev/null 2>&1
+	    -timeout=60 -report_slow_units=30 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=build/fuzz/artifact-$*- \
+	    build/fuzz/new/$* tests/fuzz/corpus/$* 2>&1 | tee build/fuzz/$*.log | grep -E "^#[0-9]+ *DONE|stat::number_of_executed_units|ERROR|SUMMARY|Test unit written" ; \
+	    ! ls build/fuzz/artifact-$*-* 2>/dev/null | grep -v slow-unit
 fuzz-merge: fuzz-build
 	@for n in $(FUZZ_NAMES); do mkdir -p build/fuzz/merged/$$n && \
 	    MUON_FUZZ_DIR=build/fuzz/work-merge ./$(FUZZ_BUILD)/fuzz_$$n -merge=1 -max_len=65536 build/fuzz/merged/$$n tests/fuzz/corpus/$$n build/fuzz/new/$$n >/dev/null 2>&1 && \
