@@ -7,6 +7,8 @@
 #   make bench            benchmark table (BLAS=openblas adds OpenBLAS beside it)
 #   make run              train the default model on data/ and draw the plots
 #   make golden           regenerate tests/golden/*.safetensors (needs python3-torch)
+#   make test-cross       the suite for aarch64, s390x (qemu-user) and i386 x87
+#   make fuzz             libFuzzer harnesses of tests/fuzz/ (clang), FUZZ_SECONDS each
 #
 # Objects of each variant live in build/<variant>/ so switching OPENMP or
 # PORTABLE never mixes objects; ./muon is a copy of the last variant built.
@@ -53,6 +55,9 @@ endif
 
 # stb_image_write from Debian's libstb-dev: found with pkg-config; installed
 # when missing and we are root; otherwise a one-line instruction.
+# STB_IMPL=1 compiles the implementation from the header instead of linking
+# Debian's libstb (x86-64 only): what cross builds need.
+STB_IMPL ?= 0
 STB_CFLAGS := $(shell pkg-config --cflags stb 2>/dev/null)
 ifeq ($(STB_CFLAGS),)
   ifeq ($(shell id -u),0)
@@ -64,7 +69,7 @@ ifeq ($(STB_CFLAGS),)
     $(error stb_image_write.h not found: install it with 'apt-get install libstb-dev' (as root))
   endif
 endif
-STB_LIBS := $(shell pkg-config --libs stb 2>/dev/null)
+STB_LIBS := $(if $(filter 1,$(STB_IMPL)),,$(shell pkg-config --libs stb 2>/dev/null))
 MUON_CFLAGS += $(STB_CFLAGS)
 LDLIBS := $(STB_LIBS) $(LDLIBS)
 
@@ -73,16 +78,16 @@ ifeq ($(BLAS),openblas)
   BENCH_LIBS   = -lopenblas
 endif
 
-VARIANT := $(notdir $(CC))-omp$(OPENMP)-p$(PORTABLE)$(if $(BLAS),-$(BLAS))$(if $(filter-out -O3,$(CFLAGS)),-f$(shell printf '%s' '$(CFLAGS) $(LDFLAGS)' | cksum | cut -d' ' -f1))
+VARIANT := $(notdir $(CC))-omp$(OPENMP)-p$(PORTABLE)$(if $(BLAS),-$(BLAS))$(if $(filter 1,$(STB_IMPL)),-stb)$(if $(filter-out -O3,$(CFLAGS)),-f$(shell printf '%s' '$(CFLAGS) $(LDFLAGS)' | cksum | cut -d' ' -f1))
 BUILD   ?= build/$(VARIANT)
 
-LIB_SRCS  := $(sort $(wildcard linalg/*.c io/*.c model/*.c train/*.c metrics/*.c plots/*.c conformance/*.c))
-TEST_SRCS := $(sort $(wildcard tests/*.c))
+LIB_SRCS  := $(sort $(wildcard linalg/*.c io/*.c model/*.c train/*.c metrics/*.c plots/*.c conformance/*.c)) $(if $(filter 1,$(STB_IMPL)),tests/cross/stb_impl.c)
+TEST_SRCS := $(sort $(wildcard tests/*.c tests/fuzz/fuzz_*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
-HEADERS   := muon.h muon_internal.h $(wildcard linalg/*.h io/*.h model/*.h train/*.h metrics/*.h plots/*.h conformance/*.h tests/*.h)
+HEADERS   := muon.h muon_internal.h $(wildcard linalg/*.h io/*.h model/*.h train/*.h metrics/*.h plots/*.h conformance/*.h tests/*.h tests/fuzz/*.h)
 
-.PHONY: all muon test bench run golden conformance conformance-torch clean font-atlas study
+.PHONY: all muon test bench run golden conformance conformance-torch clean font-atlas study test-cross fuzz
 all: muon
 
 $(BUILD)/%.o: %.c $(HEADERS) Makefile
@@ -105,8 +110,11 @@ muon: $(BUILD)/muon
 # Passive OpenMP waiting: libgomp's default spinning makes 2 threads far slower
 # than 1 when anything else shares the cores (measured: 528 vs 4322 tokens/s),
 # and tests care about robustness, not speed. Results are the same either way.
-test: muon $(BUILD)/muon_tests
-	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} MUON_BIN=./$(BUILD)/muon ./$(BUILD)/muon_tests
+# RUN is an emulator prefix for cross builds (see test-cross); those never
+# replace ./muon, which stays the host's program.
+RUN ?=
+test: $(if $(RUN),$(BUILD)/muon,muon) $(BUILD)/muon_tests
+	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} MUON_BIN="$(strip $(RUN) ./$(BUILD)/muon)" $(RUN) ./$(BUILD)/muon_tests
 
 # OPENBLAS_CORETYPE (set to Haswell in this environment) would hold OpenBLAS
 # to its AVX2 kernels: unset so it picks its own (AVX-512) one. With BLAS set
@@ -148,3 +156,52 @@ conformance-torch: muon
 	./muon verify conformance/suite build/conformance/torch_results.safetensors
 	$(PYTHON) conformance/adapters/numpy_check.py conformance/suite build/conformance/torch_results.safetensors
 	$(PYTHON) conformance/adapters/fault_check.py ./muon conformance/suite build/conformance
+
+# The suite on other architectures, default -std=c99 flags (no
+# -fexcess-precision=fast): aarch64 and big-endian s390x with Debian's cross
+# compilers under qemu-user, and i386 with x87 arithmetic (FLT_EVAL_METHOD 2,
+# no SSE), which an x86-64 kernel runs natively -- without OpenMP: the i686
+# libgomp hung in pthread_create on the reference machine (natively and
+# under qemu-i386; plain pthreads work). Needs qemu-user,
+# gcc-{aarch64,s390x,i686}-linux-gnu and libc6-dev-{arm64,s390x,i386}-cross.
+CROSS_OMP ?= 1
+test-cross:
+	$(MAKE) CC=aarch64-linux-gnu-gcc PORTABLE=1 OPENMP=$(CROSS_OMP) STB_IMPL=1 RUN="qemu-aarch64 -L /usr/aarch64-linux-gnu" test
+	$(MAKE) CC=s390x-linux-gnu-gcc PORTABLE=1 OPENMP=$(CROSS_OMP) STB_IMPL=1 RUN="qemu-s390x -L /usr/s390x-linux-gnu" test
+	$(MAKE) CC=i686-linux-gnu-gcc PORTABLE=1 OPENMP=0 STB_IMPL=1 CFLAGS="-O3 -march=i686 -mfpmath=387 -mno-sse" RUN="env LD_LIBRARY_PATH=/usr/i686-linux-gnu/lib" test
+
+# Fuzzing (tests/fuzz/, clang's libFuzzer with ASan+UBSan): `make fuzz
+# FUZZ_SECONDS=N` runs each harness N seconds (make -j2 fuzz: two at once)
+# from its committed corpus; new inputs collect in build/fuzz/new/NAME, crash,
+# leak, timeout and out-of-memory reproducers in build/fuzz/artifact-NAME-*
+# (slow units are reported there too but fail nothing); copy a reproducer to
+# tests/fuzz/crashes/NAME/ and `make test` replays it for ever. `make
+# fuzz-merge` minimises the new inputs into tests/fuzz/corpus/. The library is built once, unsanitised by
+# -fsanitize=fuzzer (only -fsanitize=fuzzer-no-link) but with ASan+UBSan.
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES   := safetensors checkpoint csv analyze plot cli
+FUZZ_BUILD   := build/fuzz-clang
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_LIB     := $(FUZZ_BUILD)/libmuon.a
+.PHONY: fuzz-build fuzz-merge $(FUZZ_NAMES:%=fuzz-run-%)
+ifneq ($(BUILD),$(FUZZ_BUILD))
+$(FUZZ_LIB): FORCE
+	$(MAKE) CC=clang OPENMP=0 PORTABLE=1 BUILD=$(FUZZ_BUILD) CFLAGS="-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(FUZZ_LIB)
+endif
+FORCE:
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/entry.c tests/fuzz/fuzz_input.c tests/fuzz/fuzz.h $(FUZZ_LIB)
+	clang -std=c99 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -I. $(STB_CFLAGS) -DFUZZ_TARGET=fuzz_$* \
+	    tests/fuzz/entry.c tests/fuzz/fuzz_$*.c tests/fuzz/fuzz_input.c $(FUZZ_LIB) $(STB_LIBS) -lm -o $@
+fuzz-build: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+fuzz: $(FUZZ_NAMES:%=fuzz-run-%)
+$(FUZZ_NAMES:%=fuzz-run-%): fuzz-run-%: $(FUZZ_BUILD)/fuzz_%
+	@mkdir -p build/fuzz/new/$*
+	MUON_FUZZ_DIR=build/fuzz/work-$* ASAN_OPTIONS=detect_leaks=1 nice ./$(FUZZ_BUILD)/fuzz_$* -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    -timeout=60 -report_slow_units=30 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=build/fuzz/artifact-$*- \
+	    build/fuzz/new/$* tests/fuzz/corpus/$* 2>&1 | tee build/fuzz/$*.log | grep -E "^#[0-9]+ *DONE|stat::number_of_executed_units|ERROR|SUMMARY|Test unit written" ; \
+	    ! ls build/fuzz/artifact-$*-* 2>/dev/null | grep -v slow-unit
+fuzz-merge: fuzz-build
+	@for n in $(FUZZ_NAMES); do mkdir -p build/fuzz/merged/$$n && \
+	    MUON_FUZZ_DIR=build/fuzz/work-merge ./$(FUZZ_BUILD)/fuzz_$$n -merge=1 -max_len=65536 build/fuzz/merged/$$n tests/fuzz/corpus/$$n build/fuzz/new/$$n >/dev/null 2>&1 && \
+	    rm -rf tests/fuzz/corpus/$$n && mv build/fuzz/merged/$$n tests/fuzz/corpus/$$n && \
+	    echo "$$n: $$(ls tests/fuzz/corpus/$$n | wc -l) files, $$(du -sk tests/fuzz/corpus/$$n | cut -f1) kB"; done

@@ -6,9 +6,11 @@
 #include "plots/compare.h"
 #include "io/export.h"
 #include "model/experiments.h"
+#include "io/parse.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,13 +49,10 @@ static int fail(const char *fmt, ...)
 /* `--threads T` for analyze and bench: 1..1024, else fail()'s line; 0 when set. */
 static int set_threads_flag(const char *cmd, const char *arg)
 {
-    char *end;
-    long t;
+    int t;
     if (!arg) return fail("%s: --threads needs a value", cmd);
-    t = strtol(arg, &end, 10);
-    if (*end || end == arg || t < 1 || t > 1024)
-        return fail("%s: --threads needs a whole number from 1 to 1024, not '%s'", cmd, arg);
-    muon_set_threads((int)t);
+    if (muon_parse_int("--threads", arg, 1, 1024, &t)) return fail("%s: %s", cmd, muon_last_error());
+    muon_set_threads(t);
     return 0;
 }
 
@@ -67,13 +66,17 @@ static int wants_help(int argc, char **argv)
 
 /* ---- train -------------------------------------------------------------- */
 
-/* Ctrl-C: finish the current step, write a checkpoint, exit 130. A second
- * Ctrl-C gets the default action (immediate exit). */
-static void on_sigint(int sig)
+/* Ctrl-C (SIGINT) and SIGTERM (kill, a batch system's time limit, a
+ * container stop): finish the current step, write a checkpoint, exit 128 +
+ * the signal (130, 143). A second signal gets the default action (immediate
+ * exit). */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
 {
-    (void)sig;
+    stop_signal = sig;
     muon_train_stop();
-    signal(SIGINT, SIG_DFL);
+    signal(sig, SIG_DFL);
 }
 
 /* Reads the flag at argv[*i] ("--name", "--name=value" or "--name value")
@@ -109,7 +112,7 @@ static int next_flag(const char *cmd, int argc, char **argv, int *i, int (*kind_
 static int cmd_train(int argc, char **argv)
 {
     muon_train_config c;
-    char name[64];
+    char name[64], data_from_ckpt[sizeof c.data] = "";
     const char *value, *resume = NULL, *steps = NULL, *tokens = NULL;
     int i, rc, st, stopped = 0;
     muon_train_defaults(&c);
@@ -139,6 +142,7 @@ static int cmd_train(int argc, char **argv)
             muon_safetensors_free(&f);
         }
         if (st) return fail("train: --resume %s", muon_last_error());
+        snprintf(data_from_ckpt, sizeof data_from_ckpt, "%s", c.data);
         {
             /* continue beside the checkpoint, not in the directory it recorded:
              * a copied checkpoint must not write into the original run */
@@ -164,11 +168,23 @@ static int cmd_train(int argc, char **argv)
         if (!strcmp(name, "model")) continue;
         if (muon_train_set(&c, name, value)) return fail("train: %s", muon_last_error());
     }
-    signal(SIGINT, on_sigint);
+    if (resume && data_from_ckpt[0] && !strcmp(c.data, data_from_ckpt) && data_from_ckpt[0] != '/') {
+        /* a relative path recorded by the original run names a file relative
+         * to where that run was started, which may not be here */
+        FILE *df = fopen(c.data, "rb");
+        if (!df)
+            return fail("train: --resume %s: data file '%s' cannot be opened (%s); the path is relative, recorded "
+                        "in the checkpoint by the original run and resolved from the current directory: "
+                        "run from that run's directory or give --data PATH", resume, c.data, strerror(errno));
+        fclose(df);
+    }
+    signal(SIGINT, on_stop_signal);
+    signal(SIGTERM, on_stop_signal);
     st = muon_train(&c, stdout, &stopped);
     signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     if (st) return fail("train: %s", muon_last_error());
-    return stopped == 1 ? 130 : 0;
+    return stopped == 1 ? 128 + (stop_signal ? (int)stop_signal : SIGINT) : 0;
 }
 
 /* ---- plot --------------------------------------------------------------- */
@@ -194,14 +210,19 @@ static int cmd_plot(int argc, char **argv)
             p = argv[++i];
             opt.n_layers = 0;
             while (*p) {
-                char *end;
-                long v = strtol(p, &end, 10);
-                if (end == p || v < 0 || v > 4095 || (*end && *end != ','))
+                char one[16];
+                size_t len = strcspn(p, ",");
+                int v;
+                if (len == 0 || len >= sizeof one)
                     return fail("plot: --layers needs comma-separated layer indices, not '%s'", argv[i]);
+                memcpy(one, p, len);
+                one[len] = 0;
+                if (muon_parse_int("plot: --layers", one, 0, 4095, &v))
+                    return fail("%s (in '%s')", muon_last_error(), argv[i]);
                 if (opt.n_layers == 8) return fail("plot: --layers takes at most 8 layers");
-                opt.layers[opt.n_layers++] = (int)v;
-                p = *end ? end + 1 : end;
-                if (*end && !*p) return fail("plot: --layers needs comma-separated layer indices, not '%s'", argv[i]);
+                opt.layers[opt.n_layers++] = v;
+                p += len;
+                if (*p == ',' && !*++p) return fail("plot: --layers needs comma-separated layer indices, not '%s'", argv[i]);
             }
             if (opt.n_layers == 0) return fail("plot: --layers needs at least one layer");
         } else if (argv[i][0] == '-' && argv[i][1]) {
@@ -211,6 +232,18 @@ static int cmd_plot(int argc, char **argv)
         } else dir = argv[i];
     }
     if (!dir) return fail("plot: missing RUN_DIR (usage: muon plot RUN_DIR)");
+    {
+        /* the reader ignores a last row cut short (a full disk, a crash): say so */
+        char csv[4096];
+        muon_metrics_table t;
+        snprintf(csv, sizeof csv, "%s/metrics.csv", dir);
+        if (muon_metrics_table_read(csv, &t) == MUON_OK) {
+            if (t.partial_line)
+                fprintf(stderr, "muon: warning: %s:%ld: ignored the last row, which was cut short (no end of line)\n",
+                        csv, t.partial_line);
+            muon_metrics_table_free(&t);
+        }
+    }
     st = muon_plot_run_opts(dir, &opt);
     if (st) return fail("plot: %s", muon_last_error());
     printf("wrote 12 plots to %s/research_plots/\n", dir);
@@ -289,21 +322,16 @@ static int cmd_sample(int argc, char **argv)
         if ((rc = next_flag("sample", argc, argv, &i, sample_flag_kind, name, sizeof name, &value))) return rc;
         if (!strcmp(name, "prompt")) prompt = value;
         else if (!strcmp(name, "tokens")) {
-            errno = 0;
-            n_new = strtol(value, &end, 10);
-            if (!*value || *end || errno == ERANGE || n_new < 0 || n_new > 1000000)
-                return fail("sample: --tokens: expected a whole number in [0, 1000000], not '%s'", value);
+            if (muon_parse_long("sample: --tokens", value, 0, 1000000, &n_new)) return fail("%s", muon_last_error());
         } else if (!strcmp(name, "temperature")) {
             errno = 0;
             temperature = strtod(value, &end);
             if (!*value || *end || errno == ERANGE || !(temperature >= 0 && temperature <= 1e6))
                 return fail("sample: --temperature: expected a number >= 0, not '%s'", value);
         } else {
-            /* digits only (strtoull takes " -1" as 2^64-1), and no overflow */
-            errno = 0;
-            if (isdigit((unsigned char)*value)) seed = strtoull(value, &end, 10);
-            if (!isdigit((unsigned char)*value) || *end || errno == ERANGE)
-                return fail("sample: --seed: expected a whole number in [0, 2^64-1], not '%s'", value);
+            uint64_t u;
+            if (muon_parse_u64("sample: --seed", value, UINT64_MAX, &u)) return fail("%s", muon_last_error());
+            seed = u;
         }
     }
     if (!ckpt) return fail("sample: no checkpoint given (usage: muon sample CKPT [options])");
@@ -398,8 +426,24 @@ static int cmd_analyze(int argc, char **argv)
     }
     if (n == 0) { free(paths); return fail("analyze: no checkpoint given (usage: muon analyze CKPT... [--out FILE])"); }
     st = muon_analyze(paths, n, &a);
+    if (st) { free(paths); return fail("analyze: %s", muon_last_error()); }
+    {
+        /* a diverged run's checkpoint holds NaN/Inf: its metrics are nan, and
+         * a table of nan must not pass for a result */
+        int bad = 0, first = -1;
+        for (i = 0; i < a.n_entries; i++) {
+            const double *v = a.entries[i].mt.value;
+            if (!isfinite(v[MUON_METRIC_SIGMA_MAX]) || !isfinite(v[MUON_METRIC_STABLE_RANK])) {
+                if (first < 0) first = i;
+                bad++;
+            }
+        }
+        if (bad)
+            fprintf(stderr, "muon: warning: %d of %d matrices hold NaN or Inf values, their metrics are nan "
+                    "(first: %s, layer %d, %s)\n", bad, a.n_entries, paths[a.entries[first].ckpt],
+                    a.entries[first].layer, muon_matrix_name(a.entries[first].kind));
+    }
     free(paths);
-    if (st) return fail("analyze: %s", muon_last_error());
     /* the CSV first: a failure then prints nothing but its one line */
     st = muon_analysis_write_csv(&a, out);
     if (!st && plots) st = muon_plot_csv(out, plots, NULL);

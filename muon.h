@@ -354,7 +354,7 @@ typedef struct { int n_layers; int layers[8]; int width, height; } muon_plot_opt
  * run_dir/research_plots/ (opt NULL: the defaults). A missing or malformed
  * metrics.csv gives MUON_ERR_IO / MUON_ERR_FORMAT naming the file and line,
  * and writes no PNG. plot_csv: the same plots from any metric CSV (e.g. `muon
- * analyze`'s, step = checkpoint index) into dir (created if its parent exists). */
+ * analyze`'s, step = checkpoint index) into dir (created, with missing parents). */
 int muon_plot_run(const char *run_dir);
 int muon_plot_run_opts(const char *run_dir, const muon_plot_options *opt);
 int muon_plot_csv(const char *csv_path, const char *dir, const muon_plot_options *opt);

@@ -11,7 +11,8 @@ const muon_tensor *muon_safetensors_expect(const muon_safetensors *f, const char
 
 /* What a run did, for run.json. */
 typedef struct {
-    long steps_done, tokens_seen;
+    long steps_done;
+    long long tokens_seen;   /* steps * B * T: more than a 32-bit long holds */
     double seconds_total, seconds_train, seconds_orth, seconds_eval, seconds_track;
     double tokens_per_s;               /* training steps only */
     double final_loss, final_val_loss; /* NaN if none */

@@ -9,8 +9,16 @@
  * (lengths, offsets against the file size, byte counts against shapes,
  * duplicate names) and converts every supported dtype to float32, so callers
  * see one representation. Bytes are assembled explicitly, so the code is
- * correct on big-endian hosts too. */
+ * correct on big-endian hosts too.
+ *
+ * Integrity: muon's writer records the CRC-32C of the data section (every
+ * byte after the header) as __metadata__ "muon.crc32c" (8 hex digits); the
+ * reader verifies it when present, so a flipped bit is an error, while files
+ * of other tools (no such key) still load. Bytes after the last tensor are
+ * rejected: the format defines the data's length. */
 #include "io/io.h"
+#include "io/atomic_file.h"
+#include "io/crc32c.h"
 
 #include <errno.h>
 #include <math.h>
@@ -19,6 +27,7 @@
 
 /* The format's own limit on header size (100 MB). */
 #define ST_MAX_HEADER 100000000ULL
+#define MUON_ST_CRC_KEY "muon.crc32c"
 
 /* ---- small JSON reader, just enough for the safetensors header ---------- */
 
@@ -465,9 +474,35 @@ int muon_safetensors_read(const char *path, muon_safetensors *f)
             }
     }
 
+    {
+        uint64_t used = 0;
+        for (i = 0; i < f->count; i++)
+            if (ranges[i].end > used) used = ranges[i].end;
+        if (used != data_len) {
+            st = muon_error(MUON_ERR_FORMAT, "%s: %llu bytes after the last tensor's data (the file is damaged or was appended to)",
+                            path, (unsigned long long)(data_len - used));
+            goto done;
+        }
+    }
+    if (data_len > (uint64_t)((size_t)-1)) { st = muon_error(MUON_ERR_FORMAT, "%s: tensor data too large for this machine", path); goto done; }
     data = muon_alloc((size_t)data_len);
     if (!data) { st = MUON_ERR_NOMEM; goto done; }
     if ((st = read_exact(fp, data, (size_t)data_len, path, "tensor data"))) goto done;
+    {
+        const char *want = muon_safetensors_meta(f, MUON_ST_CRC_KEY);
+        if (want) {
+            char got[16];
+            sprintf(got, "%08lx", (unsigned long)muon_crc32c_update(0, data, (size_t)data_len));
+            if (strlen(want) != 8 || strspn(want, "0123456789abcdef") != 8) {
+                st = muon_error(MUON_ERR_FORMAT, "%s: __metadata__ %s is not 8 lowercase hex digits", path, MUON_ST_CRC_KEY);
+                goto done;
+            }
+            if (strcmp(got, want) != 0) {
+                st = muon_error(MUON_ERR_FORMAT, "%s: tensor data is corrupted (CRC-32C %s, recorded %s)", path, got, want);
+                goto done;
+            }
+        }
+    }
     for (i = 0; i < f->count; i++) {
         muon_tensor *t = &f->tensors[i];
         t->data = muon_alloc(t->numel * sizeof(float));
@@ -511,10 +546,11 @@ const muon_tensor *muon_safetensors_expect(const muon_safetensors *f, const char
     same = t->ndim == ndim;
     for (k = 0; same && k < ndim; k++) same = t->shape[k] == shape[k];
     if (!same) {
-        char want[128] = "", got[128] = "";
-        for (k = 0; k < ndim; k++)
+        /* a dimension prints as up to 19 digits (it is < 2^63) plus a comma */
+        char want[MUON_TENSOR_MAXDIM * 21 + 1] = "", got[MUON_TENSOR_MAXDIM * 21 + 1] = "";
+        for (k = 0; k < ndim && k < MUON_TENSOR_MAXDIM; k++)
             sprintf(want + strlen(want), "%s%lld", k ? "," : "", (long long)shape[k]);
-        for (k = 0; k < t->ndim; k++)
+        for (k = 0; k < t->ndim && k < MUON_TENSOR_MAXDIM; k++)
             sprintf(got + strlen(got), "%s%lld", k ? "," : "", (long long)t->shape[k]);
         muon_error(MUON_ERR_FORMAT, "tensor '%s' has shape (%s), expected (%s)", name, got, want);
         return NULL;
@@ -587,24 +623,41 @@ static void tb_json_string(text_buf *b, const char *s)
     tb_str(b, "\"");
 }
 
-static int write_all(FILE *fp, const void *p, size_t n)
+/* The tensors' bytes as the file holds them (little-endian float32), in
+ * chunks: to the checksum (a NULL file) or to the file. */
+static int put_data(muon_afile *a, uint32_t *crc, const muon_tensor *t, int count)
 {
-    return n == 0 || fwrite(p, 1, n, fp) == n;
+    unsigned char chunk[4096];
+    int i, k, st = MUON_OK;
+    for (i = 0; i < count && !st; i++) {
+        size_t numel = 1, e, c = 0;
+        for (k = 0; k < t[i].ndim; k++) numel *= (size_t)t[i].shape[k];
+        for (e = 0; e < numel && !st; e++) {
+            uint32_t bits;
+            memcpy(&bits, &t[i].data[e], 4);
+            for (k = 0; k < 4; k++) chunk[c++] = (unsigned char)(bits >> (8 * k));
+            if (c == sizeof chunk || e + 1 == numel) {
+                if (a) st = muon_afile_write(a, chunk, c);
+                else *crc = muon_crc32c_update(*crc, chunk, c);
+                c = 0;
+            }
+        }
+    }
+    return st;
 }
 
 int muon_safetensors_write(const char *path, const muon_tensor *t, int count,
                   const char *const *meta_kv)
 {
     text_buf hb = {NULL, 0, 0, 0};
-    char tmp[4096], num[64];
-    unsigned char lenbuf[8], chunk[4096];
+    char num[64];
+    unsigned char lenbuf[8];
     uint64_t offset = 0, hlen;
-    FILE *fp;
-    int i, k, ok;
+    uint32_t crc = 0;
+    muon_afile a;
+    int i, k, st;
 
     if (count < 0 || (count > 0 && !t)) return muon_error(MUON_ERR_ARG, "%s: bad tensor list", path);
-    if (strlen(path) + 5 > sizeof tmp) return muon_error(MUON_ERR_ARG, "%s: path too long", path);
-    sprintf(tmp, "%s.tmp", path);
 
     tb_str(&hb, "{");
     for (i = 0; i < count; i++) {
@@ -613,7 +666,13 @@ int muon_safetensors_write(const char *path, const muon_tensor *t, int count,
             muon_free(hb.s);
             return muon_error(MUON_ERR_ARG, "%s: tensor %d has no valid name or rank", path, i);
         }
-        for (k = 0; k < t[i].ndim; k++) numel *= (uint64_t)t[i].shape[k];
+        for (k = 0; k < t[i].ndim; k++) {
+            if (t[i].shape[k] < 0 || (t[i].shape[k] && numel > ((uint64_t)((size_t)-1) / 4) / (uint64_t)t[i].shape[k])) {
+                muon_free(hb.s);
+                return muon_error(MUON_ERR_ARG, "%s: tensor '%s' has a negative or too large shape", path, t[i].name);
+            }
+            numel *= (uint64_t)t[i].shape[k];
+        }
         if (i) tb_str(&hb, ",");
         tb_json_string(&hb, t[i].name);
         tb_str(&hb, ":{\"dtype\":\"F32\",\"shape\":[");
@@ -626,47 +685,29 @@ int muon_safetensors_write(const char *path, const muon_tensor *t, int count,
         tb_str(&hb, num);
         offset += 4 * numel;
     }
-    if (meta_kv && meta_kv[0]) {
-        tb_str(&hb, count ? ",\"__metadata__\":{" : "\"__metadata__\":{");
-        for (k = 0; meta_kv[k]; k += 2) {
-            if (!meta_kv[k + 1]) { muon_free(hb.s); return muon_error(MUON_ERR_ARG, "%s: metadata key '%s' has no value", path, meta_kv[k]); }
-            if (k) tb_str(&hb, ",");
-            tb_json_string(&hb, meta_kv[k]);
-            tb_str(&hb, ":");
-            tb_json_string(&hb, meta_kv[k + 1]);
-        }
-        tb_str(&hb, "}");
+    put_data(NULL, &crc, t, count);
+    tb_str(&hb, count ? ",\"__metadata__\":{" : "\"__metadata__\":{");
+    sprintf(num, "\"%s\":\"%08lx\"", MUON_ST_CRC_KEY, (unsigned long)crc);
+    tb_str(&hb, num);
+    for (k = 0; meta_kv && meta_kv[k]; k += 2) {
+        if (!meta_kv[k + 1]) { muon_free(hb.s); return muon_error(MUON_ERR_ARG, "%s: metadata key '%s' has no value", path, meta_kv[k]); }
+        if (!strcmp(meta_kv[k], MUON_ST_CRC_KEY)) continue; /* ours, computed above */
+        tb_str(&hb, ",");
+        tb_json_string(&hb, meta_kv[k]);
+        tb_str(&hb, ":");
+        tb_json_string(&hb, meta_kv[k + 1]);
     }
+    tb_str(&hb, "}");
     tb_str(&hb, "}");
     while (!hb.failed && hb.len % 8) tb_str(&hb, " "); /* data starts 8-aligned */
     if (hb.failed) { muon_free(hb.s); return MUON_ERR_NOMEM; }
 
-    fp = fopen(tmp, "wb");
-    if (!fp) { muon_free(hb.s); return muon_error(MUON_ERR_IO, "%s: cannot open for writing", tmp); }
+    if ((st = muon_afile_open(&a, path))) { muon_free(hb.s); return st; }
     hlen = hb.len;
     for (k = 0; k < 8; k++) lenbuf[k] = (unsigned char)(hlen >> (8 * k));
-    ok = write_all(fp, lenbuf, 8) && write_all(fp, hb.s, hb.len);
+    muon_afile_write(&a, lenbuf, 8);
+    muon_afile_write(&a, hb.s, hb.len);
     muon_free(hb.s);
-    for (i = 0; ok && i < count; i++) {
-        size_t numel = 1, e, c = 0;
-        for (k = 0; k < t[i].ndim; k++) numel *= (size_t)t[i].shape[k];
-        for (e = 0; ok && e < numel; e++) {
-            uint32_t bits;
-            memcpy(&bits, &t[i].data[e], 4);
-            for (k = 0; k < 4; k++) chunk[c++] = (unsigned char)(bits >> (8 * k));
-            if (c == sizeof chunk) { ok = write_all(fp, chunk, c); c = 0; }
-        }
-        if (ok && c) ok = write_all(fp, chunk, c);
-    }
-    if (fflush(fp) != 0) ok = 0;
-    if (fclose(fp) != 0) ok = 0;
-    if (!ok) {
-        remove(tmp);
-        return muon_error(MUON_ERR_IO, "%s: write failed (disk full?)", tmp);
-    }
-    if (rename(tmp, path) != 0) {
-        remove(tmp);
-        return muon_error(MUON_ERR_IO, "%s: cannot rename the temporary file into place", path);
-    }
-    return MUON_OK;
+    put_data(&a, NULL, t, count);
+    return muon_afile_commit(&a);
 }

@@ -59,5 +59,10 @@ double muon_rng_normal(muon_rng *r)
 void muon_rng_fill_normal(muon_rng *r, float *x, size_t n, float std)
 {
     size_t i;
-    for (i = 0; i < n; i++) x[i] = (float)(std * muon_rng_normal(r));
+    for (i = 0; i < n; i++) {
+        /* rounded to double first, as where doubles are evaluated in double:
+         * one rounding from x87's extended product could differ in the last bit */
+        double v = std * muon_rng_normal(r);
+        x[i] = (float)v;
+    }
 }

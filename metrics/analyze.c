@@ -20,6 +20,7 @@
  * tensor with two or more dimensions is listed in muon_analysis.skipped.
  * (GPT-2's Conv1D layers store [in, out] and are deliberately not matched.) */
 #include "metrics/metrics.h"
+#include "metrics/log_atomic.h"
 #include "linalg/omp.h"
 
 #include <ctype.h>
@@ -121,7 +122,7 @@ static int add_skipped(muon_analysis *a, int *cap, const char *fmt_path, int ckp
     }
     shape[0] = 0;
     for (d = 0; d < t->ndim && n < (int)sizeof shape - 24; d++)
-        n += sprintf(shape + n, d ? "x%ld" : "%ld", (long)t->shape[d]);
+        n += sprintf(shape + n, d ? "x%lld" : "%lld", (long long)t->shape[d]); /* int64: not long (32 bits on i386) */
     snprintf(a->skipped[a->n_skipped], sizeof a->skipped[0], "checkpoint %d (%.60s): %.60s (%s) %s, skipped",
              ckpt, fmt_path, name, shape, why);
     a->n_skipped++;
@@ -344,27 +345,15 @@ static int check_overwritable(const char *path)
 int muon_analysis_write_csv(const muon_analysis *a, const char *path)
 {
     muon_metric_log *lg;
-    char *tmp;
-    size_t plen;
     int i, st;
     if (!a || !path || !*path) return muon_error(MUON_ERR_ARG, "analyze: no output path");
     if ((st = check_overwritable(path))) return st;
-    plen = strlen(path);
-    tmp = muon_alloc(plen + 5);
-    if (!tmp) return MUON_ERR_NOMEM;
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    remove(tmp); /* a stale one would be appended to */
-    if ((st = muon_metric_log_open(&lg, tmp, -1))) { muon_free(tmp); return st; }
+    if ((st = muon_metric_log_create_atomic(&lg, path))) return st;
     for (i = 0; i < a->n_entries && !st; i++) {
         const muon_analysis_entry *e = &a->entries[i];
         st = muon_metric_log_metrics(lg, e->ckpt, e->layer, muon_matrix_name(e->kind), &e->mt);
     }
-    if (st) muon_metric_log_close(lg);
+    if (st) muon_metric_log_discard(lg);
     else st = muon_metric_log_close(lg);
-    if (!st && rename(tmp, path) != 0)
-        st = muon_error(MUON_ERR_IO, "%s: cannot write (rename from %s failed)", path, tmp);
-    if (st) remove(tmp);
-    muon_free(tmp);
     return st;
 }

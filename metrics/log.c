@@ -11,8 +11,15 @@
  * step; a partial last line left by such a crash is dropped on the next open.
  * Opening with resume_step >= 0 drops every row of a later step by writing
  * the kept rows to "<path>.tmp" and renaming it over path (atomic on POSIX),
- * so a crash during the rewrite leaves either the old or the new file. */
+ * so a crash during the rewrite leaves either the old or the new file.
+ *
+ * Whole rows only: rows are formatted into a memory buffer and written to the
+ * (unbuffered) file at a flush; when that write fails (a full disk) the file
+ * is truncated back to its last complete row, so metrics.csv never ends in
+ * half a row that we wrote. */
 #include "metrics/metrics.h"
+#include "io/atomic_file.h"
+#include "metrics/log_atomic.h"
 
 #include <errno.h>
 #include <math.h>
@@ -21,9 +28,17 @@
 #include <string.h>
 
 struct muon_metric_log {
-    FILE *f;
+    FILE *f;            /* appended log, unbuffered; NULL for an atomic one */
+    muon_afile af;      /* the atomic file of muon_metric_log_create_atomic */
     char *path;
+    char *buf;          /* rows not yet written */
+    size_t len, cap;
+    long good;          /* file size after the last successful write */
+    int status;         /* first write failure, sticky */
 };
+
+/* Rows waiting for a flush beyond this are written at the next row boundary. */
+#define LOG_BUF_MAX (1u << 20)
 
 static const char header[] = "step,layer,matrix,metric,value\n";
 
@@ -62,20 +77,18 @@ static long read_line(FILE *f, char **buf, size_t *cap)
  * then renames the copy over path. The caller has checked the header. */
 static int rewrite(const char *path, long resume_step)
 {
-    char *tmp = NULL, *line = NULL;
-    size_t cap = 0, plen = strlen(path);
-    FILE *in = NULL, *out = NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    FILE *in = NULL;
+    muon_afile out;
     long len, lineno = 0;
-    int st = MUON_OK;
+    int st = MUON_OK, open_out = 0;
 
-    tmp = muon_alloc(plen + 5);
-    if (!tmp) return MUON_ERR_NOMEM;
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
+    errno = 0;
     in = fopen(path, "rb");
     if (!in) { st = io_error(path, "open for reading", errno); goto done; }
-    out = fopen(tmp, "wb");
-    if (!out) { st = io_error(tmp, "create", errno); goto done; }
+    if ((st = muon_afile_open(&out, path))) goto done;
+    open_out = 1;
     while ((len = read_line(in, &line, &cap)) > 0) {
         lineno++;
         if (line[len - 1] != '\n') break; /* a partial last row: dropped */
@@ -91,23 +104,17 @@ static int rewrite(const char *path, long resume_step)
             }
             if (step > resume_step) continue;
         }
-        if (fwrite(line, 1, (size_t)len, out) != (size_t)len) {
-            st = io_error(tmp, "write", errno);
-            goto done;
-        }
+        if ((st = muon_afile_write(&out, line, (size_t)len))) goto done;
     }
     if (len == -2) { st = MUON_ERR_NOMEM; goto done; }
     if (len == -1) { st = io_error(path, "read", errno); goto done; }
     fclose(in);
     in = NULL;
-    if (fclose(out) != 0) { out = NULL; st = io_error(tmp, "write", errno); goto done; }
-    out = NULL;
-    if (rename(tmp, path) != 0) { st = io_error(path, "replace (rename from .tmp)", errno); goto done; }
+    open_out = 0;
+    st = muon_afile_commit(&out);
 done:
     if (in) fclose(in);
-    if (out) fclose(out);
-    if (st) remove(tmp);
-    muon_free(tmp);
+    if (open_out) muon_afile_abort(&out);
     muon_free(line);
     return st;
 }
@@ -166,6 +173,7 @@ int muon_metric_log_open(muon_metric_log **log, const char *path, long resume_st
     if (!lg->path) { muon_free(lg); return MUON_ERR_NOMEM; }
     strcpy(lg->path, path);
     /* "wb" for a new (or empty) file: an empty one must not be kept as is */
+    errno = 0;
     lg->f = fopen(path, fresh ? "wb" : "ab");
     if (!lg->f) {
         st = io_error(path, "open for writing", errno);
@@ -173,8 +181,19 @@ int muon_metric_log_open(muon_metric_log **log, const char *path, long resume_st
         muon_free(lg);
         return st;
     }
-    if (fresh && (fputs(header, lg->f) == EOF || fflush(lg->f) != 0)) {
+    /* unbuffered: what a flush wrote is in the file, nothing half-buffered */
+    setvbuf(lg->f, NULL, _IONBF, 0);
+    errno = 0;
+    if (fresh && fwrite(header, 1, sizeof header - 1, lg->f) != sizeof header - 1) {
         st = io_error(path, "write", errno);
+        muon_os_truncate(lg->f, 0);
+        fclose(lg->f);
+        muon_free(lg->path);
+        muon_free(lg);
+        return st;
+    }
+    if (fseek(lg->f, 0L, SEEK_END) != 0 || (lg->good = ftell(lg->f)) < 0) {
+        st = io_error(path, "seek", errno);
         fclose(lg->f);
         muon_free(lg->path);
         muon_free(lg);
@@ -182,6 +201,65 @@ int muon_metric_log_open(muon_metric_log **log, const char *path, long resume_st
     }
     *log = lg;
     return MUON_OK;
+}
+
+int muon_metric_log_create_atomic(muon_metric_log **log, const char *path)
+{
+    muon_metric_log *lg;
+    int st;
+    if (!log) return muon_error(MUON_ERR_ARG, "metric log: NULL handle");
+    *log = NULL;
+    lg = muon_calloc(1, sizeof *lg);
+    if (!lg) return MUON_ERR_NOMEM;
+    lg->path = muon_alloc(strlen(path) + 1);
+    if (!lg->path) { muon_free(lg); return MUON_ERR_NOMEM; }
+    strcpy(lg->path, path);
+    if ((st = muon_afile_open(&lg->af, path))) { muon_free(lg->path); muon_free(lg); return st; }
+    muon_afile_write(&lg->af, header, sizeof header - 1);
+    *log = lg;
+    return MUON_OK;
+}
+
+/* Writes the buffered rows; on failure the appended file is cut back to its
+ * last whole row. */
+static int write_out(muon_metric_log *log)
+{
+    if (log->status) return log->status;
+    if (!log->len) return MUON_OK;
+    if (!log->f) {
+        log->status = muon_afile_write(&log->af, log->buf, log->len);
+    } else {
+        long at;
+        errno = 0;
+        if (fwrite(log->buf, 1, log->len, log->f) != log->len || fflush(log->f) != 0) {
+            int err = errno;
+            clearerr(log->f);
+            muon_os_truncate(log->f, log->good);
+            log->status = io_error(log->path, "write", err);
+        } else if ((at = ftell(log->f)) >= 0) {
+            log->good = at;
+        }
+    }
+    log->len = 0;
+    return log->status;
+}
+
+static int append(muon_metric_log *log, const char *s, size_t n)
+{
+    if (log->len + n + 1 > log->cap) {
+        size_t cap = log->cap ? log->cap : 4096;
+        char *nb;
+        while (cap < log->len + n + 1) cap *= 2;
+        nb = muon_alloc(cap);
+        if (!nb) return MUON_ERR_NOMEM;
+        if (log->len) memcpy(nb, log->buf, log->len);
+        muon_free(log->buf);
+        log->buf = nb;
+        log->cap = cap;
+    }
+    memcpy(log->buf + log->len, s, n);
+    log->len += n;
+    return log->len > LOG_BUF_MAX ? write_out(log) : MUON_OK;
 }
 
 /* Names go into a CSV field unquoted: keep them free of separators. */
@@ -196,33 +274,54 @@ static int plain_field(const char *s)
 int muon_metric_log_row(muon_metric_log *log, long step, int layer, const char *matrix,
                         const char *metric, double value)
 {
+    char row[512];
     int n;
     if (!log) return muon_error(MUON_ERR_ARG, "metric log: NULL handle");
-    if (!plain_field(matrix) || !plain_field(metric))
-        return muon_error(MUON_ERR_ARG, "%s: matrix and metric names must be non-empty, without ',', quotes or newlines",
+    if (log->status) return log->status;
+    if (!plain_field(matrix) || !plain_field(metric) || strlen(matrix) + strlen(metric) > 400)
+        return muon_error(MUON_ERR_ARG, "%s: matrix and metric names must be non-empty, short, without ',', quotes or newlines",
                           log->path);
     if (value != value)
-        n = fprintf(log->f, "%ld,%d,%s,%s,nan\n", step, layer, matrix, metric);
+        n = snprintf(row, sizeof row, "%ld,%d,%s,%s,nan\n", step, layer, matrix, metric);
     else
-        n = fprintf(log->f, "%ld,%d,%s,%s,%.9g\n", step, layer, matrix, metric, value);
-    if (n < 0) return io_error(log->path, "write", errno);
-    return MUON_OK;
+        n = snprintf(row, sizeof row, "%ld,%d,%s,%s,%.9g\n", step, layer, matrix, metric, value);
+    if (n < 0 || (size_t)n >= sizeof row) return muon_error(MUON_ERR_ARG, "%s: row too long", log->path);
+    return append(log, row, (size_t)n);
 }
 
 int muon_metric_log_flush(muon_metric_log *log)
 {
     if (!log) return muon_error(MUON_ERR_ARG, "metric log: NULL handle");
-    if (fflush(log->f) != 0 || ferror(log->f)) return io_error(log->path, "write", errno);
-    return MUON_OK;
+    return write_out(log);
+}
+
+static void free_log(muon_metric_log *log)
+{
+    muon_free(log->buf);
+    muon_free(log->path);
+    muon_free(log);
 }
 
 int muon_metric_log_close(muon_metric_log *log)
 {
-    int st = MUON_OK;
+    int st;
     if (!log) return MUON_OK;
-    if (fflush(log->f) != 0 || ferror(log->f)) st = io_error(log->path, "write", errno);
-    if (fclose(log->f) != 0 && !st) st = io_error(log->path, "close", errno);
-    muon_free(log->path);
-    muon_free(log);
+    st = write_out(log);
+    if (!log->f) {
+        if (st) muon_afile_abort(&log->af);
+        else st = muon_afile_commit(&log->af);
+    } else {
+        errno = 0;
+        if (fclose(log->f) != 0 && !st) st = io_error(log->path, "close", errno);
+    }
+    free_log(log);
     return st;
+}
+
+void muon_metric_log_discard(muon_metric_log *log)
+{
+    if (!log) return;
+    if (!log->f) muon_afile_abort(&log->af);
+    else fclose(log->f);
+    free_log(log);
 }

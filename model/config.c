@@ -15,6 +15,7 @@
  * RMSNorm eps 1e-6, init std 0.02.
  */
 #include "model/model_internal.h"
+#include "io/parse.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -86,17 +87,10 @@ static int key_is(const char *key, const char *name)
 
 static int parse_int(const char *key, const char *value, int lo, int hi, int *out)
 {
-    char *end;
-    long v;
+    char what[80];
+    snprintf(what, sizeof what, "model config %s", key);
     if (!value || !*value) return muon_error(MUON_ERR_ARG, "model config %s: empty value", key);
-    errno = 0;
-    v = strtol(value, &end, 10);
-    if (*end || errno == ERANGE)
-        return muon_error(MUON_ERR_ARG, "model config %s: '%s' is not an integer", key, value);
-    if (v < lo || v > hi)
-        return muon_error(MUON_ERR_ARG, "model config %s: %ld is out of range [%d, %d]", key, v, lo, hi);
-    *out = (int)v;
-    return MUON_OK;
+    return muon_parse_int(what, value, lo, hi, out);
 }
 
 static int parse_float(const char *key, const char *value, double lo, double hi, float *out)
@@ -178,9 +172,10 @@ int muon_config_check(const muon_config *c)
     if (c->merged_qkvo && c->n_heads * hs != c->d_model)
         return muon_error(MUON_ERR_ARG, "model config merged_qkvo: n_heads*head_size %d != d_model %d",
                           c->n_heads * hs, c->d_model);
-    if ((long)c->batch_size * c->seq_len > MAX_TOKENS)
-        return muon_error(MUON_ERR_ARG, "model config: batch_size*seq_len = %ld exceeds %d tokens",
-                          (long)c->batch_size * c->seq_len, MAX_TOKENS);
+    /* in double: B and T are each <= 2^16, so B*T may exceed a 32-bit long */
+    if ((double)c->batch_size * c->seq_len > MAX_TOKENS)
+        return muon_error(MUON_ERR_ARG, "model config: batch_size*seq_len = %.0f exceeds %d tokens",
+                          (double)c->batch_size * c->seq_len, MAX_TOKENS);
     if (!(c->rope_base > 1.0f) || !(c->rope_base <= 1e12f))
         return muon_error(MUON_ERR_ARG, "model config rope_base: %g must be in (1, 1e12]", (double)c->rope_base);
     if (!(c->norm_eps > 0.0f) || !(c->norm_eps <= 1.0f))

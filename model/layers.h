@@ -36,7 +36,13 @@ static inline float muon_expf(float x)
     /* written so NaN clamps too: a NaN reaching the int conversion below
      * would be undefined behaviour (a diverging run produces NaN logits) */
     float xc = !(x >= -87.0f) ? -87.0f : (x > 88.0f ? 88.0f : x);
-    float n = (xc * log2e + round_magic) - round_magic;
+    /* Two statements, not one expression: the sum must be rounded to float
+     * for the magic number to round to an integer, and C99 guarantees that
+     * rounding only at an assignment (or cast). Under FLT_EVAL_METHOD != 0
+     * (x87, s390x with -std=c99) the one-expression form kept extra
+     * precision and gave a non-integer n, so 2^n below was garbage. */
+    float shifted = xc * log2e + round_magic;
+    float n = shifted - round_magic;
     float r = (xc - n * ln2_hi) - n * ln2_lo;
     float p = 1.0f / 5040.0f, scale;
     uint32_t bits;

@@ -275,6 +275,24 @@ int muon_model_create(muon_model *m, const muon_config *cfg)
     muon_acts *a;
     memset(m, 0, sizeof *m);
     if ((st = muon_config_check(cfg))) return st;
+    {
+        /* carve() sizes the activations in size_t, which wraps where it is
+         * 32 bits (L*N*C alone reaches 2^48): bound them in double first.
+         * Every buffer is at most 20 per layer plus 20 more of N rows of
+         * width <= max(V, F, 3C); attention's per-(b, kv head) scratch is
+         * below (8 + 3R)(T+16)(HS+16) floats. */
+        double N = (double)cfg->batch_size * cfg->seq_len, C = cfg->d_model, HS = C / cfg->n_heads;
+        double w = cfg->vocab_size, R = (double)cfg->n_heads / cfg->n_kv_heads, bound;
+        if (cfg->d_ff > w) w = cfg->d_ff;
+        if (3 * C > w) w = 3 * C;
+        bound = 4.0 * ((cfg->n_layers + 1.0) * 20.0 * N * w +
+                       (double)cfg->batch_size * cfg->n_kv_heads * (8.0 + 3.0 * R) * (cfg->seq_len + 16.0) * (HS + 16.0) +
+                       (double)cfg->seq_len * HS) + 4096.0;
+        if (bound > (double)((size_t)-1) / 2)
+            return muon_error(MUON_ERR_NOMEM, "model: the activations of batch_size %d x seq_len %d (about %.3g bytes) "
+                              "do not fit this machine's %u-bit address space; try a smaller --batch-size or --seq-len",
+                              cfg->batch_size, cfg->seq_len, bound, (unsigned)(sizeof(size_t) * 8));
+    }
     m->cfg = *cfg;
     m->n_tensors = layout(cfg, NULL, &m->num_params);
     m->tensors = muon_calloc((size_t)m->n_tensors, sizeof *m->tensors);

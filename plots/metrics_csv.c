@@ -7,9 +7,11 @@
  * while we read it (a run still training) cannot make the passes disagree. */
 #include "plots/plots.h"
 #include "metrics/metrics.h"
+#include "io/parse.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,9 +140,9 @@ static int parse_row(const char *path, long lineno, char *line, row *r)
     if (nf != 5)
         return muon_error(MUON_ERR_FORMAT, "%s:%ld: expected 5 comma-separated fields, found %s%d",
                           path, lineno, nf > 5 ? "more than " : "", nf > 5 ? 5 : nf);
-    if (!all_digits(f[0]) || strlen(f[0]) > 15)
-        return muon_error(MUON_ERR_FORMAT, "%s:%ld: step '%s' is not a whole number >= 0", path, lineno, f[0]);
-    r->step = strtol(f[0], NULL, 10);
+    /* a step is a long: where that is 32 bits, a larger one is refused, not wrapped */
+    if (!all_digits(f[0]) || strlen(f[0]) > 15 || muon_parse_long("step", f[0], 0, LONG_MAX, &r->step))
+        return muon_error(MUON_ERR_FORMAT, "%s:%ld: step '%s' is not a whole number in [0, %ld]", path, lineno, f[0], LONG_MAX);
     if (!strcmp(f[1], "-1")) r->layer = -1;
     else if (all_digits(f[1]) && strlen(f[1]) <= 6) r->layer = (int)strtol(f[1], NULL, 10);
     else return muon_error(MUON_ERR_FORMAT, "%s:%ld: layer '%s' is not a layer index (0, 1, ...) or -1", path, lineno, f[1]);
@@ -187,6 +189,13 @@ static int parse_all(const char *path, char *buf, size_t len, muon_metrics_table
         memcpy(line, p, n);
         line[n] = 0;
         p = nl ? nl + 1 : stop;
+        /* muon ends every row with '\n' and writes whole rows; a last row
+         * without one was cut short (a full disk, a crash, a copy in
+         * progress): even when it parses, its value may have lost digits */
+        if (!nl && lineno > 1 && n > 0) {
+            t->partial_line = lineno;
+            break;
+        }
         if (lineno == 1) {
             if (strcmp(line, "step,layer,matrix,metric,value"))
                 return muon_error(MUON_ERR_FORMAT, "%s:1: header is '%.60s', expected 'step,layer,matrix,metric,value'", path, line);

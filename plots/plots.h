@@ -154,6 +154,7 @@ typedef struct {
     long *tracked;      /* (n_tracked) ascending: steps with a matrix row */
     int n_layers;       /* 1 + the largest layer index seen (0 if none) */
     float *mat[MUON_CSV_NMETRICS][MUON_CSV_NKINDS]; /* NULL or (n_layers, n_tracked) */
+    long partial_line;  /* > 0: this last line had no end of line (a write cut short) and was ignored */
 } muon_metrics_table;
 
 /* Parses the whole of path (header "step,layer,matrix,metric,value"; unknown

@@ -1,28 +1,34 @@
 /* PNG output through stb_image_write (Debian libstb-dev, whose libstb
- * carries the implementation), written atomically: a reader (or a crash)
- * never sees a half-written picture. */
+ * carries the implementation). stb's own file writer ignores fwrite and
+ * fclose errors (a full disk gave empty or truncated PNGs renamed into
+ * place), so the image is encoded in memory by stbi_write_png_to_func (the
+ * public face of stbi_write_png_to_mem: one call of the callback with the
+ * whole encoded file) and written by the checked atomic writer. */
 #include "plots/plots.h"
 #include "metrics/metrics.h"
+#include "io/atomic_file.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <stb_image_write.h>
 
+static void png_sink(void *ctx, void *data, int size)
+{
+    if (size > 0) muon_afile_write(ctx, data, (size_t)size);
+}
+
 int muon_png_write(const char *path, const muon_canvas *c)
 {
-    char tmp[4096];
+    muon_afile a;
+    int st;
     if (!c || !c->px || c->w < 1 || c->h < 1)
         return muon_error(MUON_ERR_ARG, "%s: no image to write", path);
-    if (strlen(path) + 5 > sizeof tmp)
-        return muon_error(MUON_ERR_ARG, "%s: path too long", path);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (!stbi_write_png(tmp, c->w, c->h, 3, c->px, c->w * 3)) {
-        remove(tmp);
-        return muon_error(MUON_ERR_IO, "%s: cannot write PNG", tmp);
+    if (c->w > (1 << 14) || c->h > (1 << 14))
+        return muon_error(MUON_ERR_ARG, "%s: image %dx%d too large", path, c->w, c->h);
+    if ((st = muon_afile_open(&a, path))) return st;
+    if (!stbi_write_png_to_func(png_sink, &a, c->w, c->h, 3, c->px, c->w * 3)) {
+        muon_afile_abort(&a);
+        return muon_error(MUON_ERR_NOMEM, "%s: cannot encode the PNG (out of memory)", path);
     }
-    if (rename(tmp, path) != 0) {
-        remove(tmp);
-        return muon_error(MUON_ERR_IO, "%s: cannot rename %s into place", path, tmp);
-    }
-    return MUON_OK;
+    return muon_afile_commit(&a);
 }

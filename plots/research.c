@@ -12,18 +12,12 @@
 #endif
 #include "plots/panel.h"
 #include "metrics/events.h"
+#include "io/atomic_file.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#ifdef _WIN32
-#include <direct.h>
-#define make_dir(p) _mkdir(p)
-#else
-#include <sys/stat.h>
-#define make_dir(p) mkdir((p), 0777)
-#endif
 
 /* ---- the figures ---------------------------------------------------------- */
 
@@ -717,10 +711,7 @@ int muon_plot_csv(const char *csv_path, const char *dir, const muon_plot_options
     if (!(g.xmin <= g.xmax)) { g.xmin = 0; g.xmax = 1; }
     if (g.xmin == g.xmax) { g.xmin -= 0.5; g.xmax += 0.5; }
 
-    if (make_dir(dir) != 0 && errno != EEXIST) {
-        st = muon_error(MUON_ERR_IO, "%s: cannot create directory (%s)", dir, strerror(errno));
-        goto done;
-    }
+    if ((st = muon_mkdir_p(dir))) goto done;
     st = muon_canvas_create(&g.c, g.W, g.H, white);
     if (st) goto done;
     for (i = 0; i < N_FIGS; i++) {

@@ -33,6 +33,11 @@ int check_close_d(const char *what, const float *got, const double *want, size_t
                   double rtol, double atol);
 /* Scalar form. */
 int check_near(const char *what, double got, double want, double rtol, double atol);
+/* 1 if the float got equals the float literal want. Where FLT_EVAL_METHOD
+ * != 0 (x87, s390x) a literal such as 1e-6f may carry extra precision, so
+ * `x == 1e-6f` can be false for the float nearest 1e-6; passing both as
+ * float parameters rounds them (C99 converts arguments as by assignment). */
+int float_is(float got, float want);
 
 /* "tests/golden/<name>" (static buffer). */
 const char *golden_path(const char *name);

@@ -4,6 +4,7 @@
  * exits 2, and the good paths (help, sample) work. */
 #include "test.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,4 +213,93 @@ void suite_cli(void)
         rc = run_cmd(cmd, err, sizeof err);
         check(rc == 0, "resume after SIGINT for 3 more steps: exit %d %s", rc, err);
     }
+
+    /* ---- issue 15: hardening ---- */
+    /* one integer parser for every flag: decimal digits only (strtol and
+     * strtod took 0x10 and 1e2 for --steps, and ' 1' for --seed) */
+    refused_saying("--steps 0x10 (hex)", "train --model tiny --steps 0x10 --out " D "/h1", D "/h1", "--steps", NULL);
+    refused_saying("--steps 1e2 (exponent)", "train --model tiny --steps 1e2 --out " D "/h2", D "/h2", "--steps", NULL);
+    refused_saying("--steps +5", "train --model tiny --steps +5 --out " D "/h3", D "/h3", "--steps", NULL);
+    refused_saying("--seed ' 1' (leading space)", "train --model tiny --seed ' 1' --out " D "/h4", D "/h4", "--seed", NULL);
+    refused_saying("--d-model 0x10", "train --model tiny --d-model 0x10 --out " D "/h5", D "/h5", "d_model", NULL);
+    refused_saying("--warmup -1", "train --model tiny --warmup -1 --out " D "/h6", D "/h6", "--warmup", NULL);
+    refused_saying("--steps beyond 64 bits", "train --model tiny --steps 99999999999999999999 --out " D "/h7", D "/h7",
+                   "--steps", NULL);
+    refused_saying("--threads 2x", "analyze " D "/good/checkpoint.safetensors --threads 2x", NULL, "--threads", NULL);
+    refused_saying("sample --tokens 1e3", "sample " D "/good/checkpoint.safetensors --tokens 1e3", NULL, "--tokens", NULL);
+    refused_saying("plot --layers 0x1", "plot " D "/good --layers 0x1", NULL, "--layers", NULL);
+    /* B*T: the product overflowed a 32-bit long (i386: SIGSEGV), so the limit was bypassed */
+    refused_saying("--batch-size 65536 --seq-len 65536", "train --model tiny --batch-size 65536 --seq-len 65536 --out " D "/h8",
+                   D "/h8", "batch_size*seq_len", NULL);
+    /* errno in write errors */
+    refused_saying("unwritable --out says why", "train --model tiny --steps 2 --out " D "/afile/sub", D "/afile/sub",
+                   "Not a directory", NULL);
+    /* a relative data path recorded in a checkpoint, resumed from elsewhere */
+    if (system("mkdir -p " D "/elsewhere") == 0) {
+        const char *b = muon_bin();
+        /* MUON_BIN may carry an emulator prefix ("qemu-aarch64 -L ... ./x"),
+         * which the relative fix-up below cannot rewrite */
+        if (strchr(b, ' ')) skip("relative data path on resume: MUON_BIN has an emulator prefix");
+        else {
+            /* the binary as seen from D/elsewhere, three levels down */
+            snprintf(cmd, sizeof cmd, "( cd " D "/elsewhere && %s%s train --resume ../good/checkpoint.safetensors --steps 6 --out x )",
+                     b[0] == '/' ? "" : "../../../", b);
+            rc = run_cmd(cmd, err, sizeof err);
+            check(rc == 2 && strstr(err, "recorded in the checkpoint") && strstr(err, "--data"),
+                  "resume from another directory: the relative data path's origin is named: exit %d %s", rc, err);
+        }
+    }
+    /* SIGTERM: like Ctrl-C, a checkpoint at a step boundary, exit 143 */
+    snprintf(cmd, sizeof cmd,
+             "sh -c '%s train %s --steps 1000000 --out " D "/term & p=$!; i=0; "
+             "while [ ! -s " D "/term/metrics.csv ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; "
+             "sleep 0.3; kill -TERM $p; wait $p'", muon_bin(), fast);
+    rc = run_cmd(cmd, err, sizeof err);
+    {
+        muon_safetensors ck;
+        long step = -1;
+        int ok = muon_checkpoint_open(D "/term/checkpoint.safetensors", &ck) == MUON_OK;
+        if (ok) { muon_checkpoint_step(&ck, &step); muon_safetensors_free(&ck); }
+        FILE *rj = fopen(D "/term/run.json", "rb");
+        char buf[4096] = "";
+        size_t got = rj ? fread(buf, 1, sizeof buf - 1, rj) : 0;
+        if (rj) fclose(rj);
+        buf[got] = 0;
+        /* run.json is written when the run ends: a killed process leaves none */
+        check(rc == 143 && ok && step > 0 && step < 1000000 && strstr(buf, "\"status\": \"stopped\""),
+              "SIGTERM: exit %d (143 expected), final checkpoint at step %ld, run.json says stopped (%s)", rc, step,
+              strstr(buf, "\"status\": \"stopped\"") ? "yes" : "no");
+    }
+    /* NaN in a checkpoint: analyze still exits 0 but says so in one warning line */
+    {
+        float w[6] = {1, 2, 3, 4, 5, 6};
+        muon_tensor t;
+        int lines;
+        w[4] = (float)NAN;
+        memset(&t, 0, sizeof t);
+        t.name = "layers.0.attn.q.weight";
+        t.ndim = 2;
+        t.shape[0] = 2;
+        t.shape[1] = 3;
+        t.data = w;
+        muon_safetensors_write(D "/nan_ckpt.safetensors", &t, 1, NULL);
+        snprintf(cmd, sizeof cmd, "%s analyze " D "/nan_ckpt.safetensors --out " D "/nan_ckpt.csv", muon_bin());
+        rc = run_cmd(cmd, err, sizeof err);
+        lines = stderr_lines();
+        check(rc == 0 && lines == 1 && strstr(err, "warning") && strstr(err, "NaN"),
+              "analyze of a checkpoint holding NaN: exit %d, one warning line: %s", rc, err);
+    }
+    /* metrics.csv whose last row was cut short: plotted, and said */
+    if (copy_prefix(D "/good/metrics.csv", D "/partial/metrics.csv", -1) || (system("mkdir -p " D "/partial") == 0 &&
+        copy_prefix(D "/good/metrics.csv", D "/partial/metrics.csv", -1))) {
+        int lines;
+        f = fopen(D "/partial/metrics.csv", "ab");
+        if (f) { fputs("3,-1,model,lo", f); fclose(f); }
+        snprintf(cmd, sizeof cmd, "%s plot " D "/partial", muon_bin());
+        rc = run_cmd(cmd, err, sizeof err);
+        lines = stderr_lines();
+        check(rc == 0 && lines == 1 && strstr(err, "warning") && strstr(err, "cut short") &&
+              exists(D "/partial/research_plots/loss.png"),
+              "plot of a metrics.csv with a truncated last row: exit %d, drawn, one warning: %s", rc, err);
+    } else check(0, "cannot copy metrics.csv into " D "/partial");
 }

@@ -16,8 +16,8 @@ static void test_config(void)
     check(muon_config_named("nano", &c) == MUON_OK && c.d_model == 128 && c.n_layers == 8 &&
           c.n_heads == 4 && c.n_kv_heads == 2 && c.d_ff == 512 && c.seq_len == 128 &&
           c.batch_size == 16 && c.vocab_size == 256 && c.ffn == MUON_FFN_RELU2 &&
-          !c.untied_head && !c.merged_qkvo && c.norm_eps == 1e-6f && c.init_std == 0.02f &&
-          c.rope_base == 10000.0f && muon_config_check(&c) == MUON_OK,
+          !c.untied_head && !c.merged_qkvo && float_is(c.norm_eps, 1e-6f) && float_is(c.init_std, 0.02f) &&
+          float_is(c.rope_base, 10000.0f) && muon_config_check(&c) == MUON_OK,
           "config nano: docs/model.md's shape, valid");
     check(muon_config_named("blueberry-nano", &c) == MUON_OK && c.d_model == 512 && c.n_layers == 22 &&
           c.n_heads == 8 && c.n_kv_heads == 4 && c.d_ff == 2048 && c.seq_len == 2048 &&
@@ -31,7 +31,7 @@ static void test_config(void)
     check(muon_config_set(&c, "n-layers", "3") == MUON_OK && c.n_layers == 3, "config_set accepts the CLI spelling n-layers");
     check(muon_config_set(&c, "ffn", "swiglu") == MUON_OK && c.ffn == MUON_FFN_SWIGLU, "config_set ffn swiglu");
     check(muon_config_set(&c, "merged_qkvo", "1") == MUON_OK && c.merged_qkvo == 1, "config_set merged_qkvo 1");
-    check(muon_config_set(&c, "norm_eps", "1e-5") == MUON_OK && c.norm_eps == 1e-5f, "config_set norm_eps 1e-5");
+    check(muon_config_set(&c, "norm_eps", "1e-5") == MUON_OK && float_is(c.norm_eps, 1e-5f), "config_set norm_eps 1e-5");
     d = c;
     check(muon_config_set(&c, "d_model", "12x") == MUON_ERR_ARG && !memcmp(&c, &d, sizeof c),
           "config_set d_model 12x -> ARG, config unchanged (%s)", muon_last_error());

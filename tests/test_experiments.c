@@ -159,7 +159,7 @@ static void test_init(void)
     check(ok0 && ok1 && oke, "stretched:1 on 3 layers: layer 0 x1, layer 2 x2 (exactly), embedding untouched");
     {
         const muon_param *mid = muon_model_find(&m, "layers.1.attn.v.weight");
-        check(m.params[mid->offset] == 1.5f * ref[mid->offset], "layer 1 of 3: x1.5");
+        check(m.params[mid->offset] == (float)(1.5f * ref[mid->offset]), "layer 1 of 3: x1.5");
     }
     free(ref);
     muon_model_free(&m);

@@ -118,6 +118,8 @@ int check_near(const char *what, double got, double want, double rtol, double at
                  what, got, want, d, rtol, atol);
 }
 
+int float_is(float got, float want) { return got == want; }
+
 const char *golden_path(const char *name)
 {
     static char buf[512];

@@ -821,11 +821,20 @@ static void test_analyze_cli(void)
             if (f) fclose(f);
         }
         check(rc == 0 && all, "analyze --plots DIR draws the plots there (exit %d; %s)", rc, err);
-        snprintf(cmd, sizeof cmd, "%s analyze tests/golden/analyze_hf_0.safetensors --out %s --plots build/no/such/dir",
+        /* like train's --out, --plots creates missing parents (mkdir -p) */
+        run_cmd("rm -rf build/test_analyze_plots_deep", NULL, 0);
+        snprintf(cmd, sizeof cmd, "%s analyze tests/golden/analyze_hf_0.safetensors --out %s --plots build/test_analyze_plots_deep/a/b",
                  muon_bin(), out);
         rc = run_cmd(cmd, err, sizeof err);
-        check(rc == 2 && strstr(err, "build/no/such/dir"), "analyze --plots into a missing parent: exit 2: %s", err);
-        run_cmd("rm -rf build/test_analyze_plots", NULL, 0);
+        f = fopen("build/test_analyze_plots_deep/a/b/loss.png", "rb");
+        check(rc == 0 && f, "analyze --plots creates missing parents (exit %d; %s)", rc, err);
+        if (f) fclose(f);
+        snprintf(cmd, sizeof cmd, "%s analyze tests/golden/analyze_hf_0.safetensors --out %s --plots tests/golden/st.py/plots",
+                 muon_bin(), out);
+        rc = run_cmd(cmd, err, sizeof err);
+        check(rc == 2 && strstr(err, "tests/golden/st.py") && strstr(err, "Not a directory"),
+              "analyze --plots under a regular file: exit 2 with the reason: %s", err);
+        run_cmd("rm -rf build/test_analyze_plots build/test_analyze_plots_deep", NULL, 0);
     }
     snprintf(cmd, sizeof cmd, "%s analyze --help", muon_bin());
     check(run_cmd(cmd, NULL, 0) == 0, "muon analyze --help: exit 0");

@@ -60,7 +60,9 @@ static void test_round_trip(void)
     t[1].name = "norm.weight"; t[1].ndim = 1; t[1].shape[0] = 3; t[1].data = b;
     check(muon_safetensors_write(tmp_path, t, 2, meta) == MUON_OK, "write two tensors and metadata");
     if (!check(muon_safetensors_read(tmp_path, &f) == MUON_OK, "read them back: %s", muon_last_error())) return;
-    check(f.count == 2 && f.meta_count == 2, "count 2 tensors, 2 metadata pairs");
+    /* the two given and the writer's own checksum of the data */
+    check(f.count == 2 && f.meta_count == 3 && muon_safetensors_meta(&f, "muon.crc32c") &&
+          strlen(muon_safetensors_meta(&f, "muon.crc32c")) == 8, "count 2 tensors, 2 metadata pairs + muon.crc32c");
     check(muon_safetensors_find(&f, "layers.0.attn.q.weight") &&
           memcmp(muon_safetensors_find(&f, "layers.0.attn.q.weight")->data, a, sizeof a) == 0, "matrix bit-exact");
     check(muon_safetensors_find(&f, "norm.weight") && memcmp(muon_safetensors_find(&f, "norm.weight")->data, b, sizeof b) == 0, "vector bit-exact");
@@ -188,10 +190,89 @@ static void test_write_errors(void)
     remove(tmp_path);
 }
 
+/* Writes header JSON hdr (padded) and nbytes of data bytes `fill` to path. */
+static void write_raw(const char *path, const char *hdr, size_t nbytes, int fill)
+{
+    FILE *f = fopen(path, "wb");
+    size_t n = strlen(hdr), k;
+    unsigned char len[8];
+    for (k = 0; k < 8; k++) len[k] = (unsigned char)((uint64_t)n >> (8 * k));
+    if (!f) return;
+    fwrite(len, 1, 8, f);
+    fwrite(hdr, 1, n, f);
+    for (k = 0; k < nbytes; k++) fputc(fill, f);
+    fclose(f);
+}
+
+/* issue 15: integrity and the reader's fixed-size buffers */
+static void test_integrity(void)
+{
+    float a[6] = {1, 2, 3, 4, 5, 6};
+    muon_tensor t;
+    muon_safetensors f;
+    FILE *fp;
+    long size;
+    int st;
+    memset(&t, 0, sizeof t);
+    t.name = "w"; t.ndim = 2; t.shape[0] = 2; t.shape[1] = 3; t.data = a;
+    muon_safetensors_write(tmp_path, &t, 1, NULL);
+    /* flip one bit of the last float (its byte 2: a mantissa bit) */
+    fp = fopen(tmp_path, "r+b");
+    if (fp && fseek(fp, 0, SEEK_END) == 0 && (size = ftell(fp)) > 4 && fseek(fp, size - 2, SEEK_SET) == 0) {
+        int c = fgetc(fp);
+        fseek(fp, size - 2, SEEK_SET);
+        fputc(c ^ 0x04, fp);
+    }
+    if (fp) fclose(fp);
+    st = muon_safetensors_read(tmp_path, &f);
+    check(st == MUON_ERR_FORMAT && strstr(muon_last_error(), "corrupted") && strstr(muon_last_error(), "CRC-32C"),
+          "one flipped bit in the tensor data is detected (CRC-32C in __metadata__): %s", muon_last_error());
+    if (!st) muon_safetensors_free(&f);
+
+    muon_safetensors_write(tmp_path, &t, 1, NULL);
+    fp = fopen(tmp_path, "ab");
+    if (fp) { fputc(0, fp); fclose(fp); }
+    st = muon_safetensors_read(tmp_path, &f);
+    check(st == MUON_ERR_FORMAT && strstr(muon_last_error(), "1 bytes after the last tensor"),
+          "a byte appended after the data is rejected: %s", muon_last_error());
+    if (!st) muon_safetensors_free(&f);
+
+    /* a foreign file (no checksum) still loads; a malformed checksum does not */
+    write_raw(tmp_path, "{\"x\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]}}", 2, 7);
+    st = muon_safetensors_read(tmp_path, &f);
+    check(st == 0 && f.count == 1 && f.tensors[0].data[1] == 7.0f && !muon_safetensors_meta(&f, "muon.crc32c"),
+          "a file without muon.crc32c (another tool's) loads: %s", st ? muon_last_error() : "ok");
+    if (!st) muon_safetensors_free(&f);
+    write_raw(tmp_path, "{\"x\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]},"
+                        "\"__metadata__\":{\"muon.crc32c\":\"xyz\"}}", 2, 7);
+    st = muon_safetensors_read(tmp_path, &f);
+    check(st == MUON_ERR_FORMAT && strstr(muon_last_error(), "muon.crc32c"), "a malformed muon.crc32c is rejected: %s", muon_last_error());
+    if (!st) muon_safetensors_free(&f);
+
+    /* 8 dimensions of 19 digits with a zero one: numel 0, so it passes the
+     * size checks; the shape message of muon_safetensors_expect needs 159 characters
+     * (its 128-byte buffer overflowed on the stack) */
+    write_raw(tmp_path, "{\"w\":{\"dtype\":\"F32\",\"shape\":[0,1000000000000000000,1000000000000000000,"
+                        "1000000000000000000,1000000000000000000,1000000000000000000,1000000000000000000,"
+                        "1000000000000000000],\"data_offsets\":[0,0]}}", 0, 0);
+    st = muon_safetensors_read(tmp_path, &f);
+    if (check(st == 0 && f.count == 1 && f.tensors[0].ndim == 8 && f.tensors[0].numel == 0,
+              "8-dimensional shape with a zero dimension reads (numel 0): %s", st ? muon_last_error() : "ok")) {
+        int64_t want[2] = {2, 3};
+        const muon_tensor *got = muon_safetensors_expect(&f, "w", 2, want);
+        check(!got && strstr(muon_last_error(), "(0,1000000000000000000,1000000000000000000,1000000000000000000,"
+                                                "1000000000000000000,1000000000000000000,1000000000000000000,"
+                                                "1000000000000000000), expected (2,3)"),
+              "muon_safetensors_expect names the whole 8-dimensional shape: %s", muon_last_error());
+        muon_safetensors_free(&f);
+    }
+}
+
 void suite_safetensors(void)
 {
     test_golden_dtypes();
     test_round_trip();
     test_malformed();
     test_write_errors();
+    test_integrity();
 }

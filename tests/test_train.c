@@ -116,7 +116,7 @@ static void options_tests(void)
     check(muon_train_set(&c, "lr", "nan") == MUON_ERR_ARG, "--lr nan refused");
     check(muon_train_set(&c, "d-model", "x") == MUON_ERR_ARG, "--d-model x refused by the model's own check: %s", muon_last_error());
     check(muon_train_set(&c, "orth", "qr") == MUON_ERR_ARG, "--orth qr refused: %s", muon_last_error());
-    check(muon_train_set(&c, "lr", "0.05") == 0 && c.optim.lr == 0.05f, "--lr 0.05 sets the Muon lr");
+    check(muon_train_set(&c, "lr", "0.05") == 0 && float_is(c.optim.lr, 0.05f), "--lr 0.05 sets the Muon lr");
     check(muon_train_set(&c, "no-nesterov", NULL) == 0 && c.optim.nesterov == 0, "--no-nesterov switches Nesterov off");
     check(muon_train_set(&c, "untied-head", NULL) == 0 && c.model.untied_head == 1, "--untied-head reaches muon_config_set");
     check(muon_train_set(&c, "ffn", "swiglu") == 0 && c.model.ffn == MUON_FFN_SWIGLU, "--ffn swiglu");
@@ -145,9 +145,9 @@ static void options_tests(void)
     muon_train_defaults(&d);
     same = muon_train_config_from_meta(&d, &f) == MUON_OK;
     muon_safetensors_free(&f);
-    same = same && d.steps == 77 && d.model.d_model == 48 && d.model.n_layers == 2 && d.optim.momentum == 0.9f &&
+    same = same && d.steps == 77 && d.model.d_model == 48 && d.model.n_layers == 2 && float_is(d.optim.momentum, 0.9f) &&
            d.schedule == MUON_SCHED_CONSTANT && d.optim.nesterov == 0 && d.model.untied_head == 1 &&
-           d.model.ffn == MUON_FFN_SWIGLU && d.optim.lr == 0.05f && !strcmp(d.model_name, "tiny");
+           d.model.ffn == MUON_FFN_SWIGLU && float_is(d.optim.lr, 0.05f) && !strcmp(d.model_name, "tiny");
     for (i = 0; kv[i]; i += 2) if (strstr(kv[i], "threads") || strstr(kv[i], "resume")) same = 0;
     check(same, "metadata round trip restores every setting (not threads, not resume)");
 }

@@ -11,8 +11,10 @@
 #include "train/train.h"
 #include "metrics/metrics.h"
 #include "plots/plots.h"
+#include "io/parse.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,13 +155,9 @@ int muon_checkpoint_config(const muon_safetensors *f, muon_config *cfg)
 static int meta_long(const muon_safetensors *f, const char *key, long *out)
 {
     const char *v = muon_safetensors_meta(f, key);
-    char *end;
-    long x;
     if (!v) return muon_error(MUON_ERR_FORMAT, "checkpoint: metadata lacks \"%s\"", key);
-    errno = 0; /* an overflowing step would saturate at LONG_MAX */
-    x = strtol(v, &end, 10);
-    if (end == v || *end || errno == ERANGE || x < 0) return muon_error(MUON_ERR_FORMAT, "checkpoint: bad \"%s\": '%s'", key, v);
-    *out = x;
+    if (muon_parse_long(key, v, 0, LONG_MAX, out))
+        return muon_error_prefix(MUON_ERR_FORMAT, "checkpoint: bad metadata ");
     return MUON_OK;
 }
 

@@ -21,6 +21,8 @@
 #include "metrics/metrics.h"
 #include "plots/plots.h"
 
+#include <errno.h>
+
 #include <math.h>
 #include <string.h>
 
@@ -37,8 +39,9 @@ int muon_data_load(muon_data *d, const char *path)
             return muon_error(MUON_ERR_IO, "data file %s is a directory, not a data file", path);
     }
 #endif
+    errno = 0;
     f = fopen(path, "rb");
-    if (!f) return muon_error(MUON_ERR_IO, "data file %s: cannot open it", path);
+    if (!f) return muon_error(MUON_ERR_IO, "data file %s: cannot open it (%s)", path, errno ? strerror(errno) : "unknown cause");
     /* elsewhere fopen may open a directory, whose "size" is then garbage
      * (LONG_MAX on glibc): a first byte that cannot be read catches it */
     if (getc(f) == EOF && ferror(f)) {

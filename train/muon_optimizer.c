@@ -75,7 +75,7 @@ int muon_orthogonal_update_ws(muon_workspace *ws, const muon_optim_config *c, fl
 {
     const float decay = (float)(1.0 - (double)lr * (double)c->wd);
     const float step = (float)((double)lr * (double)muon_update_scale(c->scale, rows, cols));
-    long i, n = (long)rows * cols;
+    size_t i, n = (size_t)rows * (size_t)cols; /* up to 2^32: beyond a 32-bit long */
     int st;
     if (rows < 1 || cols < 1) return muon_error(MUON_ERR_ARG, "muon update: bad shape (%d,%d)", rows, cols);
     muon_momentum_update(c, (size_t)n, G, M, O);

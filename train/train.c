@@ -17,51 +17,29 @@
 #include "metrics/esd.h"
 #include "model/experiments.h"
 #include "metrics/events.h"
+#include "io/atomic_file.h"
 
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#if !defined(_WIN32)
-#include <sys/stat.h>
-#include <sys/types.h>
-#else
-#include <direct.h>
-#endif
 
 static volatile sig_atomic_t stop_requested;
 
 void muon_train_stop(void) { stop_requested = 1; }
 
 
-static int make_dir(const char *path)
-{
-#if defined(_WIN32)
-    return _mkdir(path);
-#else
-    return mkdir(path, 0777);
-#endif
-}
-
 /* mkdir -p, then a probe file: "writable" is decided by actually writing. */
 static int prepare_out_dir(const char *out)
 {
-    char buf[600], probe[640];
-    size_t i, n = strlen(out);
+    char probe[640];
     FILE *f;
-    if (n == 0 || n >= sizeof buf - 1) return muon_error(MUON_ERR_ARG, "output directory: bad path '%s'", out);
-    strcpy(buf, out);
-    for (i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == 0) {
-            char c = buf[i];
-            buf[i] = 0;
-            if (make_dir(buf) != 0 && errno != EEXIST)
-                return muon_error(MUON_ERR_IO, "output directory %s: cannot create %s (%s)", out, buf, strerror(errno));
-            buf[i] = c;
-        }
-    }
+    int st;
+    if (!*out || strlen(out) >= sizeof probe - 20) return muon_error(MUON_ERR_ARG, "output directory: bad path '%s'", out);
+    if ((st = muon_mkdir_p(out))) return muon_error_prefix(st, "output directory: ");
     snprintf(probe, sizeof probe, "%s/.muon_write_probe", out);
+    errno = 0;
     f = fopen(probe, "wb");
     if (!f) return muon_error(MUON_ERR_IO, "output directory %s is not writable (%s)", out, strerror(errno));
     fclose(f);
@@ -123,7 +101,7 @@ static int after_step(run_state *r, const muon_train_config *c, long s, double m
     r->last_loss = r->model.loss;
     st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_LOSS), r->model.loss);
     if (!st) st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_LR), lr_now);
-    if (!st) st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_TOKENS), (double)(s * B * T));
+    if (!st) st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_TOKENS), (double)s * (double)(B * T));
     if (!st) st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_GRAD_NORM), r->opt.grad_norm);
     if (st) return st;
     /* also at the last step, and where a stopped run ends: the plots'
@@ -190,7 +168,7 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
     muon_run_stats stats;
     char log_path[640], json_path[640], msg[700];
     long s, B, T;
-    int st = MUON_OK, stop = 0;
+    int st = MUON_OK, stop = 0, writing = 0;
     double t_begin = muon_seconds(), orth0 = 0;
     const char *status = "completed";
 
@@ -208,7 +186,8 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
     if (st) return st;
     B = c.model.batch_size;
     T = c.model.seq_len;
-    if (c.tokens > 0) c.steps = (c.tokens + B * T - 1) / (B * T);
+    /* ceil without the overflow of tokens + B*T - 1 near LONG_MAX */
+    if (c.tokens > 0) c.steps = c.tokens / (B * T) + (c.tokens % (B * T) != 0);
     if (c.steps < 1) return muon_error(MUON_ERR_ARG, "train: --steps must be >= 1");
     if (c.eval_every > 0 && c.eval_batches < 0) return muon_error(MUON_ERR_ARG, "train: --eval-batches must be >= 0");
     if (c.threads > 0) muon_set_threads(c.threads);
@@ -292,6 +271,7 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
     }
     st = prepare_out_dir(c.out);
     if (st) goto fail;
+    writing = 1;
 
     /* ---- outputs ---- */
     snprintf(r.ckpt_path, sizeof r.ckpt_path, "%s/checkpoint.safetensors", c.out);
@@ -351,7 +331,7 @@ diverged:
     msg[sizeof msg - 1] = 0;
 
 finish:
-    stats.tokens_seen = stats.steps_done * B * T;
+    stats.tokens_seen = (long long)stats.steps_done * (B * T); /* beyond a 32-bit long */
     stats.seconds_total = muon_seconds() - t_begin;
     stats.seconds_train = r.t_train;
     stats.seconds_orth = r.opt.orth_seconds - orth0;
@@ -393,7 +373,15 @@ finish:
             fprintf(progress, "events: %d phase-transition candidate%s in %s/events.csv\n", n_ev, n_ev == 1 ? "" : "s", c.out);
         }
     }
-    if (muon_plot_run(c.out) != MUON_OK) {
+    if ((st = muon_plot_run(c.out)) != MUON_OK) {
+        /* a failed write (a full disk) is an error, not a footnote; the
+         * checkpoint, metrics.csv and run.json are complete either way */
+        if (st == MUON_ERR_IO) {
+            st = muon_error_prefix(st, "plots not drawn: ");
+            r.ckpt_step = stats.steps_done;
+            goto fail;
+        }
+        st = MUON_OK;
         if (progress) fprintf(progress, "warning: plots not drawn: %s\n", muon_last_error());
     } else if (progress) {
         fprintf(progress, "plots: %s/research_plots/\n", c.out);
@@ -408,6 +396,15 @@ fail:
         strncpy(keep, muon_last_error(), sizeof keep - 1);
         keep[sizeof keep - 1] = 0;
         run_free(&r);
+        /* a write failed (a full disk): every output is written atomically,
+         * so say what is still there to resume from */
+        if (st == MUON_ERR_IO && writing) {
+            if (r.ckpt_step > 0)
+                return muon_error(st, "%s; the earlier checkpoint was kept: %s (step %ld)", keep, r.ckpt_path, r.ckpt_step);
+            if (c.resume[0])
+                return muon_error(st, "%s; the earlier checkpoint was kept: %s (step %ld)", keep, c.resume, r.start);
+            return muon_error(st, "%s; no checkpoint had been written yet", keep);
+        }
         return muon_error(st, "%s", keep);
     }
 }

@@ -8,9 +8,10 @@
 #include "plots/plots.h"
 #include "model/experiments.h"
 #include "metrics/events.h"
+#include "io/parse.h"
 
-#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -146,16 +147,13 @@ static int parse_number(const opt_t *o, const char *value, double *out)
     double x;
     char want[96];
     if (positive) sprintf(want, "a number > 0");
-    else if (o->kind == K_FLOAT && o->hi >= 1e30) sprintf(want, "a number >= %g", o->lo);
-    else if (o->kind == K_FLOAT) sprintf(want, "a number in [%g, %g]", o->lo, o->hi);
-    else if (o->hi >= 1e9) sprintf(want, "a whole number >= %.0f", o->lo);
-    else sprintf(want, "a whole number in [%.0f, %.0f]", o->lo, o->hi);
+    else if (o->hi >= 1e30) sprintf(want, "a number >= %g", o->lo);
+    else sprintf(want, "a number in [%g, %g]", o->lo, o->hi);
     if (!*value) return bad(o, value, want);
     /* ERANGE: "1e-400" would otherwise quietly become 0 */
     errno = 0;
     x = strtod(value, &end);
     if (*end || errno == ERANGE || end == value || !isfinite(x) || x < o->lo || x > o->hi) return bad(o, value, want);
-    if (o->kind != K_FLOAT && x != floor(x)) return bad(o, value, want);
     if (positive && x <= 0) return bad(o, value, want);
     *out = x;
     return MUON_OK;
@@ -189,25 +187,30 @@ int muon_train_set(muon_train_config *c, const char *name, const char *value)
     }
     if (!value) return muon_error(MUON_ERR_ARG, "--%s needs a value (%s)", o->name, o->arg);
     switch (o->kind) {
-    case K_INT: case K_LONG: case K_FLOAT:
-        st = parse_number(o, value, &x);
+    case K_INT: case K_LONG: {
+        /* the table's range, narrowed to what the field holds (a 32-bit
+         * long cannot count 1e12 steps: refused, not wrapped) */
+        long long v, hi = (long long)o->hi, lim = o->kind == K_INT ? INT_MAX : LONG_MAX;
+        char what[64];
+        snprintf(what, sizeof what, "--%s", o->name);
+        if (hi > lim) hi = lim;
+        st = muon_parse_ll(what, value, (long long)o->lo, hi, &v);
         if (st) return st;
-        if (o->kind == K_INT) *(int *)(base + o->off) = (int)x;
-        else if (o->kind == K_LONG) *(long *)(base + o->off) = (long)x;
-        else *(float *)(base + o->off) = (float)x;
+        if (o->kind == K_INT) *(int *)(base + o->off) = (int)v;
+        else *(long *)(base + o->off) = (long)v;
         if (!strcmp(o->name, "steps")) c->tokens = 0;
         if (!strcmp(o->name, "tokens")) c->steps = 0;
         return MUON_OK;
-    case K_U64: {
-        char *end;
-        unsigned long long u;
-        /* strtoull takes " -1" as 2^64-1 and saturates on overflow: digits only, no ERANGE */
-        if (!isdigit((unsigned char)*value)) return bad(o, value, "a whole number in [0, 2^64-1]");
-        errno = 0;
-        u = strtoull(value, &end, 10);
-        if (*end || errno == ERANGE) return bad(o, value, "a whole number in [0, 2^64-1]");
-        *(uint64_t *)(base + o->off) = (uint64_t)u;
+    }
+    case K_FLOAT:
+        st = parse_number(o, value, &x);
+        if (st) return st;
+        *(float *)(base + o->off) = (float)x;
         return MUON_OK;
+    case K_U64: {
+        char what[64];
+        snprintf(what, sizeof what, "--%s", o->name);
+        return muon_parse_u64(what, value, UINT64_MAX, (uint64_t *)(base + o->off));
     }
     case K_STR:
         if (!*value) return bad(o, value, "a path");
