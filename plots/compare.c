@@ -3,11 +3,9 @@
  * only in seed are one group: mean line, min-max band over the seeds), one
  * line style per compared layer (first solid, middle dashed, last dotted),
  * the same colours in every figure. Drawn from metrics.csv alone. */
-#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
-#define _POSIX_C_SOURCE 200809L /* mkdir */
-#endif
 #include "plots/compare.h"
 #include "plots/panel.h"
+#include "io/atomic_file.h"
 #include "metrics/claims.h"
 
 #include <errno.h>
@@ -15,13 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _WIN32
-#include <direct.h>
-#define make_dir(p) _mkdir(p)
-#else
-#include <sys/stat.h>
-#define make_dir(p) mkdir((p), 0777)
-#endif
 
 /* Okabe & Ito (2008), as the research plots, one per group */
 static const muon_rgb group_cols[8] = {
@@ -371,9 +362,7 @@ static int fig_depth(muon_canvas *c, const muon_run_set *s)
 
 int muon_compare_make_dir(const char *out_dir)
 {
-    if (make_dir(out_dir) != 0 && errno != EEXIST)
-        return muon_error(MUON_ERR_IO, "%s: cannot create directory (%s)", out_dir, strerror(errno));
-    return MUON_OK;
+    return muon_mkdir_p(out_dir);
 }
 
 int muon_compare_plots(const muon_run_set *s, const char *out_dir)

@@ -3,6 +3,7 @@
  * the comparison figures. The numbers come from metrics/claims.c; this file
  * only aggregates them over seeds and writes. Definitions: docs/research.md. */
 #include "plots/compare.h"
+#include "io/atomic_file.h"
 #include "metrics/claims.h"
 
 #include <errno.h>
@@ -117,23 +118,6 @@ static void header_row(buf *o, const muon_run_set *s, const char *first)
 static void figure(buf *o, const char *file, const char *alt)
 {
     out(o, "![%s](%s)\n\n", alt, file);
-}
-
-static int write_atomic(const char *path, const char *data, size_t n)
-{
-    char tmp[720];
-    FILE *f;
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) return muon_error(MUON_ERR_ARG, "%s: path too long", path);
-    f = fopen(tmp, "wb");
-    if (!f) return muon_error(MUON_ERR_IO, "%s: cannot create (%s)", tmp, strerror(errno));
-    if (fwrite(data, 1, n, f) != n || fflush(f) != 0) {
-        fclose(f);
-        remove(tmp);
-        return muon_error(MUON_ERR_IO, "%s: write failed (%s)", tmp, strerror(errno));
-    }
-    if (fclose(f) != 0) { remove(tmp); return muon_error(MUON_ERR_IO, "%s: write failed (%s)", tmp, strerror(errno)); }
-    if (rename(tmp, path) != 0) { remove(tmp); return muon_error(MUON_ERR_IO, "%s: cannot rename into place (%s)", path, strerror(errno)); }
-    return MUON_OK;
 }
 
 static int build(const muon_run_set *s, const muon_claims *cl, double chance, double chance_se, int chance_m, buf *o)
@@ -461,7 +445,7 @@ int muon_report_write(const muon_run_set *s, const char *out_dir)
     if (!st && (size_t)snprintf(path, sizeof path, "%s/report.md", out_dir) >= sizeof path)
         st = muon_error(MUON_ERR_ARG, "%s: path too long", out_dir);
     if (!st) st = muon_compare_plots(s, out_dir);
-    if (!st) st = write_atomic(path, o.b, o.n);
+    if (!st) st = muon_atomic_write(path, o.b, o.n);
     muon_free(o.b);
     muon_free(cl);
     return st;

@@ -54,6 +54,12 @@ const char *muon_bin(void);
  * stderr's first line is copied to err (may be NULL). */
 int run_cmd(const char *cmd, char *err, size_t errlen);
 
+/* Lines on stderr of the last run_cmd (a last line without a newline counts),
+ * -1 if they could not be read. */
+int test_stderr_lines(void);
+/* 1 if path can be opened for reading. */
+int test_path_exists(const char *path);
+
 /* Random matrix for tests: N(0,1) entries from seed. */
 void test_fill_random(float *x, size_t n, uint64_t seed);
 

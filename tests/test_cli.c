@@ -11,23 +11,6 @@
 
 #define D "build/test_cli"
 
-static int stderr_lines(void)
-{
-    FILE *f = fopen("build/test_stderr.txt", "r");
-    int c, n = 0, last = '\n';
-    if (!f) return -1;
-    while ((c = fgetc(f)) != EOF) { if (c == '\n') n++; last = c; }
-    fclose(f);
-    return n + (last != '\n');
-}
-
-static int exists(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f) { fclose(f); return 1; }
-    return 0;
-}
-
 /* Runs `muon ARGS`; expects exit 2, one "muon: " line, and no `out` path. */
 static void refused(const char *what, const char *args, const char *out)
 {
@@ -35,10 +18,10 @@ static void refused(const char *what, const char *args, const char *out)
     int rc, lines;
     snprintf(cmd, sizeof cmd, "%s %s", muon_bin(), args);
     rc = run_cmd(cmd, err, sizeof err);
-    lines = stderr_lines();
-    check(rc == 2 && lines == 1 && !strncmp(err, "muon: ", 6) && (!out || !exists(out)),
+    lines = test_stderr_lines();
+    check(rc == 2 && lines == 1 && !strncmp(err, "muon: ", 6) && (!out || !test_path_exists(out)),
           "%s: exit %d, %d stderr line%s%s: %s", what, rc, lines, lines == 1 ? "" : "s",
-          out ? (exists(out) ? ", OUTPUT LEFT BEHIND" : ", no output") : "", err);
+          out ? (test_path_exists(out) ? ", OUTPUT LEFT BEHIND" : ", no output") : "", err);
 }
 
 /* As refused(), and the message must contain want (and not avoid, if given). */
@@ -48,11 +31,11 @@ static void refused_saying(const char *what, const char *args, const char *out, 
     int rc, lines;
     snprintf(cmd, sizeof cmd, "%s %s", muon_bin(), args);
     rc = run_cmd(cmd, err, sizeof err);
-    lines = stderr_lines();
-    check(rc == 2 && lines == 1 && !strncmp(err, "muon: ", 6) && (!out || !exists(out)) && strstr(err, want) &&
+    lines = test_stderr_lines();
+    check(rc == 2 && lines == 1 && !strncmp(err, "muon: ", 6) && (!out || !test_path_exists(out)) && strstr(err, want) &&
           (!avoid || !strstr(err, avoid)),
           "%s: exit %d, %d stderr line%s%s, says '%s': %s", what, rc, lines, lines == 1 ? "" : "s",
-          out ? (exists(out) ? ", OUTPUT LEFT BEHIND" : ", no output") : "", want, err);
+          out ? (test_path_exists(out) ? ", OUTPUT LEFT BEHIND" : ", no output") : "", want, err);
 }
 
 static int copy_prefix(const char *from, const char *to, long n)
@@ -77,7 +60,7 @@ void suite_cli(void)
     snprintf(cmd, sizeof cmd, "{ %s train %s --optimizer adamw --steps 3 --out " D "/good > " D "/good.txt; }",
              muon_bin(), fast);
     rc = run_cmd(cmd, err, sizeof err);
-    if (!check(rc == 0 && exists(good), "a 3-step tiny run writes a checkpoint (exit %d %s)", rc, err)) return;
+    if (!check(rc == 0 && test_path_exists(good), "a 3-step tiny run writes a checkpoint (exit %d %s)", rc, err)) return;
     {
         /* --eval-every 0: no validation loss, so none printed (not "nan") */
         char line[512], done[512] = "";
@@ -173,7 +156,7 @@ void suite_cli(void)
     snprintf(cmd, sizeof cmd, "%s train %s --lr 1e30 --adam-lr 1e30 --warmup 0 --steps 20 --ckpt-every 1 --out " D "/nan",
              muon_bin(), fast);
     rc = run_cmd(cmd, err, sizeof err);
-    check(rc == 2 && stderr_lines() == 1 && strstr(err, "diverged") && exists(D "/nan/checkpoint.safetensors"),
+    check(rc == 2 && test_stderr_lines() == 1 && strstr(err, "diverged") && test_path_exists(D "/nan/checkpoint.safetensors"),
           "NaN loss: exit %d, one line, checkpoint kept: %s", rc, err);
 
     /* divergence before any checkpoint: no claim that one was kept */
@@ -190,7 +173,7 @@ void suite_cli(void)
         rc = run_cmd(cmd, err, sizeof err);
         if (!muon_checkpoint_open(D "/copy/checkpoint.safetensors", &ck)) { muon_checkpoint_step(&ck, &s_copy); muon_safetensors_free(&ck); }
         if (!muon_checkpoint_open(good, &ck)) { muon_checkpoint_step(&ck, &s_orig); muon_safetensors_free(&ck); }
-        check(rc == 0 && s_copy == 5 && s_orig == 3 && exists(D "/copy/metrics.csv"),
+        check(rc == 0 && s_copy == 5 && s_orig == 3 && test_path_exists(D "/copy/metrics.csv"),
               "resume a copied checkpoint without --out: exit %d, the copy's directory at step %ld, the original "
               "still at step %ld (3) %s", rc, s_copy, s_orig, err);
     } else check(0, "cannot copy the checkpoint into " D "/copy");
@@ -285,7 +268,7 @@ void suite_cli(void)
         muon_safetensors_write(D "/nan_ckpt.safetensors", &t, 1, NULL);
         snprintf(cmd, sizeof cmd, "%s analyze " D "/nan_ckpt.safetensors --out " D "/nan_ckpt.csv", muon_bin());
         rc = run_cmd(cmd, err, sizeof err);
-        lines = stderr_lines();
+        lines = test_stderr_lines();
         check(rc == 0 && lines == 1 && strstr(err, "warning") && strstr(err, "NaN"),
               "analyze of a checkpoint holding NaN: exit %d, one warning line: %s", rc, err);
     }
@@ -297,9 +280,9 @@ void suite_cli(void)
         if (f) { fputs("3,-1,model,lo", f); fclose(f); }
         snprintf(cmd, sizeof cmd, "%s plot " D "/partial", muon_bin());
         rc = run_cmd(cmd, err, sizeof err);
-        lines = stderr_lines();
+        lines = test_stderr_lines();
         check(rc == 0 && lines == 1 && strstr(err, "warning") && strstr(err, "cut short") &&
-              exists(D "/partial/research_plots/loss.png"),
+              test_path_exists(D "/partial/research_plots/loss.png"),
               "plot of a metrics.csv with a truncated last row: exit %d, drawn, one warning: %s", rc, err);
     } else check(0, "cannot copy metrics.csv into " D "/partial");
 }

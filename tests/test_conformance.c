@@ -120,16 +120,6 @@ static int patch_text(const char *path, const char *from, const char *to)
     return fclose(f) != 0;
 }
 
-static int stderr_lines(void)
-{
-    FILE *f = fopen("build/test_stderr.txt", "r");
-    int c, n = 0;
-    if (!f) return -1;
-    while ((c = fgetc(f)) != EOF) n += c == '\n';
-    fclose(f);
-    return n;
-}
-
 /* Runs verify on (suite, results): want exit 2, exactly one stderr line
  * containing `word`, and nothing on stdout. */
 static void expect_bad(const char *what, const char *suite, const char *results, const char *word)
@@ -143,7 +133,7 @@ static void expect_bad(const char *what, const char *suite, const char *results,
     f = fopen(WORK "/stdout.txt", "rb");
     out_size = -1;
     if (f) { fseek(f, 0, SEEK_END); out_size = ftell(f); fclose(f); }
-    check(rc == 2 && stderr_lines() == 1 && strstr(err, word) && out_size == 0,
+    check(rc == 2 && test_stderr_lines() == 1 && strstr(err, word) && out_size == 0,
           "verify on %s: exit %d (want 2), one stderr line naming '%s', no report: \"%s\"", what, rc, word, err);
 }
 
@@ -393,12 +383,12 @@ void suite_conformance(void)
     /* bad command lines */
     snprintf(cmd, sizeof cmd, "%s verify %s", muon_bin(), SUITE_DIR);
     rc = run_cmd(cmd, err, sizeof err);
-    check(rc == 2 && stderr_lines() == 1, "muon verify without RESULTS: exit %d, \"%s\"", rc, err);
+    check(rc == 2 && test_stderr_lines() == 1, "muon verify without RESULTS: exit %d, \"%s\"", rc, err);
     snprintf(cmd, sizeof cmd, "%s conform %s", muon_bin(), SUITE_DIR);
     rc = run_cmd(cmd, err, sizeof err);
-    check(rc == 2 && stderr_lines() == 1, "muon conform without --out: exit %d, \"%s\"", rc, err);
+    check(rc == 2 && test_stderr_lines() == 1, "muon conform without --out: exit %d, \"%s\"", rc, err);
     snprintf(cmd, sizeof cmd, "%s conform %s --out %s/nodir/x.safetensors", muon_bin(), WORK "/suite", WORK);
     rc = run_cmd(cmd, err, sizeof err);
-    check(rc == 2 && stderr_lines() == 1, "muon conform into a missing directory: exit %d, \"%s\"", rc, err);
+    check(rc == 2 && test_stderr_lines() == 1, "muon conform into a missing directory: exit %d, \"%s\"", rc, err);
     conf_suite_free(&s);
 }

@@ -13,23 +13,6 @@
 
 #define D "build/test_experiments"
 
-static int stderr_lines(void)
-{
-    FILE *f = fopen("build/test_stderr.txt", "r");
-    int c, n = 0, last = '\n';
-    if (!f) return -1;
-    while ((c = fgetc(f)) != EOF) { if (c == '\n') n++; last = c; }
-    fclose(f);
-    return n + (last != '\n');
-}
-
-static int exists(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f) { fclose(f); return 1; }
-    return 0;
-}
-
 /* `muon ARGS` must exit 2 with one "muon: " line containing want, and leave
  * no `out`. */
 static void refused(const char *what, const char *args, const char *out, const char *want)
@@ -38,10 +21,10 @@ static void refused(const char *what, const char *args, const char *out, const c
     int rc, lines;
     snprintf(cmd, sizeof cmd, "%s %s", muon_bin(), args);
     rc = run_cmd(cmd, err, sizeof err);
-    lines = stderr_lines();
-    check(rc == 2 && lines == 1 && !strncmp(err, "muon: ", 6) && (!out || !exists(out)) && strstr(err, want),
+    lines = test_stderr_lines();
+    check(rc == 2 && lines == 1 && !strncmp(err, "muon: ", 6) && (!out || !test_path_exists(out)) && strstr(err, want),
           "%s: exit %d, %d stderr line%s%s: %s", what, rc, lines, lines == 1 ? "" : "s",
-          out ? (exists(out) ? ", OUTPUT LEFT BEHIND" : ", no output") : "", err);
+          out ? (test_path_exists(out) ? ", OUTPUT LEFT BEHIND" : ", no output") : "", err);
 }
 
 static void test_deep(void)
@@ -383,7 +366,7 @@ static void test_events(void)
           "the same trends without the drop: no events (%d)", n);
     ok = muon_events_run(D "/ev", MUON_EVENT_K_DEFAULT, MUON_EVENT_WINDOW_DEFAULT, &n);
     check(ok == MUON_OK && n == 1 &&
-          exists(D "/ev/events.csv"), "muon_events_run writes events.csv beside metrics.csv (%d event)", n);
+          test_path_exists(D "/ev/events.csv"), "muon_events_run writes events.csv beside metrics.csv (%d event)", n);
     ok = muon_events_read(D "/ev/events.csv", &back, &nb) == MUON_OK && nb == 1 && back[0].step == 300 && back[0].layer == 1 &&
          back[0].kind == 0 && back[0].metric == muon_metric_index("alignment_left");
     check(ok, "events.csv reads back (%d event)", nb);

@@ -32,13 +32,6 @@ static char *slurp(const char *path, long *n)
     return b;
 }
 
-static int exists(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f) fclose(f);
-    return f != NULL;
-}
-
 static int file_is(const char *path, const char *want)
 {
     long n;
@@ -108,23 +101,23 @@ static void test_atomic(void)
     char *s;
     if (system("rm -rf " D " && mkdir -p " D) != 0) { check(0, "cannot create " D); return; }
     st = muon_atomic_write(D "/a.txt", "old\n", 4);
-    check(st == 0 && file_is(D "/a.txt", "old\n") && !exists(D "/a.txt.tmp"), "atomic write: content, no temporary left");
+    check(st == 0 && file_is(D "/a.txt", "old\n") && !test_path_exists(D "/a.txt.tmp"), "atomic write: content, no temporary left");
     st = muon_afile_open(&a, D "/a.txt");
     muon_afile_printf(&a, "%d %s\n", 42, "new");
-    check(st == 0 && file_is(D "/a.txt", "old\n") && exists(D "/a.txt.tmp"), "until commit the target is the old file");
+    check(st == 0 && file_is(D "/a.txt", "old\n") && test_path_exists(D "/a.txt.tmp"), "until commit the target is the old file");
     st = muon_afile_commit(&a);
-    check(st == 0 && file_is(D "/a.txt", "42 new\n") && !exists(D "/a.txt.tmp"), "commit renames the new file into place");
+    check(st == 0 && file_is(D "/a.txt", "42 new\n") && !test_path_exists(D "/a.txt.tmp"), "commit renames the new file into place");
     st = muon_afile_open(&a, D "/a.txt");
     muon_afile_write(&a, "junk", 4);
     muon_afile_abort(&a);
-    check(st == 0 && file_is(D "/a.txt", "42 new\n") && !exists(D "/a.txt.tmp"), "abort keeps the target, removes the temporary");
+    check(st == 0 && file_is(D "/a.txt", "42 new\n") && !test_path_exists(D "/a.txt.tmp"), "abort keeps the target, removes the temporary");
 
     /* a full disk after 3 bytes */
     muon_io_fail_after_bytes(3);
     st = muon_atomic_write(D "/a.txt", "0123456789", 10);
     muon_io_fail_after_bytes(-1);
     check(st == MUON_ERR_IO && strstr(muon_last_error(), strerror(ENOSPC)) && strstr(muon_last_error(), "a.txt.tmp") &&
-          file_is(D "/a.txt", "42 new\n") && !exists(D "/a.txt.tmp"),
+          file_is(D "/a.txt", "42 new\n") && !test_path_exists(D "/a.txt.tmp"),
           "full disk: error with errno's reason, old file kept, no temporary: %s", muon_last_error());
     st = muon_atomic_write(D "/no/such/dir/x", "x", 1);
     check(st == MUON_ERR_IO && strstr(muon_last_error(), strerror(ENOENT)), "missing directory: says why: %s", muon_last_error());
@@ -161,7 +154,7 @@ static void test_writers_full_disk(void)
         muon_io_fail_after_bytes(-1);
         after = slurp(D "/ck.safetensors", &n1);
         tries++;
-        if (st != MUON_ERR_IO || !after || n1 != n0 || memcmp(after, before, (size_t)n0) || exists(D "/ck.safetensors.tmp")) bad++;
+        if (st != MUON_ERR_IO || !after || n1 != n0 || memcmp(after, before, (size_t)n0) || test_path_exists(D "/ck.safetensors.tmp")) bad++;
         free(after);
         st = 0;
     }
@@ -183,7 +176,7 @@ static void test_writers_full_disk(void)
         muon_io_fail_after_bytes(-1);
         after = slurp(D "/p.png", &n1);
         tries++;
-        if (st != MUON_ERR_IO || !after || n1 != n0 || memcmp(after, before, (size_t)n0) || exists(D "/p.png.tmp")) bad++;
+        if (st != MUON_ERR_IO || !after || n1 != n0 || memcmp(after, before, (size_t)n0) || test_path_exists(D "/p.png.tmp")) bad++;
         free(after);
         st = 0;
     }
@@ -211,7 +204,7 @@ static void test_writers_full_disk(void)
         st = st ? st : muon_run_json_write(D "/run.json", &tc, &rs);
         muon_io_fail_after_bytes(-1);
         after = slurp(D "/run.json", &n1);
-        check(st == MUON_ERR_IO && before && after && n1 == n0 && !memcmp(before, after, (size_t)n0) && !exists(D "/run.json.tmp"),
+        check(st == MUON_ERR_IO && before && after && n1 == n0 && !memcmp(before, after, (size_t)n0) && !test_path_exists(D "/run.json.tmp"),
               "run.json on a full disk: error, old file kept: %s", muon_last_error());
         free(before);
         free(after);
@@ -232,7 +225,7 @@ static void test_writers_full_disk(void)
         else muon_metric_log_discard(lg);
         muon_io_fail_after_bytes(-1);
         check(st == MUON_ERR_IO && file_is(D "/an.csv", "step,layer,matrix,metric,value\n0,0,q,sigma_max,1.5\n") &&
-              !exists(D "/an.csv.tmp"), "atomic metric CSV on a full disk: error, old file kept: %s", muon_last_error());
+              !test_path_exists(D "/an.csv.tmp"), "atomic metric CSV on a full disk: error, old file kept: %s", muon_last_error());
     }
 }
 
@@ -283,14 +276,14 @@ static void test_tmpfs(void)
             int x, y, comp;
             unsigned char *px;
             snprintf(p, sizeof p, D "/tmpfs/plot/research_plots/%s.png", pngs[i]);
-            if (!exists(p)) continue;
+            if (!test_path_exists(p)) continue;
             present++;
             px = stbi_load(p, &x, &y, &comp, 3);
             if (px) whole++;
             stbi_image_free(px);
         }
         check(rc == 2 && strstr(err, strerror(ENOSPC)) && present == whole && present < 12 &&
-              !exists(D "/tmpfs/plot/research_plots/loss.png.tmp"),
+              !test_path_exists(D "/tmpfs/plot/research_plots/loss.png.tmp"),
               "plot on a full disk: exit %d, %d PNGs written, all %d decode, no temporaries: %s", rc, present, whole, err);
     } else check(0, "could not prepare the plot run (exit %d)", rc);
     run_cmd("umount " D "/tmpfs", NULL, 0);

@@ -210,3 +210,20 @@ int main(int argc, char **argv)
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail ? 1 : 0;
 }
+
+int test_stderr_lines(void)
+{
+    FILE *f = fopen("build/test_stderr.txt", "r");
+    int c, n = 0, last = '\n';
+    if (!f) return -1;
+    while ((c = fgetc(f)) != EOF) { if (c == '\n') n++; last = c; }
+    fclose(f);
+    return n + (last != '\n');
+}
+
+int test_path_exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f) { fclose(f); return 1; }
+    return 0;
+}

@@ -176,20 +176,13 @@ static int file_has(const char *path, const char *needle)
     return strstr(b, needle) != NULL;
 }
 
-static int exists(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f) { fclose(f); return 1; }
-    return 0;
-}
-
 static void refused(const char *what, const char *args, const char *out, const char *want_msg)
 {
     char cmd[1024], err[512];
     int rc;
     snprintf(cmd, sizeof cmd, "%s %s", muon_bin(), args);
     rc = run_cmd(cmd, err, sizeof err);
-    check(rc == 2 && !strncmp(err, "muon: ", 6) && (!want_msg || strstr(err, want_msg)) && !exists(out),
+    check(rc == 2 && !strncmp(err, "muon: ", 6) && (!want_msg || strstr(err, want_msg)) && !test_path_exists(out),
           "%s: exit %d, one line, nothing written: %s", what, rc, err);
 }
 
@@ -205,7 +198,7 @@ static void cli(void)
     for (i = 0, n = 0; i < MUON_COMPARE_NFIG; i++) {
         char p[256];
         snprintf(p, sizeof p, TD "/cmp/%s", muon_compare_files[i]);
-        n += exists(p);
+        n += test_path_exists(p);
     }
     check(n == MUON_COMPARE_NFIG, "compare wrote all %d figures (%d)", MUON_COMPARE_NFIG, n);
     img = stbi_load(TD "/cmp/compare_sigma_max_q.png", &w, &h, &n, 3);
@@ -224,8 +217,8 @@ static void cli(void)
     rc = run_cmd(cmd, err, sizeof err);
     check(rc == 0 && file_has(TD "/rep/report.md", "optimizer=muon (seeds 1,2)") &&
           file_has(TD "/rep/report.md", "optimizer=adamw (seeds 1,2)") && file_has(TD "/rep/report.md", "![") &&
-          file_has(TD "/rep/report.md", "## 7. The norm bound") && exists(TD "/rep/compare_depth.png") &&
-          !exists(TD "/rep/report.md.tmp"),
+          file_has(TD "/rep/report.md", "## 7. The norm bound") && test_path_exists(TD "/rep/compare_depth.png") &&
+          !test_path_exists(TD "/rep/report.md.tmp"),
           "report: report.md with seed groups labelled by what differs, figures linked and written, no temporary left");
     /* bad input */
     refused("compare with one run", "compare " RR "/muon_s1 --out " TD "/o1", TD "/o1", "at least 2");
