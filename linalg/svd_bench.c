@@ -7,6 +7,48 @@
 
 #include <stdlib.h>
 
+#ifdef MUON_BENCH_OPENBLAS
+#include <cblas.h>
+#include <lapacke.h>
+
+/* LAPACK beside each SVD row, on the same matrix in double (what our Jacobi
+ * works in): dgesdd (divide and conquer, the fast one) and dgesvj (LAPACK's
+ * one-sided Jacobi, our algorithm's relative), values only ('N') and with
+ * U, V. A row-major (m,n) matrix is the column-major (n,m) A^T, whose SVD has
+ * the same values and the vectors swapped, so no transpose is needed; dgesvj
+ * wants rows >= columns, which A^T or A has. Returns the best time in s, or
+ * a negative number if LAPACK failed. */
+static double lapack_time(int m, int n, const float *A, int vectors, int gesvj, double *work,
+                          size_t nwork, int reps)
+{
+    int M = n, N = m, r = m < n ? m : n, k, info = 0;       /* column-major A^T is (n, m) */
+    double *a = work, *s = a + (size_t)m * n, *u = s + r, *vt = u + (size_t)M * r;
+    double *sv = vt + (size_t)r * N, best = 1e300, spent = 0.0;
+    size_t i;
+    (void)nwork;
+    for (k = 0; k < reps && spent < 2.0; k++) {
+        double t;
+        for (i = 0; i < (size_t)m * n; i++) a[i] = A[i];
+        t = muon_seconds();
+        if (!gesvj) {
+            info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, vectors ? 'S' : 'N', M, N, a, M, s, u, M, vt, r);
+        } else if (M >= N) {
+            info = LAPACKE_dgesvj(LAPACK_COL_MAJOR, 'G', vectors ? 'U' : 'N', vectors ? 'V' : 'N',
+                                  M, N, a, M, s, 0, vt, N, sv);
+        } else {
+            /* (M < N): A^T is wide, so hand dgesvj A itself, row-major = column-major of A */
+            info = LAPACKE_dgesvj(LAPACK_ROW_MAJOR, 'G', vectors ? 'U' : 'N', vectors ? 'V' : 'N',
+                                  m, n, a, n, s, 0, vt, n, sv);
+        }
+        t = muon_seconds() - t;
+        if (info != 0) return -1.0;
+        spent += t;
+        if (t < best) best = t;
+    }
+    return best;
+}
+#endif
+
 static int bench_one_svd(FILE *out, int m, int n, int vectors, int reps)
 {
     int r = m < n ? m : n, k, st = MUON_OK;
@@ -27,9 +69,24 @@ static int bench_one_svd(FILE *out, int m, int n, int vectors, int reps)
         spent += t;
         if (t < best) best = t;
     }
-    fprintf(out, "svd   %5d x %-5d %-12s %9.4f s   sweeps %2d  max|cos| %.1e%s\n", m, n,
+    fprintf(out, "svd   %5d x %-5d %-12s %9.4f s   sweeps %2d  max|cos| %.1e%s", m, n,
             vectors ? "U, S, V" : "values only", best, info.sweeps, info.max_cos,
             info.converged ? "" : "  NOT CONVERGED");
+#ifdef MUON_BENCH_OPENBLAS
+    {
+        /* a, s, u, vt, and dgesvj's 6-entry stat and work beyond */
+        size_t nwork = (size_t)m * n * 2 + (size_t)r * (m + n + 2) + 64 + (size_t)(m > n ? m : n) * 8;
+        double *work = muon_alloc(nwork * sizeof *work), tsdd, tsvj;
+        if (!work) { st = MUON_ERR_NOMEM; goto done; }
+        openblas_set_num_threads(muon_threads());
+        tsdd = lapack_time(m, n, A, vectors, 0, work, nwork, reps);
+        tsvj = lapack_time(m, n, A, vectors, 1, work, nwork, reps);
+        muon_free(work);
+        fprintf(out, "   dgesdd %9.4f s (muon/dgesdd %5.2f)  dgesvj %9.4f s (muon/dgesvj %5.2f)",
+                tsdd, best / tsdd, tsvj, best / tsvj);
+    }
+#endif
+    fputc('\n', out);
 done:
     muon_free(A); muon_free(S); muon_free(U); muon_free(V);
     return st;
@@ -63,7 +120,13 @@ int muon_bench_svd(FILE *out)
     static const int shapes[][2] = {{128, 128}, {512, 512}, {512, 2048}};
     int i, k, st;
     fprintf(out, "# SVD (one-sided Jacobi, double inside) and orthogonalisers; best of 3,"
-                 " %d thread(s)\n", muon_threads());
+                 " %d thread(s)%s\n", muon_threads(),
+#ifdef MUON_BENCH_OPENBLAS
+            "; LAPACK (OpenBLAS) in double on the same matrix, same threads"
+#else
+            ""
+#endif
+            );
     for (i = 0; i < 3; i++)
         for (k = 0; k < 2; k++)
             if ((st = bench_one_svd(out, shapes[i][0], shapes[i][1], k, 3))) return st;
