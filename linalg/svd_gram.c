@@ -28,6 +28,7 @@
  * implicit QL iteration with Wilkinson's shift, plane rotations accumulated
  * into the eigenvector matrix when vectors are wanted. */
 #include "linalg/svd_gram.h"
+#include "linalg/omp.h"
 
 #include <float.h>
 #include <math.h>
@@ -81,19 +82,38 @@ static void tridiagonalize(int N, double *a, double *d, double *e, int vecs)
                 h -= f * g;
                 A_(i, l) = f - g;              /* row i, 0..l, is now u */
                 f = 0.0;
-                for (j = 0; j <= l; j++) {     /* p = A u / h into e[0..l] */
-                    if (vecs) A_(j, i) = A_(i, j) / h;
+                /* p = A u / h into e[0..l], A symmetric from its lower
+                 * triangle read row by row (each row j gives p_j its dot and
+                 * every p_k, k < j, an axpy term), so every access is
+                 * contiguous and vectorises */
+                for (j = 0; j <= l; j++) e[j] = 0.0;
+                for (j = 0; j <= l; j++) {
+                    const double *restrict aj = a + (size_t)j * N, *restrict u = a + (size_t)i * N;
+                    double *restrict p = e;
+                    const double uj = u[j];
                     g = 0.0;
-                    for (k = 0; k <= j; k++) g += A_(j, k) * A_(i, k);
-                    for (k = j + 1; k <= l; k++) g += A_(k, j) * A_(i, k);
-                    e[j] = g / h;
+MUON_OMP(omp simd reduction(+:g))
+                    for (k = 0; k < j; k++) {
+                        g += aj[k] * u[k];
+                        p[k] += aj[k] * uj;
+                    }
+                    e[j] += g + aj[j] * uj;
+                }
+                for (j = 0; j <= l; j++) {
+                    if (vecs) A_(j, i) = A_(i, j) / h;
+                    e[j] /= h;
                     f += e[j] * A_(i, j);
                 }
                 hh = f / (h + h);
                 for (j = 0; j <= l; j++) {     /* A -= u q^T + q u^T, q = p - hh u */
                     f = A_(i, j);
                     e[j] = g = e[j] - hh * f;
-                    for (k = 0; k <= j; k++) A_(j, k) -= f * e[k] + g * A_(i, k);
+                    {
+                        double *restrict aj = a + (size_t)j * N;
+                        const double *restrict u = a + (size_t)i * N, *restrict q = e;
+MUON_OMP(omp simd)
+                        for (k = 0; k <= j; k++) aj[k] -= f * q[k] + g * u[k];
+                    }
                 }
             }
         } else {
@@ -149,7 +169,10 @@ static int tridiagonal_ql(int N, double *d, double *e, double *zt)
             p = 0.0;
             for (i = m - 1; i >= l; i--) {
                 double f = s * e[i], b = c * e[i];
-                e[i + 1] = r = hypot(f, g);
+                /* not hypot (a tenth of the run): f, g are entries of a Gram
+                 * matrix of float32 data, |.| < 1e80, so no square overflows,
+                 * and one that underflows is handled by the split below */
+                e[i + 1] = r = sqrt(f * f + g * g);
                 if (r == 0.0) {                            /* underflow: split here */
                     d[i + 1] -= p;
                     e[m] = 0.0;
@@ -220,17 +243,54 @@ int muon_svd_gram_ws(muon_workspace *ws, int m, int n, const float *A, float *S,
         return muon_error(MUON_ERR_NOMEM, "svd gram: out of memory for a %dx%d matrix", m, n);
     gram_layout(ws, M, N, k, &b);
 
-    /* C(N,M): B's columns as rows, in double */
+    /* D(M,N) = B in double, row-major: for tall A a copy, for wide A its
+     * transpose, in 32 x 32 tiles so both sides stay in cache */
     if (tall) {
-        for (i = 0; i < m; i++)
-            for (j = 0; j < n; j++) b.C[(size_t)j * M + i] = A[(size_t)i * n + j];
+        size_t q, mn = (size_t)m * n;
+        for (q = 0; q < mn; q++) b.C[q] = A[q];
     } else {
-        for (i = 0; i < (int)((size_t)m * n); i++) b.C[i] = A[i];
+        int i0, j0;
+        for (i0 = 0; i0 < m; i0 += 32)
+            for (j0 = 0; j0 < n; j0 += 32)
+                for (i = i0; i < m && i < i0 + 32; i++)
+                    for (j = j0; j < n && j < j0 + 32; j++)
+                        b.C[(size_t)j * N + i] = A[(size_t)i * n + j];
     }
-    /* G = C C^T, lower triangle (all that tridiagonalize reads) */
-    for (i = 0; i < N; i++)
-        for (j = 0; j <= i; j++)
-            b.G[(size_t)i * N + j] = gdot(b.C + (size_t)i * M, b.C + (size_t)j * M, M);
+    /* G = D^T D, lower triangle (all that tridiagonalize reads), as rank-4
+     * updates by four rows of D at a time: row i of G gets four multiply-adds
+     * per load and store, every access contiguous. The order of the M terms
+     * of each entry is fixed (rows in order, four at a time), whatever the
+     * build or thread count. */
+    memset(b.G, 0, (size_t)N * N * sizeof *b.G);
+    for (t = 0; t < M; t += 4) {
+        const double *r0 = b.C + (size_t)t * N;
+        const double *r1 = t + 1 < M ? r0 + N : NULL, *r2 = t + 2 < M ? r0 + 2 * N : NULL;
+        const double *r3 = t + 3 < M ? r0 + 3 * N : NULL;
+        if (!r3) {
+            /* the last 1-3 rows one at a time */
+            const double *rr[3];
+            int q, nq = 0;
+            rr[nq++] = r0;
+            if (r1) rr[nq++] = r1;
+            if (r2) rr[nq++] = r2;
+            for (q = 0; q < nq; q++)
+                for (i = 0; i < N; i++) {
+                    double *restrict gi = b.G + (size_t)i * N;
+                    const double *restrict x = rr[q];
+                    const double xi = x[i];
+MUON_OMP(omp simd)
+                    for (j = 0; j <= i; j++) gi[j] += xi * x[j];
+                }
+            break;
+        }
+        for (i = 0; i < N; i++) {
+            double *restrict gi = b.G + (size_t)i * N;
+            const double *restrict x0 = r0, *restrict x1 = r1, *restrict x2 = r2, *restrict x3 = r3;
+            const double a0 = x0[i], a1 = x1[i], a2 = x2[i], a3 = x3[i];
+MUON_OMP(omp simd)
+            for (j = 0; j <= i; j++) gi[j] += ((a0 * x0[j] + a1 * x1[j]) + (a2 * x2[j] + a3 * x3[j]));
+        }
+    }
 
     tridiagonalize(N, b.G, b.d, b.e, k > 0);
     if (k > 0)   /* Zt = Q^T: rows are Q's columns */
@@ -254,11 +314,7 @@ int muon_svd_gram_ws(muon_workspace *ws, int m, int n, const float *A, float *S,
         double l = b.d[b.ord[t]], sig = l > 0.0 ? sqrt(l) : 0.0;
         float *Uy = tall ? Vk : Uk, *Uz = tall ? Uk : Vk;
         for (j = 0; j < N; j++) Uy[(size_t)j * k + t] = sig > 0.0 ? (float)y[j] : 0.0f;
-        memset(b.z, 0, (size_t)M * sizeof *b.z);
-        for (j = 0; j < N; j++) {
-            const double *c = b.C + (size_t)j * M, yj = y[j];
-            for (i = 0; i < M; i++) b.z[i] += c[i] * yj;
-        }
+        for (i = 0; i < M; i++) b.z[i] = gdot(b.C + (size_t)i * N, y, N);
         for (i = 0; i < M; i++) Uz[(size_t)i * k + t] = sig > 0.0 ? (float)(b.z[i] / sig) : 0.0f;
     }
     return MUON_OK;
