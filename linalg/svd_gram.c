@@ -60,8 +60,8 @@ static double gdot(const double *restrict x, const double *restrict y, int n)
 
 /* a(N,N) symmetric (lower triangle read) -> tridiagonal: d diagonal, e[i] the
  * sub-diagonal entry (i, i-1) (e[0] = 0). With vecs, a ends holding the
- * orthogonal Q of A = Q T Q^T; without, a is scratch. */
-static void tridiagonalize(int N, double *a, double *d, double *e, int vecs)
+ * orthogonal Q of A = Q T Q^T (w(N) scratch); without, a is scratch (w unused). */
+static void tridiagonalize(int N, double *a, double *d, double *e, int vecs, double *restrict w)
 {
     int i, j, k;
 #define A_(r, c) a[(size_t)(r) * N + (c)]
@@ -126,12 +126,24 @@ MUON_OMP(omp simd)
     for (i = 0; i < N; i++) {
         int l = i - 1;
         if (vecs) {
-            if (d[i] != 0.0)                   /* apply reflector i to the Q built so far */
-                for (j = 0; j <= l; j++) {
-                    double g = 0.0;
-                    for (k = 0; k <= l; k++) g += A_(i, k) * A_(k, j);
-                    for (k = 0; k <= l; k++) A_(k, j) -= g * A_(k, i);
+            if (d[i] != 0.0) {                 /* apply reflector i to the Q built so far */
+                /* Q(0..l, 0..l) -= (u/h) (u^T Q): w = u^T Q accumulated row by
+                 * row of Q, then a rank-1 update by rows, all contiguous */
+                const double *restrict u = a + (size_t)i * N;
+                for (j = 0; j <= l; j++) w[j] = 0.0;
+                for (k = 0; k <= l; k++) {
+                    const double *restrict qk = a + (size_t)k * N;
+                    const double uk = u[k];
+MUON_OMP(omp simd)
+                    for (j = 0; j <= l; j++) w[j] += uk * qk[j];
                 }
+                for (k = 0; k <= l; k++) {
+                    double *restrict qk = a + (size_t)k * N;
+                    const double vk = A_(k, i);
+MUON_OMP(omp simd)
+                    for (j = 0; j <= l; j++) qk[j] -= vk * w[j];
+                }
+            }
             d[i] = A_(i, i);
             A_(i, i) = 1.0;
             for (j = 0; j <= l; j++) A_(j, i) = A_(i, j) = 0.0;
@@ -292,7 +304,7 @@ MUON_OMP(omp simd)
         }
     }
 
-    tridiagonalize(N, b.G, b.d, b.e, k > 0);
+    tridiagonalize(N, b.G, b.d, b.e, k > 0, b.z);
     if (k > 0)   /* Zt = Q^T: rows are Q's columns */
         for (i = 0; i < N; i++)
             for (j = 0; j < N; j++) b.Zt[(size_t)i * N + j] = b.G[(size_t)j * N + i];

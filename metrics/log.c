@@ -13,6 +13,7 @@
  * the kept rows to "<path>.tmp" and renaming it over path (atomic on POSIX),
  * so a crash during the rewrite leaves either the old or the new file. */
 #include "metrics/metrics.h"
+#include "metrics/spectral.h"
 
 #include <errno.h>
 #include <math.h>
@@ -23,6 +24,7 @@
 struct muon_metric_log {
     FILE *f;
     char *path;
+    muon_tracker_pool pool;   /* the tracker's scratch, kept from pass to pass */
 };
 
 static const char header[] = "step,layer,matrix,metric,value\n";
@@ -223,6 +225,9 @@ int muon_metric_log_close(muon_metric_log *log)
     if (fflush(log->f) != 0 || ferror(log->f)) st = io_error(log->path, "write", errno);
     if (fclose(log->f) != 0 && !st) st = io_error(log->path, "close", errno);
     muon_free(log->path);
+    muon_tracker_pool_free(&log->pool);
     muon_free(log);
     return st;
 }
+
+muon_tracker_pool *muon_metric_log_pool(muon_metric_log *log) { return &log->pool; }

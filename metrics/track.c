@@ -27,8 +27,27 @@ static int compute_one(muon_workspace ws[2], const muon_model *m, const muon_upd
                                 u && u->orth_out ? u->orth_out + off : NULL, out);
 }
 
+void muon_tracker_pool_free(muon_tracker_pool *p)
+{
+    int i;
+    if (!p) return;
+    for (i = 0; i < p->n; i++) muon_workspace_free(&p->ws[i]);
+    muon_free(p->ws);
+    p->ws = NULL;
+    p->n = 0;
+}
+
 int muon_metrics_model(const muon_model *m, const muon_update_view *u,
                        muon_metrics *out, int cap)
+{
+    muon_tracker_pool pool = {NULL, 0};
+    int st = muon_metrics_model_pool(&pool, m, u, out, cap);
+    muon_tracker_pool_free(&pool);
+    return st;
+}
+
+int muon_metrics_model_pool(muon_tracker_pool *pool, const muon_model *m,
+                            const muon_update_view *u, muon_metrics *out, int cap)
 {
     muon_tracked *tr = NULL;
     muon_workspace *ws = NULL;
@@ -44,9 +63,17 @@ int muon_metrics_model(const muon_model *m, const muon_update_view *u,
     status = muon_calloc((size_t)n, sizeof *status);
     order = muon_alloc((size_t)n * sizeof *order);
     /* two workspaces per thread (metric buffers, SVD scratch), grown by the
-     * first matrices and reused by the rest */
-    ws = muon_calloc((size_t)2 * nt, sizeof *ws);
-    if (!tr || !status || !order || !ws) { st = MUON_ERR_NOMEM; goto done; }
+     * first matrices and reused by the rest and by later passes */
+    if (!tr || !status || !order) { st = MUON_ERR_NOMEM; goto done; }
+    if (pool->n < 2 * nt) {
+        muon_workspace *grown = muon_calloc((size_t)2 * nt, sizeof *grown);
+        if (!grown) { st = MUON_ERR_NOMEM; goto done; }
+        for (i = 0; i < pool->n; i++) grown[i] = pool->ws[i];
+        muon_free(pool->ws);
+        pool->ws = grown;
+        pool->n = 2 * nt;
+    }
+    ws = pool->ws;
     muon_model_tracked(m, tr, n);
     /* largest first (ties in model order): with dynamic scheduling the big
      * matrices start early and the small ones fill the gaps at the end, so
@@ -74,8 +101,6 @@ MUON_OMP(omp parallel for schedule(dynamic, 1))
                                    muon_matrix_name(tr[i].kind), tr[i].rows, tr[i].cols);
     }
 done:
-    for (i = 0; ws && i < 2 * nt; i++) muon_workspace_free(&ws[i]);
-    muon_free(ws);
     muon_free(order);
     muon_free(tr);
     muon_free(status);
@@ -96,7 +121,7 @@ int muon_metrics_track(muon_metric_log *log, long step, const muon_model *m,
     res = muon_alloc((size_t)n * sizeof *res);
     if (!tr || !res) { st = MUON_ERR_NOMEM; goto done; }
     muon_model_tracked(m, tr, n);
-    if ((st = muon_metrics_model(m, u, res, n))) goto done;
+    if ((st = muon_metrics_model_pool(muon_metric_log_pool(log), m, u, res, n))) goto done;
     for (i = 0; i < n; i++)
         if ((st = muon_metric_log_metrics(log, step, tr[i].layer, muon_matrix_name(tr[i].kind), &res[i]))) goto done;
     st = muon_metric_log_flush(log);

@@ -4,6 +4,7 @@
  * least disturbed one). The optimizer step is not in the step time, so the
  * overhead printed is an upper bound. */
 #include "metrics/metrics.h"
+#include "metrics/spectral.h"
 
 int muon_bench_metrics(FILE *out)
 {
@@ -17,6 +18,7 @@ int muon_bench_metrics(FILE *out)
     double best_pass = 1e30, best_step = 1e30;
     muon_rng r;
     muon_tracked *tr = NULL;
+    muon_tracker_pool pool = {NULL, 0};   /* kept across passes, as the trainer's log keeps it */
 
     if ((st = muon_config_named("nano", &cfg))) return st;
     if ((st = muon_model_create(&m, &cfg))) return st;
@@ -55,7 +57,7 @@ int muon_bench_metrics(FILE *out)
     }
     for (rep = 0; rep < reps; rep++) {
         double t0 = muon_seconds(), t1, t2;
-        if ((st = muon_metrics_model(&m, &u, res, n))) goto done;
+        if ((st = muon_metrics_model_pool(&pool, &m, &u, res, n))) goto done;
         t1 = muon_seconds();
         if ((st = muon_model_forward(&m, tok, tgt, B, T))) goto done;
         muon_model_zero_grad(&m);
@@ -71,6 +73,7 @@ int muon_bench_metrics(FILE *out)
     fprintf(out, "  overhead at --track-every %d: %.1f%% of training time (at most; optimizer step not counted)\n",
             MUON_DEFAULT_TRACK_EVERY, 100.0 * best_pass / (best_pass + MUON_DEFAULT_TRACK_EVERY * best_step));
 done:
+    muon_tracker_pool_free(&pool);
     muon_free(res); muon_free(tr); muon_free(delta); muon_free(mom); muon_free(orth);
     muon_free(tok); muon_free(tgt);
     muon_model_free(&m);
