@@ -9,7 +9,7 @@
  * memory; a failed matrix is recomputed on the calling thread, so the error
  * message is set by one thread and names the matrix.
  *
- * Cost: see MUON_DEFAULT_TRACK_EVERY in muon.h and `muon_bench_metrics`
+ * Cost: see MUON_DEFAULT_TRACK_EVERY in metrics/metrics.h and `muon_bench_metrics`
  * (metrics/track_bench.c). */
 #include "metrics/metrics.h"
 #include "metrics/spectral.h"

@@ -1,5 +1,5 @@
 /* Metric overhead benchmark: one tracking pass over `nano` (48 matrices, all
- * update buffers present: four SVDs per matrix) against one forward+backward
+ * update buffers present: values of W, dW, M, O and top-5 vectors of W, dW) against one forward+backward
  * step at nano's batch, best of N (the machine is shared; the best run is the
  * least disturbed one). The optimizer step is not in the step time, so the
  * overhead printed is an upper bound. */
@@ -35,8 +35,9 @@ int muon_bench_metrics(FILE *out)
     tgt = muon_alloc((size_t)B * T * sizeof(int));
     if (!res || !tr || !delta || !mom || !orth || !tok || !tgt) { st = MUON_ERR_NOMEM; goto done; }
 
-    /* realistic inputs: M a random gradient average, O = orth(M) (the
-     * Jacobi SVD converges faster on near-orthogonal O), dW = -0.02 O */
+    /* realistic inputs: M a random gradient average, O = orth(M) (its
+     * clustered spectrum is the hard case for the alignments' top vectors),
+     * dW = -0.02 O */
     muon_rng_seed(&r, 7);
     muon_rng_fill_normal(&r, mom, m.num_params, 1e-3f);
     muon_model_tracked(&m, tr, n);
