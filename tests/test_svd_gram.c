@@ -87,8 +87,46 @@ done:
     free(S); free(Sj); free(U); free(V); free(Uk); free(Vk); free(S0);
 }
 
+/* The metrics' "no SVD twice for one subspace": dW = c O (Muon without weight
+ * decay) takes dW's vectors from O's SVD, which must give dW's own
+ * alignments; dW with weight decay (not a multiple) must take its own SVD,
+ * bit for bit what it gets without O. */
+static void shared_subspace(void)
+{
+    enum { R = 48, C = 32 };
+    static float W[R * C], O[R * C], D[R * C], Dwd[R * C];
+    muon_metrics with_o, without_o;
+    int i, j, st1, st2;
+    test_fill_random(W, R * C, 31);
+    test_fill_random(O, R * C, 32);
+    /* clear gaps at the top of O, so its top-5 vectors are well defined */
+    for (i = 0; i < R; i++)
+        for (j = 0; j < C; j++) O[i * C + j] *= (float)pow(10.0, -2.0 * j / C);
+    for (i = 0; i < R * C; i++) {
+        D[i] = (W[i] + (-0.01f) * O[i]) - W[i];                 /* the float update, as the optimizer makes it */
+        Dwd[i] = (W[i] * 0.999f + (-0.01f) * O[i]) - W[i];      /* with weight decay */
+    }
+    st1 = muon_metrics_compute(R, C, W, D, NULL, O, &with_o);
+    st2 = muon_metrics_compute(R, C, W, D, NULL, NULL, &without_o);
+    check(st1 == MUON_OK && st2 == MUON_OK &&
+          fabs(with_o.value[MUON_METRIC_ALIGNMENT_LEFT] - without_o.value[MUON_METRIC_ALIGNMENT_LEFT]) <= 1e-6 &&
+          fabs(with_o.value[MUON_METRIC_ALIGNMENT_RIGHT] - without_o.value[MUON_METRIC_ALIGNMENT_RIGHT]) <= 1e-6,
+          "metrics: dW = -0.01 O through O's SVD gives dW's own alignments (%.9f vs %.9f, %.9f vs %.9f; atol 1e-6)",
+          with_o.value[MUON_METRIC_ALIGNMENT_LEFT], without_o.value[MUON_METRIC_ALIGNMENT_LEFT],
+          with_o.value[MUON_METRIC_ALIGNMENT_RIGHT], without_o.value[MUON_METRIC_ALIGNMENT_RIGHT]);
+    st1 = muon_metrics_compute(R, C, W, Dwd, NULL, O, &with_o);
+    st2 = muon_metrics_compute(R, C, W, Dwd, NULL, NULL, &without_o);
+    check(st1 == MUON_OK && st2 == MUON_OK &&
+          with_o.value[MUON_METRIC_ALIGNMENT_LEFT] == without_o.value[MUON_METRIC_ALIGNMENT_LEFT] &&
+          with_o.value[MUON_METRIC_ALIGNMENT_RIGHT] == without_o.value[MUON_METRIC_ALIGNMENT_RIGHT] &&
+          !isnan(with_o.value[MUON_METRIC_ALIGNMENT_LEFT]),
+          "metrics: dW with weight decay is not taken for a multiple of O (same bits with and without O: %.9f, %.9f)",
+          with_o.value[MUON_METRIC_ALIGNMENT_LEFT], with_o.value[MUON_METRIC_ALIGNMENT_RIGHT]);
+}
+
 void suite_svd_gram(void)
 {
+    shared_subspace();
     static const int shapes[][2] = {{128, 128}, {128, 512}, {512, 128}, {128, 384}, {40, 25}, {25, 40},
                                     {1, 7}, {9, 1}, {3, 3}};
     char what[96];
