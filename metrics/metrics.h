@@ -7,11 +7,12 @@
 #include "model/model_internal.h"
 
 /* Default --track-every. A tracking pass computes only what the metrics read
- * (metrics/spectral.c: Gram-path values, top-k vectors of W and dW); measured
- * on the shared 2-core machine, one thread, `muon train --model nano --steps
- * 60 --track-every 10`: tracking 3.3 s of 44.6 s (7.3%, seconds_track
- * against seconds_train in run.json), so every 10 steps stays under 10% of
- * training and `make run` samples each research curve 50 times. */
+ * (metrics/spectral.c: Gram-path values, top-k vectors of W and dW, O's SVD
+ * shared with dW). Measured with `muon train --model nano --steps 60
+ * --threads 1` at this default, run.json's seconds_track against
+ * seconds_total: 1.47 s of 23.9 s (6.1%) on a quiet moment of the shared
+ * 2-core machine, 3.3 s of 44.9 s (7.3%) under load. So every 10 steps stays
+ * under 10% of training, and `make run` samples each research curve 50 times. */
 #define MUON_DEFAULT_TRACK_EVERY 10
 /* k of alignment_left/right (docs/metrics.md#alignment_left); min(k, rank) is used when smaller. */
 #define MUON_ALIGN_K 5
