@@ -75,7 +75,7 @@ LDLIBS := $(STB_LIBS) $(LDLIBS)
 
 ifeq ($(BLAS),openblas)
   BENCH_CFLAGS = -DMUON_BENCH_OPENBLAS -I/usr/include/x86_64-linux-gnu/openblas-pthread
-  BENCH_LIBS   = -lopenblas
+  BENCH_LIBS   = -llapacke -lopenblas
 endif
 
 VARIANT := $(notdir $(CC))-omp$(OPENMP)-p$(PORTABLE)$(if $(BLAS),-$(BLAS))$(if $(filter 1,$(STB_IMPL)),-stb)$(if $(filter-out -O3,$(CFLAGS)),-f$(shell printf '%s' '$(CFLAGS) $(LDFLAGS)' | cksum | cut -d' ' -f1))

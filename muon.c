@@ -544,7 +544,8 @@ static int cmd_bench(int argc, char **argv)
                "  model    nano forward+backward time per step, tokens/s, GFLOP/s\n"
                "  train    nano full training step (Muon included) tokens/s, orthogonaliser share\n"
                "  metrics  one tracking pass over nano and its share of training time\n"
-               "  --blas   adds OpenBLAS beside GEMM (build with `make bench BLAS=openblas`)\n");
+               "  --blas   adds OpenBLAS beside GEMM (build with `make bench BLAS=openblas`, which\n"
+               "           also prints LAPACK dgesdd and dgesvj beside every SVD row)\n");
         return 0;
     }
     for (i = 0; i < argc; i++) {

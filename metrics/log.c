@@ -20,6 +20,7 @@
 #include "metrics/metrics.h"
 #include "io/atomic_file.h"
 #include "metrics/log_atomic.h"
+#include "metrics/spectral.h"
 
 #include <errno.h>
 #include <math.h>
@@ -35,6 +36,7 @@ struct muon_metric_log {
     size_t len, cap;
     long good;          /* file size after the last successful write */
     int status;         /* first write failure, sticky */
+    muon_tracker_pool pool;   /* the tracker's scratch, kept from pass to pass */
 };
 
 /* Rows waiting for a flush beyond this are written at the next row boundary. */
@@ -297,6 +299,7 @@ int muon_metric_log_flush(muon_metric_log *log)
 
 static void free_log(muon_metric_log *log)
 {
+    muon_tracker_pool_free(&log->pool);
     muon_free(log->buf);
     muon_free(log->path);
     muon_free(log);
@@ -325,3 +328,5 @@ void muon_metric_log_discard(muon_metric_log *log)
     else fclose(log->f);
     free_log(log);
 }
+
+muon_tracker_pool *muon_metric_log_pool(muon_metric_log *log) { return &log->pool; }

@@ -6,10 +6,13 @@
 #include "io/io.h"
 #include "model/model_internal.h"
 
-/* Default --track-every. One tracking pass computes 4 SVDs of each of
- * nano's 48 matrices; `muon bench metrics` prints its cost in training
- * steps and the share of a run it takes at this interval (a few percent). */
-#define MUON_DEFAULT_TRACK_EVERY 50
+/* Default --track-every. A tracking pass computes only what the metrics read
+ * (metrics/spectral.c: Gram-path values, top-k vectors of W and dW, O's SVD
+ * shared with dW); `muon bench metrics` prints its cost in training steps,
+ * and at this interval a pass stays under a tenth of training (the README's
+ * performance table has the measurement), so `make run` samples each
+ * research curve 50 times. */
+#define MUON_DEFAULT_TRACK_EVERY 10
 /* k of alignment_left/right (docs/metrics.md#alignment_left); min(k, rank) is used when smaller. */
 #define MUON_ALIGN_K 5
 

@@ -34,6 +34,8 @@
  *    (a diverged run logs NaN instead of running an SVD on garbage).
  */
 #include "metrics/metrics.h"
+#include "metrics/spectral.h"
+#include "linalg/svd_gram.h"
 
 #include <float.h>
 #include <math.h>
@@ -152,10 +154,12 @@ static void static_metrics(int rows, int cols, const float *W, const float *s, i
     v[MUON_METRIC_ORTHO_ERROR_WEIGHT] = ortho_error(s, r);
 }
 
-/* Mean singular value of A(:, :ka)^T B(:, :kb), A (n, r) and B (n, r) row-major
- * with r columns; ka, kb >= 1 and <= MUON_ALIGN_K. */
-static int mean_cosine(int n, int r, const float *A, int ka, const float *B, int kb,
-                       double *mean)
+/* Mean singular value of A(:, :ka)^T B(:, :kb), A (n, lda) and B (n, lda)
+ * row-major holding the vectors in their first columns; ka, kb >= 1 and
+ * <= MUON_ALIGN_K. The small SVD is the Jacobi (the reference; at 5 x 5 it
+ * costs nothing), its scratch in ws. */
+static int mean_cosine(muon_workspace *ws, int n, int lda, const float *A, int ka, const float *B,
+                       int kb, double *mean)
 {
     float C[MUON_ALIGN_K * MUON_ALIGN_K], s[MUON_ALIGN_K];
     int i, j, t, kmin = ka < kb ? ka : kb, st;
@@ -163,10 +167,10 @@ static int mean_cosine(int n, int r, const float *A, int ka, const float *B, int
     for (i = 0; i < ka; i++)
         for (j = 0; j < kb; j++) {
             double d = 0.0;
-            for (t = 0; t < n; t++) d += (double)A[(size_t)t * r + i] * (double)B[(size_t)t * r + j];
+            for (t = 0; t < n; t++) d += (double)A[(size_t)t * lda + i] * (double)B[(size_t)t * lda + j];
             C[i * kb + j] = (float)d;
         }
-    st = muon_svd(ka, kb, C, s, NULL, NULL, NULL);
+    st = muon_svd_ws(ws, ka, kb, C, s, NULL, NULL, NULL);
     if (st) return st;
     for (i = 0; i < kmin; i++) acc += s[i];
     *mean = acc / kmin;
@@ -179,12 +183,118 @@ static void fill_nan(muon_metrics *out, int first, int last)
     for (i = first; i <= last; i++) { out->value[i] = NAN; out->have[i] = 1; }
 }
 
-int muon_metrics_compute(int rows, int cols, const float *W, const float *dW,
-                         const float *M, const float *O, muon_metrics *out)
+/* The metrics' own buffers, laid out in ws[0]: values of W and of the
+ * update matrices, and the top-k vectors of W and dW (k = MUON_ALIGN_K at
+ * most: the alignments use no more). */
+typedef struct { float *sw, *sd, *so, *uw, *vw, *ud, *vd, *uf, *vf; } metric_bufs;
+
+static size_t metric_layout(muon_workspace *ws, int rows, int cols, int vecs, metric_bufs *b)
 {
-    int r, k, i, st = MUON_OK, w_ok, d_ok;
+    const int r = rows < cols ? rows : cols, k = r < MUON_ALIGN_K ? r : MUON_ALIGN_K;
+    size_t used = 0;
+    memset(b, 0, sizeof *b);
+#define TAKE(p, count) do { size_t bytes_ = (size_t)(count) * sizeof(float); \
+        if (ws) p = muon_workspace_take(ws, &used, bytes_); else used += muon_workspace_round(bytes_); } while (0)
+    TAKE(b->sw, r);
+    TAKE(b->sd, r);
+    TAKE(b->so, r);
+    if (vecs) {
+        TAKE(b->uw, (size_t)rows * k);
+        TAKE(b->vw, (size_t)cols * k);
+        TAKE(b->ud, (size_t)rows * k);
+        TAKE(b->vd, (size_t)cols * k);
+        TAKE(b->uf, (size_t)rows * r);   /* the Jacobi's full U, V when it must step in */
+        TAKE(b->vf, (size_t)cols * r);
+    }
+#undef TAKE
+    return used;
+}
+
+/* Largest error bound on the angle of the top-kx Gram-path vectors: an
+ * eigenvector of G = X^T X moves by about N eps ||G|| / gap, gap its
+ * eigenvalue's distance to the neighbouring ones (Davis-Kahan; LAPACK's
+ * ddisna bound). s(r) descending. */
+static double gram_vector_bound(int rows, int cols, const float *s, int r, int kx)
+{
+    const double l1 = (double)s[0] * s[0], nn = rows < cols ? rows : cols;
+    double worst = 0.0;
+    int t;
+    for (t = 0; t < kx; t++) {
+        double lt = (double)s[t] * s[t], gap = 1e300, b;
+        if (t > 0) gap = (double)s[t - 1] * s[t - 1] - lt;
+        if (t + 1 < r && lt - (double)s[t + 1] * s[t + 1] < gap) gap = lt - (double)s[t + 1] * s[t + 1];
+        b = gap > 0.0 ? nn * DBL_EPSILON * l1 / gap : 1e300;
+        if (b > worst) worst = b;
+    }
+    return worst;
+}
+
+/* Largest acceptable gram_vector_bound: far below the float32 rounding of the
+ * vectors and the 1e-6 the alignments are checked to. */
+#define GRAM_VECTOR_BOUND 1e-8
+
+/* Values s(r) of X and its top-k vectors U(rows,k), V(cols,k). The Gram path
+ * first; where its vectors could be off (a used vector whose singular value
+ * is small against sigma_1 and close to a neighbour: the squared condition
+ * number shows there, never at clustered values near sigma_1, where both
+ * methods share the bound eps sigma_1 / gap), the Jacobi recomputes values
+ * and vectors. */
+static int top_vectors(muon_workspace *ws, int rows, int cols, const float *X, float *s, int k,
+                       float *U, float *V, float *Uf, float *Vf)
+{
+    const int r = rows < cols ? rows : cols;
+    int st, kx, t, i;
+    if ((st = muon_svd_gram_ws(ws, rows, cols, X, s, k, U, V))) return st;
+    kx = numerical_rank(rows, cols, s, k);
+    if (gram_vector_bound(rows, cols, s, r, kx) <= GRAM_VECTOR_BOUND) return MUON_OK;
+    if ((st = muon_svd_ws(ws, rows, cols, X, s, Uf, Vf, NULL))) return st;
+    for (i = 0; i < rows; i++)
+        for (t = 0; t < k; t++) U[(size_t)i * k + t] = Uf[(size_t)i * r + t];
+    for (i = 0; i < cols; i++)
+        for (t = 0; t < k; t++) V[(size_t)i * k + t] = Vf[(size_t)i * r + t];
+    return MUON_OK;
+}
+
+/* 1 if dW = c O up to the rounding of the weight update, so that one SVD of
+ * O serves both (the same subspaces; |c| scales the values, the sign of c
+ * flips vectors, which no metric sees). Muon without weight decay gives
+ * dW = (W - step O) - W computed in float32: c = -step, and the difference
+ * is W's rounding, eps |W| per entry. Accepted when ||dW - c O||_F <=
+ * 1e-4 ||dW||_F, c the least-squares fit: then the top-k subspaces of dW
+ * and c O differ by at most that over their relative gap (in the 3-step
+ * golden run, alignments from O agree with NumPy's from dW to 3.3e-6, inside
+ * that test's 2e-4). With weight decay, or late in a run where the update
+ * falls to W's rounding, the test fails and dW gets its own SVD. */
+static int multiple_of_o(const float *dW, const float *O, size_t n)
+{
+    double oo = 0.0, od = 0.0, dd = 0.0, c, e = 0.0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        oo += (double)O[i] * O[i];
+        od += (double)O[i] * dW[i];
+        dd += (double)dW[i] * dW[i];
+    }
+    if (!(oo > 0.0) || !(dd > 0.0)) return 0;
+    c = od / oo;
+    for (i = 0; i < n; i++) {
+        double d = (double)dW[i] - c * O[i];
+        e += d * d;
+    }
+    return e <= 1e-8 * dd;
+}
+
+/* Every SVD here is the Gram-matrix path (linalg/svd_gram.c): values alone
+ * for M and O, values and the top-k vectors for W and dW -- exactly what the
+ * metrics read, and accurate enough for each of them (top_vectors hands the
+ * rare ill-separated case to the Jacobi) (the bound is argued in
+ * linalg/svd_gram.c; tests/test_svd.c checks the path against the Jacobi and
+ * tests/test_metrics.c every metric against NumPy). */
+int muon_metrics_compute_ws(muon_workspace ws[2], int rows, int cols, const float *W,
+                            const float *dW, const float *M, const float *O, muon_metrics *out)
+{
+    int r, k, i, st = MUON_OK, w_ok, d_ok, have_so = 0;
     size_t n;
-    float *sw = NULL, *uw = NULL, *vw = NULL, *sd = NULL, *ud = NULL, *vd = NULL;
+    metric_bufs b;
     double *v = out->value;
 
     memset(out, 0, sizeof *out);
@@ -194,23 +304,17 @@ int muon_metrics_compute(int rows, int cols, const float *W, const float *dW,
     r = rows < cols ? rows : cols;
     k = r < MUON_ALIGN_K ? r : MUON_ALIGN_K;
     n = (size_t)rows * (size_t)cols;
+    if ((st = muon_workspace_reserve(&ws[0], metric_layout(NULL, rows, cols, dW != NULL, &b))))
+        return muon_error(st, "metrics: out of memory for a %dx%d matrix", rows, cols);
+    metric_layout(&ws[0], rows, cols, dW != NULL, &b);
 
-    sw = muon_alloc((size_t)r * sizeof(float));
-    sd = muon_alloc((size_t)r * sizeof(float));
-    if (!sw || !sd) { st = MUON_ERR_NOMEM; goto done; }
-    if (dW) {
-        uw = muon_alloc((size_t)rows * r * sizeof(float));
-        vw = muon_alloc((size_t)cols * r * sizeof(float));
-        ud = muon_alloc((size_t)rows * r * sizeof(float));
-        vd = muon_alloc((size_t)cols * r * sizeof(float));
-        if (!uw || !vw || !ud || !vd) { st = MUON_ERR_NOMEM; goto done; }
-    }
-
-    /* W: values, plus the vectors when the alignments need them */
+    /* W: values, plus the top-k vectors when the alignments need them */
     w_ok = muon_all_finite(W, n);
     if (w_ok) {
-        if ((st = muon_svd(rows, cols, W, sw, uw, vw, NULL))) goto done;
-        static_metrics(rows, cols, W, sw, r, out);
+        st = dW ? top_vectors(&ws[1], rows, cols, W, b.sw, k, b.uw, b.vw, b.uf, b.vf)
+                : muon_svd_gram_ws(&ws[1], rows, cols, W, b.sw, 0, NULL, NULL);
+        if (st) goto done;
+        static_metrics(rows, cols, W, b.sw, r, out);
         for (i = MUON_METRIC_SIGMA_MAX; i <= MUON_METRIC_ORTHO_ERROR_WEIGHT; i++) out->have[i] = 1;
     } else {
         fill_nan(out, MUON_METRIC_SIGMA_MAX, MUON_METRIC_ORTHO_ERROR_WEIGHT);
@@ -219,15 +323,23 @@ int muon_metrics_compute(int rows, int cols, const float *W, const float *dW,
     if (dW) {
         d_ok = w_ok && muon_all_finite(dW, n);
         if (d_ok) {
-            int kw = numerical_rank(rows, cols, sw, k);
+            int kw = numerical_rank(rows, cols, b.sw, k);
             int kd;
-            if ((st = muon_svd(rows, cols, dW, sd, ud, vd, NULL))) goto done;
-            kd = numerical_rank(rows, cols, sd, k);
+            if (O && muon_all_finite(O, n) && multiple_of_o(dW, O, n)) {
+                /* no SVD twice for the same subspace: O's serves dW (its
+                 * values, kept for O's metrics below, rank dW the same) */
+                if ((st = top_vectors(&ws[1], rows, cols, O, b.so, k, b.ud, b.vd, b.uf, b.vf))) goto done;
+                have_so = 1;
+                kd = numerical_rank(rows, cols, b.so, k);
+            } else {
+                if ((st = top_vectors(&ws[1], rows, cols, dW, b.sd, k, b.ud, b.vd, b.uf, b.vf))) goto done;
+                kd = numerical_rank(rows, cols, b.sd, k);
+            }
             if (kw == 0 || kd == 0) {
                 fill_nan(out, MUON_METRIC_ALIGNMENT_LEFT, MUON_METRIC_ALIGNMENT_RIGHT);
             } else {
-                if ((st = mean_cosine(rows, r, uw, kw, ud, kd, &v[MUON_METRIC_ALIGNMENT_LEFT]))) goto done;
-                if ((st = mean_cosine(cols, r, vw, kw, vd, kd, &v[MUON_METRIC_ALIGNMENT_RIGHT]))) goto done;
+                if ((st = mean_cosine(&ws[1], rows, k, b.uw, kw, b.ud, kd, &v[MUON_METRIC_ALIGNMENT_LEFT]))) goto done;
+                if ((st = mean_cosine(&ws[1], cols, k, b.vw, kw, b.vd, kd, &v[MUON_METRIC_ALIGNMENT_RIGHT]))) goto done;
                 out->have[MUON_METRIC_ALIGNMENT_LEFT] = out->have[MUON_METRIC_ALIGNMENT_RIGHT] = 1;
             }
         } else {
@@ -237,8 +349,8 @@ int muon_metrics_compute(int rows, int cols, const float *W, const float *dW,
 
     if (M) {
         if (muon_all_finite(M, n)) {
-            if ((st = muon_svd(rows, cols, M, sd, NULL, NULL, NULL))) goto done;
-            v[MUON_METRIC_UPDATE_RANK] = effective_rank(rows, cols, sd, r);
+            if ((st = muon_svd_gram_ws(&ws[1], rows, cols, M, b.sd, 0, NULL, NULL))) goto done;
+            v[MUON_METRIC_UPDATE_RANK] = effective_rank(rows, cols, b.sd, r);
         } else {
             v[MUON_METRIC_UPDATE_RANK] = NAN;
         }
@@ -252,10 +364,10 @@ int muon_metrics_compute(int rows, int cols, const float *W, const float *dW,
 
     if (O) {
         if (muon_all_finite(O, n)) {
-            if ((st = muon_svd(rows, cols, O, sd, NULL, NULL, NULL))) goto done;
-            v[MUON_METRIC_ORTHO_ERROR_UPDATE] = ortho_error(sd, r);
-            v[MUON_METRIC_UPDATE_SV_MIN] = sd[r - 1];
-            v[MUON_METRIC_UPDATE_SV_MAX] = sd[0];
+            if (!have_so && (st = muon_svd_gram_ws(&ws[1], rows, cols, O, b.so, 0, NULL, NULL))) goto done;
+            v[MUON_METRIC_ORTHO_ERROR_UPDATE] = ortho_error(b.so, r);
+            v[MUON_METRIC_UPDATE_SV_MIN] = b.so[r - 1];
+            v[MUON_METRIC_UPDATE_SV_MAX] = b.so[0];
             out->have[MUON_METRIC_ORTHO_ERROR_UPDATE] = 1;
             out->have[MUON_METRIC_UPDATE_SV_MIN] = out->have[MUON_METRIC_UPDATE_SV_MAX] = 1;
         } else {
@@ -264,9 +376,17 @@ int muon_metrics_compute(int rows, int cols, const float *W, const float *dW,
     }
 
 done:
-    muon_free(sw); muon_free(sd);
-    muon_free(uw); muon_free(vw); muon_free(ud); muon_free(vd);
     if (st) memset(out->have, 0, sizeof out->have);
+    return st;
+}
+
+int muon_metrics_compute(int rows, int cols, const float *W, const float *dW,
+                         const float *M, const float *O, muon_metrics *out)
+{
+    muon_workspace ws[2] = {{0, 0}, {0, 0}};
+    int st = muon_metrics_compute_ws(ws, rows, cols, W, dW, M, O, out);
+    muon_workspace_free(&ws[0]);
+    muon_workspace_free(&ws[1]);
     return st;
 }
 

@@ -2,6 +2,7 @@
  * batch (B=16, T=128), with 1 and 2 threads. Best of N runs (the machine is
  * shared, so the best run is the least disturbed one). */
 #include "model/model_internal.h"
+#include "linalg/fma_peak.h"
 
 /* Model flops of one forward+backward (the usual 6 per weight per token
  * for every matrix: forward 2, backward 4) plus causal attention: (T+1)/2
@@ -25,6 +26,7 @@ int muon_bench_model(FILE *out)
     muon_model m;
     int st, *tok = NULL, *tgt = NULL, i, t, rep, threads[2] = {1, 2}, saved = muon_threads();
     int B, T, reps = 5;
+    double peak = muon_fma_peak_gflops();
     muon_rng r;
     if ((st = muon_config_named("nano", &cfg))) return st;
     if ((st = muon_model_create(&m, &cfg))) return st;
@@ -54,8 +56,10 @@ int muon_bench_model(FILE *out)
             if (rep && tfw - t0 < best) best = tfw - t0;
             if (rep && t1 - t0 < bf) bf = t1 - t0;
         }
-        fprintf(out, "  threads %d: %8.2f ms/step (forward %6.2f ms)  %9.0f tokens/s  %6.1f GFLOP/s\n",
-                threads[t], best * 1e3, bf * 1e3, B * T / best, step_flops(&cfg, B, T) / best * 1e-9);
+        fprintf(out, "  threads %d: %8.2f ms/step (forward %6.2f ms)  %9.0f tokens/s  %6.1f GFLOP/s"
+                "  %3.0f%% of peak (%.1f GFLOP/s per core, measured)\n",
+                threads[t], best * 1e3, bf * 1e3, B * T / best, step_flops(&cfg, B, T) / best * 1e-9,
+                peak > 0.0 ? 100.0 * step_flops(&cfg, B, T) / best * 1e-9 / (threads[t] * peak) : 0.0, peak);
     }
 done:
     muon_set_threads(saved);

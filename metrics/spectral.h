@@ -1,0 +1,24 @@
+/* metrics/spectral.h -- the metrics of one matrix with caller-owned scratch
+ * (metrics/spectral.c), so the tracker allocates nothing per matrix. */
+#ifndef MUON_SPECTRAL_H
+#define MUON_SPECTRAL_H
+
+#include "metrics/metrics.h"
+
+/* muon_metrics_compute with its buffers in ws[0] and the SVDs' scratch in
+ * ws[1] (both grown when too small; zero-initialise them once). */
+int muon_metrics_compute_ws(muon_workspace ws[2], int rows, int cols, const float *W,
+                            const float *dW, const float *M, const float *O, muon_metrics *out);
+
+/* Scratch of the tracker: two workspaces per thread, grown by the first
+ * pass and reused by every later one (a fresh allocation each pass costs the
+ * kernel's page zeroing, a large share of a pass). Zero-initialise. */
+typedef struct { muon_workspace *ws; int n; } muon_tracker_pool;
+void muon_tracker_pool_free(muon_tracker_pool *p);
+/* muon_metrics_model with its scratch in pool (grown to the thread count). */
+int muon_metrics_model_pool(muon_tracker_pool *pool, const muon_model *m,
+                            const muon_update_view *u, muon_metrics *out, int cap);
+/* The log's pool, which muon_metrics_track uses (freed by muon_metric_log_close). */
+muon_tracker_pool *muon_metric_log_pool(muon_metric_log *log);
+
+#endif
