@@ -60,14 +60,11 @@ typedef enum {
     MUON_ORTH_KELLER = 1,        /* Keller Jordan's quintic, 5 steps */
     MUON_ORTH_NEWTON_SCHULZ = 2, /* classical (1.875, -1.25, 0.375) */
     MUON_ORTH_SVD = 3,           /* exact U V^T from muon_svd: the oracle */
-    MUON_ORTH_POLAR_EXPRESS_NANOGPT = 4 /* the same table, modded-nanogpt's normalisation
-                                          X/(1.02 ||X||_F + 1e-6) (polar-express: 1.01, 1e-7) */
+    MUON_ORTH_POLAR_EXPRESS_NANOGPT = 4 /* the same table, modded-nanogpt's X/(1.02||X||_F + 1e-6) */
 } muon_orth_kind;
 
-/* "polar-express", "keller", "newton-schulz", "svd", "polar-express-nanogpt"
- * ("unknown" otherwise);
- * parse: MUON_ERR_ARG naming the name and listing the valid ones. Every
- * enum's name/parse pair below works the same way (one table each). */
+/* The --orth names ("unknown" otherwise); parse: MUON_ERR_ARG naming the name and
+ * listing the valid ones. Every enum's name/parse pair works so (one table each). */
 const char *muon_orth_name(muon_orth_kind k);
 int muon_orth_parse(const char *name, muon_orth_kind *k);
 
@@ -168,9 +165,7 @@ typedef struct {
     muon_acts *acts;         /* named weights, activations for batch_size x seq_len */
     int B, T;                /* shape of the last forward */
     float loss;              /* mean cross-entropy of the last forward with targets */
-    /* --precision bf16 (model/linear_bf16.c, docs/precision.md): NULL in fp32 */
-    float *bf16_x;           /* scratch: a linear layer's input rounded to bf16 */
-    float *bf16_g;           /* scratch: its output gradient rounded to bf16 */
+    float *bf16_x, *bf16_g;  /* --precision bf16 scratch (docs/precision.md), NULL in fp32 */
 } muon_model;
 
 /* Allocates parameters, gradients and activations for cfg (checked); nothing
@@ -204,10 +199,9 @@ typedef struct {             /* docs/optimizers.md; muon_optim_defaults sets: */
     muon_mscale_kind scale;  /* default sqrt(max(1,rows/cols)); moonlight 0.2 sqrt(max(rows,cols)) */
     float beta1, beta2, eps; /* AdamW: 0.9, 0.95, 1e-8 */
     float clip;              /* global gradient-norm clip, 1.0; 0 = off */
-    /* experiments (docs/experiments.md, docs/precision.md); 0 = off */
-    float update_noise;      /* --update-noise X: ||noise||_F = X ||O||_F added to O */
-    uint64_t noise_seed;     /* the run's seed (set by muon_train) */
-    int bf16;                /* --precision bf16 */
+    float update_noise;      /* --update-noise X (docs/experiments.md), 0 = off */
+    uint64_t noise_seed;     /* its seed: the run's (set by muon_train) */
+    int bf16;                /* --precision bf16 (docs/precision.md) */
 } muon_optim_config;
 void muon_optim_defaults(muon_optim_config *c);
 
@@ -262,10 +256,9 @@ typedef struct {             /* every flag of `muon train --help`, with its defa
     int eval_every, eval_batches, log_every, ckpt_every, track_every; /* 0 = off */
     long stop_after;         /* > 0: stop (checkpoint kept) after this step, as Ctrl-C would */
     char data[512], out[512], resume[512];
-    float init_stretch;      /* --init stretched:F (0: the normal init) */
-    int data_format;         /* --data-format: muon_data_format of model/experiments.h */
-    float event_k;           /* --event-k: phase-transition threshold (metrics/events.h), 0 = off */
-    int event_window;        /* --event-window: changes of history */
+    float init_stretch;      /* --init stretched:F, 0 = normal (docs/experiments.md) */
+    int data_format;         /* --data-format (model/experiments.h) */
+    float event_k; int event_window; /* --event-k (0 = off), --event-window */
 } muon_train_config;
 void muon_train_defaults(muon_train_config *c);
 /* Sets the option called name (the flag without "--": "lr", "no-nesterov",
@@ -309,9 +302,7 @@ typedef enum {
 /* value[i] is metric i; have[i] is 0 when its input was NULL (not logged).
  * Degenerate cases (zero matrix, rank 1, sigma_2 = 0): docs/metrics.md. */
 typedef struct { double value[MUON_METRIC_COUNT]; unsigned char have[MUON_METRIC_COUNT]; } muon_metrics;
-/* metrics.csv also logs esd_alpha, the power-law exponent of the eigenvalues of
- * W^T W (metrics/esd.c, docs/metrics.md#esd_alpha), fitted apart from the SVD
- * metrics above: it has the next index. */
+/* metrics.csv also logs esd_alpha (metrics/esd.c, fitted apart): the next index. */
 #define MUON_METRIC_ESD_ALPHA MUON_METRIC_COUNT
 #define MUON_LOGGED_METRIC_COUNT (MUON_METRIC_COUNT + 1)
 
@@ -359,11 +350,8 @@ int muon_plot_run(const char *run_dir);
 int muon_plot_run_opts(const char *run_dir, const muon_plot_options *opt);
 int muon_plot_csv(const char *csv_path, const char *dir, const muon_plot_options *opt);
 
-/* ---- Benchmarks (entry points of `muon bench`) ----------------------------- */
-/* Each prints its part of the `muon bench` table to out: GEMM GFLOP/s (blas
- * != 0 adds OpenBLAS when built with BLAS=openblas), SVD and orthogonaliser
- * times, nano forward+backward, training tokens/s with the orthogonaliser's
- * share, one metric-tracking pass against a training step. */
+/* ---- Benchmarks: each prints its part of the `muon bench` table to out ------ */
+/* (blas != 0: OpenBLAS beside GEMM when built with BLAS=openblas). */
 int muon_bench_gemm(FILE *out, int blas);
 int muon_bench_svd(FILE *out);
 int muon_bench_model(FILE *out);

@@ -4,6 +4,7 @@
  * only aggregates them over seeds and writes. Definitions: docs/research.md. */
 #include "plots/compare.h"
 #include "io/atomic_file.h"
+#include "metrics/events.h"
 #include "metrics/claims.h"
 
 #include <errno.h>
@@ -118,6 +119,29 @@ static void header_row(buf *o, const muon_run_set *s, const char *first)
 static void figure(buf *o, const char *file, const char *alt)
 {
     out(o, "![%s](%s)\n\n", alt, file);
+}
+
+/* At most this many events of a run are listed (the largest |score| first). */
+#define REPORT_MAX_EVENTS 10
+
+static int test_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
+/* Largest |score| first; ties by step (insertion sort: a run has few events). */
+static void sort_events(muon_event *e, int n)
+{
+    int i, j;
+    for (i = 1; i < n; i++) {
+        muon_event x = e[i];
+        for (j = i; j > 0 && (fabs(e[j - 1].score) < fabs(x.score) ||
+                              (fabs(e[j - 1].score) == fabs(x.score) && e[j - 1].step > x.step)); j--)
+            e[j] = e[j - 1];
+        e[j] = x;
+    }
 }
 
 static int build(const muon_run_set *s, const muon_claims *cl, double chance, double chance_se, int chance_m, buf *o)
@@ -412,13 +436,44 @@ static int build(const muon_run_set *s, const muon_claims *cl, double chance, do
                    "training loss %s (roughness); alignment %s. Verdict on \"Muon takes a more stable, "
                    "geometrically coherent path than Adam\": %s.\n\n",
                 s->label_plain[gm], s->label_plain[ga], d < 0 ? "lower" : "higher", num(a, sizeof a, fabs(d), "%.4f"),
-                num(b, sizeof b, sd, "%.4f"), better ? "more than 2 SE: a real difference" : "within 2 SE",
+                num(b, sizeof b, sd, "%.4f"), fabs(d) > 2 * sd ? "more than 2 SE: a real difference" : "within 2 SE",
                 smoother ? "smoother with Muon" : "not smoother with Muon",
                 coherent ? "higher with Muon" : "not higher with Muon",
                 verdict((better ? 1 : 0) + (smoother ? 1 : 0) + (coherent ? 1 : 0), 3));
         } else {
             out(o, "Muon against AdamW: not testable with these runs (needs a Muon and an AdamW group).\n\n");
         }
+    }
+    out(o, "## 9. Phase transitions\n\n"
+           "Tracked steps at which a matrix's alignment or spectral entropy moved by more than K robust "
+           "standard deviations (1.4826 MAD) of its recent changes, as `muon train` wrote them to each "
+           "run's `events.csv` (docs/experiments.md); the largest |score| first, at most %d per run.\n\n",
+        REPORT_MAX_EVENTS);
+    {
+        int any = 0, r;
+        for (r = 0; r < s->n; r++) {
+            char path[700];
+            muon_event *ev = NULL;
+            int n_ev = 0, j, st;
+            if ((size_t)snprintf(path, sizeof path, "%s/events.csv", s->runs[r].dir) >= sizeof path) continue;
+            if (!test_file(path)) continue;
+            if ((st = muon_events_read(path, &ev, &n_ev))) return st;
+            any = 1;
+            out(o, "**%s** (`%s`): %d event%s.\n\n", s->label_plain[s->runs[r].group], s->runs[r].dir, n_ev,
+                n_ev == 1 ? "" : "s");
+            if (n_ev > 0) {
+                out(o, "| step | layer | matrix | metric | value | change | score |\n|---|---|---|---|---|---|---|\n");
+                sort_events(ev, n_ev);
+                for (j = 0; j < n_ev && j < REPORT_MAX_EVENTS; j++)
+                    out(o, "| %ld | %d | %s | %s | %.4g | %+.3g | %+.1f |\n", ev[j].step, ev[j].layer,
+                        muon_matrix_name((muon_matrix_kind)ev[j].kind), muon_metric_name(ev[j].metric),
+                        ev[j].value, ev[j].change, ev[j].score);
+                out(o, "\n");
+            }
+            muon_free(ev);
+        }
+        if (!any) out(o, "Not testable with these runs: none has an `events.csv` (trained with `--event-k 0`, "
+                         "or without tracking).\n\n");
     }
     out(o, "## Other figures\n\n");
     for (i = 3; i < MUON_COMPARE_NFIG - 1; i++)

@@ -3,7 +3,8 @@
 # Muon vs AdamW vs Muon with --precision bf16 on --model deep (22 layers),
 # two seeds each, STEPS optimizer steps of 16 x 128 bytes. Leaves runs/study/
 # with every run (checkpoint, metrics.csv, events.csv, run.json, plots) and
-# runs/study/report.md: a table of final metrics per run and per arm.
+# runs/study/summary.md: a table of final metrics per run and per arm;
+# runs/study/report.md: `muon report` on the six runs (the claims, measured).
 # Usage: scripts/study.sh [MUON_BIN] [OUT_DIR]; STEPS (default 200), SEEDS
 # ("1 2") and THREADS (default 2) from the environment.
 set -eu
@@ -64,7 +65,7 @@ row() { # dir arm seed
     }' "$1/metrics.csv"
 }
 
-report="$OUT/report.md"
+report="$OUT/summary.md"
 {
     echo "# make study: Muon vs AdamW vs Muon bf16 on --model deep"
     echo
@@ -82,9 +83,11 @@ report="$OUT/report.md"
     done
 } > "$report.tmp"
 mv "$report.tmp" "$report"
-if "$MUON" compare --help > /dev/null 2>&1; then
-    # the compare command (when present) draws the arms side by side
-    "$MUON" compare "$OUT"/muon-seed* "$OUT"/adamw-seed* "$OUT"/muon-bf16-seed* --out "$OUT/compare" > /dev/null 2>&1 ||
-        echo "study: muon compare failed; per-run plots only" >&2
-fi
-echo "study: $total s; $report"
+# the research's claims measured on the six runs, with the comparison figures
+# (muon report: docs/research.md), beside the summary table
+runs=""
+for arm in muon adamw muon-bf16; do for seed in $SEEDS; do runs="$runs $OUT/$arm-seed$seed"; done; done
+# shellcheck disable=SC2086 # one word per run directory
+"$MUON" report $runs --out "$OUT" > /dev/null ||
+    { echo "study: muon report failed" >&2; exit 1; }
+echo "study: $total s; $report, $OUT/report.md"

@@ -6,6 +6,7 @@
 #include "test.h"
 #include "metrics/claims.h"
 #include "plots/compare.h"
+#include "metrics/events.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -220,6 +221,37 @@ static void cli(void)
           file_has(TD "/rep/report.md", "## 7. The norm bound") && test_path_exists(TD "/rep/compare_depth.png") &&
           !test_path_exists(TD "/rep/report.md.tmp"),
           "report: report.md with seed groups labelled by what differs, figures linked and written, no temporary left");
+    check(file_has(TD "/rep/report.md", "## 9. Phase transitions") &&
+          file_has(TD "/rep/report.md", "Not testable with these runs: none has an `events.csv`"),
+          "report: phase transitions section, not testable without events.csv");
+    /* a run with an events.csv (as muon train writes it) gets its events listed, largest |score| first */
+    run_cmd("rm -rf " TD "/ev1 && cp -r " RR "/muon_s1 " TD "/ev1", NULL, 0);
+    {
+        muon_event ev[2];
+        memset(ev, 0, sizeof ev);
+        ev[0].step = 20; ev[0].layer = 1; ev[0].kind = MUON_MAT_V; ev[0].metric = muon_metric_index("spectral_entropy");
+        ev[0].value = 0.75; ev[0].change = -0.125; ev[0].sigma = 0.01; ev[0].score = -12.5;
+        ev[1].step = 10; ev[1].layer = 0; ev[1].kind = MUON_MAT_Q; ev[1].metric = muon_metric_index("alignment_left");
+        ev[1].value = 0.5; ev[1].change = 0.0625; ev[1].sigma = 0.01; ev[1].score = 6.25;
+        check(muon_events_write(TD "/ev1/events.csv", ev, 2) == MUON_OK, "events.csv for a copied fixture run");
+    }
+    snprintf(cmd, sizeof cmd, "%s report " TD "/ev1 " RR "/muon_s2 " RR "/adamw_s1 " RR "/adamw_s2 --out " TD "/rep2", muon_bin());
+    rc = run_cmd(cmd, err, sizeof err);
+    check(rc == 0 && file_has(TD "/rep2/report.md", "2 events.") &&
+          file_has(TD "/rep2/report.md", "| 20 | 1 | v | spectral_entropy | 0.75 | -0.125 | -12.5 |") &&
+          file_has(TD "/rep2/report.md", "| 10 | 0 | q | alignment_left | 0.5 | +0.0625 | +6.2 |"),
+          "report lists a run's events.csv rows (exit %d %s)", rc, err);
+    {
+        /* the larger |score| comes first */
+        FILE *f = fopen(TD "/rep2/report.md", "r");
+        char line[512];
+        int first = 0;
+        while (f && fgets(line, sizeof line, f))
+            if (!first && !strncmp(line, "| 20 | 1 |", 10)) first = 1;
+            else if (!first && !strncmp(line, "| 10 | 0 |", 10)) first = 2;
+        if (f) fclose(f);
+        check(first == 1, "events listed by |score|, largest first");
+    }
     /* bad input */
     refused("compare with one run", "compare " RR "/muon_s1 --out " TD "/o1", TD "/o1", "at least 2");
     run_cmd("mkdir -p " TD "/nocsv && cp " RR "/muon_s1/run.json " TD "/nocsv/", NULL, 0);
