@@ -263,7 +263,7 @@ static void json_cases(void)
               "json: '%s' %s (%s)", t[i].text, t[i].ok ? "parses" : "is refused", st ? muon_last_error() : "ok");
         if (!st && i == 0) {
             const conf_json *a = conf_json_get(&v, "a");
-            check(a && a->n == 6 && a->items[1].num == -2.5e-3 && a->items[2].num == 1 &&
+            check(a && a->n == 6 && a->items[1].num == (double)-2.5e-3 && /* the cast drops x87's extra precision of the literal */ a->items[2].num == 1 &&
                   !strcmp(a->items[5].str, "x\xc3\xa9\xf0\x9f\x98\x80\n"),
                   "json: numbers, booleans and \\u escapes (a surrogate pair) decode to UTF-8");
         }
