@@ -5,7 +5,7 @@
 
 #define CRC32C_POLY 0x82F63B78u /* 0x1EDC6F41 bit-reversed: the LSB-first form */
 
-uint32_t muon_crc32c_update_ref(uint32_t crc, const void *p, size_t n)
+uint32_t muon_crc32_reflected(uint32_t poly, uint32_t crc, const void *p, size_t n)
 {
     const unsigned char *b = p;
     size_t i;
@@ -13,9 +13,14 @@ uint32_t muon_crc32c_update_ref(uint32_t crc, const void *p, size_t n)
     crc = ~crc;
     for (i = 0; i < n; i++) {
         crc ^= b[i];
-        for (k = 0; k < 8; k++) crc = (crc >> 1) ^ (CRC32C_POLY & ((uint32_t)0 - (crc & 1u)));
+        for (k = 0; k < 8; k++) crc = (crc >> 1) ^ (poly & ((uint32_t)0 - (crc & 1u)));
     }
     return ~crc;
+}
+
+uint32_t muon_crc32c_update_ref(uint32_t crc, const void *p, size_t n)
+{
+    return muon_crc32_reflected(CRC32C_POLY, crc, p, n);
 }
 
 static uint32_t table[256];

@@ -14,5 +14,8 @@
 uint32_t muon_crc32c_update(uint32_t crc, const void *p, size_t n);
 /* Bit-at-a-time reference, the definition itself (tests compare the two). */
 uint32_t muon_crc32c_update_ref(uint32_t crc, const void *p, size_t n);
+/* The same bitwise definition for any reflected (LSB-first) polynomial, e.g.
+ * 0xEDB88320 for zlib's CRC-32 (the conformance manifest's file checksums). */
+uint32_t muon_crc32_reflected(uint32_t poly, uint32_t crc, const void *p, size_t n);
 
 #endif
