@@ -9,12 +9,15 @@
 #   make golden           regenerate tests/golden/*.safetensors (needs python3-torch)
 #   make test-cross       the suite for aarch64, s390x (qemu-user) and i386 x87
 #   make fuzz             libFuzzer harnesses of tests/fuzz/ (clang), FUZZ_SECONDS each
+#   make MPI=1            ./muon built with mpicc: mpirun -np N ./muon train ... (docs/distributed.md)
+#   make test-mpi         the distributed tests (1, 2, 3 and 4 ranks against one process)
 #
 # Objects of each variant live in build/<variant>/ so switching OPENMP or
 # PORTABLE never mixes objects; ./muon is a copy of the last variant built.
 
 CC       ?= cc
 OPENMP   ?= 1
+MPI      ?= 0
 PORTABLE ?= 0
 BLAS     ?=
 PYTHON   ?= /usr/bin/python3
@@ -39,6 +42,21 @@ ifeq ($(PORTABLE),0)
   else
     MUON_CFLAGS += -march=native
   endif
+endif
+
+# MPI=1: Open MPI's compiler wrapper, and dist/mpi.c in place of dist/local.c
+# (the one file that includes <mpi.h>); without it nothing needs MPI.
+ifeq ($(MPI),1)
+  ifeq ($(origin CC),default)
+    CC := mpicc
+  endif
+  MPICC_OK := $(shell command -v $(CC) >/dev/null 2>&1 && echo ok)
+  ifneq ($(MPICC_OK),ok)
+    $(error MPI=1 needs Open MPI's mpicc: apt-get install openmpi-bin libopenmpi-dev)
+  endif
+  DIST_SRC := dist/mpi.c
+else
+  DIST_SRC := dist/local.c
 endif
 
 ifeq ($(OPENMP),1)
@@ -78,16 +96,16 @@ ifeq ($(BLAS),openblas)
   BENCH_LIBS   = -llapacke -lopenblas
 endif
 
-VARIANT := $(notdir $(CC))-omp$(OPENMP)-p$(PORTABLE)$(if $(BLAS),-$(BLAS))$(if $(filter 1,$(STB_IMPL)),-stb)$(if $(filter-out -O3,$(CFLAGS)),-f$(shell printf '%s' '$(CFLAGS) $(LDFLAGS)' | cksum | cut -d' ' -f1))
+VARIANT := $(notdir $(CC))$(if $(filter 1,$(MPI)),-mpi)-omp$(OPENMP)-p$(PORTABLE)$(if $(BLAS),-$(BLAS))$(if $(filter 1,$(STB_IMPL)),-stb)$(if $(filter-out -O3,$(CFLAGS)),-f$(shell printf '%s' '$(CFLAGS) $(LDFLAGS)' | cksum | cut -d' ' -f1))
 BUILD   ?= build/$(VARIANT)
 
-LIB_SRCS  := $(sort $(wildcard linalg/*.c io/*.c model/*.c train/*.c metrics/*.c plots/*.c conformance/*.c)) $(if $(filter 1,$(STB_IMPL)),tests/cross/stb_impl.c)
+LIB_SRCS  := $(sort $(wildcard linalg/*.c io/*.c model/*.c train/*.c metrics/*.c plots/*.c conformance/*.c) $(DIST_SRC)) $(if $(filter 1,$(STB_IMPL)),tests/cross/stb_impl.c)
 TEST_SRCS := $(sort $(wildcard tests/*.c tests/fuzz/fuzz_*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
-HEADERS   := muon.h muon_internal.h $(wildcard linalg/*.h io/*.h model/*.h train/*.h metrics/*.h plots/*.h conformance/*.h tests/*.h tests/fuzz/*.h)
+HEADERS   := muon.h muon_internal.h $(wildcard dist/*.h linalg/*.h io/*.h model/*.h train/*.h metrics/*.h plots/*.h conformance/*.h tests/*.h tests/fuzz/*.h)
 
-.PHONY: all muon test bench run golden conformance conformance-torch clean font-atlas study test-cross test-i386 fuzz
+.PHONY: all muon test bench run golden conformance conformance-torch clean font-atlas study test-cross test-i386 fuzz test-mpi
 all: muon
 
 $(BUILD)/%.o: %.c $(HEADERS) Makefile

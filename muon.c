@@ -7,6 +7,7 @@
 #include "io/export.h"
 #include "model/experiments.h"
 #include "io/parse.h"
+#include "dist/dist.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -35,9 +36,16 @@ static const char *usage_text =
     "`muon COMMAND --help` describes each command.\n";
 
 /* One line on stderr, exit 2: the contract for every kind of bad input. */
+/* Under mpirun every rank parses the same command line, so a bad flag fails
+ * on all of them: rank 0 alone says so. Once training runs, a failure is
+ * agreed between the ranks and printed by the rank it happened on
+ * (muon_dist_quiet on the others). */
+static int train_started;
+
 static int fail(const char *fmt, ...)
 {
     va_list ap;
+    if (train_started ? muon_dist_quiet() : muon_dist_rank() != 0) return 2;
     fputs("muon: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -180,6 +188,7 @@ static int cmd_train(int argc, char **argv)
     }
     signal(SIGINT, on_stop_signal);
     signal(SIGTERM, on_stop_signal);
+    train_started = 1;
     st = muon_train(&c, stdout, &stopped);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
@@ -621,11 +630,16 @@ static int cmd_verify(int argc, char **argv)
     return v.n_fail ? 1 : 0;
 }
 
-int main(int argc, char **argv)
+static int run_command(int argc, char **argv)
 {
     const char *cmd;
-    if (argc < 2) { fputs(usage_text, stderr); return 2; }
+    if (argc < 2) {
+        if (muon_dist_rank() == 0) fputs(usage_text, stderr);
+        return 2;
+    }
     cmd = argv[1];
+    if (muon_dist_size() > 1 && strcmp(cmd, "train"))
+        return fail("only 'muon train' runs on several MPI ranks; run '%s' as one process (without mpirun, or -np 1)", cmd);
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         fputs(usage_text, stdout);
         return 0;
@@ -642,4 +656,13 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "report")) return cmd_compare(argc - 2, argv + 2, 1);
     if (!strcmp(cmd, "export")) return cmd_export(argc - 2, argv + 2);
     return fail("unknown command '%s' (see muon --help)", cmd);
+}
+
+int main(int argc, char **argv)
+{
+    int rc;
+    if (muon_dist_init(&argc, &argv)) return fail("%s", muon_last_error());
+    rc = run_command(argc, argv);
+    muon_dist_finalize();
+    return rc;
 }

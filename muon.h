@@ -215,13 +215,15 @@ typedef struct {
     float *orth_out;        /* (n) the last O at Muon params; NULL with --optimizer adamw */
     double grad_norm;       /* global gradient norm of the last step, before clipping */
     double orth_seconds;    /* cumulative wall time of the Muon updates */
+    double *tensor_sq;      /* (tensors) scratch: each gradient's sum of squares */
     void *work;             /* preallocated workspaces of the step (train/optimizer.c) */
 } muon_optim;
 
 /* Allocates zeroed state and the step's workspaces for m; MUON_ERR_ARG (bad
  * settings) or MUON_ERR_NOMEM. muon_optim_step allocates nothing. */
 int muon_optim_create(muon_optim *o, const muon_optim_config *cfg, const muon_model *m);
-/* Clips m->grads by global norm, then steps every parameter with lrs scaled by
+/* Clips m->grads by global norm (the tensors' sums of squares added in model
+ * order), then steps every parameter with lrs scaled by
  * lr_mult (Muon matrices in parallel, whole matrices per thread). MUON_ERR_NUMERIC
  * if the gradient norm is not finite (params untouched). */
 int muon_optim_step(muon_optim *o, muon_model *m, double lr_mult);
@@ -259,7 +261,9 @@ typedef struct {             /* every flag of `muon train --help`, with its defa
     float init_stretch;      /* --init stretched:F, 0 = normal (docs/experiments.md) */
     int data_format;         /* --data-format (model/experiments.h) */
     float event_k; int event_window; /* --event-k (0 = off), --event-window */
+    int reduce;              /* --reduce: MUON_REDUCE_TREE (default) or _BATCH (docs/distributed.md) */
 } muon_train_config;
+enum { MUON_REDUCE_TREE = 0, MUON_REDUCE_BATCH = 1 };
 void muon_train_defaults(muon_train_config *c);
 /* Sets the option called name (the flag without "--": "lr", "no-nesterov",
  * ...) from value (ignored for switches); MUON_ERR_ARG naming the flag and the

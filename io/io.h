@@ -18,6 +18,9 @@ typedef struct {
     double final_loss, final_val_loss; /* NaN if none */
     double unigram_entropy;            /* of the training split, nats */
     int threads;
+    int ranks;                         /* MPI ranks (1: one process) */
+    int reduce;                        /* --reduce: MUON_REDUCE_TREE or _BATCH */
+    double comm_bytes, comm_seconds;   /* rank 0's bytes sent and seconds in collectives */
     const char *status;                /* "completed", "stopped", "diverged" */
 } muon_run_stats;
 

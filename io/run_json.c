@@ -65,6 +65,8 @@ int muon_run_json_write(const char *path, const muon_train_config *c, const muon
     muon_afile_printf(f, "    \"clip\": %.9g, \"schedule\": \"%s\", \"warmup\": %ld, \"lr_floor\": %.9g\n",
             (double)c->optim.clip, muon_sched_name(c->schedule), c->warmup, (double)c->lr_floor);
     muon_afile_printf(f, "  },\n  \"seed\": %llu,\n", (unsigned long long)c->seed);
+    muon_afile_printf(f, "  \"distributed\": {\"ranks\": %d, \"reduce\": \"%s\", \"rank0_bytes_sent\": %.0f, \"rank0_comm_seconds\": %.6f},\n",
+            s->ranks < 1 ? 1 : s->ranks, s->reduce == MUON_REDUCE_BATCH ? "batch" : "tree", s->comm_bytes, s->comm_seconds);
     muon_afile_printf(f, "  \"build\": {\n    \"threads\": %d,\n    \"openmp\": %s,\n", s->threads,
 #ifdef _OPENMP
             "true"

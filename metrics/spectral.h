@@ -18,6 +18,11 @@ void muon_tracker_pool_free(muon_tracker_pool *p);
 /* muon_metrics_model with its scratch in pool (grown to the thread count). */
 int muon_metrics_model_pool(muon_tracker_pool *pool, const muon_model *m,
                             const muon_update_view *u, muon_metrics *out, int cap);
+/* The same for the tracked matrices i with mine[i] != 0 only (mine NULL:
+ * all); out[i] of the others is left as it was. A rank's share of a
+ * distributed tracking pass (train/train.c). */
+int muon_metrics_model_subset(muon_tracker_pool *pool, const muon_model *m, const muon_update_view *u,
+                              const unsigned char *mine, muon_metrics *out, int cap);
 /* The log's pool, which muon_metrics_track uses (freed by muon_metric_log_close). */
 muon_tracker_pool *muon_metric_log_pool(muon_metric_log *log);
 

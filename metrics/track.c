@@ -49,6 +49,12 @@ int muon_metrics_model(const muon_model *m, const muon_update_view *u,
 int muon_metrics_model_pool(muon_tracker_pool *pool, const muon_model *m,
                             const muon_update_view *u, muon_metrics *out, int cap)
 {
+    return muon_metrics_model_subset(pool, m, u, NULL, out, cap);
+}
+
+int muon_metrics_model_subset(muon_tracker_pool *pool, const muon_model *m, const muon_update_view *u,
+                              const unsigned char *mine, muon_metrics *out, int cap)
+{
     muon_tracked *tr = NULL;
     muon_workspace *ws = NULL;
     int *status = NULL, *order = NULL;
@@ -89,6 +95,7 @@ int muon_metrics_model_pool(muon_tracker_pool *pool, const muon_model *m,
 MUON_OMP(omp parallel for schedule(dynamic, 1))
     for (i = 0; i < n; i++) {
         int t = muon_thread_id();
+        if (mine && !mine[order[i]]) continue;
         /* (a team larger than muon_threads() cannot happen; if it did, the
          * matrix is left to the serial pass below rather than share a workspace) */
         status[order[i]] = t < nt ? compute_one(ws + 2 * t, m, u, &tr[order[i]], &out[order[i]]) : MUON_ERR_ARG;

@@ -3,35 +3,42 @@
  * not depend on the thread count (the forward pass does not either). */
 #include "train/evaluate.h"
 
+#include "dist/dist.h"
+
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
-/* Accumulates the losses of the first nw windows of the last forward pass
- * (logits (nw*T, V), targets tgt (nw*T)) into sum and sum of squares of
- * window means. The log-sum-exp is recomputed here in double rather than
+/* The loss of each of the first nw windows of the last forward pass
+ * (logits (nw*T, V), targets tgt (nw*T)) into wl(nw): the mean over its T
+ * predictions. The log-sum-exp is recomputed here in double rather than
  * taken from the model, so evaluation needs only the public logits. */
-static void add_windows(const float *logits, const int *tgt, int nw, int T, int V,
-                        double *sum, double *sumsq)
+static void window_losses(const float *logits, const int *tgt, int nw, int T, int V, double *wl)
 {
     int w, t, j;
     for (w = 0; w < nw; w++) {
-        double wl = 0.0;
+        double l = 0.0;
         for (t = 0; t < T; t++) {
             const float *z = logits + ((size_t)w * T + t) * V;
             double mx = z[0], e = 0.0;
             for (j = 1; j < V; j++) if (z[j] > mx) mx = z[j];
             for (j = 0; j < V; j++) e += exp((double)z[j] - mx);
-            wl += mx + log(e) - (double)z[tgt[(size_t)w * T + t]];
+            l += mx + log(e) - (double)z[tgt[(size_t)w * T + t]];
         }
-        wl /= T;
-        *sum += wl;
-        *sumsq += wl * wl;
+        wl[w] = l / T;
     }
 }
 
-static void finish(double sum, double sumsq, long n, muon_eval_result *out)
+/* mean and standard error of wl(n), added in window order */
+static void finish(const double *wl, long n, muon_eval_result *out)
 {
-    double mean = sum / (double)n, var;
+    double sum = 0.0, sumsq = 0.0, mean, var;
+    long i;
+    for (i = 0; i < n; i++) {
+        sum += wl[i];
+        sumsq += wl[i] * wl[i];
+    }
+    mean = sum / (double)n;
     out->mean = mean;
     out->windows = n;
     if (n < 2) {
@@ -43,48 +50,72 @@ static void finish(double sum, double sumsq, long n, muon_eval_result *out)
     out->se = var > 0 ? sqrt(var / (double)n) : 0.0;
 }
 
+/* Fills batch k's nb windows of the full split into tok/tgt: window k*B+w
+ * reads bytes (k*B+w)*T .. +T, the last byte of one window being the first
+ * input of the next, so every byte after the first is predicted once. */
+static void full_batch(const muon_data *d, size_t first, int nb, int T, int *tok, int *tgt)
+{
+    int w, t;
+    for (w = 0; w < nb; w++) {
+        size_t at = d->n_train + (first + (size_t)w) * (size_t)T;
+        for (t = 0; t < T; t++) { /* byte tokens, or a token file's ids (train/token_file.c) */
+            tok[w * T + t] = d->ids ? (int)d->ids[at + (size_t)t] : d->bytes[at + (size_t)t];
+            tgt[w * T + t] = d->ids ? (int)d->ids[at + (size_t)t + 1] : d->bytes[at + (size_t)t + 1];
+        }
+    }
+}
+
+int muon_eval_spread(muon_model *m, const muon_data *d, uint64_t seed, int n_batches, int B, int T,
+                     int *tok, int *tgt, muon_shard *sh, muon_eval_result *out)
+{
+    int V = m->cfg.vocab_size, rank = sh ? sh->rank : 0, ranks = sh ? sh->size : 1, st = MUON_OK;
+    size_t nwin, k, nbat;
+    double *wl = NULL;
+    int *owner = NULL;
+    if (B < 1 || T < 1) return muon_error(MUON_ERR_ARG, "evaluate: bad shape B=%d T=%d", B, T);
+    if (n_batches < 0) {
+        size_t len = muon_data_split_size(d, MUON_SPLIT_VAL);
+        if (len < (size_t)T + 1)
+            return muon_error(MUON_ERR_ARG, "evaluate: the validation split has %lu bytes, fewer than seq_len+1 = %d",
+                              (unsigned long)len, T + 1);
+        nwin = (len - 1) / (size_t)T;
+    } else {
+        if (n_batches < 1) return muon_error(MUON_ERR_ARG, "evaluate: %d validation batches", n_batches);
+        nwin = (size_t)n_batches * (size_t)B;
+    }
+    nbat = (nwin + (size_t)B - 1) / (size_t)B;
+    if (nwin > (size_t)INT_MAX / sizeof(double))
+        return muon_error(MUON_ERR_ARG, "evaluate: %lu windows are more than one evaluation handles", (unsigned long)nwin);
+    wl = muon_alloc(nwin * sizeof *wl);
+    owner = muon_alloc(nwin * sizeof *owner);
+    if (!wl || !owner) st = muon_error(MUON_ERR_NOMEM, "evaluate: out of memory for %lu window losses", (unsigned long)nwin);
+    for (k = 0; !st && k < nbat; k++) {
+        size_t first = k * (size_t)B, w;
+        int nb = (int)(nwin - first < (size_t)B ? nwin - first : (size_t)B);
+        for (w = 0; w < (size_t)nb; w++) owner[first + w] = (int)(k % (size_t)ranks);
+        if ((int)(k % (size_t)ranks) != rank) continue;
+        if (n_batches < 0) full_batch(d, first, nb, T, tok, tgt);
+        else st = muon_data_batch(d, MUON_SPLIT_VAL, seed, (long)k, B, T, tok, tgt);
+        if (!st) st = muon_model_forward(m, tok, tgt, nb, T);
+        if (!st) window_losses(muon_model_logits(m), tgt, nb, T, V, wl + first);
+    }
+    if (sh) st = muon_dist_agree(st);
+    if (!st && sh) st = muon_shard_share_items(sh, wl, sizeof *wl, (int)nwin, owner, 0);
+    if (!st && rank == 0) finish(wl, (long)nwin, out);
+    muon_free(wl);
+    muon_free(owner);
+    return st;
+}
+
 int muon_eval_sampled(muon_model *m, const muon_data *d, uint64_t seed, int n_batches,
                       int B, int T, int *tok, int *tgt, muon_eval_result *out)
 {
-    int i, st, V = m->cfg.vocab_size;
-    double sum = 0.0, sumsq = 0.0;
     if (n_batches < 1) return muon_error(MUON_ERR_ARG, "evaluate: %d validation batches", n_batches);
-    for (i = 0; i < n_batches; i++) {
-        st = muon_data_batch(d, MUON_SPLIT_VAL, seed, i, B, T, tok, tgt);
-        if (!st) st = muon_model_forward(m, tok, tgt, B, T);
-        if (st) return st;
-        add_windows(muon_model_logits(m), tgt, B, T, V, &sum, &sumsq);
-    }
-    finish(sum, sumsq, (long)n_batches * B, out);
-    return MUON_OK;
+    return muon_eval_spread(m, d, seed, n_batches, B, T, tok, tgt, NULL, out);
 }
 
 int muon_eval_full(muon_model *m, const muon_data *d, int B, int T,
                    int *tok, int *tgt, muon_eval_result *out)
 {
-    size_t len = muon_data_split_size(d, MUON_SPLIT_VAL), k, nwin;
-    int V = m->cfg.vocab_size, st;
-    double sum = 0.0, sumsq = 0.0;
-    if (B < 1 || T < 1) return muon_error(MUON_ERR_ARG, "evaluate: bad shape B=%d T=%d", B, T);
-    if (len < (size_t)T + 1)
-        return muon_error(MUON_ERR_ARG, "evaluate: the validation split has %lu bytes, fewer than seq_len+1 = %d",
-                          (unsigned long)len, T + 1);
-    /* window k reads bytes k*T .. k*T+T: the last byte of one window is the
-     * first input of the next, so every byte after the first is predicted once */
-    nwin = (len - 1) / (size_t)T;
-    for (k = 0; k < nwin; k += (size_t)B) {
-        int nb = (int)(nwin - k < (size_t)B ? nwin - k : (size_t)B), w, t;
-        for (w = 0; w < nb; w++) {
-            size_t at = d->n_train + (k + (size_t)w) * (size_t)T;
-            for (t = 0; t < T; t++) { /* byte tokens, or a token file's ids (train/token_file.c) */
-                tok[w * T + t] = d->ids ? (int)d->ids[at + (size_t)t] : d->bytes[at + (size_t)t];
-                tgt[w * T + t] = d->ids ? (int)d->ids[at + (size_t)t + 1] : d->bytes[at + (size_t)t + 1];
-            }
-        }
-        st = muon_model_forward(m, tok, tgt, nb, T);
-        if (st) return st;
-        add_windows(muon_model_logits(m), tgt, nb, T, V, &sum, &sumsq);
-    }
-    finish(sum, sumsq, (long)nwin, out);
-    return MUON_OK;
+    return muon_eval_spread(m, d, 0, -1, B, T, tok, tgt, NULL, out);
 }

@@ -12,6 +12,7 @@
 #define MUON_TRAIN_EVALUATE_H
 
 #include "muon_internal.h" /* the header split: narrow to the folder headers needed */
+#include "train/shard.h"
 
 typedef struct {
     double mean;   /* nats per byte, the mean over windows (= over tokens) */
@@ -29,6 +30,14 @@ int muon_eval_sampled(muon_model *m, const muon_data *d, uint64_t seed, int n_ba
  * than T+1 bytes is left out. Batches of up to B windows. tok, tgt: (B,T). */
 int muon_eval_full(muon_model *m, const muon_data *d, int B, int T,
                    int *tok, int *tgt, muon_eval_result *out);
+
+/* Either estimator with its batches spread over the ranks of sh (batch i on
+ * rank i mod ranks; sh NULL: all here): each window's loss is computed by
+ * one rank, and rank 0 adds them in window order, so *out (valid on rank 0)
+ * has the same bits for any rank count. n_batches < 0: the full split.
+ * Collective; allocates one double per window. */
+int muon_eval_spread(muon_model *m, const muon_data *d, uint64_t seed, int n_batches, int B, int T,
+                     int *tok, int *tgt, muon_shard *sh, muon_eval_result *out);
 
 /* The flag value that asks for the full split at every evaluation. */
 #define MUON_EVAL_FULL_SPLIT 0

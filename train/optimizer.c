@@ -7,6 +7,7 @@
 #include "metrics/metrics.h"
 #include "plots/plots.h"
 #include "linalg/omp.h"
+#include "train/shard.h"
 
 #include <math.h>
 #include <string.h>
@@ -130,8 +131,9 @@ int muon_optim_create(muon_optim *o, const muon_optim_config *cfg, const muon_mo
     o->momentum = muon_calloc(o->n, sizeof(float));
     o->adam_v = muon_calloc(o->n, sizeof(float));
     o->delta = muon_calloc(o->n, sizeof(float));
+    o->tensor_sq = muon_calloc((size_t)m->n_tensors + 1, sizeof(double));
     if (cfg->kind == MUON_OPT_MUON) o->orth_out = muon_calloc(o->n, sizeof(float));
-    if (!o->momentum || !o->adam_v || !o->delta || (cfg->kind == MUON_OPT_MUON && !o->orth_out) ||
+    if (!o->momentum || !o->adam_v || !o->delta || !o->tensor_sq || (cfg->kind == MUON_OPT_MUON && !o->orth_out) ||
         (cfg->kind == MUON_OPT_MUON && work_create(o, m))) {
         muon_optim_free(o);
         return MUON_ERR_NOMEM;
@@ -141,21 +143,55 @@ int muon_optim_create(muon_optim *o, const muon_optim_config *cfg, const muon_mo
 
 int muon_optim_step(muon_optim *o, muon_model *m, double lr_mult)
 {
+    return muon_optim_step_shard(o, m, lr_mult, NULL);
+}
+
+/* The global gradient norm: each tensor's sum of squares in index order
+ * (double), then those sums in model order -- defined by the data alone, and
+ * computable by owners of disjoint tensors (sq is shared in between). */
+static int global_norm(muon_optim *o, const muon_model *m, muon_shard *sh, double *norm)
+{
+    double s = 0.0, *sq = o->tensor_sq;
+    int i, st;
+    for (i = 0; i < m->n_tensors; i++) {
+        const muon_param *p = &m->tensors[i];
+        sq[i] = 0.0;
+        if (sh && !muon_shard_owns(sh, i)) continue;
+        sq[i] = muon_grad_norm(m->grads + p->offset, (size_t)p->rows * (size_t)p->cols);
+        sq[i] *= sq[i];
+    }
+    if (sh && (st = muon_shard_share_items(sh, sq, sizeof *sq, m->n_tensors, sh->owner, -1))) return st;
+    for (i = 0; i < m->n_tensors; i++) s += sq[i];
+    *norm = sqrt(s);
+    return MUON_OK;
+}
+
+int muon_optim_step_shard(muon_optim *o, muon_model *m, double lr_mult, muon_shard *sh)
+{
     const muon_optim_config *c = &o->cfg;
     float lr = (float)(c->lr * lr_mult), alr = (float)(c->adam_lr * lr_mult);
     double norm;
-    int i;
+    int i, st;
     if (m->num_params != o->n) return muon_error(MUON_ERR_ARG, "optimizer: built for %lu parameters, model has %lu",
                                                  (unsigned long)o->n, (unsigned long)m->num_params);
-    norm = muon_clip_grads(m->grads, m->num_params, c->clip);
+    if ((st = global_norm(o, m, sh, &norm))) return st;
     o->grad_norm = norm;
     if (!isfinite(norm)) return muon_error(MUON_ERR_NUMERIC, "gradient norm is %g", norm);
+    if (c->clip > 0 && norm > c->clip) {
+        /* torch.nn.utils.clip_grad_norm_'s coefficient, +1e-6 included */
+        float coef = (float)(c->clip / (norm + 1e-6));
+        for (i = 0; i < m->n_tensors; i++) {
+            const muon_param *p = &m->tensors[i];
+            if (sh && !muon_shard_owns(sh, i)) continue;
+            muon_scale(coef, m->grads + p->offset, (size_t)p->rows * (size_t)p->cols);
+        }
+    }
     o->t++;
     /* Muon: the matrices are independent, so threads take whole matrices
      * (dynamic: sizes differ) and the GEMMs inside run on the calling thread.
      * Small matrices keep one core busy better than a GEMM split in two, and
      * the result is the same for any thread count because a GEMM never
-     * splits its K sum. */
+     * splits its K sum. With ranks, each takes only the matrices it owns. */
     if (c->kind == MUON_OPT_MUON) {
         optim_work *w = o->work;
         double t0 = muon_seconds();
@@ -170,7 +206,7 @@ MUON_OMP(omp for schedule(dynamic, 1))
                 const muon_param *p = &m->tensors[i];
                 size_t off = p->offset;
                 int s;
-                if (!muon_optim_uses_muon(c, p)) continue;
+                if (!muon_optim_uses_muon(c, p) || (sh && !muon_shard_owns(sh, i))) continue;
                 s = muon_orthogonal_update_ws(ws, c, lr, p->rows, p->cols, m->params + off,
                                               m->grads + off, o->momentum + off,
                                               o->orth_out + off, o->delta + off,
@@ -185,7 +221,7 @@ MUON_OMP(omp for schedule(dynamic, 1))
         const muon_param *p = &m->tensors[i];
         size_t off = p->offset, n = (size_t)p->rows * (size_t)p->cols;
         float wd = p->role == MUON_ROLE_GAIN ? 0.0f : c->wd;
-        if (muon_optim_uses_muon(c, p)) continue;
+        if (muon_optim_uses_muon(c, p) || (sh && !muon_shard_owns(sh, i))) continue;
         muon_adamw_update(c, alr, wd, o->t, n, m->params + off, m->grads + off,
                           o->momentum + off, o->adam_v + off, o->delta + off);
     }
@@ -199,6 +235,7 @@ void muon_optim_free(muon_optim *o)
     muon_free(o->adam_v);
     muon_free(o->delta);
     muon_free(o->orth_out);
+    muon_free(o->tensor_sq);
     work_free(o->work);
     memset(o, 0, sizeof *o);
 }

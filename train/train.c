@@ -6,7 +6,14 @@
  * checkpoint, output directory) is checked before the first output file is
  * touched, so a refused run leaves nothing behind. A step is a pure function
  * of (parameters, optimizer state, seed, step), all of which a checkpoint
- * holds, so resuming continues bit for bit. */
+ * holds, so resuming continues bit for bit.
+ *
+ * With MPI ranks (docs/distributed.md) every rank runs this same code: the
+ * step's work is split by train/data_parallel.h and train/shard.h, tracking
+ * and evaluation by matrix and by batch, and rank 0 alone writes files and
+ * progress. Every point where one rank can fail meets muon_dist_agree
+ * before the next collective (sync below), so a failure ends every rank
+ * together, with one message. */
 #if !defined(_WIN32)
 #define _POSIX_C_SOURCE 200809L /* mkdir */
 #endif
@@ -18,6 +25,10 @@
 #include "model/experiments.h"
 #include "metrics/events.h"
 #include "io/atomic_file.h"
+#include "train/data_parallel.h"
+#include "dist/dist.h"
+#include "metrics/spectral.h"
+#include "linalg/omp.h"
 
 #include <errno.h>
 #include <math.h>
@@ -81,7 +92,12 @@ typedef struct {
     muon_optim opt;
     muon_metric_log *log;
     int *tok, *tgt;
-    int have_model, have_opt;
+    int have_model, have_opt, have_shard, have_dp;
+    muon_shard shard;               /* who owns which tensor (one rank: rank 0 owns all) */
+    muon_dp dp;                     /* --reduce tree: the per-sequence gradient tree */
+    muon_tracker_pool pool;         /* the tracker's scratch, on every rank */
+    int root;                       /* this rank writes the outputs */
+    int failed_together;            /* the last failure was agreed by every rank */
     /* bookkeeping */
     FILE *progress;
     char ckpt_path[640];
@@ -90,20 +106,83 @@ typedef struct {
     double last_loss, last_val, last_val_se;
 } run_state;
 
+/* Every rank's status, agreed (dist/dist.h): a failure anywhere is a
+ * failure everywhere, before the next collective. */
+static int sync(run_state *r, int st)
+{
+    st = muon_dist_agree(st);
+    if (st) r->failed_together = 1;
+    return st;
+}
+
+/* One tracking pass (u NULL at step 0): each rank computes the metrics and
+ * the ESD fit of the matrices whose tensors it owns, rank 0 logs them all in
+ * muon_model_tracked's order -- the rows muon_metrics_track and
+ * muon_esd_track write. Collective. */
+static int track(run_state *r, long s, const muon_update_view *u)
+{
+    const muon_model *m = &r->model;
+    int n = muon_model_tracked(m, NULL, 0), i, st = MUON_OK;
+    muon_tracked *tr = muon_alloc((size_t)(n > 0 ? n : 1) * sizeof *tr);
+    muon_metrics *res = muon_calloc((size_t)(n > 0 ? n : 1), sizeof *res);
+    muon_esd_fit *fit = muon_calloc((size_t)(n > 0 ? n : 1), sizeof *fit);
+    int *owner = muon_alloc((size_t)(n > 0 ? n : 1) * sizeof *owner), *fst = muon_calloc((size_t)(n > 0 ? n : 1), sizeof(int));
+    unsigned char *mine = muon_alloc((size_t)(n > 0 ? n : 1));
+    if (!tr || !res || !fit || !owner || !fst || !mine) st = muon_error(MUON_ERR_NOMEM, "tracking: out of memory");
+    if (!st) {
+        muon_model_tracked(m, tr, n);
+        for (i = 0; i < n; i++) {
+            owner[i] = muon_shard_owner_at(&r->shard, m, tr[i].offset);
+            mine[i] = owner[i] == r->shard.rank;
+        }
+        st = muon_metrics_model_subset(&r->pool, m, u, mine, res, n);
+    }
+    if (!st) {
+MUON_OMP(omp parallel for schedule(dynamic, 1))
+        for (i = 0; i < n; i++)
+            if (mine[i]) fst[i] = muon_esd_alpha(tr[i].rows, tr[i].cols, m->params + tr[i].offset, &fit[i]);
+        /* a failure (out of memory) is redone here so one thread sets the message */
+        for (i = 0; i < n && !st; i++)
+            if (fst[i]) st = muon_esd_alpha(tr[i].rows, tr[i].cols, m->params + tr[i].offset, &fit[i]);
+    }
+    st = sync(r, st);
+    if (!st) st = muon_shard_share_items(&r->shard, res, sizeof *res, n, owner, 0);
+    if (!st) st = muon_shard_share_items(&r->shard, fit, sizeof *fit, n, owner, 0);
+    if (st) r->failed_together = 1; /* the shares agree on their own failures */
+    if (!st && r->root) {
+        for (i = 0; i < n && !st; i++)
+            st = muon_metric_log_metrics(r->log, s, tr[i].layer, muon_matrix_name(tr[i].kind), &res[i]);
+        if (!st) st = muon_metric_log_flush(r->log);
+        for (i = 0; i < n && !st; i++)
+            st = muon_metric_log_row(r->log, s, tr[i].layer, muon_matrix_name(tr[i].kind), "esd_alpha", fit[i].alpha);
+    }
+    if (!r->failed_together) st = sync(r, st);
+    muon_free(tr);
+    muon_free(res);
+    muon_free(fit);
+    muon_free(owner);
+    muon_free(fst);
+    muon_free(mine);
+    return st;
+}
+
 /* Everything after step s that is not the step: the model-wide metric rows,
  * tracking, evaluation, the flush, progress, checkpoints. stop != 0: the
- * run ends after this step (tracked and checkpointed like the last one). */
+ * run ends after this step (tracked and checkpointed like the last one).
+ * Collective: each part's failure is agreed before the next part. */
 static int after_step(run_state *r, const muon_train_config *c, long s, double mult, int stop)
 {
     const long B = c->model.batch_size, T = c->model.seq_len;
     double lr_now = (c->optim.kind == MUON_OPT_MUON ? c->optim.lr : c->optim.adam_lr) * mult;
-    int st;
+    int st = MUON_OK;
     r->last_loss = r->model.loss;
-    st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_LOSS), r->model.loss);
-    if (!st) st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_LR), lr_now);
-    if (!st) st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_TOKENS), (double)s * (double)(B * T));
-    if (!st) st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_GRAD_NORM), r->opt.grad_norm);
-    if (st) return st;
+    if (r->root) {
+        st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_LOSS), r->model.loss);
+        if (!st) st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_LR), lr_now);
+        if (!st) st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_TOKENS), (double)s * (double)(B * T));
+        if (!st) st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_GRAD_NORM), r->opt.grad_norm);
+    }
+    if ((st = sync(r, st))) return st;
     /* also at the last step, and where a stopped run ends: the plots'
      * "final" weights must be the trained ones */
     if (c->track_every > 0 && (s % c->track_every == 0 || s == c->steps || stop)) {
@@ -112,28 +191,29 @@ static int after_step(run_state *r, const muon_train_config *c, long s, double m
         view.delta = r->opt.delta;
         view.momentum = r->opt.momentum;
         view.orth_out = r->opt.orth_out;
-        if ((st = muon_metrics_track(r->log, s, &r->model, &view))) return st;
-        if ((st = muon_esd_track(r->log, s, &r->model))) return st;
+        if ((st = track(r, s, &view))) return st;
         r->t_track += muon_seconds() - t1;
     }
     if (c->eval_every > 0 && (s % c->eval_every == 0 || s == c->steps)) {
         double t1 = muon_seconds();
         muon_eval_result ev;
         /* the whole split at the end (runs are compared on it) or when asked */
-        if (s == c->steps || c->eval_batches == MUON_EVAL_FULL_SPLIT)
-            st = muon_eval_full(&r->model, &r->data, (int)B, (int)T, r->tok, r->tgt, &ev);
-        else
-            st = muon_eval_sampled(&r->model, &r->data, c->seed, c->eval_batches, (int)B, (int)T, r->tok, r->tgt, &ev);
-        if (st) return st;
-        r->last_val = ev.mean;
-        r->last_val_se = ev.se;
-        st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_VAL_LOSS), r->last_val);
-        if (!st) st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_VAL_LOSS_SE), r->last_val_se);
-        if (st) return st;
+        int full = s == c->steps || c->eval_batches == MUON_EVAL_FULL_SPLIT;
+        st = muon_eval_spread(&r->model, &r->data, c->seed, full ? -1 : c->eval_batches, (int)B, (int)T,
+                              r->tok, r->tgt, &r->shard, &ev);
+        if (st) { r->failed_together = 1; return st; } /* agreed inside */
+        if (r->root) {
+            r->last_val = ev.mean;
+            r->last_val_se = ev.se;
+            st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_VAL_LOSS), r->last_val);
+            if (!st) st = muon_metric_log_row(r->log, s, -1, "model", muon_model_metric_name(MUON_MODEL_VAL_LOSS_SE), r->last_val_se);
+        }
+        if ((st = sync(r, st))) return st;
         r->t_eval += muon_seconds() - t1;
     }
-    if ((st = muon_metric_log_flush(r->log))) return st;
-    if (r->progress && c->log_every > 0 && (s % c->log_every == 0 || s == r->start + 1 || s == c->steps || stop)) {
+    if (r->root) st = muon_metric_log_flush(r->log);
+    if ((st = sync(r, st))) return st;
+    if (r->root && r->progress && c->log_every > 0 && (s % c->log_every == 0 || s == r->start + 1 || s == c->steps || stop)) {
         double el = muon_seconds() - r->t_loop, done = (double)(s - r->start);
         char eta[32], val[64];
         fmt_duration(el / done * (double)(c->steps - s), eta, sizeof eta);
@@ -144,8 +224,11 @@ static int after_step(run_state *r, const muon_train_config *c, long s, double m
         fflush(r->progress);
     }
     if ((c->ckpt_every > 0 && s % c->ckpt_every == 0) || s == c->steps || stop) {
-        st = muon_checkpoint_save(r->ckpt_path, &r->model, &r->opt, s, muon_train_config_meta(c));
-        if (st) return st;
+        /* the owners' optimizer state to rank 0, which writes the whole of it */
+        st = muon_shard_share_tensors(&r->shard, &r->model, r->opt.momentum, 0);
+        if (!st) st = muon_shard_share_tensors(&r->shard, &r->model, r->opt.adam_v, 0);
+        if (!st && r->root) st = muon_checkpoint_save(r->ckpt_path, &r->model, &r->opt, s, muon_train_config_meta(c));
+        if ((st = sync(r, st))) return st;
         r->ckpt_step = s;
     }
     return MUON_OK;
@@ -154,6 +237,9 @@ static int after_step(run_state *r, const muon_train_config *c, long s, double m
 static void run_free(run_state *r)
 {
     muon_metric_log_close(r->log);
+    muon_tracker_pool_free(&r->pool);
+    if (r->have_dp) muon_dp_free(&r->dp);
+    if (r->have_shard) muon_shard_free(&r->shard);
     muon_free(r->tok);
     muon_free(r->tgt);
     if (r->have_opt) muon_optim_free(&r->opt);
@@ -173,7 +259,8 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
     const char *status = "completed";
 
     memset(&r, 0, sizeof r);
-    r.progress = progress;
+    r.root = muon_dist_rank() == 0;
+    r.progress = r.root ? progress : NULL;
     r.last_loss = NAN;
     r.last_val = NAN;
     r.last_val_se = NAN;
@@ -230,6 +317,17 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
     st = muon_optim_create(&r.opt, &c.optim, &r.model);
     if (st) goto fail;
     r.have_opt = 1;
+    if (c.reduce == MUON_REDUCE_BATCH && muon_dist_size() > 1) {
+        st = muon_error(MUON_ERR_ARG, "train: --reduce batch runs on one process only; with %d ranks use --reduce tree "
+                        "(the default)", muon_dist_size());
+        goto fail;
+    }
+    if ((st = muon_shard_create(&r.shard, &r.model))) goto fail;
+    r.have_shard = 1;
+    if (c.reduce == MUON_REDUCE_TREE) {
+        if ((st = muon_dp_create(&r.dp, &r.shard, &r.model, (int)B, (int)T))) goto fail;
+        r.have_dp = 1;
+    }
     r.tok = muon_alloc((size_t)B * T * sizeof(int));
     r.tgt = muon_alloc((size_t)B * T * sizeof(int));
     if (!r.tok || !r.tgt) { st = MUON_ERR_NOMEM; goto fail; }
@@ -269,27 +367,33 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
             goto fail;
         }
     }
-    st = prepare_out_dir(c.out);
-    if (st) goto fail;
+    if ((st = sync(&r, st))) goto fail; /* every rank has its model, data and state */
+    if (r.root) st = prepare_out_dir(c.out);
+    if ((st = sync(&r, st))) goto fail;
     writing = 1;
 
     /* ---- outputs ---- */
     snprintf(r.ckpt_path, sizeof r.ckpt_path, "%s/checkpoint.safetensors", c.out);
     snprintf(log_path, sizeof log_path, "%s/metrics.csv", c.out);
     snprintf(json_path, sizeof json_path, "%s/run.json", c.out);
-    if (!c.resume[0]) remove(log_path); /* a fresh run starts a fresh log */
-    st = muon_metric_log_open(&r.log, log_path, c.resume[0] ? r.start : -1);
-    if (st) goto fail;
+    if (r.root) {
+        if (!c.resume[0]) remove(log_path); /* a fresh run starts a fresh log */
+        st = muon_metric_log_open(&r.log, log_path, c.resume[0] ? r.start : -1);
+    }
+    if ((st = sync(&r, st))) goto fail;
     if (!c.resume[0] && c.track_every > 0) {
         /* step 0: the initial weights, so plots start from the init */
         double t0 = muon_seconds();
-        st = muon_metrics_track(r.log, 0, &r.model, NULL);
-        if (!st) st = muon_esd_track(r.log, 0, &r.model);
-        if (!st) st = muon_metric_log_flush(r.log);
-        if (st) goto fail;
+        st = track(&r, 0, NULL);
+        if (!st && r.root) st = muon_metric_log_flush(r.log);
+        if ((st = sync(&r, st))) goto fail;
         r.t_track += muon_seconds() - t0;
     }
-    if (progress)
+    if (r.progress && muon_dist_size() > 1)
+        fprintf(progress, "distributed: %d ranks x %d thread%s, %d sequences per rank, gradient tree of %d node%s per rank\n",
+                muon_dist_size(), muon_threads(), muon_threads() == 1 ? "" : "s", (int)B / muon_dist_size(),
+                r.dp.count, r.dp.count == 1 ? "" : "s");
+    if (r.progress)
         fprintf(progress, "train %s: %lu params, %s%s%s, %ld steps x %ld tokens, %d thread%s, seed %llu%s%s\n",
                 c.model_name, (unsigned long)r.model.num_params, muon_opt_name(c.optim.kind),
                 c.optim.kind == MUON_OPT_MUON ? "/" : "",
@@ -301,7 +405,8 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
     orth0 = r.opt.orth_seconds;
     for (s = r.start + 1; s <= c.steps; s++) {
         double t0 = muon_seconds(), mult = 1.0;
-        st = muon_train_step(&r.model, &r.opt, &r.data, &c, s, r.tok, r.tgt, &mult);
+        st = muon_train_step(&r.model, &r.opt, r.have_dp ? &r.dp : NULL, &r.data, &c, s, r.tok, r.tgt, &mult);
+        if (st && muon_dist_size() > 1) r.failed_together = 1; /* the step agrees on its own failures */
         if (st == MUON_ERR_NUMERIC) {
             status = "diverged";
             st = muon_error_prefix(MUON_ERR_NUMERIC, "training diverged at step %ld (try a smaller --lr; %s): ", s,
@@ -310,7 +415,7 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
         }
         if (st) goto fail;
         r.t_train += muon_seconds() - t0;
-        if (stop_requested) stop = 1;
+        if (muon_dist_any(stop_requested)) stop = 1; /* a signal seen by any rank stops all at this step */
         else if (c.stop_after > 0 && s >= c.stop_after && s < c.steps) stop = 2;
         st = after_step(&r, &c, s, mult, stop);
         if (st) goto fail;
@@ -320,7 +425,7 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
     if (stop) {
         status = "stopped";
         if (stopped) *stopped = stop;
-        if (progress) fprintf(progress, "stopped after step %ld: checkpoint %s (continue with --resume)\n",
+        if (r.progress) fprintf(r.progress, "stopped after step %ld: checkpoint %s (continue with --resume)\n",
                               stats.steps_done, r.ckpt_path);
     }
     goto finish;
@@ -342,11 +447,21 @@ finish:
     stats.final_val_loss = r.last_val;
     stats.unigram_entropy = muon_data_unigram_entropy(&r.data);
     stats.threads = muon_threads();
+    stats.ranks = muon_dist_size();
+    stats.reduce = c.reduce;
+    muon_dist_traffic(&stats.comm_bytes, &stats.comm_seconds);
     stats.status = status;
     {
         int st2 = muon_metric_log_close(r.log);
         r.log = NULL;
+        st2 = sync(&r, st2);
         if (!st && st2) { st = st2; goto fail; }
+    }
+    r.failed_together = 1; /* from here rank 0 works alone: nothing left to agree on */
+    if (!r.root) {
+        /* the other ranks' work ends here: rank 0 writes run.json and draws */
+        run_free(&r);
+        return strcmp(status, "diverged") ? MUON_OK : muon_error(MUON_ERR_NUMERIC, "%s", msg);
     }
     if (!strcmp(status, "diverged")) {
         muon_run_json_write(json_path, &c, &stats);
@@ -355,12 +470,12 @@ finish:
     }
     st = muon_run_json_write(json_path, &c, &stats);
     if (st) goto fail;
-    if (progress) {
+    if (r.progress) {
         char val[64];
         if (isnan(r.last_val)) strcpy(val, "-"); /* --eval-every 0: never evaluated */
         else snprintf(val, sizeof val, "%.4f \xc2\xb1 %.4f%s", r.last_val, r.last_val_se,
                       stats.steps_done == c.steps ? " (whole split)" : "");
-        fprintf(progress, "done: %ld steps, final loss %.4f, val loss %s (%s-unigram entropy %.4f nats), %.1f s, %.0f tok/s\n",
+        fprintf(r.progress, "done: %ld steps, final loss %.4f, val loss %s (%s-unigram entropy %.4f nats), %.1f s, %.0f tok/s\n",
                 stats.steps_done, r.last_loss, val, r.data.ids ? "token" : "byte", stats.unigram_entropy,
                 stats.seconds_total, stats.tokens_per_s);
     }
@@ -368,9 +483,9 @@ finish:
         /* events.csv before the plots, which mark its events */
         int n_ev = 0;
         if (muon_events_run(c.out, c.event_k, c.event_window, &n_ev) != MUON_OK) {
-            if (progress) fprintf(progress, "warning: events.csv not written: %s\n", muon_last_error());
-        } else if (progress && n_ev > 0) {
-            fprintf(progress, "events: %d phase-transition candidate%s in %s/events.csv\n", n_ev, n_ev == 1 ? "" : "s", c.out);
+            if (r.progress) fprintf(r.progress, "warning: events.csv not written: %s\n", muon_last_error());
+        } else if (r.progress && n_ev > 0) {
+            fprintf(r.progress, "events: %d phase-transition candidate%s in %s/events.csv\n", n_ev, n_ev == 1 ? "" : "s", c.out);
         }
     }
     if ((st = muon_plot_run(c.out)) != MUON_OK) {
@@ -382,9 +497,9 @@ finish:
             goto fail;
         }
         st = MUON_OK;
-        if (progress) fprintf(progress, "warning: plots not drawn: %s\n", muon_last_error());
-    } else if (progress) {
-        fprintf(progress, "plots: %s/research_plots/\n", c.out);
+        if (r.progress) fprintf(r.progress, "warning: plots not drawn: %s\n", muon_last_error());
+    } else if (r.progress) {
+        fprintf(r.progress, "plots: %s/research_plots/\n", c.out);
     }
     run_free(&r);
     return MUON_OK;
@@ -395,6 +510,8 @@ fail:
         char keep[512];
         strncpy(keep, muon_last_error(), sizeof keep - 1);
         keep[sizeof keep - 1] = 0;
+        /* a failure of this rank alone: the others learn of it at their next sync */
+        if (!r.failed_together) muon_dist_agree(st);
         run_free(&r);
         /* a write failed (a full disk): every output is written atomically,
          * so say what is still there to resume from */

@@ -102,11 +102,16 @@ int muon_checkpoint_load_optim(const muon_safetensors *f, const muon_model *m, m
 
 /* ---- The training step (train/train_step.c) ---- */
 
+struct muon_dp; /* train/data_parallel.h */
+
 /* One step: batch `step` of the training split into tokens/targets (B,T),
- * zero_grad, forward, backward, *lr_mult from the schedule, optimizer step.
+ * the gradient (dp NULL, --reduce batch: zero_grad, one forward and backward
+ * of the whole batch; else the per-sequence tree of train/data_parallel.h,
+ * over dp's ranks), *lr_mult from the schedule, the optimizer step (with
+ * ranks: each on the tensors it owns, then the parameters shared).
  * Allocates nothing. MUON_ERR_NUMERIC when the loss or the gradient norm is
- * not finite (the parameters are then untouched). */
-int muon_train_step(muon_model *m, muon_optim *o, const muon_data *d,
+ * not finite (the parameters are then untouched). Collective with ranks. */
+int muon_train_step(muon_model *m, muon_optim *o, struct muon_dp *dp, const muon_data *d,
                     const muon_train_config *c, long step, int *tokens, int *targets,
                     double *lr_mult);
 

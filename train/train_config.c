@@ -21,7 +21,8 @@ enum {
     K_INT, K_LONG, K_U64, K_FLOAT, K_STR, K_SWITCH_OFF, /* fields of muon_train_config */
     K_MODEL, K_OPT, K_ORTH, K_MSCALE, K_SCHED,        /* named choices */
     K_CFG_INT, K_CFG_FLOAT, K_CFG_SWITCH, K_CFG_FFN,  /* muon_config fields */
-    K_INIT, K_DATAFMT, K_PREC                                 /* experiments (docs/experiments.md) */
+    K_INIT, K_DATAFMT, K_PREC,                                /* experiments (docs/experiments.md) */
+    K_REDUCE                                          /* docs/distributed.md */
 };
 
 typedef struct {
@@ -66,6 +67,7 @@ static const opt_t opts[] = {
     {"log-every", "N", K_INT, OFF(log_every), 0, 1e9, 1, "progress line every N steps, 0 = quiet"},
     {"ckpt-every", "N", K_INT, OFF(ckpt_every), 0, 1e9, 1, "checkpoint every N steps (always at the end), 0 = end only"},
     {"track-every", "K", K_INT, OFF(track_every), 0, 1e9, 1, "spectral metrics every K steps, 0 = off"},
+    {"reduce", "NAME", K_REDUCE, OFF(reduce), 0, 0, 2, "batch gradient: tree (per-sequence gradients summed in a fixed tree: the same bits for any MPI rank count) | batch (one pass over the whole batch; one process only)"},
     {"stop-after", "N", K_LONG, OFF(stop_after), 0, 1e12, 0, "stop after step N as Ctrl-C would (checkpoint; resume later)"},
     /* experiments (docs/experiments.md) */
     {"update-noise", "X", K_FLOAT, OFF(optim.update_noise), 0, 1e30, 2, "Gaussian noise of X times the Frobenius norm added to Muon's orthogonalised update"},
@@ -242,6 +244,11 @@ int muon_train_set(muon_train_config *c, const char *name, const char *value)
         else if (!strcmp(value, "bf16")) c->optim.bf16 = 1;
         else return bad(o, value, "fp32 or bf16");
         return MUON_OK;
+    case K_REDUCE:
+        if (!strcmp(value, "tree")) c->reduce = MUON_REDUCE_TREE;
+        else if (!strcmp(value, "batch")) c->reduce = MUON_REDUCE_BATCH;
+        else return bad(o, value, "tree or batch");
+        return MUON_OK;
     case K_DATAFMT:
         st = muon_data_format_parse(value, (int *)(base + o->off));
         return st ? muon_error_prefix(st, "--data-format: ") : MUON_OK;
@@ -283,6 +290,7 @@ static void opt_value(const muon_train_config *c, const opt_t *o, char *buf, siz
     case K_SCHED: snprintf(buf, n, "%s", muon_sched_name(c->schedule)); break;
     case K_CFG_FFN: snprintf(buf, n, "%s", muon_ffn_name(c->model.ffn)); break;
     case K_PREC: snprintf(buf, n, "%s", c->optim.bf16 ? "bf16" : "fp32"); break;
+    case K_REDUCE: snprintf(buf, n, "%s", c->reduce == MUON_REDUCE_BATCH ? "batch" : "tree"); break;
     case K_DATAFMT: snprintf(buf, n, "%s", muon_data_format_name(*(const int *)(base + o->off))); break;
     case K_INIT:
         if (c->init_stretch == 0.0f) snprintf(buf, n, "normal");
@@ -319,7 +327,10 @@ int muon_train_config_from_meta(muon_train_config *c, const muon_safetensors *f)
         if (!opts[i].meta) continue;
         snprintf(key, sizeof key, "train.%s", opts[i].name);
         v = muon_safetensors_meta(f, key);
-        if (!v && opts[i].meta == 2) continue; /* a newer option: the checkpoint predates it */
+        /* a newer option: the checkpoint predates it and ran with the old
+         * behaviour -- the default, except that the batch gradient was one pass */
+        if (!v && opts[i].meta == 2 && opts[i].kind == K_REDUCE) v = "batch";
+        if (!v && opts[i].meta == 2) continue;
         if (!v) return muon_error(MUON_ERR_FORMAT, "checkpoint: metadata lacks \"%s\" (not written by muon train?)", key);
         st = muon_train_set(c, opts[i].name, v);
         if (st) return muon_error_prefix(MUON_ERR_FORMAT, "checkpoint: metadata %s: ", key);
