@@ -192,6 +192,12 @@ test-cross:
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(MAKE) CC=s390x-linux-gnu-gcc PORTABLE=1 OPENMP=$(CROSS_OMP) STB_IMPL=1 RUN="qemu-s390x -L /usr/s390x-linux-gnu" test
 	$(MAKE) test-i386
 # i386 alone (native, no emulator: minutes, so CI runs it): FLT_EVAL_METHOD 2.
+# The distributed tests (tests/mpi/run.sh): the MPI build (its own build
+# directory; ./muon is untouched) against the single-process one.
+test-mpi: $(BUILD)/muon
+	$(MAKE) MPI=1 build/mpicc-mpi-omp$(OPENMP)-p$(PORTABLE)/muon
+	tests/mpi/run.sh build/mpicc-mpi-omp$(OPENMP)-p$(PORTABLE)/muon $(BUILD)/muon
+
 test-i386:
 	$(MAKE) CC=i686-linux-gnu-gcc PORTABLE=1 OPENMP=0 STB_IMPL=1 CFLAGS="-O3 -march=i686 -mfpmath=387 -mno-sse" RUN="env LD_LIBRARY_PATH=/usr/i686-linux-gnu/lib" test
 
