@@ -3,6 +3,7 @@
  * tests/golden/gen_model.py), finite differences, thread-count determinism,
  * causality and bad arguments. */
 #include "test.h"
+#include "train/data_parallel.h"
 #include "model/layers.h"
 
 #include <math.h>
@@ -159,6 +160,46 @@ static void test_init(void)
 
 /* ---- golden: the whole model against PyTorch ------------------------------- */
 
+/* The gradient of --reduce tree (train/data_parallel.h: one forward and
+ * backward per sequence, summed in the fixed tree, then / B) against the
+ * same PyTorch gradients, held to the same tolerances as the one-pass
+ * gradient: it differs from it only in the order of the batch sums. */
+static void test_golden_tree(const char *file, const muon_safetensors *f, muon_model *m,
+                             const int *tok, const int *tgt)
+{
+    muon_shard sh;
+    muon_dp dp;
+    char name[96];
+    const float *want;
+    int i, st = muon_shard_create(&sh, m);
+    if (!st) st = muon_dp_create(&dp, &sh, m, m->cfg.batch_size, m->cfg.seq_len);
+    if (!check(st == MUON_OK, "%s: the gradient tree of %d sequences (%s)", file, m->cfg.batch_size,
+               st ? muon_last_error() : "ok")) {
+        if (sh.owner) muon_shard_free(&sh);
+        return;
+    }
+    st = muon_dp_gradient(&dp, m, tok, tgt);
+    if (check(st == MUON_OK, "%s: tree gradient (%s)", file, st ? muon_last_error() : "ok")) {
+        if ((want = golden_get(f, "loss", 1))) {
+            snprintf(name, sizeof name, "%s tree: loss (mean of sequence losses) vs PyTorch", file);
+            check_near(name, m->loss, want[0], 2e-6, 0);
+        }
+        for (i = 0; i < m->n_tensors; i++) {
+            const muon_param *p = &m->tensors[i];
+            size_t n = (size_t)p->rows * p->cols, j;
+            const float *g;
+            double gmax = 0;
+            snprintf(name, sizeof name, "grad.%s", p->name);
+            if (!(g = golden_get(f, name, n))) continue;
+            for (j = 0; j < n; j++) if (fabs(g[j]) > gmax) gmax = fabs(g[j]);
+            snprintf(name, sizeof name, "%s tree grad %s vs PyTorch", file, p->name);
+            check_close(name, m->grads + p->offset, g, n, 1e-4, 2e-5 * gmax);
+        }
+    }
+    muon_dp_free(&dp);
+    muon_shard_free(&sh);
+}
+
 static void test_golden(const char *file)
 {
     muon_safetensors f;
@@ -228,6 +269,7 @@ static void test_golden(const char *file)
         snprintf(name, sizeof name, "%s grad %s vs PyTorch", file, p->name);
         check_close(name, m.grads + p->offset, g, n, 1e-4, 2e-5 * gmax);
     }
+    test_golden_tree(file, &f, &m, tok, tgt);
 done:
     free(tok);
     free(tgt);

@@ -2,6 +2,7 @@
  * (tests/golden/gen_optim.py, float32 torch 1.13), on plain tensors and on
  * three whole training steps of the tiny transformer. */
 #include "test.h"
+#include "train/data_parallel.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -360,20 +361,35 @@ static void step_allocates_nothing(void)
      * deterministic (docs/determinism.md) */
     int threads0 = muon_threads();
     muon_set_threads(1);
-    for (k = 0; k < 2; k++) {
+    for (k = 0; k < 4; k++) { /* {polar express, svd} x {one pass, the per-sequence tree} */
+        int tree = k >= 2;
         muon_config cfg;
         muon_model m;
+        muon_shard sh;
+        muon_dp dp;
         muon_optim o;
         muon_optim_config oc;
         int tok[2 * 16], tgt[2 * 16], i, st, s;
         if (muon_config_named("tiny", &cfg) || muon_model_create(&m, &cfg)) { check(0, "tiny model"); return; }
         muon_model_init(&m, 3);
         muon_optim_defaults(&oc);
-        oc.orth = kinds[k];
+        oc.orth = kinds[k % 2];
         if (muon_optim_create(&o, &oc, &m)) { check(0, "optimizer: %s", muon_last_error()); muon_model_free(&m); return; }
+        if (muon_shard_create(&sh, &m) || muon_dp_create(&dp, &sh, &m, 2, 16)) {
+            check(0, "gradient tree: %s", muon_last_error());
+            muon_optim_free(&o);
+            muon_model_free(&m);
+            return;
+        }
         for (i = 0; i < 32; i++) { tok[i] = (i * 7) % 256; tgt[i] = (i * 11) % 256; }
         for (s = 0, st = MUON_OK; s < 3 && !st; s++) {
             if (s == 1) muon_alloc_fail_after(1);
+            if (tree) {
+                st = muon_dp_gradient(&dp, &m, tok, tgt);
+                if (!st) st = muon_optim_step_shard(&o, &m, 1.0, &sh);
+                if (!st) st = muon_shard_share_tensors(&sh, &m, m.params, -1);
+                continue;
+            }
             muon_model_zero_grad(&m);
             st = muon_model_forward(&m, tok, tgt, 2, 16);
             if (!st) st = muon_model_backward(&m);
@@ -383,11 +399,13 @@ static void step_allocates_nothing(void)
         {
             void *p = muon_alloc(1);
             check(st == MUON_OK && p == NULL,
-                  "%s: forward, backward and optimizer steps 2 and 3 allocate nothing (%s)",
-                  muon_orth_name(kinds[k]), st ? muon_last_error() : "ok");
+                  "%s, %s: gradient and optimizer steps 2 and 3 allocate nothing (%s)",
+                  muon_orth_name(kinds[k % 2]), tree ? "--reduce tree" : "--reduce batch", st ? muon_last_error() : "ok");
             muon_free(p);
         }
         muon_alloc_fail_after(0);
+        muon_dp_free(&dp);
+        muon_shard_free(&sh);
         muon_optim_free(&o);
         muon_model_free(&m);
     }

@@ -291,7 +291,7 @@ static void run_tests(void)
     muon_train_config a, b;
     muon_safetensors fa, fb;
     char *ma, *mb;
-    int st, stopped = -1, threads = muon_threads(), dup;
+    int st, stopped = -1, threads = muon_threads(), dup, reduce;
     double t0 = muon_seconds();
 
     /* 20 steps straight vs 10 (stop-after) + resume + 10: bit-identical */
@@ -391,35 +391,40 @@ static void run_tests(void)
     free(ma);
     free(mb);
 
-    /* 1 vs 2 threads: bit-identical; a wider tiny (C 64, T 32, B 4) so the
-     * GEMMs and the model's loops really split across threads */
-    a = tiny_config(DIR "/t1");
-    a.steps = 8;
-    a.model.d_model = 64;
-    a.model.d_ff = 128;
-    a.model.seq_len = 32;
-    a.model.batch_size = 4;
-    a.threads = 1;
-    b = a;
-    strcpy(b.out, DIR "/t2");
-    b.threads = 2;
-    st = threads_begin("training") ? MUON_OK : -1;
-    if (!st) st = muon_train(&a, NULL, &stopped);
-    if (!st) st = muon_train(&b, NULL, &stopped);
-    if (st != -1) threads_end();
-    muon_set_threads(threads);
-    if (st != -1 && check(st == MUON_OK, "8 steps on 1 and on 2 threads (%s)", st ? muon_last_error() : "ok")) {
-        ma = slurp(DIR "/t1/metrics.csv", NULL);
-        mb = slurp(DIR "/t2/metrics.csv", NULL);
-        check(ma && mb && !strcmp(ma, mb), "1 vs 2 threads: metrics.csv (loss curve and metrics) identical");
-        free(ma);
-        free(mb);
-        if (!read_params(DIR "/t1/checkpoint.safetensors", &fa)) {
-            if (!read_params(DIR "/t2/checkpoint.safetensors", &fb)) {
-                check(same_tensors(&fa, &fb), "1 vs 2 threads: parameters bit-identical");
-                muon_safetensors_free(&fb);
+    /* 1 vs 2 threads: bit-identical, with either batch gradient; a wider
+     * tiny (C 64, T 32, B 4) so the GEMMs and the model's loops really
+     * split across threads */
+    for (reduce = MUON_REDUCE_TREE; reduce <= MUON_REDUCE_BATCH; reduce++) {
+        const char *rn = reduce == MUON_REDUCE_TREE ? "--reduce tree" : "--reduce batch";
+        a = tiny_config(DIR "/t1");
+        a.steps = 8;
+        a.model.d_model = 64;
+        a.model.d_ff = 128;
+        a.model.seq_len = 32;
+        a.model.batch_size = 4;
+        a.threads = 1;
+        a.reduce = reduce;
+        b = a;
+        strcpy(b.out, DIR "/t2");
+        b.threads = 2;
+        st = threads_begin("training") ? MUON_OK : -1;
+        if (!st) st = muon_train(&a, NULL, &stopped);
+        if (!st) st = muon_train(&b, NULL, &stopped);
+        if (st != -1) threads_end();
+        muon_set_threads(threads);
+        if (st != -1 && check(st == MUON_OK, "%s: 8 steps on 1 and on 2 threads (%s)", rn, st ? muon_last_error() : "ok")) {
+            ma = slurp(DIR "/t1/metrics.csv", NULL);
+            mb = slurp(DIR "/t2/metrics.csv", NULL);
+            check(ma && mb && !strcmp(ma, mb), "%s, 1 vs 2 threads: metrics.csv (loss curve and metrics) identical", rn);
+            free(ma);
+            free(mb);
+            if (!read_params(DIR "/t1/checkpoint.safetensors", &fa)) {
+                if (!read_params(DIR "/t2/checkpoint.safetensors", &fb)) {
+                    check(same_tensors(&fa, &fb), "%s, 1 vs 2 threads: parameters bit-identical", rn);
+                    muon_safetensors_free(&fb);
+                }
+                muon_safetensors_free(&fa);
             }
-            muon_safetensors_free(&fa);
         }
     }
 

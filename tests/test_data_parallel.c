@@ -1,0 +1,146 @@
+/* data_parallel suite: the shape of the gradient tree (train/data_parallel.h)
+ * and how ranks cut it; the tensor owners (train/shard.h); --reduce in
+ * checkpoints. The gradient itself is checked against PyTorch in the model
+ * suite ("tree grad"), and the ranks for real by make test-mpi. */
+#include "test.h"
+#include "train/data_parallel.h"
+
+#include <string.h>
+
+/* 1 if [a, b) is a node of the tree over [0, n), by walking down from the root */
+static int is_node(int n, int a, int b)
+{
+    int lo = 0, hi = n;
+    while (hi - lo >= 1) {
+        int mid;
+        if (lo == a && hi == b) return 1;
+        if (hi - lo == 1) return 0;
+        mid = muon_tree_split(lo, hi);
+        if (b <= mid) hi = mid;
+        else if (a >= mid) lo = mid;
+        else return 0;
+    }
+    return 0;
+}
+
+static void test_split(void)
+{
+    int a, b, bad = 0;
+    for (b = 2; b <= 70; b++)
+        for (a = 0; a < b - 1; a++) {
+            int m = muon_tree_split(a, b), h = m - a;
+            /* a power of two h with h < b - a <= 2h */
+            if (!(m > a && m < b && (h & (h - 1)) == 0 && b - a <= 2 * h)) bad++;
+        }
+    check(bad == 0, "tree split of [a,b): a + the largest power of two below b-a, for every 0 <= a < b <= 70 (%d wrong)", bad);
+    check(muon_tree_split(0, 6) == 4 && muon_tree_split(4, 6) == 5 && muon_tree_split(0, 3) == 2,
+          "tree of 6: [0,4)+[4,6), and [0,3) splits at 2");
+}
+
+static void test_nodes(void)
+{
+    muon_span s[64];
+    int n, R, bad = 0, bound = 0, aligned = 0;
+    for (n = 1; n <= 48; n++)
+        for (R = 1; R <= 8; R++) {
+            int r, at = 0, depth = 0;
+            if (n % R) continue;
+            while ((1 << depth) < n) depth++;
+            for (r = 0; r < R; r++) {
+                int lo = r * (n / R), hi = lo + n / R, k = muon_tree_nodes(n, lo, hi, s, 64), j;
+                if (k > 2 * depth + 2) bound++;
+                /* the rank's nodes tile its range, left to right, and each is a tree node */
+                for (j = 0; j < k; j++) {
+                    if (s[j].lo != at || s[j].hi <= s[j].lo || !is_node(n, s[j].lo, s[j].hi)) bad++;
+                    at = s[j].hi;
+                }
+                if (at != hi) bad++;
+                /* powers of two: every rank's range is one subtree */
+                if ((n & (n - 1)) == 0 && (R & (R - 1)) == 0 && k != 1) aligned++;
+            }
+        }
+    check(bad == 0, "for every batch 1..48 and rank count 1..8 dividing it: the ranks' nodes tile [0,B) in order, all tree nodes (%d wrong)", bad);
+    check(bound == 0, "at most 2 log2(B) + 2 nodes per rank (%d over)", bound);
+    check(aligned == 0, "a power-of-two batch on a power-of-two rank count: one node per rank (%d not)", aligned);
+    n = muon_tree_nodes(6, 0, 3, s, 64);
+    check(n == 2 && s[0].lo == 0 && s[0].hi == 2 && s[1].lo == 2 && s[1].hi == 3, "batch 6, rank 0 of 2: [0,2) and [2,3)");
+    n = muon_tree_nodes(6, 3, 6, s, 64);
+    check(n == 2 && s[0].lo == 3 && s[0].hi == 4 && s[1].lo == 4 && s[1].hi == 6, "batch 6, rank 1 of 2: [3,4) and [4,6)");
+    check(muon_tree_nodes(8, 0, 8, s, 64) == 1 && s[0].lo == 0 && s[0].hi == 8, "one process: the root alone");
+}
+
+static void test_shard(void)
+{
+    muon_config c;
+    muon_model m;
+    muon_shard sh;
+    muon_dp dp;
+    int i, all = 1, st;
+    muon_config_named("tiny", &c);
+    if (!check(muon_model_create(&m, &c) == MUON_OK, "tiny model for the ownership table")) return;
+    st = muon_shard_create(&sh, &m);
+    if (check(st == MUON_OK, "ownership table (%s)", st ? muon_last_error() : "ok")) {
+        for (i = 0; i < m.n_tensors; i++) all &= muon_shard_owns(&sh, i);
+        check(sh.size == 1 && all && sh.owned[0] == m.num_params, "one process owns every tensor (%lu floats)",
+              (unsigned long)sh.owned[0]);
+        check(muon_shard_owner_at(&sh, &m, m.num_params - 1) == 0, "owner of the last float: rank 0");
+        st = muon_dp_create(&dp, &sh, &m, 5, c.seq_len);
+        check(st == MUON_OK && dp.count == 1 && dp.n_nodes == 1 && dp.depth == 3,
+              "batch 5 on one process: one node (the root), depth 3");
+        if (!st) muon_dp_free(&dp);
+        muon_shard_free(&sh);
+    }
+    muon_model_free(&m);
+}
+
+static void test_reduce_option(void)
+{
+    muon_train_config c;
+    muon_train_defaults(&c);
+    check(c.reduce == MUON_REDUCE_TREE, "--reduce defaults to tree");
+    check(muon_train_set(&c, "reduce", "batch") == MUON_OK && c.reduce == MUON_REDUCE_BATCH, "--reduce batch");
+    check(muon_train_set(&c, "reduce", "sum") == MUON_ERR_ARG && strstr(muon_last_error(), "tree or batch"),
+          "--reduce sum refused, naming the choices (%s)", muon_last_error());
+}
+
+/* A checkpoint written before --reduce existed ran with the one-pass
+ * gradient: resuming it must continue that way. */
+static void test_reduce_old_checkpoint(void)
+{
+    muon_train_config c, d;
+    const char *const *kv;
+    const char *pairs[256];
+    muon_safetensors f;
+    muon_tensor t;
+    int64_t one = 1;
+    float zero = 0;
+    int i, n = 0, had = 0;
+    muon_train_defaults(&c);
+    kv = muon_train_config_meta(&c);
+    for (i = 0; kv[i] && n < 254; i += 2) {
+        if (!strcmp(kv[i], "train.reduce")) { had = 1; continue; }
+        pairs[n++] = kv[i];
+        pairs[n++] = kv[i + 1];
+    }
+    pairs[n] = NULL;
+    check(had, "checkpoints record train.reduce");
+    memset(&t, 0, sizeof t);
+    t.name = "x"; strcpy(t.dtype, "F32"); t.ndim = 1; t.shape[0] = one; t.numel = 1; t.data = &zero;
+    if (!check(muon_safetensors_write("build/test_dp_meta.safetensors", &t, 1, pairs) == MUON_OK &&
+               muon_safetensors_read("build/test_dp_meta.safetensors", &f) == MUON_OK, "a checkpoint without train.reduce"))
+        return;
+    muon_train_defaults(&d);
+    check(muon_train_config_from_meta(&d, &f) == MUON_OK && d.reduce == MUON_REDUCE_BATCH,
+          "resuming a checkpoint without train.reduce keeps the one-pass gradient it was trained with");
+    muon_safetensors_free(&f);
+    remove("build/test_dp_meta.safetensors");
+}
+
+void suite_data_parallel(void)
+{
+    test_split();
+    test_nodes();
+    test_shard();
+    test_reduce_option();
+    test_reduce_old_checkpoint();
+}
