@@ -105,7 +105,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 HEADERS   := muon.h muon_internal.h $(wildcard dist/*.h linalg/*.h io/*.h model/*.h train/*.h metrics/*.h plots/*.h conformance/*.h tests/*.h tests/fuzz/*.h)
 
-.PHONY: all muon test bench run golden conformance conformance-torch clean font-atlas study test-cross test-i386 fuzz test-mpi
+.PHONY: all muon test bench run golden conformance conformance-torch clean font-atlas study test-cross test-i386 fuzz test-mpi bench-mpi
 all: muon
 
 $(BUILD)/%.o: %.c $(HEADERS) Makefile
@@ -197,6 +197,12 @@ test-cross:
 test-mpi: $(BUILD)/muon
 	$(MAKE) MPI=1 build/mpicc-mpi-omp$(OPENMP)-p$(PORTABLE)/muon
 	tests/mpi/run.sh build/mpicc-mpi-omp$(OPENMP)-p$(PORTABLE)/muon $(BUILD)/muon
+
+# Throughput of one process against 2 ranks (scripts/bench_mpi.sh): a
+# benchmark, never a test.
+bench-mpi: $(BUILD)/muon
+	$(MAKE) MPI=1 build/mpicc-mpi-omp$(OPENMP)-p$(PORTABLE)/muon
+	scripts/bench_mpi.sh build/mpicc-mpi-omp$(OPENMP)-p$(PORTABLE)/muon $(BUILD)/muon
 
 test-i386:
 	$(MAKE) CC=i686-linux-gnu-gcc PORTABLE=1 OPENMP=0 STB_IMPL=1 CFLAGS="-O3 -march=i686 -mfpmath=387 -mno-sse" RUN="env LD_LIBRARY_PATH=/usr/i686-linux-gnu/lib" test

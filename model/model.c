@@ -270,11 +270,22 @@ static size_t layout_acts(muon_acts *a, const muon_config *c, unsigned char *bas
 
 int muon_model_create(muon_model *m, const muon_config *cfg)
 {
+    return muon_model_create_rows(m, cfg, cfg->batch_size);
+}
+
+int muon_model_create_rows(muon_model *m, const muon_config *config, int max_batch)
+{
     int st;
     size_t bytes;
     muon_acts *a;
+    muon_config sized, *cfg = &sized; /* the config with max_batch sequences: what the activations hold */
     memset(m, 0, sizeof *m);
-    if ((st = muon_config_check(cfg))) return st;
+    if ((st = muon_config_check(config))) return st;
+    if (max_batch < 1 || max_batch > config->batch_size)
+        return muon_error(MUON_ERR_ARG, "model: activations for %d sequences, outside 1..batch_size %d",
+                          max_batch, config->batch_size);
+    sized = *config;
+    sized.batch_size = max_batch;
     {
         /* carve() sizes the activations in size_t, which wraps where it is
          * 32 bits (L*N*C alone reaches 2^48): bound them in double first.
@@ -293,7 +304,7 @@ int muon_model_create(muon_model *m, const muon_config *cfg)
                               "do not fit this machine's %u-bit address space; try a smaller --batch-size or --seq-len",
                               cfg->batch_size, cfg->seq_len, bound, (unsigned)(sizeof(size_t) * 8));
     }
-    m->cfg = *cfg;
+    m->cfg = *config;
     m->n_tensors = layout(cfg, NULL, &m->num_params);
     m->tensors = muon_calloc((size_t)m->n_tensors, sizeof *m->tensors);
     m->params = muon_calloc(m->num_params, sizeof(float));
@@ -412,6 +423,8 @@ int muon_model_tracked(const muon_model *m, muon_tracked *out, int cap)
 
 const float *muon_model_logits(const muon_model *m) { return m->acts->logits; }
 
+int muon_model_max_batch(const muon_model *m) { return m->acts->N / m->cfg.seq_len; }
+
 const float *muon_model_block_output(const muon_model *m, int l)
 {
     /* x holds L+1 slabs of batch_size*seq_len rows; slab l+1 is what block l adds up to */
@@ -455,9 +468,9 @@ int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int
     float *x;
     muon_norm_shape rows, qheads, kheads;
 
-    if (B < 1 || B > c->batch_size || T < 1 || T > c->seq_len)
+    if (B < 1 || B > a->N / c->seq_len || T < 1 || T > c->seq_len)
         return muon_error(MUON_ERR_ARG, "model forward: shape B=%d, T=%d outside 1..%d x 1..%d",
-                          B, T, c->batch_size, c->seq_len);
+                          B, T, a->N / c->seq_len, c->seq_len);
     if (!tokens) return muon_error(MUON_ERR_ARG, "model forward: no tokens");
     for (i = 0; i < N; i++) {
         if (tokens[i] < 0 || tokens[i] >= V)

@@ -27,5 +27,12 @@ const muon_param *muon_model_find(const muon_model *m, const char *name);
 /* Writes the tracked matrices into out (capacity cap), returns how many
  * there are (which may exceed cap: call with cap 0 to count). */
 int muon_model_tracked(const muon_model *m, muon_tracked *out, int cap);
+/* muon_model_create with activations for max_batch (1..cfg->batch_size)
+ * sequences only: the forward pass then takes at most max_batch. What
+ * --reduce tree needs, which runs one sequence at a time (the activations
+ * grow with the sequences held, and dominate memory at large B*T). */
+int muon_model_create_rows(muon_model *m, const muon_config *cfg, int max_batch);
+/* The most sequences one forward pass of m takes. */
+int muon_model_max_batch(const muon_model *m);
 
 #endif /* MUON_MODEL_INTERNAL_H */

@@ -104,8 +104,17 @@ int muon_dp_create(muon_dp *dp, muon_shard *s, const muon_model *m, int B, int T
             at += dp->scounts[r];
         }
     }
+    {
+        /* right children wait in tmp: as many levels as this rank's deepest node has */
+        int j, need = 0;
+        for (j = 0; j < dp->count; j++) {
+            int size = dp->nodes[dp->first + j].hi - dp->nodes[dp->first + j].lo, d = 0;
+            while ((1 << d) < size) d++;
+            if (d > need) need = d;
+        }
+        dp->tmp = alloc_floats((size_t)need * P);
+    }
     dp->local = alloc_floats((size_t)dp->count * P);
-    dp->tmp = alloc_floats((size_t)dp->depth * P);
     dp->send = alloc_floats((size_t)dp->count * P);
     dp->recv = alloc_floats((size_t)dp->n_nodes * mine);
     dp->ctmp = alloc_floats((size_t)(dp->depth + 1) * mine);

@@ -34,7 +34,7 @@ typedef struct muon_dp {
     int first, count;       /* this rank's nodes: nodes[first .. first+count) */
     int depth;              /* levels below the root */
     float *local;           /* (count, P) this rank's node sums */
-    float *tmp;             /* (depth, P) right children while summing */
+    float *tmp;             /* (levels of this rank's deepest node, P) right children while summing */
     float *send;            /* (count * P) node sums packed by owner */
     float *recv;            /* (n_nodes * owned) every node's sum of this rank's tensors */
     float *ctmp;            /* (depth + 1, owned) */

@@ -69,6 +69,7 @@ int muon_eval_spread(muon_model *m, const muon_data *d, uint64_t seed, int n_bat
                      int *tok, int *tgt, muon_shard *sh, muon_eval_result *out)
 {
     int V = m->cfg.vocab_size, rank = sh ? sh->rank : 0, ranks = sh ? sh->size : 1, st = MUON_OK;
+    int cap = muon_model_max_batch(m);
     size_t nwin, k, nbat;
     double *wl = NULL;
     int *owner = NULL;
@@ -96,8 +97,13 @@ int muon_eval_spread(muon_model *m, const muon_data *d, uint64_t seed, int n_bat
         if ((int)(k % (size_t)ranks) != rank) continue;
         if (n_batches < 0) full_batch(d, first, nb, T, tok, tgt);
         else st = muon_data_batch(d, MUON_SPLIT_VAL, seed, (long)k, B, T, tok, tgt);
-        if (!st) st = muon_model_forward(m, tok, tgt, nb, T);
-        if (!st) window_losses(muon_model_logits(m), tgt, nb, T, V, wl + first);
+        /* in forward passes of as many windows as the model holds (one,
+         * with --reduce tree); a window's loss never depends on its neighbours */
+        for (w = 0; !st && w < (size_t)nb; w += (size_t)cap) {
+            int nw = nb - (int)w < cap ? nb - (int)w : cap;
+            st = muon_model_forward(m, tok + w * (size_t)T, tgt + w * (size_t)T, nw, T);
+            if (!st) window_losses(muon_model_logits(m), tgt + w * (size_t)T, nw, T, V, wl + first + w);
+        }
     }
     if (sh) st = muon_dist_agree(st);
     if (!st && sh) st = muon_shard_share_items(sh, wl, sizeof *wl, (int)nwin, owner, 0);

@@ -307,7 +307,8 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
             goto fail;
         }
     }
-    st = muon_model_create(&r.model, &c.model);
+    /* --reduce tree runs one sequence at a time: activations for one */
+    st = muon_model_create_rows(&r.model, &c.model, c.reduce == MUON_REDUCE_TREE ? 1 : c.model.batch_size);
     if (st) goto fail;
     r.have_model = 1;
     muon_model_init(&r.model, c.seed);
