@@ -37,9 +37,10 @@ static const char *usage_text =
 
 /* One line on stderr, exit 2: the contract for every kind of bad input. */
 /* Under mpirun every rank parses the same command line, so a bad flag fails
- * on all of them: rank 0 alone says so. Once training runs, a failure is
- * agreed between the ranks and printed by the rank it happened on
- * (muon_dist_quiet on the others). */
+ * on all of them: rank 0 alone says so. A failure that may be one rank's
+ * alone (a file it cannot read; anything once training runs) is agreed
+ * between the ranks and printed by the rank it happened on
+ * (muon_dist_quiet on the others); train_started is then set. */
 static int train_started;
 
 static int fail(const char *fmt, ...)
@@ -149,7 +150,8 @@ static int cmd_train(int argc, char **argv)
             st = muon_train_config_from_meta(&c, &f);
             muon_safetensors_free(&f);
         }
-        if (st) return fail("train: --resume %s", muon_last_error());
+        /* a file one rank cannot read fails every rank: agreed, said once */
+        if ((st = muon_dist_agree(st))) { train_started = 1; return fail("train: --resume %s", muon_last_error()); }
         snprintf(data_from_ckpt, sizeof data_from_ckpt, "%s", c.data);
         {
             /* continue beside the checkpoint, not in the directory it recorded:
@@ -180,11 +182,16 @@ static int cmd_train(int argc, char **argv)
         /* a relative path recorded by the original run names a file relative
          * to where that run was started, which may not be here */
         FILE *df = fopen(c.data, "rb");
-        if (!df)
+        int missing = df == NULL, err = errno;
+        if (df) fclose(df);
+        if (muon_dist_agree(missing ? MUON_ERR_IO : MUON_OK)) {
+            train_started = 1;
+            errno = err;
+            if (!missing) return 2; /* another rank's file; it says so */
             return fail("train: --resume %s: data file '%s' cannot be opened (%s); the path is relative, recorded "
                         "in the checkpoint by the original run and resolved from the current directory: "
                         "run from that run's directory or give --data PATH", resume, c.data, strerror(errno));
-        fclose(df);
+        }
     }
     signal(SIGINT, on_stop_signal);
     signal(SIGTERM, on_stop_signal);

@@ -9,7 +9,7 @@
 #include "muon_internal.h"
 
 #include <mpi.h>
-#include <string.h>
+#include <stdio.h>
 
 static int rank_, size_ = 1, quiet_;
 static double bytes_sent_, seconds_;
@@ -29,6 +29,11 @@ int muon_dist_init(int *argc, char ***argv)
         return muon_error(MUON_ERR_IO, "MPI_Init failed");
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
+    if (provided < MPI_THREAD_FUNNELED) {
+        /* OpenMP threads run beside MPI calls made by the main thread */
+        if (rank_ == 0)
+            fprintf(stderr, "muon: this MPI library does not support threads (MPI_THREAD_FUNNELED); run with --threads 1\n");
+    }
     return MUON_OK;
 }
 

@@ -15,7 +15,7 @@
 int muon_model_set_bf16(muon_model *m)
 {
     const muon_config *c = &m->cfg;
-    size_t N = (size_t)c->batch_size * (size_t)c->seq_len;
+    size_t N = (size_t)muon_model_max_batch(m) * (size_t)c->seq_len; /* the rows one forward pass takes */
     int HS = c->d_model / c->n_heads, NQKV = (c->n_heads + 2 * c->n_kv_heads) * HS;
     int wx = c->d_model > c->d_ff ? c->d_model : c->d_ff;
     int wg = wx > NQKV ? wx : NQKV;

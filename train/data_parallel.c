@@ -93,7 +93,7 @@ int muon_dp_create(muon_dp *dp, muon_shard *s, const muon_model *m, int B, int T
         dp->ldispls[r] = lo;
         dp->n_nodes += k;
     }
-    if ((double)dp->count * (double)P > 2147483647.0 || (double)dp->n_nodes * (double)mine > 2147483647.0)
+    if (R > 1 && ((double)dp->count * (double)P > 2147483647.0 || (double)dp->n_nodes * (double)mine > 2147483647.0))
         return muon_dp_free(dp), muon_error(MUON_ERR_ARG, "distributed training: a rank's gradient message "
                                             "exceeds MPI's int counts (use fewer ranks per batch)");
     {

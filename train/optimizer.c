@@ -146,6 +146,15 @@ int muon_optim_step(muon_optim *o, muon_model *m, double lr_mult)
     return muon_optim_step_shard(o, m, lr_mult, NULL);
 }
 
+/* sum of g(n)^2: one double accumulator in index order (muon_grad_norm's sum) */
+static double sum_squares(const float *g, size_t n)
+{
+    double s = 0.0;
+    size_t i;
+    for (i = 0; i < n; i++) s += (double)g[i] * (double)g[i];
+    return s;
+}
+
 /* The global gradient norm: each tensor's sum of squares in index order
  * (double), then those sums in model order -- defined by the data alone, and
  * computable by owners of disjoint tensors (sq is shared in between). */
@@ -157,8 +166,7 @@ static int global_norm(muon_optim *o, const muon_model *m, muon_shard *sh, doubl
         const muon_param *p = &m->tensors[i];
         sq[i] = 0.0;
         if (sh && !muon_shard_owns(sh, i)) continue;
-        sq[i] = muon_grad_norm(m->grads + p->offset, (size_t)p->rows * (size_t)p->cols);
-        sq[i] *= sq[i];
+        sq[i] = sum_squares(m->grads + p->offset, (size_t)p->rows * (size_t)p->cols);
     }
     if (sh && (st = muon_shard_share_items(sh, sq, sizeof *sq, m->n_tensors, sh->owner, -1))) return st;
     for (i = 0; i < m->n_tensors; i++) s += sq[i];

@@ -23,6 +23,9 @@ void muon_shard_free(muon_shard *s)
     muon_free(s->displs);
     muon_free(s->send);
     muon_free(s->recv);
+    muon_free(s->isend);
+    muon_free(s->irecv);
+    muon_free(s->per);
     memset(s, 0, sizeof *s);
 }
 
@@ -57,7 +60,7 @@ int muon_shard_create(muon_shard *s, const muon_model *m)
         load[best] += tensor_cost(p);
         s->owned[best] += (size_t)p->rows * (size_t)p->cols;
     }
-    if (s->total > (size_t)INT_MAX) {
+    if (s->size > 1 && s->total > (size_t)INT_MAX) {
         muon_free(order);
         muon_free(load);
         muon_shard_free(s);
@@ -66,7 +69,10 @@ int muon_shard_create(muon_shard *s, const muon_model *m)
     }
     s->send = muon_alloc((s->owned[s->rank] ? s->owned[s->rank] : 1) * sizeof(float));
     s->recv = muon_alloc((s->total ? s->total : 1) * sizeof(float));
-    if (!s->send || !s->recv) goto nomem;
+    s->isend = muon_alloc((size_t)(s->n + 1) * sizeof(double));
+    s->irecv = muon_alloc((size_t)(s->n + 1) * sizeof(double));
+    s->per = muon_alloc((size_t)s->size * sizeof *s->per);
+    if (!s->send || !s->recv || !s->isend || !s->irecv || !s->per) goto nomem;
     muon_free(order);
     muon_free(load);
     return MUON_OK;
@@ -132,35 +138,30 @@ int muon_shard_share_tensors(muon_shard *s, const muon_model *m, float *base, in
 
 int muon_shard_share_items(muon_shard *s, void *items, size_t item_bytes, int n, const int *owner, int root)
 {
-    unsigned char *all = items, *buf;
-    size_t *per;
-    int i, r, st, mine = 0;
+    unsigned char *all = items, *send = s->isend, *recv = s->irecv;
+    size_t bytes = (size_t)n * item_bytes, *per = s->per;
+    int i, r, st = MUON_OK, mine = 0, own = 0;
     if (s->size == 1) return MUON_OK;
-    per = muon_calloc((size_t)s->size, sizeof *per);
-    buf = muon_alloc((size_t)n * item_bytes + 1);
-    if (!per || !buf) {
-        muon_free(per);
-        muon_free(buf);
-        return muon_error(MUON_ERR_NOMEM, "distributed training: out of memory sharing %d records", n);
+    if (bytes > (size_t)(s->n + 1) * sizeof(double)) {
+        /* tracking and evaluation records: larger than the scratch */
+        own = 1;
+        send = muon_alloc(bytes + 1);
+        recv = muon_alloc(bytes + 1);
+        if (!send || !recv || bytes > (size_t)INT_MAX)
+            st = muon_error(MUON_ERR_NOMEM, "distributed training: out of memory sharing %d records", n);
     }
+    /* every rank reaches the exchange, or none */
+    if ((st = muon_dist_agree(st))) goto done;
+    for (r = 0; r < s->size; r++) per[r] = 0;
     for (i = 0; i < n; i++) per[owner[i]] += item_bytes;
-    /* this rank's records go first in its own part of buf: the send buffer */
+    /* this rank's records, in order: the send buffer (MPI forbids it to alias recv) */
     for (i = 0; i < n; i++)
-        if (owner[i] == s->rank) memcpy(buf + (size_t)mine++ * item_bytes, all + (size_t)i * item_bytes, item_bytes);
+        if (owner[i] == s->rank) memcpy(send + (size_t)mine++ * item_bytes, all + (size_t)i * item_bytes, item_bytes);
     layout_counts(s, per);
-    {
-        /* send from a copy: MPI forbids aliasing the send and receive buffers */
-        unsigned char *send = muon_alloc((size_t)mine * item_bytes + 1);
-        st = send ? MUON_OK : muon_error(MUON_ERR_NOMEM, "distributed training: out of memory sharing %d records", n);
-        if (!st) {
-            memcpy(send, buf, (size_t)mine * item_bytes);
-            st = muon_dist_gatherv(MUON_DIST_BYTE, root, send, (int)((size_t)mine * item_bytes), buf, s->counts, s->displs);
-        }
-        muon_free(send);
-    }
+    st = muon_dist_gatherv(MUON_DIST_BYTE, root, send, (int)((size_t)mine * item_bytes), recv, s->counts, s->displs);
     if (!st && (root < 0 || root == s->rank)) {
         for (r = 0; r < s->size; r++) {
-            const unsigned char *src = buf + s->displs[r];
+            const unsigned char *src = recv + s->displs[r];
             for (i = 0; i < n; i++) {
                 if (owner[i] != r) continue;
                 if (r != s->rank) memcpy(all + (size_t)i * item_bytes, src, item_bytes);
@@ -168,7 +169,10 @@ int muon_shard_share_items(muon_shard *s, void *items, size_t item_bytes, int n,
             }
         }
     }
-    muon_free(per);
-    muon_free(buf);
+done:
+    if (own) {
+        muon_free(send);
+        muon_free(recv);
+    }
     return st;
 }

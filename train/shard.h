@@ -18,6 +18,8 @@ typedef struct {
     size_t total;          /* floats of the model (= num_params) */
     int *counts, *displs;  /* (size) scratch of the collectives */
     float *send, *recv;    /* (owned[rank]), (total): scratch of muon_shard_share_tensors */
+    unsigned char *isend, *irecv; /* (n doubles) each: muon_shard_share_items without allocating */
+    size_t *per;           /* (size) */
 } muon_shard;
 
 /* Assigns every tensor of m an owner among muon_dist_size() ranks, balancing
@@ -36,7 +38,9 @@ int muon_shard_owner_at(const muon_shard *s, const muon_model *m, size_t offset)
  * (root < 0) or to root alone. Allocates nothing. */
 int muon_shard_share_tensors(muon_shard *s, const muon_model *m, float *base, int root);
 /* n records of item_bytes each, record i valid on rank owner[i]: copied to
- * every rank (root < 0) or to root. Allocates a buffer of the records' size. */
+ * every rank (root < 0) or to root. Allocates nothing for up to one double
+ * per tensor (the step's gradient norm), else buffers of the records' size;
+ * agrees on that allocation between the ranks before the exchange. */
 int muon_shard_share_items(muon_shard *s, void *items, size_t item_bytes, int n, const int *owner, int root);
 
 /* muon_optim_step with the work split by ownership: the gradient norm from

@@ -148,7 +148,7 @@ MUON_OMP(omp parallel for schedule(dynamic, 1))
     st = sync(r, st);
     if (!st) st = muon_shard_share_items(&r->shard, res, sizeof *res, n, owner, 0);
     if (!st) st = muon_shard_share_items(&r->shard, fit, sizeof *fit, n, owner, 0);
-    if (st) r->failed_together = 1; /* the shares agree on their own failures */
+    if (st) r->failed_together = 1; /* muon_shard_share_items agrees on its own failures */
     if (!st && r->root) {
         for (i = 0; i < n && !st; i++)
             st = muon_metric_log_metrics(r->log, s, tr[i].layer, muon_matrix_name(tr[i].kind), &res[i]);
@@ -270,16 +270,19 @@ int muon_train(const muon_train_config *cin, FILE *progress, int *stopped)
 
     /* ---- everything that can be refused, before any output ---- */
     st = muon_config_check(&c.model);
-    if (st) return st;
+    if (st) goto fail;
     B = c.model.batch_size;
     T = c.model.seq_len;
     /* ceil without the overflow of tokens + B*T - 1 near LONG_MAX */
     if (c.tokens > 0) c.steps = c.tokens / (B * T) + (c.tokens % (B * T) != 0);
-    if (c.steps < 1) return muon_error(MUON_ERR_ARG, "train: --steps must be >= 1");
-    if (c.eval_every > 0 && c.eval_batches < 0) return muon_error(MUON_ERR_ARG, "train: --eval-batches must be >= 0");
+    if (c.steps < 1) { st = muon_error(MUON_ERR_ARG, "train: --steps must be >= 1"); goto fail; }
+    if (c.eval_every > 0 && c.eval_batches < 0) {
+        st = muon_error(MUON_ERR_ARG, "train: --eval-batches must be >= 0");
+        goto fail;
+    }
     if (c.threads > 0) muon_set_threads(c.threads);
     st = muon_data_open(&r.data, c.data, c.data_format); /* text, or a token file (model/token_file.c) */
-    if (st) return st;
+    if (st) goto fail;
     c.data_format = r.data.format; /* checkpoints record the format actually read */
     if (muon_data_split_size(&r.data, MUON_SPLIT_TRAIN) < (size_t)T + 1 ||
         (c.eval_every > 0 && muon_data_split_size(&r.data, MUON_SPLIT_VAL) < (size_t)T + 1)) {

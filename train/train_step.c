@@ -35,10 +35,11 @@ int muon_train_step(muon_model *m, muon_optim *o, muon_dp *dp, const muon_data *
         *lr_mult = muon_lr_multiplier(c->schedule, step, c->warmup, c->steps, c->lr_floor);
         return muon_optim_step(o, m, *lr_mult);
     }
-    /* every rank knows the whole batch loss: all of them stop here, or none */
+    /* every rank knows the whole batch loss: all of them stop here, or
+     * none; agreed, so one of them says so */
     if ((st = muon_dp_gradient(dp, m, tokens, targets))) return st;
-    if (!isfinite(m->loss))
-        return muon_error(MUON_ERR_NUMERIC, "loss is %g", (double)m->loss);
+    if ((st = muon_dist_agree(isfinite(m->loss) ? MUON_OK : muon_error(MUON_ERR_NUMERIC, "loss is %g", (double)m->loss))))
+        return st;
     *lr_mult = muon_lr_multiplier(c->schedule, step, c->warmup, c->steps, c->lr_floor);
     st = muon_dist_agree(muon_optim_step_shard(o, m, *lr_mult, dp->shard));
     if (st) return st;

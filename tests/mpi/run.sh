@@ -112,6 +112,15 @@ st=$?
 [ $st -ne 0 ] && [ "$(muon_lines bad.cmd)" = 1 ] && grep -q "only 'muon train' runs on several MPI ranks" "$W/bad.cmd/err.txt"
 check $? "analyze on 2 ranks: refused in one line (exit $st)"
 
+mpi_run bad.data 2 1 --model tiny --steps 2 --data "$W/no-such-corpus.txt" --log-every 1
+st=$?
+[ $st -ne 0 ] && [ "$(muon_lines bad.data)" = 1 ] && grep -q "no-such-corpus" "$W/bad.data/err.txt"
+check $? "a missing data file on 2 ranks: one line naming it (exit $st)"
+mpi_run diverge 2 1 --model tiny --steps 6 --lr 1e30 --adam-lr 1e30 --warmup 0 --ckpt-every 1 $DATA
+st=$?
+[ $st -ne 0 ] && [ "$(muon_lines diverge)" = 1 ] && grep -q "diverged" "$W/diverge/err.txt" && grep -q '"status": "diverged"' "$W/diverge/run/run.json"
+check $? "lr 1e30 on 2 ranks: 'diverged' said once, run.json records it (exit $st)"
+
 # ---- Ctrl-C on mpirun: every rank stops after the same step, checkpoint kept ----
 C="--model nano --steps 40 --track-every 0 --eval-every 0 --batch-size 4 $DATA"
 mkdir -p "$W/sigint"
