@@ -8,6 +8,7 @@
 #   make run              train the default model on data/ and draw the plots
 #   make golden           regenerate tests/golden/*.safetensors (needs python3-torch)
 #   make test-cross       the suite for aarch64, s390x (qemu-user) and i386 x87
+#                         (one of them: make test-aarch64, test-s390x, test-i386)
 #   make fuzz             libFuzzer harnesses of tests/fuzz/ (clang), FUZZ_SECONDS each
 #   make MPI=1            ./muon built with mpicc: mpirun -np N ./muon train ... (docs/distributed.md)
 #   make test-mpi         the distributed tests (1, 2, 3 and 4 ranks against one process)
@@ -105,7 +106,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 HEADERS   := muon.h muon_internal.h $(wildcard dist/*.h linalg/*.h io/*.h model/*.h train/*.h metrics/*.h plots/*.h conformance/*.h tests/*.h tests/fuzz/*.h)
 
-.PHONY: all muon test bench run golden conformance conformance-torch clean font-atlas study test-cross test-i386 fuzz test-mpi bench-mpi
+.PHONY: all muon test bench run golden conformance conformance-torch clean font-atlas study test-cross test-aarch64 test-s390x test-i386 fuzz test-mpi bench-mpi
 all: muon
 
 $(BUILD)/%.o: %.c $(HEADERS) Makefile
@@ -186,12 +187,18 @@ conformance-torch: muon
 # emulated threads woke each other so slowly under qemu-user that the suite
 # took tens of minutes instead of a few; the 1-vs-2-thread checks still set
 # two threads themselves, so thread bit-identity is still checked there.
+# One architecture after the other, never two at once: every run of the
+# suite writes the same build/test_* files.
 CROSS_OMP ?= 1
 test-cross:
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(MAKE) CC=aarch64-linux-gnu-gcc PORTABLE=1 OPENMP=$(CROSS_OMP) STB_IMPL=1 RUN="qemu-aarch64 -L /usr/aarch64-linux-gnu" test
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(MAKE) CC=s390x-linux-gnu-gcc PORTABLE=1 OPENMP=$(CROSS_OMP) STB_IMPL=1 RUN="qemu-s390x -L /usr/s390x-linux-gnu" test
+	$(MAKE) test-aarch64
+	$(MAKE) test-s390x
 	$(MAKE) test-i386
-# i386 alone (native, no emulator: minutes, so CI runs it): FLT_EVAL_METHOD 2.
+test-aarch64:
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(MAKE) CC=aarch64-linux-gnu-gcc PORTABLE=1 OPENMP=$(CROSS_OMP) STB_IMPL=1 RUN="qemu-aarch64 -L /usr/aarch64-linux-gnu" test
+test-s390x:
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(MAKE) CC=s390x-linux-gnu-gcc PORTABLE=1 OPENMP=$(CROSS_OMP) STB_IMPL=1 RUN="qemu-s390x -L /usr/s390x-linux-gnu" test
+
 # The distributed tests (tests/mpi/run.sh): the MPI build (its own build
 # directory; ./muon is untouched) against the single-process one.
 test-mpi: $(BUILD)/muon
@@ -204,6 +211,7 @@ bench-mpi: $(BUILD)/muon
 	$(MAKE) MPI=1 build/mpicc-mpi-omp$(OPENMP)-p$(PORTABLE)/muon
 	scripts/bench_mpi.sh build/mpicc-mpi-omp$(OPENMP)-p$(PORTABLE)/muon $(BUILD)/muon
 
+# i386 alone (native, no emulator: minutes, so CI runs it): FLT_EVAL_METHOD 2.
 test-i386:
 	$(MAKE) CC=i686-linux-gnu-gcc PORTABLE=1 OPENMP=0 STB_IMPL=1 CFLAGS="-O3 -march=i686 -mfpmath=387 -mno-sse" RUN="env LD_LIBRARY_PATH=/usr/i686-linux-gnu/lib" test
 
