@@ -169,6 +169,7 @@ MUON_OMP(omp simd)
  * NULL, receives the same rotations (the accumulated J, stored transposed). */
 typedef struct {
     double *X, *Jt, *d;
+    double *X2, *Jt2;          /* the blocked sweep's second buffers (X, Jt swap with them) */
     int N;
     double tol;
 } jacobi;
@@ -483,11 +484,6 @@ MUON_OMP(omp parallel for schedule(static) if (4.0 * nrows * L * kb > SVD_PAR_FL
     }
 }
 
-/* T(w, N) = Vt(w, w) rows(w, N): the block pair's rotations applied at once. */
-static void apply_rot(int N, int w, const double *Vt, const double *const *rows, double *T)
-{
-    mul_rows(w, N, w, Vt, w, rows, T, N, 0);
-}
 
 /* One round of disjoint rotations of the block pair, pairs (kk[i], ll[i])
  * with kk[i] < ll[i], i < np: their angles are chosen from G together (a
@@ -595,9 +591,9 @@ MUON_OMP(omp simd)
 }
 
 /* One block pair's scratch: G, G2 (w,w), Vt(w8,w) (w8 = w rounded up to 8),
- * T(w,N), the w row pointers; zero: N zeros (padding rows). */
+ * the w row pointers; zero: N zeros (padding rows). */
 typedef struct {
-    double *G, *G2, *Vt, *T;
+    double *G, *G2, *Vt;
     const double **rows;
     const double *zero;
 } pair_scratch;
@@ -610,7 +606,7 @@ static long block_pair(const jacobi *J, int i0, int i1, int j0, int j1, int intr
 {
     const int N = J->N, nI = i1 - i0, nJ = j1 - j0, nm = nI > nJ ? nI : nJ, w = 2 * nm;
     const int w8 = (w + SVD_AR - 1) / SVD_AR * SVD_AR;
-    double *G = sc->G, *G2 = sc->G2, *Vt = sc->Vt, *T = sc->T;
+    double *G = sc->G, *G2 = sc->G2, *Vt = sc->Vt;
     const double **rows = sc->rows;
     int kk[SVD_WMAX], ll[SVD_WMAX], ring[SVD_WMAX];
     long rot = 0;
@@ -626,7 +622,7 @@ static long block_pair(const jacobi *J, int i0, int i1, int j0, int j1, int intr
         gram_block(N, rows, nm, nJ, nm, nJ, G, w);
     }
     for (k = 0; k < w; k++) {
-        G[(size_t)k * w + k] = (k < nm ? k < nI : k - nm < nJ) ? dot8(rows[k], rows[k], N) : 0.0;
+        G[(size_t)k * w + k] = k < nI ? J->d[i0 + k] : k >= nm && k - nm < nJ ? J->d[j0 + k - nm] : 0.0;
         for (l = k + 1; l < w; l++) G[(size_t)l * w + k] = G[(size_t)k * w + l];
     }
     memset(Vt, 0, (size_t)w8 * w * sizeof *Vt);
@@ -658,23 +654,37 @@ static long block_pair(const jacobi *J, int i0, int i1, int j0, int j1, int intr
         for (k = 0; k < nm; k++) { kk[k] = k; ll[k] = nm + (k + r) % nm; }
         rot += inner_round(&G, &G2, Vt, w, nm, kk, ll, r, J->tol, mc, &cancel);
     }
-    if (rot == 0) return 0;
-    apply_rot(N, w, Vt, rows, T);
-    for (k = 0; k < w; k++)
-        if (rows[k] != sc->zero) memcpy((double *)rows[k], T + (size_t)k * N, (size_t)N * sizeof *T);
-    if (J->Jt) {
-        for (k = 0; k < w; k++)
-            if (rows[k] != sc->zero) rows[k] = J->Jt + (size_t)(k < nm ? i0 + k : j0 + k - nm) * N;
-        apply_rot(N, w, Vt, rows, T);
-        for (k = 0; k < w; k++)
-            if (rows[k] != sc->zero) memcpy((double *)rows[k], T + (size_t)k * N, (size_t)N * sizeof *T);
+    /* the new rows go to the second buffers, at the same places */
+    {
+        double *xi = J->X2 + (size_t)i0 * N, *xj = J->X2 + (size_t)j0 * N;
+        if (rot == 0) {
+            memcpy(xi, rows[0], (size_t)nI * N * sizeof *xi);
+            memcpy(xj, rows[nm], (size_t)nJ * N * sizeof *xj);
+            if (J->Jt) {
+                memcpy(J->Jt2 + (size_t)i0 * N, J->Jt + (size_t)i0 * N, (size_t)nI * N * sizeof *xi);
+                memcpy(J->Jt2 + (size_t)j0 * N, J->Jt + (size_t)j0 * N, (size_t)nJ * N * sizeof *xi);
+            }
+            return 0;
+        }
+        mul_rows(nI, N, w, Vt, w, rows, xi, N, 0);
+        mul_rows(nJ, N, w, Vt + (size_t)nm * w, w, rows, xj, N, 0);
+        /* the norms: G's rotated diagonal, or exact where a norm cancelled */
+        for (k = 0; k < nI; k++) J->d[i0 + k] = cancel ? dot8(xi + (size_t)k * N, xi + (size_t)k * N, N) : G[(size_t)k * w + k];
+        for (k = 0; k < nJ; k++)
+            J->d[j0 + k] = cancel ? dot8(xj + (size_t)k * N, xj + (size_t)k * N, N) : G[(size_t)(nm + k) * w + nm + k];
+        if (J->Jt) {
+            for (k = 0; k < w; k++)
+                if (rows[k] != sc->zero) rows[k] = J->Jt + (size_t)(k < nm ? i0 + k : j0 + k - nm) * N;
+            mul_rows(nI, N, w, Vt, w, rows, J->Jt2 + (size_t)i0 * N, N, 0);
+            mul_rows(nJ, N, w, Vt + (size_t)nm * w, w, rows, J->Jt2 + (size_t)j0 * N, N, 0);
+        }
     }
     return rot;
 }
 
 /* One blocked sweep (schedule as jacobi_sweep); sc[p] is block pair p's
  * scratch. Returns the number of rotations. */
-static long jacobi_sweep_blocked(const jacobi *J, int nb, int *ring, const pair_scratch *sc, double *maxcos)
+static long jacobi_sweep_blocked(jacobi *J, int nb, int *ring, const pair_scratch *sc, double *maxcos)
 {
     const int N = J->N, half = nb / 2;
     long rot = 0;
@@ -692,6 +702,10 @@ MUON_OMP(omp parallel for schedule(dynamic, 1) reduction(+:rot) reduction(max:mc
             rot += block_pair(J, i0, i1, j0, j1, r == 0, &sc[p], &m);
             if (m > mc) mc = m;
         }
+        {   /* every row was written to the second buffers: swap */
+            double *t = J->X; J->X = J->X2; J->X2 = t;
+            t = J->Jt; J->Jt = J->Jt2; J->Jt2 = t;
+        }
         {
             int last = ring[nb - 1];
             for (q = nb - 1; q > 1; q--) ring[q] = ring[q - 1];
@@ -700,6 +714,34 @@ MUON_OMP(omp parallel for schedule(dynamic, 1) reduction(+:rot) reduction(max:mc
     }
     *maxcos = mc;
     return rot;
+}
+
+/* Y(N,N) = X R^{-1} for R(N,N) upper triangular and nonsingular, rows of R
+ * and of X, Y row-major: each row y solves y R = x by forward substitution,
+ * y_k = x_k / R_kk, then x_l -= y_k R_kl for l > k. Rows go 8 at a time, so
+ * each row of R that streams past serves 8 of them; rows are independent,
+ * so the result does not depend on the thread count. */
+#define SVD_SOLVE_COND 1e6
+static void solve_right_upper(int N, const double *R, const double *X, double *Y)
+{
+    int g, ngroups = (N + 7) / 8;
+    memcpy(Y, X, (size_t)N * N * sizeof *Y);
+MUON_OMP(omp parallel for schedule(static) if ((double)N * N * N > SVD_PAR_FLOPS))
+    for (g = 0; g < ngroups; g++) {
+        const int r0 = g * 8, r1 = r0 + 8 < N ? r0 + 8 : N;
+        int k, r, l;
+        for (k = 0; k < N; k++) {
+            const double *restrict rk = R + (size_t)k * N;
+            const double rkk = rk[k];
+            for (r = r0; r < r1; r++) {
+                double *restrict y = Y + (size_t)r * N;
+                const double yk = y[k] / rkk;
+                y[k] = yk;
+MUON_OMP(omp simd)
+                for (l = k + 1; l < N; l++) y[l] -= yk * rk[l];
+            }
+        }
+    }
 }
 
 /* Makes the rows of Vt(N,N) flagged in `fill` unit vectors orthogonal to all
@@ -755,7 +797,7 @@ static int svd_blocks(int N)
 /* The buffers of one call, laid out in a workspace in this order; with
  * ws == NULL only *used advances (the size query). */
 typedef struct {
-    double *C, *tau, *X, *Jt, *Ut, *Vt, *d, *sig;
+    double *C, *tau, *X, *Jt, *Ut, *Vt, *d, *sig, *X2, *Jt2;
     int *perm, *ord, *ring;
     unsigned char *fill;
     pair_scratch *pairs;       /* nb/2 block pairs' scratch */
@@ -775,6 +817,7 @@ static size_t svd_layout(muon_workspace *ws, int M, int N, int want_ub, int want
     b->C = svd_take(ws, &used, nm * sizeof(double));
     b->tau = svd_take(ws, &used, (size_t)N * sizeof(double));
     b->X = svd_take(ws, &used, nn * sizeof(double));
+    b->X2 = svd_take(ws, &used, nn * sizeof(double));
     b->d = svd_take(ws, &used, (size_t)N * sizeof(double));
     b->sig = svd_take(ws, &used, (size_t)N * sizeof(double));
     b->perm = svd_take(ws, &used, (size_t)N * sizeof(int));
@@ -791,16 +834,16 @@ static size_t svd_layout(muon_workspace *ws, int M, int N, int want_ub, int want
             double *G = svd_take(ws, &used, (size_t)w * w * sizeof(double));
             double *G2 = svd_take(ws, &used, (size_t)w * w * sizeof(double));
             double *Vt = svd_take(ws, &used, (size_t)w8 * w * sizeof(double));
-            double *T = svd_take(ws, &used, (size_t)w * N * sizeof(double));
             const double **rows = svd_take(ws, &used, (size_t)w * sizeof(double *));
             if (ws) {
-                b->pairs[p].G = G; b->pairs[p].G2 = G2; b->pairs[p].Vt = Vt; b->pairs[p].T = T;
+                b->pairs[p].G = G; b->pairs[p].G2 = G2; b->pairs[p].Vt = Vt;
                 b->pairs[p].rows = rows; b->pairs[p].zero = zero;
             }
         }
     }
     if (want_ub) {
         b->Jt = svd_take(ws, &used, nn * sizeof(double));
+        b->Jt2 = svd_take(ws, &used, nn * sizeof(double));
         b->Ut = svd_take(ws, &used, nm * sizeof(double));
         b->q.Yt = svd_take(ws, &used, (size_t)SVD_QB * M * sizeof(double));
         b->q.T = svd_take(ws, &used, (size_t)SVD_QB * SVD_QB * sizeof(double));
@@ -844,7 +887,7 @@ static int svd_run(muon_workspace *ws, int m, int n, const float *A, float *S, f
     unsigned char *fill;
     svd_bufs b;
     float *UB, *VB;                                 /* B's U(M,N) and V(N,N) */
-    int want_ub, want_vb, nb, i, j, k, sweeps = 0, converged = 0;
+    int want_ub, want_vb, nb, i, j, k, sweeps = 0, converged = 0, accumulate;
     double maxcos = 0.0;
     jacobi J;
     int st = MUON_OK;
@@ -890,41 +933,68 @@ static int svd_run(muon_workspace *ws, int m, int n, const float *A, float *S, f
 
     qr_pivoted(M, N, C, tau, perm, d);
 
-    /* X = R (upper triangle), row i of X = column i of R^T */
-    for (i = 0; i < N; i++)
-        for (j = 0; j < N; j++) X[(size_t)i * N + j] = j >= i ? C[(size_t)j * M + i] : 0.0;
-    if (Jt) {
-        memset(Jt, 0, (size_t)N * N * sizeof *Jt);
-        for (i = 0; i < N; i++) Jt[(size_t)i * N + i] = 1.0;
-    }
-
-    /* tol = sqrt(N) eps (dgesvj's CTOL): a computed dot of N-vectors cannot be
-     * trusted much below that, so asking for less might never terminate. The
-     * converged sweep's max |cos| usually sits just below tol: cosines fall
-     * quadratically through every scale, and the largest one under tol stays. */
-    J.X = X; J.Jt = Jt; J.d = d; J.N = N;
-    J.tol = sqrt((double)N) * DBL_EPSILON;
-    if (N > 1) {
-        while (sweeps < SVD_MAX_SWEEPS) {
-            long rot;
-            /* exact norms at every sweep's start, so updated ones never drift far */
-            for (i = 0; i < N; i++) d[i] = dot_d(X + (size_t)i * N, X + (size_t)i * N, N);
-            rot = reference ? jacobi_sweep(&J, nb, ring, &maxcos)
-                            : jacobi_sweep_blocked(&J, nb, ring, b.pairs, &maxcos);
-            sweeps++;
-            if (rot == 0) { converged = 1; break; }
+    /* U_B needs the accumulated rotations J. Where R is well conditioned
+     * (kappa(R) <= SVD_SOLVE_COND, so that J's rounding error, about
+     * kappa(R) DBL_EPSILON, stays far below float32's) they are not
+     * accumulated: the converged X = J^T R gives J^T = X R^{-1}, one
+     * triangular solve (dgejsv's way to the second set of vectors), instead
+     * of every block rotation applied to J as well. |R_11 / R_NN| <= kappa(R)
+     * tells in advance when that cannot work; where it turns out not to
+     * (sigma_1 / sigma_N too large) the Jacobi runs again, accumulating. The
+     * rotations never depend on J, so both runs give the same X, bit for bit. */
+    accumulate = want_ub && (reference || !(fabs(C[(size_t)(N - 1) * M + N - 1]) * SVD_SOLVE_COND > fabs(C[0])));
+    for (;;) {
+        /* X = R (upper triangle), row i of X = column i of R^T */
+        X = b.X;
+        for (i = 0; i < N; i++)
+            for (j = 0; j < N; j++) X[(size_t)i * N + j] = j >= i ? C[(size_t)j * M + i] : 0.0;
+        Jt = accumulate ? b.Jt : NULL;
+        if (Jt) {
+            memset(Jt, 0, (size_t)N * N * sizeof *Jt);
+            for (i = 0; i < N; i++) Jt[(size_t)i * N + i] = 1.0;
         }
-    } else {
-        converged = 1;
-    }
+        /* tol = sqrt(N) eps (dgesvj's CTOL): a computed dot of N-vectors cannot be
+         * trusted much below that, so asking for less might never terminate. The
+         * converged sweep's max |cos| usually sits just below tol: cosines fall
+         * quadratically through every scale, and the largest one under tol stays. */
+        J.X = X; J.Jt = Jt; J.d = d; J.N = N; J.X2 = b.X2; J.Jt2 = Jt ? b.Jt2 : NULL;
+        J.tol = sqrt((double)N) * DBL_EPSILON;
+        sweeps = 0;
+        converged = 0;
+        if (N > 1) {
+            while (sweeps < SVD_MAX_SWEEPS) {
+                long rot;
+                /* exact norms at every sweep's start, so updated ones never drift far */
+                for (i = 0; i < N; i++) d[i] = dot_d(J.X + (size_t)i * N, J.X + (size_t)i * N, N);
+                rot = reference ? jacobi_sweep(&J, nb, ring, &maxcos)
+                                : jacobi_sweep_blocked(&J, nb, ring, b.pairs, &maxcos);
+                sweeps++;
+                if (rot == 0) { converged = 1; break; }
+            }
+        } else {
+            converged = 1;
+        }
+        X = J.X;                              /* the blocked sweeps swap buffers */
+        Jt = J.Jt;
 
-    /* singular values: row norms of the converged X, sorted descending
-     * (insertion sort on indices, ties by index: deterministic) */
-    for (i = 0; i < N; i++) sig[i] = sqrt(dot_d(X + (size_t)i * N, X + (size_t)i * N, N));
-    for (i = 0; i < N; i++) {
-        int v = i;
-        for (j = i; j > 0 && sig[ord[j - 1]] < sig[v]; j--) ord[j] = ord[j - 1];
-        ord[j] = v;
+        /* singular values: row norms of the converged X, sorted descending
+         * (insertion sort on indices, ties by index: deterministic) */
+        for (i = 0; i < N; i++) sig[i] = sqrt(dot_d(X + (size_t)i * N, X + (size_t)i * N, N));
+        for (i = 0; i < N; i++) {
+            int v = i;
+            for (j = i; j > 0 && sig[ord[j - 1]] < sig[v]; j--) ord[j] = ord[j - 1];
+            ord[j] = v;
+        }
+        if (!want_ub || accumulate) break;
+        if (sig[ord[N - 1]] * SVD_SOLVE_COND > sig[ord[0]]) {
+            double *Rr = X == b.X ? b.X2 : b.X;   /* R by rows, in the free buffer */
+            for (i = 0; i < N; i++)
+                for (j = i; j < N; j++) Rr[(size_t)i * N + j] = C[(size_t)j * M + i];
+            Jt = b.Jt;
+            solve_right_upper(N, Rr, X, Jt);
+            break;
+        }
+        accumulate = 1;
     }
     for (k = 0; k < N; k++) S[k] = (float)sig[ord[k]];
 
