@@ -437,53 +437,120 @@ MUON_OMP(omp simd)
 #define SVD_QB 32
 typedef struct { double *Yt, *T, *W, *W2; const double **rows; } q_scratch;
 
-static void apply_q_blocked(int M, int N, const double *C, const double *tau, int nrows, double *Ut,
+/* The block reflector of reflectors k0..k0+kb-1 of C: Yt(kb, L = M - k0)
+ * holds them as rows on columns k0.. (zeros, the implicit 1, the tail) and
+ * T(kb, kb) is upper triangular with H_k0 ... H_k0+kb-1 = I - Y T Y^T:
+ * T[j][j] = tau_j, T[0:j][j] = -tau_j T[0:j][0:j] (Y^T y_j) (dlarft's
+ * recurrence). sc->rows + nrows receives Yt's row pointers. */
+static void block_reflector(int M, const double *C, const double *tau, int k0, int kb, int nrows,
                             const q_scratch *sc)
 {
-    int k0;
-    for (k0 = ((N - 1) / SVD_QB) * SVD_QB; k0 >= 0; k0 -= SVD_QB) {
-        const int kb = N - k0 < SVD_QB ? N - k0 : SVD_QB, L = M - k0;
-        double *Yt = sc->Yt, *T = sc->T, *W = sc->W, *W2 = sc->W2;
-        const double **ur = sc->rows, **yr = sc->rows + nrows;
-        int i, j, g, ngroups = (nrows + 31) / 32;
-        /* Yt row j: reflector k0 + j on columns k0.. (zeros, its implicit 1, its tail) */
-        for (j = 0; j < kb; j++) {
-            double *y = Yt + (size_t)j * L;
-            memset(y, 0, (size_t)(j + 1) * sizeof *y);
-            y[j] = 1.0;
-            memcpy(y + j + 1, C + (size_t)(k0 + j) * M + k0 + j + 1, (size_t)(L - j - 1) * sizeof *y);
-            yr[j] = y;
+    const int L = M - k0;
+    double *Yt = sc->Yt, *T = sc->T;
+    const double **yr = sc->rows + nrows;
+    int i, j;
+    for (j = 0; j < kb; j++) {
+        double *y = Yt + (size_t)j * L;
+        memset(y, 0, (size_t)(j + 1) * sizeof *y);
+        y[j] = 1.0;
+        memcpy(y + j + 1, C + (size_t)(k0 + j) * M + k0 + j + 1, (size_t)(L - j - 1) * sizeof *y);
+        yr[j] = y;
+    }
+    memset(T, 0, (size_t)kb * kb * sizeof *T);
+    for (j = 0; j < kb; j++) {
+        double z[SVD_QB];
+        for (i = 0; i < j; i++) z[i] = dot8(Yt + (size_t)i * L + j, Yt + (size_t)j * L + j, L - j);
+        for (i = 0; i < j; i++) {
+            double sum = 0.0;
+            int q;
+            for (q = i; q < j; q++) sum += T[i * kb + q] * z[q];
+            T[i * kb + j] = -tau[k0 + j] * sum;
         }
-        /* T upper triangular: T[j][j] = tau_j, T[0:j][j] = -tau_j T[0:j][0:j] (Y^T y_j) */
-        memset(T, 0, (size_t)kb * kb * sizeof *T);
-        for (j = 0; j < kb; j++) {
-            double z[SVD_QB];
-            for (i = 0; i < j; i++) z[i] = dot8(Yt + (size_t)i * L + j, Yt + (size_t)j * L + j, L - j);
-            for (i = 0; i < j; i++) {
-                double sum = 0.0;
-                int q;
-                for (q = i; q < j; q++) sum += T[i * kb + q] * z[q];
-                T[i * kb + j] = -tau[k0 + j] * sum;
-            }
-            T[j * kb + j] = tau[k0 + j];
-        }
-        for (i = 0; i < nrows; i++) ur[i] = Ut + (size_t)i * M + k0;
-MUON_OMP(omp parallel for schedule(static) if (4.0 * nrows * L * kb > SVD_PAR_FLOPS))
-        for (g = 0; g < ngroups; g++) {
-            const int r0 = g * 32, nr = nrows - r0 < 32 ? nrows - r0 : 32;
-            int r, q, t;
-            dots(L, ur + r0, nr, yr, kb, W + (size_t)r0 * kb, kb);
-            for (r = r0; r < r0 + nr; r++)          /* W2 = W T^T */
-                for (q = 0; q < kb; q++) {
-                    double sum = 0.0;
-                    for (t = q; t < kb; t++) sum += W[(size_t)r * kb + t] * T[q * kb + t];
-                    W2[(size_t)r * kb + q] = sum;
-                }
-            mul_rows(nr, L, kb, W2 + (size_t)r0 * kb, kb, yr, Ut + (size_t)r0 * M + k0, M, 1);
-        }
+        T[j * kb + j] = tau[k0 + j];
     }
 }
 
+/* Rows u (nrows of them, L long, at Ut + i ldu) <- u - ((u Y) T') Y^T with
+ * T' = T^T (applying I - Y T Y^T) or T' = T (applying its transpose), after
+ * block_reflector. Rows are independent: they split over groups of 32 with
+ * results that do not depend on the thread count. */
+static void block_reflector_apply(int L, int kb, int nrows, double *Ut, int ldu, int transpose,
+                                  const q_scratch *sc)
+{
+    double *W = sc->W, *W2 = sc->W2, *T = sc->T;
+    const double **ur = sc->rows, **yr = sc->rows + nrows;
+    int i, g, ngroups = (nrows + 31) / 32;
+    for (i = 0; i < nrows; i++) ur[i] = Ut + (size_t)i * ldu;
+MUON_OMP(omp parallel for schedule(static) if (4.0 * nrows * L * kb > SVD_PAR_FLOPS))
+    for (g = 0; g < ngroups; g++) {
+        const int r0 = g * 32, nr = nrows - r0 < 32 ? nrows - r0 : 32;
+        int r, q, t;
+        dots(L, ur + r0, nr, yr, kb, W + (size_t)r0 * kb, kb);
+        for (r = r0; r < r0 + nr; r++)
+            for (q = 0; q < kb; q++) {
+                double sum = 0.0;
+                if (transpose)
+                    for (t = 0; t <= q; t++) sum += W[(size_t)r * kb + t] * T[t * kb + q];
+                else
+                    for (t = q; t < kb; t++) sum += W[(size_t)r * kb + t] * T[q * kb + t];
+                W2[(size_t)r * kb + q] = sum;
+            }
+        mul_rows(nr, L, kb, W2 + (size_t)r0 * kb, kb, yr, Ut + (size_t)r0 * ldu, ldu, 1);
+    }
+}
+
+/* apply_q's U <- Q U (rows of Ut, M long at stride ldu), blocked. */
+static void apply_q_blocked(int M, int N, const double *C, const double *tau, int nrows, double *Ut,
+                            int ldu, const q_scratch *sc)
+{
+    int k0;
+    for (k0 = ((N - 1) / SVD_QB) * SVD_QB; k0 >= 0; k0 -= SVD_QB) {
+        const int kb = N - k0 < SVD_QB ? N - k0 : SVD_QB;
+        block_reflector(M, C, tau, k0, kb, nrows, sc);
+        block_reflector_apply(M - k0, kb, nrows, Ut + k0, ldu, 0, sc);
+    }
+}
+
+/* Householder QR of C's N rows (B's columns, M long) without pivoting, in
+ * panels of SVD_QB: each panel's reflectors as in qr_pivoted (dlarfg's
+ * form), applied inside the panel one by one, then to all later columns at
+ * once as the block reflector's transpose (dgeqrf's scheme). For tall B,
+ * before the pivoted QR of the small R: B = Q0 R0, R0 P = Q1 R, so
+ * B P = (Q0 Q1) R, the same R as pivoting B itself would give in exact
+ * arithmetic (Q0 keeps every column norm and inner product), with most of
+ * the M N^2 work in products. */
+#define SVD_TWO_STAGE(M, N) ((M) >= 2 * (N))
+static void qr_blocked(int M, int N, double *C, double *tau, const q_scratch *sc)
+{
+    int k0, k, j;
+    for (k0 = 0; k0 < N; k0 += SVD_QB) {
+        const int kb = N - k0 < SVD_QB ? N - k0 : SVD_QB;
+        for (k = k0; k < k0 + kb; k++) {
+            double *x = C + (size_t)k * M + k;
+            const int len = M - k;
+            double alpha = x[0], xnorm = len > 1 ? sqrt(dot8(x + 1, x + 1, len - 1)) : 0.0, beta, t;
+            int i;
+            if (xnorm == 0.0) { tau[k] = 0.0; continue; }
+            beta = -copysign(hypot(alpha, xnorm), alpha);
+            tau[k] = (beta - alpha) / beta;
+            t = 1.0 / (alpha - beta);
+            for (i = 1; i < len; i++) x[i] *= t;
+            x[0] = beta;
+            for (j = k + 1; j < k0 + kb; j++) {
+                double *y = C + (size_t)j * M + k;
+                double w = tau[k] * (y[0] + dot8(x + 1, y + 1, len - 1));
+                y[0] -= w;
+MUON_OMP(omp simd)
+                for (i = 1; i < len; i++) y[i] -= w * x[i];
+            }
+        }
+        if (k0 + kb < N) {
+            const int nrows = N - k0 - kb;
+            block_reflector(M, C, tau, k0, kb, nrows, sc);
+            block_reflector_apply(M - k0, kb, nrows, C + (size_t)(k0 + kb) * M + k0, M, 1, sc);
+        }
+    }
+}
 
 /* One round of disjoint rotations of the block pair, pairs (kk[i], ll[i])
  * with kk[i] < ll[i], i < np: their angles are chosen from G together (a
@@ -797,7 +864,7 @@ static int svd_blocks(int N)
 /* The buffers of one call, laid out in a workspace in this order; with
  * ws == NULL only *used advances (the size query). */
 typedef struct {
-    double *C, *tau, *X, *Jt, *Ut, *Vt, *d, *sig, *X2, *Jt2;
+    double *C, *tau, *X, *Jt, *Ut, *Vt, *d, *sig, *X2, *Jt2, *C1, *tau1;
     int *perm, *ord, *ring;
     unsigned char *fill;
     pair_scratch *pairs;       /* nb/2 block pairs' scratch */
@@ -816,6 +883,15 @@ static size_t svd_layout(muon_workspace *ws, int M, int N, int want_ub, int want
     memset(b, 0, sizeof *b);
     b->C = svd_take(ws, &used, nm * sizeof(double));
     b->tau = svd_take(ws, &used, (size_t)N * sizeof(double));
+    if (SVD_TWO_STAGE(M, N)) {
+        b->C1 = svd_take(ws, &used, nn * sizeof(double));
+        b->tau1 = svd_take(ws, &used, (size_t)N * sizeof(double));
+    }
+    b->q.Yt = svd_take(ws, &used, (size_t)SVD_QB * M * sizeof(double));
+    b->q.T = svd_take(ws, &used, (size_t)SVD_QB * SVD_QB * sizeof(double));
+    b->q.W = svd_take(ws, &used, (size_t)N * SVD_QB * sizeof(double));
+    b->q.W2 = svd_take(ws, &used, (size_t)N * SVD_QB * sizeof(double));
+    b->q.rows = svd_take(ws, &used, ((size_t)N + SVD_QB) * sizeof(double *));
     b->X = svd_take(ws, &used, nn * sizeof(double));
     b->X2 = svd_take(ws, &used, nn * sizeof(double));
     b->d = svd_take(ws, &used, (size_t)N * sizeof(double));
@@ -845,11 +921,6 @@ static size_t svd_layout(muon_workspace *ws, int M, int N, int want_ub, int want
         b->Jt = svd_take(ws, &used, nn * sizeof(double));
         b->Jt2 = svd_take(ws, &used, nn * sizeof(double));
         b->Ut = svd_take(ws, &used, nm * sizeof(double));
-        b->q.Yt = svd_take(ws, &used, (size_t)SVD_QB * M * sizeof(double));
-        b->q.T = svd_take(ws, &used, (size_t)SVD_QB * SVD_QB * sizeof(double));
-        b->q.W = svd_take(ws, &used, (size_t)N * SVD_QB * sizeof(double));
-        b->q.W2 = svd_take(ws, &used, (size_t)N * SVD_QB * sizeof(double));
-        b->q.rows = svd_take(ws, &used, ((size_t)N + SVD_QB) * sizeof(double *));
     }
     if (want_vb) {
         b->Vt = svd_take(ws, &used, nn * sizeof(double));
@@ -887,7 +958,8 @@ static int svd_run(muon_workspace *ws, int m, int n, const float *A, float *S, f
     unsigned char *fill;
     svd_bufs b;
     float *UB, *VB;                                 /* B's U(M,N) and V(N,N) */
-    int want_ub, want_vb, nb, i, j, k, sweeps = 0, converged = 0, accumulate;
+    int want_ub, want_vb, nb, i, j, k, sweeps = 0, converged = 0, accumulate, two_stage, Mr;
+    const double *Cr;
     double maxcos = 0.0;
     jacobi J;
     int st = MUON_OK;
@@ -931,7 +1003,20 @@ static int svd_run(muon_workspace *ws, int m, int n, const float *A, float *S, f
             for (j = 0; j < M; j++) C[(size_t)i * M + j] = A[(size_t)i * n + j];
     }
 
-    qr_pivoted(M, N, C, tau, perm, d);
+    /* R and its reflectors: Cr (N rows, Mr long) */
+    two_stage = !reference && SVD_TWO_STAGE(M, N);
+    if (two_stage) {
+        qr_blocked(M, N, C, tau, &b.q);
+        for (i = 0; i < N; i++)
+            for (j = 0; j < N; j++) b.C1[(size_t)i * N + j] = j <= i ? C[(size_t)i * M + j] : 0.0;
+        Cr = b.C1;
+        Mr = N;
+        qr_pivoted(N, N, b.C1, b.tau1, perm, d);
+    } else {
+        Cr = C;
+        Mr = M;
+        qr_pivoted(M, N, C, tau, perm, d);
+    }
 
     /* U_B needs the accumulated rotations J. Where R is well conditioned
      * (kappa(R) <= SVD_SOLVE_COND, so that J's rounding error, about
@@ -942,12 +1027,12 @@ static int svd_run(muon_workspace *ws, int m, int n, const float *A, float *S, f
      * tells in advance when that cannot work; where it turns out not to
      * (sigma_1 / sigma_N too large) the Jacobi runs again, accumulating. The
      * rotations never depend on J, so both runs give the same X, bit for bit. */
-    accumulate = want_ub && (reference || !(fabs(C[(size_t)(N - 1) * M + N - 1]) * SVD_SOLVE_COND > fabs(C[0])));
+    accumulate = want_ub && (reference || !(fabs(Cr[(size_t)(N - 1) * Mr + N - 1]) * SVD_SOLVE_COND > fabs(Cr[0])));
     for (;;) {
         /* X = R (upper triangle), row i of X = column i of R^T */
         X = b.X;
         for (i = 0; i < N; i++)
-            for (j = 0; j < N; j++) X[(size_t)i * N + j] = j >= i ? C[(size_t)j * M + i] : 0.0;
+            for (j = 0; j < N; j++) X[(size_t)i * N + j] = j >= i ? Cr[(size_t)j * Mr + i] : 0.0;
         Jt = accumulate ? b.Jt : NULL;
         if (Jt) {
             memset(Jt, 0, (size_t)N * N * sizeof *Jt);
@@ -989,7 +1074,7 @@ static int svd_run(muon_workspace *ws, int m, int n, const float *A, float *S, f
         if (sig[ord[N - 1]] * SVD_SOLVE_COND > sig[ord[0]]) {
             double *Rr = X == b.X ? b.X2 : b.X;   /* R by rows, in the free buffer */
             for (i = 0; i < N; i++)
-                for (j = i; j < N; j++) Rr[(size_t)i * N + j] = C[(size_t)j * M + i];
+                for (j = i; j < N; j++) Rr[(size_t)i * N + j] = Cr[(size_t)j * Mr + i];
             Jt = b.Jt;
             solve_right_upper(N, Rr, X, Jt);
             break;
@@ -1018,8 +1103,12 @@ static int svd_run(muon_workspace *ws, int m, int n, const float *A, float *S, f
             memcpy(uk, Jt + (size_t)ord[k] * N, (size_t)N * sizeof *uk);
             memset(uk + N, 0, (size_t)(M - N) * sizeof *uk);
         }
-        if (reference) apply_q(M, N, C, tau, N, Ut);
-        else apply_q_blocked(M, N, C, tau, N, Ut, &b.q);
+        if (reference) {
+            apply_q(M, N, C, tau, N, Ut);
+        } else {
+            if (two_stage) apply_q_blocked(N, N, b.C1, b.tau1, N, Ut, M, &b.q);   /* Q1, on U's first N rows */
+            apply_q_blocked(M, N, C, tau, N, Ut, M, &b.q);
+        }
         for (i = 0; i < M; i++)
             for (k = 0; k < N; k++) UB[(size_t)i * N + k] = (float)Ut[(size_t)k * M + i];
     }
