@@ -560,11 +560,12 @@ MUON_OMP(omp simd)
  * Returns the rotations done; *mc and *cancel as for the row-by-row sweep. */
 #define SVD_WMAX (2 * SVD_BS + 2)
 static int inner_round(double **G, double **G2, double *Vt, int w, int np, const int *kk,
-                       const int *ll, int shift, double tol, double *mc, int *cancel)
+                       const int *ll, int cross, double tol, double *mc, int *cancel)
 {
     double da[SVD_WMAX], db[SVD_WMAX], g[SVD_WMAX], c[SVD_WMAX], s[SVD_WMAX];
     double na[SVD_WMAX], nb[SVD_WMAX];
-    double *A = *G, *B = *G2, m = *mc;
+    double *A = *G, *B = *G2, m = *mc, m2 = 0.0;
+    const double tol2 = tol * tol;
     int i, q, rot = 0, canc = 0;
     for (i = 0; i < np; i++) {
         da[i] = A[(size_t)kk[i] * w + kk[i]];
@@ -572,18 +573,23 @@ static int inner_round(double **G, double **G2, double *Vt, int w, int np, const
         g[i] = A[(size_t)kk[i] * w + ll[i]];
     }
     for (i = 0; i < np; i++) {
-        const double gi = g[i] == 0.0 ? 1.0 : g[i];
-        const double cs = da[i] == 0.0 || db[i] == 0.0 ? 0.0 : fabs(g[i]) / (sqrt(da[i]) * sqrt(db[i]));
-        const double zeta = (db[i] - da[i]) / (2.0 * gi);
-        const double t0 = fabs(zeta) > 1e150 ? 0.5 / zeta
-                                             : copysign(1.0 / (fabs(zeta) + sqrt(1.0 + zeta * zeta)), zeta);
-        const double t = cs > tol ? t0 : 0.0;
-        m = cs > m ? cs : m;
+        /* the same rotation as jacobi_pair's (t the smaller root of
+         * t^2 + 2 zeta t - 1, zeta = (db - da) / 2g), written without zeta:
+         * t = 2g / (dd + sign(dd) sqrt(dd^2 + 4 g^2)), dd = db - da; and the
+         * test |cos| > tol as g^2 > tol^2 da db, so a pair costs two square
+         * roots and three divisions (squares of float32 data stay far inside
+         * double's range, as the header says) */
+        const double dd = db[i] - da[i], q = g[i] * g[i], p = da[i] * db[i];
+        const double r = sqrt(dd * dd + 4.0 * q), den = dd >= 0.0 ? dd + r : dd - r;
+        const double t = q > tol2 * p ? 2.0 * g[i] / (den == 0.0 ? 1.0 : den) : 0.0;
+        const double cs2 = p > 0.0 ? q / p : 0.0;
+        m2 = cs2 > m2 ? cs2 : m2;
         c[i] = 1.0 / sqrt(1.0 + t * t);
         s[i] = c[i] * t;
         na[i] = da[i] - t * g[i];
         nb[i] = db[i] + t * g[i];
     }
+    m = sqrt(m2) > m ? sqrt(m2) : m;
     *mc = m;
     for (i = 0; i < np; i++)
         if (s[i] != 0.0) {
@@ -610,24 +616,17 @@ MUON_OMP(omp simd)
             v[q] = si * xa + ci * xb;
         }
     }
-    if (shift >= 0) {
-        /* cross round: pair i is (i, h + (i + shift) mod h), h = w/2, so the
-         * column operation on each row is two runs of contiguous pairs */
+    if (cross) {
+        /* cross round: pair i is (i, h + i), h = w/2, so the column operation
+         * on each row pairs its two halves elementwise */
         const int h = w / 2;
         for (q = 0; q < w; q++) {
-            double *restrict x = A + (size_t)q * w, *restrict y = x + h + shift, *restrict z = x + shift;
-            const int n1 = h - shift;
+            double *restrict x = A + (size_t)q * w, *restrict y = x + h;
 MUON_OMP(omp simd)
-            for (i = 0; i < n1; i++) {
+            for (i = 0; i < h; i++) {
                 double xa = x[i], xb = y[i];
                 x[i] = c[i] * xa - s[i] * xb;
                 y[i] = s[i] * xa + c[i] * xb;
-            }
-MUON_OMP(omp simd)
-            for (i = n1; i < h; i++) {
-                double xa = x[i], xb = z[i];
-                x[i] = c[i] * xa - s[i] * xb;
-                z[i] = s[i] * xa + c[i] * xb;
             }
         }
         B = A;
@@ -708,7 +707,7 @@ static long block_pair(const jacobi *J, int i0, int i1, int j0, int j1, int intr
                 kk[np] = a; ll[np++] = b;
                 kk[np] = nm + a; ll[np++] = nm + b;
             }
-            rot += inner_round(&G, &G2, Vt, w, np, kk, ll, -1, J->tol, mc, &cancel);
+            rot += inner_round(&G, &G2, Vt, w, np, kk, ll, 0, J->tol, mc, &cancel);
             {
                 int last = ring[ne - 1];
                 for (k = ne - 1; k > 1; k--) ring[k] = ring[k - 1];
@@ -716,10 +715,28 @@ static long block_pair(const jacobi *J, int i0, int i1, int j0, int j1, int intr
             }
         }
     }
-    /* the cross pairs: round r pairs I's row k with J's row (k + r) mod nm */
-    for (r = 0; r < nm && !cancel; r++) {
-        for (k = 0; k < nm; k++) { kk[k] = k; ll[k] = nm + (k + r) % nm; }
-        rot += inner_round(&G, &G2, Vt, w, nm, kk, ll, r, J->tol, mc, &cancel);
+    /* the cross pairs: round r pairs I's row k with J's row (k + r) mod nm.
+     * Local row nm + k always meets row k; after each round J's local rows
+     * (of G, from both sides, and of Vt) shift cyclically by one, so after
+     * the nm rounds they are back in their order. */
+    for (k = 0; k < nm; k++) { kk[k] = k; ll[k] = nm + k; }
+    for (r = 0; r < nm; r++) {
+        if (!cancel) rot += inner_round(&G, &G2, Vt, w, nm, kk, ll, 1, J->tol, mc, &cancel);
+        if (nm > 1) {
+            double t0[SVD_WMAX];
+            int q;
+            memcpy(t0, G + (size_t)nm * w, (size_t)w * sizeof *t0);
+            memmove(G + (size_t)nm * w, G + (size_t)(nm + 1) * w, (size_t)(nm - 1) * w * sizeof *G);
+            memcpy(G + (size_t)(w - 1) * w, t0, (size_t)w * sizeof *t0);
+            for (q = 0; q < w; q++) {
+                double *g = G + (size_t)q * w, t1 = g[nm];
+                for (k = nm; k < w - 1; k++) g[k] = g[k + 1];
+                g[w - 1] = t1;
+            }
+            memcpy(t0, Vt + (size_t)nm * w, (size_t)w * sizeof *t0);
+            memmove(Vt + (size_t)nm * w, Vt + (size_t)(nm + 1) * w, (size_t)(nm - 1) * w * sizeof *Vt);
+            memcpy(Vt + (size_t)(w - 1) * w, t0, (size_t)w * sizeof *t0);
+        }
     }
     /* the new rows go to the second buffers, at the same places */
     {
