@@ -3,11 +3,18 @@
  * SIAM J. Matrix Anal. Appl. 29, 2008). Written from the papers' description.
  *
  * Pipeline, for B = A (m >= n) or B = A^T (m < n), so B(M,N) is tall:
- *   1. B P = Q R, Householder QR with column pivoting (P a permutation).
+ *   1. B P = Q R, Householder QR with column pivoting (P a permutation); for
+ *      M >= 2N first an unpivoted blocked QR B = Q0 R0, then the pivoted QR
+ *      of the N x N R0 only (qr_blocked).
  *   2. One-sided Jacobi on R^T: rotate pairs of its columns (= rows of R, so
  *      contiguous in row-major storage) until every pair is orthogonal to
  *      working precision: R^T J = W, J orthogonal, W's columns = V_R sigma.
- *   3. B = (Q J) diag(sigma) (P V_R)^T: U_B = Q J, V_B = P W diag(1/sigma).
+ *      muon_svd runs the blocked sweep (jacobi_sweep_blocked: each block
+ *      pair's rotations chosen on its small Gram matrix, accumulated, and
+ *      applied to the rows by one product); muon_svd_reference the
+ *      row-by-row sweep (jacobi_sweep), the slow obviously-correct one.
+ *   3. B = (Q J) diag(sigma) (P V_R)^T: U_B = Q J, V_B = P W diag(1/sigma);
+ *      J either accumulated or, where R is well conditioned, J^T = X R^{-1}.
  * Why the QR first: it shrinks the Jacobi work from M-long to N-long vectors
  * (4x for 512x2048), and Jacobi on R^T of a *pivoted* QR converges faster on
  * graded matrices because the pivoting grades R's rows (dgejsv's
