@@ -149,6 +149,13 @@ typedef struct {
 int muon_svd(int m, int n, const float *A, float *S, float *U, float *V,
              muon_svd_info *info);
 
+/* The slow, obviously correct SVD beside muon_svd: the same pivoted QR and
+ * Q application, and the one-sided Jacobi rotating one pair of rows at a time
+ * (no block-pair products). Same contract as muon_svd; the tests compare the
+ * two. */
+int muon_svd_reference(int m, int n, const float *A, float *S, float *U, float *V,
+                       muon_svd_info *info);
+
 /* ---- Enum names (linalg/names.c): one table per enum, indexed by value ---- */
 
 /* names[value], or "unknown" out of range. */

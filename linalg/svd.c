@@ -3,11 +3,18 @@
  * SIAM J. Matrix Anal. Appl. 29, 2008). Written from the papers' description.
  *
  * Pipeline, for B = A (m >= n) or B = A^T (m < n), so B(M,N) is tall:
- *   1. B P = Q R, Householder QR with column pivoting (P a permutation).
+ *   1. B P = Q R, Householder QR with column pivoting (P a permutation); for
+ *      M >= 2N first an unpivoted blocked QR B = Q0 R0, then the pivoted QR
+ *      of the N x N R0 only (qr_blocked).
  *   2. One-sided Jacobi on R^T: rotate pairs of its columns (= rows of R, so
  *      contiguous in row-major storage) until every pair is orthogonal to
  *      working precision: R^T J = W, J orthogonal, W's columns = V_R sigma.
- *   3. B = (Q J) diag(sigma) (P V_R)^T: U_B = Q J, V_B = P W diag(1/sigma).
+ *      muon_svd runs the blocked sweep (jacobi_sweep_blocked: each block
+ *      pair's rotations chosen on its small Gram matrix, accumulated, and
+ *      applied to the rows by one product); muon_svd_reference the
+ *      row-by-row sweep (jacobi_sweep), the slow obviously-correct one.
+ *   3. B = (Q J) diag(sigma) (P V_R)^T: U_B = Q J, V_B = P W diag(1/sigma);
+ *      J either accumulated or, where R is well conditioned, J^T = X R^{-1}.
  * Why the QR first: it shrinks the Jacobi work from M-long to N-long vectors
  * (4x for 512x2048), and Jacobi on R^T of a *pivoted* QR converges faster on
  * graded matrices because the pivoting grades R's rows (dgejsv's
@@ -46,6 +53,12 @@
  * free and far more when they are shared, so only regions of at least this
  * many flops run in parallel. */
 #define SVD_PAR_FLOPS 2e6
+/* Rows per block of the blocked sweep: a block pair's w = 2 SVD_BS rows make
+ * the Gram and rotation products w x w; larger blocks make the products
+ * faster but the O(w) inner rotations dearer. */
+#ifndef SVD_BS
+#define SVD_BS 16
+#endif
 
 static double dot_d(const double *restrict x, const double *restrict y, int n)
 {
@@ -163,6 +176,7 @@ MUON_OMP(omp simd)
  * NULL, receives the same rotations (the accumulated J, stored transposed). */
 typedef struct {
     double *X, *Jt, *d;
+    double *X2, *Jt2;          /* the blocked sweep's second buffers (X, Jt swap with them) */
     int N;
     double tol;
 } jacobi;
@@ -255,6 +269,572 @@ MUON_OMP(omp parallel for schedule(dynamic, 1) reduction(+:rot) reduction(max:mc
     return rot;
 }
 
+/* ---- 2b. the blocked sweep: block-pair rotations applied by GEMM ------------
+ * The same circle-method schedule over column blocks as jacobi_sweep, but a
+ * block pair (w = |I| + |J| rows) is not rotated row by row. Instead:
+ *   1. its Gram matrix G = X_p X_p^T (w x w) is formed from the current rows
+ *      by register-tiled dot products (the cross block I x J, the exact
+ *      squared norms on the diagonal; the pairs inside I and inside J too in
+ *      round 0, where they are due; in later rounds those start at 0, since
+ *      round 0 is where each sweep checks them);
+ *   2. the rotations the row-by-row sweep would do are chosen from G (the same
+ *      Rutishauser formulas, the same tolerance on the cosine) and applied to
+ *      G from both sides (O(w) each, G stays symmetric) and accumulated in the
+ *      small orthogonal Vt; a second pass over all w(w-1)/2 pairs on the
+ *      updated G then removes what the first pass's rotations coupled;
+ *   3. X_p <- Vt X_p (and Jt_p <- Vt Jt_p), one w x w by w x N product per
+ *      matrix, instead of w^2/4 passes of two N-vectors through the cache.
+ * This is the block one-sided Jacobi of LAPACK's dgsvj1 idea (rotations of a
+ * block pair formed on small data, then applied to long vectors at once) with
+ * the inner rotations taken from the block Gram matrix.
+ * Accuracy: only the choice of rotations uses G; the rotations themselves are
+ * applied to X in double, so what is computed is an orthogonal transformation
+ * of X like any other sweep's. The convergence test is exact: a sweep counts
+ * as the last only if no pair of any round rotated in the first pass, and
+ * then every cosine it compared was a freshly formed dot product of rows (the
+ * pairs inside blocks in round 0, the cross pairs in their round). Where a
+ * norm in G falls by 100x (cancellation makes its row's entries inaccurate)
+ * the inner passes stop, the rotations so far are applied, and the next
+ * visit starts from fresh dot products again. */
+
+#ifdef FP_FAST_FMA
+#define SVD_MADD(a, b, c) fma((a), (b), (c))
+#else
+#define SVD_MADD(a, b, c) ((a) * (b) + (c))
+#endif
+
+/* x . y with 8 interleaved partial sums, combined in a fixed order. */
+static double dot8(const double *restrict x, const double *restrict y, int n)
+{
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    double s;
+    int i, l;
+    for (i = 0; i + 8 <= n; i += 8)
+        for (l = 0; l < 8; l++) acc[l] = SVD_MADD(x[i + l], y[i + l], acc[l]);
+    s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; i < n; i++) s = SVD_MADD(x[i], y[i], s);
+    return s;
+}
+
+/* out[r * ldo + l] = a[r] . b[l] for r, l < 4 (N-long rows): 16 dot products
+ * at once, each like dot8, so every loaded element feeds four of them. */
+static void dot_tile(int N, const double *const *a, const double *const *b, double *out, int ldo)
+{
+    double acc[4][4][8];
+    const double *restrict a0 = a[0], *restrict a1 = a[1], *restrict a2 = a[2], *restrict a3 = a[3];
+    const double *restrict b0 = b[0], *restrict b1 = b[1], *restrict b2 = b[2], *restrict b3 = b[3];
+    int i, r, l, q;
+    for (r = 0; r < 4; r++)
+        for (l = 0; l < 4; l++)
+            for (q = 0; q < 8; q++) acc[r][l][q] = 0.0;
+    for (i = 0; i + 8 <= N; i += 8) {
+        for (q = 0; q < 8; q++) {
+            const double x0 = a0[i + q], x1 = a1[i + q], x2 = a2[i + q], x3 = a3[i + q];
+            const double y0 = b0[i + q], y1 = b1[i + q], y2 = b2[i + q], y3 = b3[i + q];
+            acc[0][0][q] = SVD_MADD(x0, y0, acc[0][0][q]); acc[0][1][q] = SVD_MADD(x0, y1, acc[0][1][q]);
+            acc[0][2][q] = SVD_MADD(x0, y2, acc[0][2][q]); acc[0][3][q] = SVD_MADD(x0, y3, acc[0][3][q]);
+            acc[1][0][q] = SVD_MADD(x1, y0, acc[1][0][q]); acc[1][1][q] = SVD_MADD(x1, y1, acc[1][1][q]);
+            acc[1][2][q] = SVD_MADD(x1, y2, acc[1][2][q]); acc[1][3][q] = SVD_MADD(x1, y3, acc[1][3][q]);
+            acc[2][0][q] = SVD_MADD(x2, y0, acc[2][0][q]); acc[2][1][q] = SVD_MADD(x2, y1, acc[2][1][q]);
+            acc[2][2][q] = SVD_MADD(x2, y2, acc[2][2][q]); acc[2][3][q] = SVD_MADD(x2, y3, acc[2][3][q]);
+            acc[3][0][q] = SVD_MADD(x3, y0, acc[3][0][q]); acc[3][1][q] = SVD_MADD(x3, y1, acc[3][1][q]);
+            acc[3][2][q] = SVD_MADD(x3, y2, acc[3][2][q]); acc[3][3][q] = SVD_MADD(x3, y3, acc[3][3][q]);
+        }
+    }
+    for (r = 0; r < 4; r++)
+        for (l = 0; l < 4; l++) {
+            const double *c = acc[r][l];
+            double s = ((c[0] + c[4]) + (c[1] + c[5])) + ((c[2] + c[6]) + (c[3] + c[7]));
+            int k;
+            for (k = i; k < N; k++) s = SVD_MADD(a[r][k], b[l][k], s);
+            out[r * ldo + l] = s;
+        }
+}
+
+/* out[r * ldo + l] = a[r] . b[l] (n-long rows) for r < na, l < nb, in 4 x 4
+ * tiles (edge tiles repeat a row pointer and drop the extra results). */
+static void dots(int n, const double *const *a, int na, const double *const *b, int nb, double *out, int ldo)
+{
+    int r, l, q, t;
+    double tile[16];
+    for (r = 0; r < na; r += 4)
+        for (l = 0; l < nb; l += 4) {
+            const double *x[4], *y[4];
+            for (q = 0; q < 4; q++) {
+                x[q] = a[r + q < na ? r + q : r];
+                y[q] = b[l + q < nb ? l + q : l];
+            }
+            dot_tile(n, x, y, tile, 4);
+            for (q = 0; q < 4 && r + q < na; q++)
+                for (t = 0; t < 4 && l + t < nb; t++) out[(size_t)(r + q) * ldo + l + t] = tile[q * 4 + t];
+        }
+}
+
+/* G[r0 + r][c0 + l] = rows[r0 + r] . rows[c0 + l] for r < nr, l < nc. */
+static void gram_block(int N, const double *const *rows, int r0, int nr, int c0, int nc, double *G, int ldg)
+{
+    dots(N, rows + r0, nr, rows + c0, nc, G + (size_t)r0 * ldg + c0, ldg);
+}
+
+/* C[r][j] = (or, sub: -=) sum_k A[r][k] b[k][j] for r < nr, j < ncol,
+ * k < K: a product whose right factor comes as K row pointers. Tiles of 8
+ * rows of C by 16 columns, each entry one k-ordered chain of multiply-adds
+ * (then subtracted from C once); rows past the last full tile of 8 are done
+ * one at a time. */
+#define SVD_AR 8
+#define SVD_AC 16
+static void mul_rows(int nr, int ncol, int K, const double *A, int lda, const double *const *brow,
+                     double *C, int ldc, int sub)
+{
+    int r0, j0, r, l, k;
+    for (r0 = 0; r0 + SVD_AR <= nr; r0 += SVD_AR) {
+        const double *v = A + (size_t)r0 * lda;
+        double *c = C + (size_t)r0 * ldc;
+        for (j0 = 0; j0 + SVD_AC <= ncol; j0 += SVD_AC) {
+            double acc[SVD_AR][SVD_AC];
+            for (r = 0; r < SVD_AR; r++)
+                for (l = 0; l < SVD_AC; l++) acc[r][l] = 0.0;
+            for (k = 0; k < K; k++) {
+                const double *restrict bk = brow[k] + j0;
+#ifdef __clang__
+MUON_OMP(omp simd)
+                for (l = 0; l < SVD_AC; l++) {
+                    const double bl = bk[l];
+                    for (r = 0; r < SVD_AR; r++) acc[r][l] = SVD_MADD(v[(size_t)r * lda + k], bl, acc[r][l]);
+                }
+#else
+                for (r = 0; r < SVD_AR; r++) {
+                    const double x = v[(size_t)r * lda + k];
+MUON_OMP(omp simd)
+                    for (l = 0; l < SVD_AC; l++) acc[r][l] = SVD_MADD(x, bk[l], acc[r][l]);
+                }
+#endif
+            }
+            if (sub)
+                for (r = 0; r < SVD_AR; r++)
+                    for (l = 0; l < SVD_AC; l++) c[(size_t)r * ldc + j0 + l] -= acc[r][l];
+            else
+                for (r = 0; r < SVD_AR; r++)
+                    for (l = 0; l < SVD_AC; l++) c[(size_t)r * ldc + j0 + l] = acc[r][l];
+        }
+        for (; j0 < ncol; j0++)
+            for (r = 0; r < SVD_AR; r++) {
+                double sum = 0.0;
+                for (k = 0; k < K; k++) sum = SVD_MADD(v[(size_t)r * lda + k], brow[k][j0], sum);
+                if (sub) c[(size_t)r * ldc + j0] -= sum; else c[(size_t)r * ldc + j0] = sum;
+            }
+    }
+    for (r = r0; r < nr; r++)
+        for (j0 = 0; j0 < ncol; j0++) {
+            double sum = 0.0;
+            for (k = 0; k < K; k++) sum = SVD_MADD(A[(size_t)r * lda + k], brow[k][j0], sum);
+            if (sub) C[(size_t)r * ldc + j0] -= sum; else C[(size_t)r * ldc + j0] = sum;
+        }
+}
+
+/* apply_q blocked: the same U <- Q U with the reflectors taken SVD_QB at a
+ * time as one block reflector Q_b = I - Y T Y^T (the compact WY form of
+ * Schreiber & Van Loan, as LAPACK's dlarft/dlarfb), so each row u of Ut
+ * becomes u - ((u Y) T^T) Y^T: two products of all rows with the block's
+ * reflectors instead of 2 SVD_QB passes per row. Blocks go last to first, as
+ * the reflectors do in apply_q. Scratch: Yt(SVD_QB, M), T(SVD_QB^2), W and
+ * W2 (nrows, SVD_QB), rows(nrows + SVD_QB). Rows of Ut are independent, so
+ * the products split over row groups with results that do not depend on the
+ * thread count. */
+#define SVD_QB 32
+typedef struct { double *Yt, *T, *W, *W2; const double **rows; } q_scratch;
+
+/* The block reflector of reflectors k0..k0+kb-1 of C: Yt(kb, L = M - k0)
+ * holds them as rows on columns k0.. (zeros, the implicit 1, the tail) and
+ * T(kb, kb) is upper triangular with H_k0 ... H_k0+kb-1 = I - Y T Y^T:
+ * T[j][j] = tau_j, T[0:j][j] = -tau_j T[0:j][0:j] (Y^T y_j) (dlarft's
+ * recurrence). sc->rows + nrows receives Yt's row pointers. */
+static void block_reflector(int M, const double *C, const double *tau, int k0, int kb, int nrows,
+                            const q_scratch *sc)
+{
+    const int L = M - k0;
+    double *Yt = sc->Yt, *T = sc->T;
+    const double **yr = sc->rows + nrows;
+    int i, j;
+    for (j = 0; j < kb; j++) {
+        double *y = Yt + (size_t)j * L;
+        memset(y, 0, (size_t)(j + 1) * sizeof *y);
+        y[j] = 1.0;
+        memcpy(y + j + 1, C + (size_t)(k0 + j) * M + k0 + j + 1, (size_t)(L - j - 1) * sizeof *y);
+        yr[j] = y;
+    }
+    memset(T, 0, (size_t)kb * kb * sizeof *T);
+    for (j = 0; j < kb; j++) {
+        double z[SVD_QB];
+        for (i = 0; i < j; i++) z[i] = dot8(Yt + (size_t)i * L + j, Yt + (size_t)j * L + j, L - j);
+        for (i = 0; i < j; i++) {
+            double sum = 0.0;
+            int q;
+            for (q = i; q < j; q++) sum += T[i * kb + q] * z[q];
+            T[i * kb + j] = -tau[k0 + j] * sum;
+        }
+        T[j * kb + j] = tau[k0 + j];
+    }
+}
+
+/* Rows u (nrows of them, L long, at Ut + i ldu) <- u - ((u Y) T') Y^T with
+ * T' = T^T (applying I - Y T Y^T) or T' = T (applying its transpose), after
+ * block_reflector. Rows are independent: they split over groups of 32 with
+ * results that do not depend on the thread count. */
+static void block_reflector_apply(int L, int kb, int nrows, double *Ut, int ldu, int transpose,
+                                  const q_scratch *sc)
+{
+    double *W = sc->W, *W2 = sc->W2, *T = sc->T;
+    const double **ur = sc->rows, **yr = sc->rows + nrows;
+    int i, g, ngroups = (nrows + 31) / 32;
+    for (i = 0; i < nrows; i++) ur[i] = Ut + (size_t)i * ldu;
+MUON_OMP(omp parallel for schedule(static) if (4.0 * nrows * L * kb > SVD_PAR_FLOPS))
+    for (g = 0; g < ngroups; g++) {
+        const int r0 = g * 32, nr = nrows - r0 < 32 ? nrows - r0 : 32;
+        int r, q, t;
+        dots(L, ur + r0, nr, yr, kb, W + (size_t)r0 * kb, kb);
+        for (r = r0; r < r0 + nr; r++)
+            for (q = 0; q < kb; q++) {
+                double sum = 0.0;
+                if (transpose)
+                    for (t = 0; t <= q; t++) sum += W[(size_t)r * kb + t] * T[t * kb + q];
+                else
+                    for (t = q; t < kb; t++) sum += W[(size_t)r * kb + t] * T[q * kb + t];
+                W2[(size_t)r * kb + q] = sum;
+            }
+        mul_rows(nr, L, kb, W2 + (size_t)r0 * kb, kb, yr, Ut + (size_t)r0 * ldu, ldu, 1);
+    }
+}
+
+/* apply_q's U <- Q U (rows of Ut, M long at stride ldu), blocked. */
+static void apply_q_blocked(int M, int N, const double *C, const double *tau, int nrows, double *Ut,
+                            int ldu, const q_scratch *sc)
+{
+    int k0;
+    for (k0 = ((N - 1) / SVD_QB) * SVD_QB; k0 >= 0; k0 -= SVD_QB) {
+        const int kb = N - k0 < SVD_QB ? N - k0 : SVD_QB;
+        block_reflector(M, C, tau, k0, kb, nrows, sc);
+        block_reflector_apply(M - k0, kb, nrows, Ut + k0, ldu, 0, sc);
+    }
+}
+
+/* Householder QR of C's N rows (B's columns, M long) without pivoting, in
+ * panels of SVD_QB: each panel's reflectors as in qr_pivoted (dlarfg's
+ * form), applied inside the panel one by one, then to all later columns at
+ * once as the block reflector's transpose (dgeqrf's scheme). For tall B,
+ * before the pivoted QR of the small R: B = Q0 R0, R0 P = Q1 R, so
+ * B P = (Q0 Q1) R, the same R as pivoting B itself would give in exact
+ * arithmetic (Q0 keeps every column norm and inner product), with most of
+ * the M N^2 work in products. */
+#define SVD_TWO_STAGE(M, N) ((M) >= 2 * (N))
+static void qr_blocked(int M, int N, double *C, double *tau, const q_scratch *sc)
+{
+    int k0, k, j;
+    for (k0 = 0; k0 < N; k0 += SVD_QB) {
+        const int kb = N - k0 < SVD_QB ? N - k0 : SVD_QB;
+        for (k = k0; k < k0 + kb; k++) {
+            double *x = C + (size_t)k * M + k;
+            const int len = M - k;
+            double alpha = x[0], xnorm = len > 1 ? sqrt(dot8(x + 1, x + 1, len - 1)) : 0.0, beta, t;
+            int i;
+            if (xnorm == 0.0) { tau[k] = 0.0; continue; }
+            beta = -copysign(hypot(alpha, xnorm), alpha);
+            tau[k] = (beta - alpha) / beta;
+            t = 1.0 / (alpha - beta);
+            for (i = 1; i < len; i++) x[i] *= t;
+            x[0] = beta;
+            for (j = k + 1; j < k0 + kb; j++) {
+                double *y = C + (size_t)j * M + k;
+                double w = tau[k] * (y[0] + dot8(x + 1, y + 1, len - 1));
+                y[0] -= w;
+MUON_OMP(omp simd)
+                for (i = 1; i < len; i++) y[i] -= w * x[i];
+            }
+        }
+        if (k0 + kb < N) {
+            const int nrows = N - k0 - kb;
+            block_reflector(M, C, tau, k0, kb, nrows, sc);
+            block_reflector_apply(M - k0, kb, nrows, C + (size_t)(k0 + kb) * M + k0, M, 1, sc);
+        }
+    }
+}
+
+/* One round of disjoint rotations of the block pair, pairs (kk[i], ll[i])
+ * with kk[i] < ll[i], i < np: their angles are chosen from G together (a
+ * vector loop: the square roots and divisions of different pairs overlap),
+ * then G <- R^T G R as two row operations around a transpose (G is
+ * symmetric, so R^T (R^T G)^T = R^T G R), and Vt <- R^T Vt. *G and *G2 swap.
+ * Returns the rotations done; *mc and *cancel as for the row-by-row sweep. */
+#define SVD_WMAX (2 * SVD_BS + 2)
+static int inner_round(double **G, double **G2, double *Vt, int w, int np, const int *kk,
+                       const int *ll, int cross, double tol, double *mc, int *cancel)
+{
+    double da[SVD_WMAX], db[SVD_WMAX], g[SVD_WMAX], c[SVD_WMAX], s[SVD_WMAX];
+    double na[SVD_WMAX], nb[SVD_WMAX];
+    double *A = *G, *B = *G2, m = *mc, m2 = 0.0;
+    const double tol2 = tol * tol;
+    int i, q, rot = 0, canc = 0;
+    for (i = 0; i < np; i++) {
+        da[i] = A[(size_t)kk[i] * w + kk[i]];
+        db[i] = A[(size_t)ll[i] * w + ll[i]];
+        g[i] = A[(size_t)kk[i] * w + ll[i]];
+    }
+    for (i = 0; i < np; i++) {
+        /* the same rotation as jacobi_pair's (t the smaller root of
+         * t^2 + 2 zeta t - 1, zeta = (db - da) / 2g), written without zeta:
+         * t = 2g / (dd + sign(dd) sqrt(dd^2 + 4 g^2)), dd = db - da; and the
+         * test |cos| > tol as g^2 > tol^2 da db, so a pair costs two square
+         * roots and three divisions (squares of float32 data stay far inside
+         * double's range, as the header says) */
+        const double dd = db[i] - da[i], q = g[i] * g[i], p = da[i] * db[i];
+        const double r = sqrt(dd * dd + 4.0 * q), den = dd >= 0.0 ? dd + r : dd - r;
+        const double t = q > tol2 * p ? 2.0 * g[i] / (den == 0.0 ? 1.0 : den) : 0.0;
+        const double cs2 = p > 0.0 ? q / p : 0.0;
+        m2 = cs2 > m2 ? cs2 : m2;
+        c[i] = 1.0 / sqrt(1.0 + t * t);
+        s[i] = c[i] * t;
+        na[i] = da[i] - t * g[i];
+        nb[i] = db[i] + t * g[i];
+    }
+    m = sqrt(m2) > m ? sqrt(m2) : m;
+    *mc = m;
+    for (i = 0; i < np; i++)
+        if (s[i] != 0.0) {
+            rot++;
+            if (!(na[i] > 0.01 * da[i]) || !(nb[i] > 0.01 * db[i])) canc = 1;
+        }
+    if (canc) *cancel = 1;
+    if (rot == 0) return 0;
+    for (i = 0; i < np; i++) {
+        double *restrict x = A + (size_t)kk[i] * w, *restrict y = A + (size_t)ll[i] * w;
+        double *restrict u = Vt + (size_t)kk[i] * w, *restrict v = Vt + (size_t)ll[i] * w;
+        const double ci = c[i], si = s[i];
+        if (si == 0.0) continue;
+MUON_OMP(omp simd)
+        for (q = 0; q < w; q++) {
+            double xa = x[q], xb = y[q];
+            x[q] = ci * xa - si * xb;
+            y[q] = si * xa + ci * xb;
+        }
+MUON_OMP(omp simd)
+        for (q = 0; q < w; q++) {
+            double xa = u[q], xb = v[q];
+            u[q] = ci * xa - si * xb;
+            v[q] = si * xa + ci * xb;
+        }
+    }
+    if (cross) {
+        /* cross round: pair i is (i, h + i), h = w/2, so the column operation
+         * on each row pairs its two halves elementwise */
+        const int h = w / 2;
+        for (q = 0; q < w; q++) {
+            double *restrict x = A + (size_t)q * w, *restrict y = x + h;
+MUON_OMP(omp simd)
+            for (i = 0; i < h; i++) {
+                double xa = x[i], xb = y[i];
+                x[i] = c[i] * xa - s[i] * xb;
+                y[i] = s[i] * xa + c[i] * xb;
+            }
+        }
+        B = A;
+    } else {
+        for (i = 0; i < w; i++)
+            for (q = 0; q < w; q++) B[(size_t)q * w + i] = A[(size_t)i * w + q];
+        for (i = 0; i < np; i++) {
+            double *restrict x = B + (size_t)kk[i] * w, *restrict y = B + (size_t)ll[i] * w;
+            const double ci = c[i], si = s[i];
+            if (si == 0.0) continue;
+MUON_OMP(omp simd)
+            for (q = 0; q < w; q++) {
+                double xa = x[q], xb = y[q];
+                x[q] = ci * xa - si * xb;
+                y[q] = si * xa + ci * xb;
+            }
+        }
+        *G = B;
+        *G2 = A;
+    }
+    for (i = 0; i < np; i++)
+        if (s[i] != 0.0) {        /* the rotated pair: its exact 2 x 2 block */
+            B[(size_t)kk[i] * w + kk[i]] = na[i];
+            B[(size_t)ll[i] * w + ll[i]] = nb[i];
+            B[(size_t)kk[i] * w + ll[i]] = B[(size_t)ll[i] * w + kk[i]] = 0.0;
+        }
+    return rot;
+}
+
+/* One block pair's scratch: G, G2 (w,w), Vt(w8,w) (w8 = w rounded up to 8),
+ * the w row pointers; zero: N zeros (padding rows). */
+typedef struct {
+    double *G, *G2, *Vt;
+    const double **rows;
+    const double *zero;
+} pair_scratch;
+
+/* Blocks I = rows [i0,i1), J = [j0,j1), each padded with zero rows to nm
+ * (the larger size), so the pair has w = 2 nm local rows: I at 0.., J at
+ * nm... intra: also the pairs inside each block (round 0). */
+static long block_pair(const jacobi *J, int i0, int i1, int j0, int j1, int intra,
+                       const pair_scratch *sc, double *mc)
+{
+    const int N = J->N, nI = i1 - i0, nJ = j1 - j0, nm = nI > nJ ? nI : nJ, w = 2 * nm;
+    const int w8 = (w + SVD_AR - 1) / SVD_AR * SVD_AR;
+    double *G = sc->G, *G2 = sc->G2, *Vt = sc->Vt;
+    const double **rows = sc->rows;
+    int kk[SVD_WMAX], ll[SVD_WMAX], ring[SVD_WMAX];
+    long rot = 0;
+    int k, l, r, cancel = 0;
+    for (k = 0; k < nm; k++) {
+        rows[k] = k < nI ? J->X + (size_t)(i0 + k) * N : sc->zero;
+        rows[nm + k] = k < nJ ? J->X + (size_t)(j0 + k) * N : sc->zero;
+    }
+    memset(G, 0, (size_t)w * w * sizeof *G);
+    gram_block(N, rows, 0, nI, nm, nJ, G, w);
+    if (intra) {
+        gram_block(N, rows, 0, nI, 0, nI, G, w);
+        gram_block(N, rows, nm, nJ, nm, nJ, G, w);
+    }
+    for (k = 0; k < w; k++) {
+        G[(size_t)k * w + k] = k < nI ? J->d[i0 + k] : k >= nm && k - nm < nJ ? J->d[j0 + k - nm] : 0.0;
+        for (l = k + 1; l < w; l++) G[(size_t)l * w + k] = G[(size_t)k * w + l];
+    }
+    memset(Vt, 0, (size_t)w8 * w * sizeof *Vt);
+    for (k = 0; k < w; k++) Vt[(size_t)k * w + k] = 1.0;
+    if (intra) {
+        /* round robin inside each block (circle method on nm rounded up to
+         * even; the extra index is a bye), both blocks in the same rounds */
+        const int ne = nm + (nm & 1);
+        for (k = 0; k < ne; k++) ring[k] = k;
+        for (r = 0; r < ne - 1 && !cancel; r++) {
+            int np = 0, p;
+            for (p = 0; p < ne / 2; p++) {
+                int a = ring[p], b = ring[ne - 1 - p];
+                if (a > b) { int t = a; a = b; b = t; }
+                if (b >= nm) continue;
+                kk[np] = a; ll[np++] = b;
+                kk[np] = nm + a; ll[np++] = nm + b;
+            }
+            rot += inner_round(&G, &G2, Vt, w, np, kk, ll, 0, J->tol, mc, &cancel);
+            {
+                int last = ring[ne - 1];
+                for (k = ne - 1; k > 1; k--) ring[k] = ring[k - 1];
+                ring[1] = last;
+            }
+        }
+    }
+    /* the cross pairs: round r pairs I's row k with J's row (k + r) mod nm.
+     * Local row nm + k always meets row k; after each round J's local rows
+     * (of G, from both sides, and of Vt) shift cyclically by one, so after
+     * the nm rounds they are back in their order. */
+    for (k = 0; k < nm; k++) { kk[k] = k; ll[k] = nm + k; }
+    for (r = 0; r < nm; r++) {
+        if (!cancel) rot += inner_round(&G, &G2, Vt, w, nm, kk, ll, 1, J->tol, mc, &cancel);
+        if (nm > 1) {
+            double t0[SVD_WMAX];
+            int q;
+            memcpy(t0, G + (size_t)nm * w, (size_t)w * sizeof *t0);
+            memmove(G + (size_t)nm * w, G + (size_t)(nm + 1) * w, (size_t)(nm - 1) * w * sizeof *G);
+            memcpy(G + (size_t)(w - 1) * w, t0, (size_t)w * sizeof *t0);
+            for (q = 0; q < w; q++) {
+                double *g = G + (size_t)q * w, t1 = g[nm];
+                for (k = nm; k < w - 1; k++) g[k] = g[k + 1];
+                g[w - 1] = t1;
+            }
+            memcpy(t0, Vt + (size_t)nm * w, (size_t)w * sizeof *t0);
+            memmove(Vt + (size_t)nm * w, Vt + (size_t)(nm + 1) * w, (size_t)(nm - 1) * w * sizeof *Vt);
+            memcpy(Vt + (size_t)(w - 1) * w, t0, (size_t)w * sizeof *t0);
+        }
+    }
+    /* the new rows go to the second buffers, at the same places */
+    {
+        double *xi = J->X2 + (size_t)i0 * N, *xj = J->X2 + (size_t)j0 * N;
+        if (rot == 0) {
+            memcpy(xi, rows[0], (size_t)nI * N * sizeof *xi);
+            memcpy(xj, rows[nm], (size_t)nJ * N * sizeof *xj);
+            if (J->Jt) {
+                memcpy(J->Jt2 + (size_t)i0 * N, J->Jt + (size_t)i0 * N, (size_t)nI * N * sizeof *xi);
+                memcpy(J->Jt2 + (size_t)j0 * N, J->Jt + (size_t)j0 * N, (size_t)nJ * N * sizeof *xi);
+            }
+            return 0;
+        }
+        mul_rows(nI, N, w, Vt, w, rows, xi, N, 0);
+        mul_rows(nJ, N, w, Vt + (size_t)nm * w, w, rows, xj, N, 0);
+        /* the norms: G's rotated diagonal, or exact where a norm cancelled */
+        for (k = 0; k < nI; k++) J->d[i0 + k] = cancel ? dot8(xi + (size_t)k * N, xi + (size_t)k * N, N) : G[(size_t)k * w + k];
+        for (k = 0; k < nJ; k++)
+            J->d[j0 + k] = cancel ? dot8(xj + (size_t)k * N, xj + (size_t)k * N, N) : G[(size_t)(nm + k) * w + nm + k];
+        if (J->Jt) {
+            for (k = 0; k < w; k++)
+                if (rows[k] != sc->zero) rows[k] = J->Jt + (size_t)(k < nm ? i0 + k : j0 + k - nm) * N;
+            mul_rows(nI, N, w, Vt, w, rows, J->Jt2 + (size_t)i0 * N, N, 0);
+            mul_rows(nJ, N, w, Vt + (size_t)nm * w, w, rows, J->Jt2 + (size_t)j0 * N, N, 0);
+        }
+    }
+    return rot;
+}
+
+/* One blocked sweep (schedule as jacobi_sweep); sc[p] is block pair p's
+ * scratch. Returns the number of rotations. */
+static long jacobi_sweep_blocked(jacobi *J, int nb, int *ring, const pair_scratch *sc, double *maxcos)
+{
+    const int N = J->N, half = nb / 2;
+    long rot = 0;
+    double mc = 0.0;
+    int r, q;
+    for (q = 0; q < nb; q++) ring[q] = q;
+    for (r = 0; r < nb - 1; r++) {
+        int p;
+MUON_OMP(omp parallel for schedule(dynamic, 1) reduction(+:rot) reduction(max:mc) if (4.0 * N * N * N / nb > SVD_PAR_FLOPS))
+        for (p = 0; p < half; p++) {
+            int bI = ring[p], bJ = ring[nb - 1 - p];
+            int i0 = (int)((long)bI * N / nb), i1 = (int)((long)(bI + 1) * N / nb);
+            int j0 = (int)((long)bJ * N / nb), j1 = (int)((long)(bJ + 1) * N / nb);
+            double m = 0.0;
+            rot += block_pair(J, i0, i1, j0, j1, r == 0, &sc[p], &m);
+            if (m > mc) mc = m;
+        }
+        {   /* every row was written to the second buffers: swap */
+            double *t = J->X; J->X = J->X2; J->X2 = t;
+            t = J->Jt; J->Jt = J->Jt2; J->Jt2 = t;
+        }
+        {
+            int last = ring[nb - 1];
+            for (q = nb - 1; q > 1; q--) ring[q] = ring[q - 1];
+            ring[1] = last;
+        }
+    }
+    *maxcos = mc;
+    return rot;
+}
+
+/* Y(N,N) = X R^{-1} for R(N,N) upper triangular and nonsingular, rows of R
+ * and of X, Y row-major: each row y solves y R = x by forward substitution,
+ * y_k = x_k / R_kk, then x_l -= y_k R_kl for l > k. Rows go 8 at a time, so
+ * each row of R that streams past serves 8 of them; rows are independent,
+ * so the result does not depend on the thread count. */
+#define SVD_SOLVE_COND 1e6
+static void solve_right_upper(int N, const double *R, const double *X, double *Y)
+{
+    int g, ngroups = (N + 7) / 8;
+    memcpy(Y, X, (size_t)N * N * sizeof *Y);
+MUON_OMP(omp parallel for schedule(static) if ((double)N * N * N > SVD_PAR_FLOPS))
+    for (g = 0; g < ngroups; g++) {
+        const int r0 = g * 8, r1 = r0 + 8 < N ? r0 + 8 : N;
+        int k, r, l;
+        for (k = 0; k < N; k++) {
+            const double *restrict rk = R + (size_t)k * N;
+            const double rkk = rk[k];
+            for (r = r0; r < r1; r++) {
+                double *restrict y = Y + (size_t)r * N;
+                const double yk = y[k] / rkk;
+                y[k] = yk;
+MUON_OMP(omp simd)
+                for (l = k + 1; l < N; l++) y[l] -= yk * rk[l];
+            }
+        }
+    }
+}
+
 /* Makes the rows of Vt(N,N) flagged in `fill` unit vectors orthogonal to all
  * the other rows (Gram-Schmidt of unit vectors e_t, twice for safety, taking
  * the e_t with the largest remainder). Used for zero singular values, whose
@@ -286,8 +866,8 @@ static void complete_basis(int N, double *Vt, const unsigned char *fill, double 
     }
 }
 
-/* Number of column blocks of the Jacobi sweep for N columns (even, >= 2). */
-static int svd_blocks(int N)
+/* Number of column blocks of the reference sweep for N columns (even, >= 2). */
+static int svd_blocks_ref(int N)
 {
     double bs = SVD_PAIR_BYTES / (2.0 * 8.0 * N);   /* columns per block */
     int nb = 2 * (int)ceil(N / (2.0 * bs));
@@ -297,12 +877,22 @@ static int svd_blocks(int N)
     return nb;
 }
 
+static int svd_blocks(int N)
+{
+    int nb = 2 * ((N + 2 * SVD_BS - 1) / (2 * SVD_BS));
+    if (nb > N) nb = N & ~1;
+    if (nb < 2) nb = 2;
+    return nb;
+}
+
 /* The buffers of one call, laid out in a workspace in this order; with
  * ws == NULL only *used advances (the size query). */
 typedef struct {
-    double *C, *tau, *X, *Jt, *Ut, *Vt, *d, *sig;
+    double *C, *tau, *X, *Jt, *Ut, *Vt, *d, *sig, *X2, *Jt2, *C1, *tau1;
     int *perm, *ord, *ring;
     unsigned char *fill;
+    pair_scratch *pairs;       /* nb/2 block pairs' scratch */
+    q_scratch q;               /* apply_q_blocked's */
 } svd_bufs;
 
 static void *svd_take(muon_workspace *ws, size_t *used, size_t bytes)
@@ -317,14 +907,43 @@ static size_t svd_layout(muon_workspace *ws, int M, int N, int want_ub, int want
     memset(b, 0, sizeof *b);
     b->C = svd_take(ws, &used, nm * sizeof(double));
     b->tau = svd_take(ws, &used, (size_t)N * sizeof(double));
+    if (SVD_TWO_STAGE(M, N)) {
+        b->C1 = svd_take(ws, &used, nn * sizeof(double));
+        b->tau1 = svd_take(ws, &used, (size_t)N * sizeof(double));
+    }
+    b->q.Yt = svd_take(ws, &used, (size_t)SVD_QB * M * sizeof(double));
+    b->q.T = svd_take(ws, &used, (size_t)SVD_QB * SVD_QB * sizeof(double));
+    b->q.W = svd_take(ws, &used, (size_t)N * SVD_QB * sizeof(double));
+    b->q.W2 = svd_take(ws, &used, (size_t)N * SVD_QB * sizeof(double));
+    b->q.rows = svd_take(ws, &used, ((size_t)N + SVD_QB) * sizeof(double *));
     b->X = svd_take(ws, &used, nn * sizeof(double));
+    b->X2 = svd_take(ws, &used, nn * sizeof(double));
     b->d = svd_take(ws, &used, (size_t)N * sizeof(double));
     b->sig = svd_take(ws, &used, (size_t)N * sizeof(double));
     b->perm = svd_take(ws, &used, (size_t)N * sizeof(int));
     b->ord = svd_take(ws, &used, (size_t)N * sizeof(int));
-    b->ring = svd_take(ws, &used, (size_t)svd_blocks(N) * sizeof(int));
+    b->ring = svd_take(ws, &used, (size_t)(svd_blocks(N) > svd_blocks_ref(N) ? svd_blocks(N) : svd_blocks_ref(N)) * sizeof(int));
+    {
+        const int nb = svd_blocks(N), half = nb / 2, w = 2 * ((N + nb - 1) / nb);
+        const int w8 = (w + SVD_AR - 1) / SVD_AR * SVD_AR;
+        int p;
+        double *zero = svd_take(ws, &used, (size_t)N * sizeof(double));
+        if (ws) memset(zero, 0, (size_t)N * sizeof(double));
+        b->pairs = svd_take(ws, &used, (size_t)half * sizeof(pair_scratch));
+        for (p = 0; p < half; p++) {
+            double *G = svd_take(ws, &used, (size_t)w * w * sizeof(double));
+            double *G2 = svd_take(ws, &used, (size_t)w * w * sizeof(double));
+            double *Vt = svd_take(ws, &used, (size_t)w8 * w * sizeof(double));
+            const double **rows = svd_take(ws, &used, (size_t)w * sizeof(double *));
+            if (ws) {
+                b->pairs[p].G = G; b->pairs[p].G2 = G2; b->pairs[p].Vt = Vt;
+                b->pairs[p].rows = rows; b->pairs[p].zero = zero;
+            }
+        }
+    }
     if (want_ub) {
         b->Jt = svd_take(ws, &used, nn * sizeof(double));
+        b->Jt2 = svd_take(ws, &used, nn * sizeof(double));
         b->Ut = svd_take(ws, &used, nm * sizeof(double));
     }
     if (want_vb) {
@@ -353,8 +972,8 @@ int muon_svd(int m, int n, const float *A, float *S, float *U, float *V,
     return st;
 }
 
-int muon_svd_ws(muon_workspace *ws, int m, int n, const float *A, float *S, float *U,
-                float *V, muon_svd_info *info)
+static int svd_run(muon_workspace *ws, int m, int n, const float *A, float *S, float *U,
+                   float *V, muon_svd_info *info, int reference)
 {
     const int tall = m >= n;
     const int M = tall ? m : n, N = tall ? n : m;   /* B(M,N) = A or A^T */
@@ -363,7 +982,8 @@ int muon_svd_ws(muon_workspace *ws, int m, int n, const float *A, float *S, floa
     unsigned char *fill;
     svd_bufs b;
     float *UB, *VB;                                 /* B's U(M,N) and V(N,N) */
-    int want_ub, want_vb, nb, i, j, k, sweeps = 0, converged = 0;
+    int want_ub, want_vb, nb, i, j, k, sweeps = 0, converged = 0, accumulate, two_stage, Mr;
+    const double *Cr;
     double maxcos = 0.0;
     jacobi J;
     int st = MUON_OK;
@@ -387,7 +1007,7 @@ int muon_svd_ws(muon_workspace *ws, int m, int n, const float *A, float *S, floa
     want_ub = UB != NULL;
     want_vb = VB != NULL;
 
-    nb = svd_blocks(N);
+    nb = reference ? svd_blocks_ref(N) : svd_blocks(N);
     st = muon_workspace_reserve(ws, svd_layout(NULL, M, N, want_ub, want_vb, &b));
     if (st) return muon_error(MUON_ERR_NOMEM, "svd: out of memory for a %dx%d matrix", m, n);
     svd_layout(ws, M, N, want_ub, want_vb, &b);
@@ -407,42 +1027,83 @@ int muon_svd_ws(muon_workspace *ws, int m, int n, const float *A, float *S, floa
             for (j = 0; j < M; j++) C[(size_t)i * M + j] = A[(size_t)i * n + j];
     }
 
-    qr_pivoted(M, N, C, tau, perm, d);
-
-    /* X = R (upper triangle), row i of X = column i of R^T */
-    for (i = 0; i < N; i++)
-        for (j = 0; j < N; j++) X[(size_t)i * N + j] = j >= i ? C[(size_t)j * M + i] : 0.0;
-    if (Jt) {
-        memset(Jt, 0, (size_t)N * N * sizeof *Jt);
-        for (i = 0; i < N; i++) Jt[(size_t)i * N + i] = 1.0;
-    }
-
-    /* tol = sqrt(N) eps (dgesvj's CTOL): a computed dot of N-vectors cannot be
-     * trusted much below that, so asking for less might never terminate. The
-     * converged sweep's max |cos| usually sits just below tol: cosines fall
-     * quadratically through every scale, and the largest one under tol stays. */
-    J.X = X; J.Jt = Jt; J.d = d; J.N = N;
-    J.tol = sqrt((double)N) * DBL_EPSILON;
-    if (N > 1) {
-        while (sweeps < SVD_MAX_SWEEPS) {
-            long rot;
-            /* exact norms at every sweep's start, so updated ones never drift far */
-            for (i = 0; i < N; i++) d[i] = dot_d(X + (size_t)i * N, X + (size_t)i * N, N);
-            rot = jacobi_sweep(&J, nb, ring, &maxcos);
-            sweeps++;
-            if (rot == 0) { converged = 1; break; }
-        }
+    /* R and its reflectors: Cr (N rows, Mr long) */
+    two_stage = !reference && SVD_TWO_STAGE(M, N);
+    if (two_stage) {
+        qr_blocked(M, N, C, tau, &b.q);
+        for (i = 0; i < N; i++)
+            for (j = 0; j < N; j++) b.C1[(size_t)i * N + j] = j <= i ? C[(size_t)i * M + j] : 0.0;
+        Cr = b.C1;
+        Mr = N;
+        qr_pivoted(N, N, b.C1, b.tau1, perm, d);
     } else {
-        converged = 1;
+        Cr = C;
+        Mr = M;
+        qr_pivoted(M, N, C, tau, perm, d);
     }
 
-    /* singular values: row norms of the converged X, sorted descending
-     * (insertion sort on indices, ties by index: deterministic) */
-    for (i = 0; i < N; i++) sig[i] = sqrt(dot_d(X + (size_t)i * N, X + (size_t)i * N, N));
-    for (i = 0; i < N; i++) {
-        int v = i;
-        for (j = i; j > 0 && sig[ord[j - 1]] < sig[v]; j--) ord[j] = ord[j - 1];
-        ord[j] = v;
+    /* U_B needs the accumulated rotations J. Where R is well conditioned
+     * (kappa(R) <= SVD_SOLVE_COND, so that J's rounding error, about
+     * kappa(R) DBL_EPSILON, stays far below float32's) they are not
+     * accumulated: the converged X = J^T R gives J^T = X R^{-1}, one
+     * triangular solve (dgejsv's way to the second set of vectors), instead
+     * of every block rotation applied to J as well. |R_11 / R_NN| <= kappa(R)
+     * tells in advance when that cannot work; where it turns out not to
+     * (sigma_1 / sigma_N too large) the Jacobi runs again, accumulating. The
+     * rotations never depend on J, so both runs give the same X, bit for bit. */
+    accumulate = want_ub && (reference || !(fabs(Cr[(size_t)(N - 1) * Mr + N - 1]) * SVD_SOLVE_COND > fabs(Cr[0])));
+    for (;;) {
+        /* X = R (upper triangle), row i of X = column i of R^T */
+        X = b.X;
+        for (i = 0; i < N; i++)
+            for (j = 0; j < N; j++) X[(size_t)i * N + j] = j >= i ? Cr[(size_t)j * Mr + i] : 0.0;
+        Jt = accumulate ? b.Jt : NULL;
+        if (Jt) {
+            memset(Jt, 0, (size_t)N * N * sizeof *Jt);
+            for (i = 0; i < N; i++) Jt[(size_t)i * N + i] = 1.0;
+        }
+        /* tol = sqrt(N) eps (dgesvj's CTOL): a computed dot of N-vectors cannot be
+         * trusted much below that, so asking for less might never terminate. The
+         * converged sweep's max |cos| usually sits just below tol: cosines fall
+         * quadratically through every scale, and the largest one under tol stays. */
+        J.X = X; J.Jt = Jt; J.d = d; J.N = N; J.X2 = b.X2; J.Jt2 = Jt ? b.Jt2 : NULL;
+        J.tol = sqrt((double)N) * DBL_EPSILON;
+        sweeps = 0;
+        converged = 0;
+        if (N > 1) {
+            while (sweeps < SVD_MAX_SWEEPS) {
+                long rot;
+                /* exact norms at every sweep's start, so updated ones never drift far */
+                for (i = 0; i < N; i++) d[i] = dot_d(J.X + (size_t)i * N, J.X + (size_t)i * N, N);
+                rot = reference ? jacobi_sweep(&J, nb, ring, &maxcos)
+                                : jacobi_sweep_blocked(&J, nb, ring, b.pairs, &maxcos);
+                sweeps++;
+                if (rot == 0) { converged = 1; break; }
+            }
+        } else {
+            converged = 1;
+        }
+        X = J.X;                              /* the blocked sweeps swap buffers */
+        Jt = J.Jt;
+
+        /* singular values: row norms of the converged X, sorted descending
+         * (insertion sort on indices, ties by index: deterministic) */
+        for (i = 0; i < N; i++) sig[i] = sqrt(dot_d(X + (size_t)i * N, X + (size_t)i * N, N));
+        for (i = 0; i < N; i++) {
+            int v = i;
+            for (j = i; j > 0 && sig[ord[j - 1]] < sig[v]; j--) ord[j] = ord[j - 1];
+            ord[j] = v;
+        }
+        if (!want_ub || accumulate) break;
+        if (sig[ord[N - 1]] * SVD_SOLVE_COND > sig[ord[0]]) {
+            double *Rr = X == b.X ? b.X2 : b.X;   /* R by rows, in the free buffer */
+            for (i = 0; i < N; i++)
+                for (j = i; j < N; j++) Rr[(size_t)i * N + j] = Cr[(size_t)j * Mr + i];
+            Jt = b.Jt;
+            solve_right_upper(N, Rr, X, Jt);
+            break;
+        }
+        accumulate = 1;
     }
     for (k = 0; k < N; k++) S[k] = (float)sig[ord[k]];
 
@@ -466,10 +1127,30 @@ int muon_svd_ws(muon_workspace *ws, int m, int n, const float *A, float *S, floa
             memcpy(uk, Jt + (size_t)ord[k] * N, (size_t)N * sizeof *uk);
             memset(uk + N, 0, (size_t)(M - N) * sizeof *uk);
         }
-        apply_q(M, N, C, tau, N, Ut);
+        if (reference) {
+            apply_q(M, N, C, tau, N, Ut);
+        } else {
+            if (two_stage) apply_q_blocked(N, N, b.C1, b.tau1, N, Ut, M, &b.q);   /* Q1, on U's first N rows */
+            apply_q_blocked(M, N, C, tau, N, Ut, M, &b.q);
+        }
         for (i = 0; i < M; i++)
             for (k = 0; k < N; k++) UB[(size_t)i * N + k] = (float)Ut[(size_t)k * M + i];
     }
     if (info) { info->sweeps = sweeps; info->max_cos = maxcos; info->converged = converged; }
+    return st;
+}
+
+int muon_svd_ws(muon_workspace *ws, int m, int n, const float *A, float *S, float *U,
+                float *V, muon_svd_info *info)
+{
+    return svd_run(ws, m, n, A, S, U, V, info, 0);
+}
+
+int muon_svd_reference(int m, int n, const float *A, float *S, float *U, float *V,
+                       muon_svd_info *info)
+{
+    muon_workspace ws = {0};
+    int st = svd_run(&ws, m, n, A, S, U, V, info, 1);
+    muon_workspace_free(&ws);
     return st;
 }

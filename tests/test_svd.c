@@ -266,6 +266,60 @@ static void errors(void)
     check(st == MUON_OK && !memcmp(S, S0, sizeof S), "after the failures it works again, same values");
 }
 
+/* The blocked kernel (muon_svd) against the row-by-row reference
+ * (muon_svd_reference) on shapes whose block pairs have unequal, padded and
+ * single-row blocks: the same values to float32 rounding (both converge to
+ * the same double values, up to ~1e-14 sigma_1), and vectors of separated
+ * values the same up to sign. */
+static void versus_reference(const char *what, int m, int n, double grade, const float *given)
+{
+    int r = m < n ? m : n, i, cnt;
+    float *A = malloc(sizeof(float) * m * n);
+    float *S1 = malloc(sizeof(float) * r), *U1 = malloc(sizeof(float) * m * r), *V1 = malloc(sizeof(float) * n * r);
+    float *S2 = malloc(sizeof(float) * r), *U2 = malloc(sizeof(float) * m * r), *V2 = malloc(sizeof(float) * n * r);
+    muon_svd_info i1, i2;
+    double agree;
+    char key[128];
+    if (!A || !S1 || !U1 || !V1 || !S2 || !U2 || !V2) { check(0, "%s: test allocation", what); goto done; }
+    if (given) memcpy(A, given, sizeof(float) * m * n);
+    else {
+        test_fill_random(A, (size_t)m * n, 31 + m + n);
+        for (i = 0; i < m * n; i++) A[i] *= (float)pow(10.0, -grade * (i % n) / n);
+    }
+    if (!check(!muon_svd(m, n, A, S1, U1, V1, &i1) && !muon_svd_reference(m, n, A, S2, U2, V2, &i2),
+               "%s: blocked and reference SVD return ok", what)) goto done;
+    check(i1.converged && i2.converged, "%s: both converge (blocked %d sweeps, reference %d)", what, i1.sweeps, i2.sweeps);
+    sprintf(key, "%s: blocked singular values vs the reference", what);
+    check_close(key, S1, S2, (size_t)r, 2.5e-7, 1e-12 * S2[0]);
+    agree = min_vec_agreement(m, r, U1, U2, S2, 1e-3, &cnt);
+    if (cnt) check(agree >= 1.0 - 1e-6, "%s: %d separated left vectors: min |u_i . u_ref_i| = 1 - %.2e (>= 1 - 1e-6)",
+                   what, cnt, 1.0 - agree);
+    agree = min_vec_agreement(n, r, V1, V2, S2, 1e-3, &cnt);
+    if (cnt) check(agree >= 1.0 - 1e-6, "%s: %d separated right vectors: min |v_i . v_ref_i| = 1 - %.2e (>= 1 - 1e-6)",
+                   what, cnt, 1.0 - agree);
+    invariants(what, m, n, A);
+done:
+    free(A); free(S1); free(U1); free(V1); free(S2); free(U2); free(V2);
+}
+
+/* Kahan's matrix (upper triangular, rows scaled by s^i, -c above the
+ * diagonal): its pivoted QR keeps a mild diagonal (|R_11 / R_NN| ~ 1e4) while
+ * its condition number is ~1e9, so muon_svd first tries the triangular solve
+ * for U's rotations, finds sigma_1 / sigma_N too large and runs the Jacobi
+ * again, accumulating them. */
+static void kahan(void)
+{
+    enum { KN = 60 };
+    static float A[KN * KN];
+    const double s = pow(10.0, -4.0 / (KN - 1)), c = sqrt(1.0 - s * s);
+    double d = 1.0;
+    int i, j;
+    /* column j scaled by 0.999^j, so the pivoting keeps Kahan's order */
+    for (i = 0; i < KN; i++, d *= s)
+        for (j = 0; j < KN; j++) A[i * KN + j] = (float)((j < i ? 0.0 : j == i ? d : -c * d) * pow(0.999, j));
+    versus_reference("Kahan 60x60", KN, KN, 0.0, A);
+}
+
 void suite_svd(void)
 {
     muon_safetensors f;
@@ -275,6 +329,11 @@ void suite_svd(void)
         muon_safetensors_free(&f);
     }
     edge_shapes();
+    versus_reference("random 70x70", 70, 70, 0.0, NULL);
+    versus_reference("graded 200x67 (1e-5)", 200, 67, 5.0, NULL);
+    versus_reference("graded 33x130 (1e-3)", 33, 130, 3.0, NULL);
+    versus_reference("random 3x2", 3, 2, 0.0, NULL);
+    kahan();
     bigger();
     tall_threads();
     errors();
