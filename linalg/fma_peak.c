@@ -23,6 +23,8 @@
 #include "linalg/linalg.h"
 #include "linalg/tile.h"
 
+#include <limits.h>
+
 #define PEAK_ROWS 12
 #define PEAK_LANES 32
 
@@ -67,7 +69,7 @@ double muon_fma_peak_gflops(void)
         double t = muon_seconds();
         peak_sink = peak_loop(iters, peak_a, peak_b);
         t = muon_seconds() - t;
-        if (t >= 0.01 || iters > (1L << 40)) break;
+        if (t >= 0.01 || iters > LONG_MAX / 4) break; /* 1L << 40 would overflow a 32-bit long */
         iters *= 2;
     }
     for (rep = 0; rep < 8; rep++) {
