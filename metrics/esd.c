@@ -16,7 +16,6 @@
  * Everything is in double; the cost is O(n^2) for n eigenvalues, which is
  * below the SVD's O(n^3). */
 #include "metrics/esd.h"
-#include "linalg/omp.h"
 
 #include <float.h>
 #include <math.h>
@@ -97,35 +96,5 @@ int muon_esd_alpha(int rows, int cols, const float *W, muon_esd_fit *out)
     }
     muon_free(s);
     muon_free(e);
-    return st;
-}
-
-int muon_esd_track(muon_metric_log *log, long step, const muon_model *m)
-{
-    muon_tracked *tr = NULL;
-    muon_esd_fit *fit = NULL;
-    int *status = NULL;
-    int n, i, st = MUON_OK;
-    if (!log || !m) return muon_error(MUON_ERR_ARG, "esd track: NULL log or model");
-    n = muon_model_tracked(m, NULL, 0);
-    if (n <= 0) return MUON_OK;
-    tr = muon_alloc((size_t)n * sizeof *tr);
-    fit = muon_alloc((size_t)n * sizeof *fit);
-    status = muon_calloc((size_t)n, sizeof *status);
-    if (!tr || !fit || !status) { st = MUON_ERR_NOMEM; goto done; }
-    muon_model_tracked(m, tr, n);
-MUON_OMP(omp parallel for schedule(dynamic, 1))
-    for (i = 0; i < n; i++)
-        status[i] = muon_esd_alpha(tr[i].rows, tr[i].cols, m->params + tr[i].offset, &fit[i]);
-    for (i = 0; i < n && !st; i++) {
-        /* a failure (out of memory) is redone here so one thread sets the message */
-        if (status[i] && (st = muon_esd_alpha(tr[i].rows, tr[i].cols, m->params + tr[i].offset, &fit[i])))
-            break;
-        st = muon_metric_log_row(log, step, tr[i].layer, muon_matrix_name(tr[i].kind), "esd_alpha", fit[i].alpha);
-    }
-done:
-    muon_free(tr);
-    muon_free(fit);
-    muon_free(status);
     return st;
 }

@@ -31,9 +31,4 @@ int muon_esd_fit_values(const double *eig, int n, muon_esd_fit *out);
  * metrics/spectral.c) dropped. W with NaN/Inf gives alpha NaN. */
 int muon_esd_alpha(int rows, int cols, const float *W, muon_esd_fit *out);
 
-/* esd_alpha of every tracked matrix of m, appended to log as rows
- * (step, layer, matrix, "esd_alpha", alpha); parallel over matrices, rows in
- * muon_model_tracked's order (thread-count independent). */
-int muon_esd_track(muon_metric_log *log, long step, const muon_model *m);
-
 #endif

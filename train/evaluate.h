@@ -35,7 +35,7 @@ int muon_eval_full(muon_model *m, const muon_data *d, int B, int T,
  * rank i mod ranks; sh NULL: all here): each window's loss is computed by
  * one rank, and rank 0 adds them in window order, so *out (valid on rank 0)
  * has the same bits for any rank count. n_batches < 0: the full split.
- * Collective; allocates one double per window. */
+ * Collective; allocates a loss and an owner per window. */
 int muon_eval_spread(muon_model *m, const muon_data *d, uint64_t seed, int n_batches, int B, int T,
                      int *tok, int *tgt, muon_shard *sh, muon_eval_result *out);
 

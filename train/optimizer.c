@@ -41,15 +41,17 @@ int muon_opt_parse(const char *name, muon_opt_kind *k)
     return st;
 }
 
-double muon_grad_norm(const float *g, size_t n)
+/* sum of g(n)^2: one double accumulator in index order -- not the fastest
+ * sum, but its value is defined by the data alone */
+static double sum_squares(const float *g, size_t n)
 {
-    /* one double accumulator in index order: not the fastest sum, but its
-     * value is defined by the data alone */
     double s = 0.0;
     size_t i;
     for (i = 0; i < n; i++) s += (double)g[i] * (double)g[i];
-    return sqrt(s);
+    return s;
 }
+
+double muon_grad_norm(const float *g, size_t n) { return sqrt(sum_squares(g, n)); }
 
 double muon_clip_grads(float *g, size_t n, float clip)
 {
@@ -144,15 +146,6 @@ int muon_optim_create(muon_optim *o, const muon_optim_config *cfg, const muon_mo
 int muon_optim_step(muon_optim *o, muon_model *m, double lr_mult)
 {
     return muon_optim_step_shard(o, m, lr_mult, NULL);
-}
-
-/* sum of g(n)^2: one double accumulator in index order (muon_grad_norm's sum) */
-static double sum_squares(const float *g, size_t n)
-{
-    double s = 0.0;
-    size_t i;
-    for (i = 0; i < n; i++) s += (double)g[i] * (double)g[i];
-    return s;
 }
 
 /* The global gradient norm: each tensor's sum of squares in index order

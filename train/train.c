@@ -117,8 +117,8 @@ static int sync(run_state *r, int st)
 
 /* One tracking pass (u NULL at step 0): each rank computes the metrics and
  * the ESD fit of the matrices whose tensors it owns, rank 0 logs them all in
- * muon_model_tracked's order -- the rows muon_metrics_track and
- * muon_esd_track write. Collective. */
+ * muon_model_tracked's order: every matrix's metric rows (those
+ * muon_metrics_track writes), then every matrix's esd_alpha row. Collective. */
 static int track(run_state *r, long s, const muon_update_view *u)
 {
     const muon_model *m = &r->model;
