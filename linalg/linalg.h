@@ -4,6 +4,7 @@
 
 #include "muon.h"
 #include "stdio.h"
+#include "linalg/bf16.h"   /* muon_bf16_round, muon_bf16_round_array */
 
 /* ---- Errors and memory (linalg/status.c) ----------------------------------- */
 
@@ -123,11 +124,6 @@ int muon_gemm_naive(muon_op opA, muon_op opB, int M, int N, int K,
 int muon_orthogonalize_flags(muon_orth_kind kind, int steps, int rows, int cols,
                           const float *G, float *O, unsigned flags);
 
-/* x rounded to the nearest bfloat16 (ties to even; NaN stays NaN), as float
- * (linalg/bf16.c). */
-float muon_bf16_round(float x);
-/* Rounds x(n) to bfloat16 in place. */
-void muon_bf16_round_array(float *x, size_t n);
 
 /* ---- SVD (linalg/svd.c): one-sided Jacobi, after LAPACK's dgesvj -- */
 
