@@ -37,13 +37,23 @@ run() { # arm seed
     fi
 }
 rm -f "$OUT/.failed"
-n=0
-for seed in $SEEDS; do
-    for arm in muon adamw muon-bf16; do
-        run "$arm" "$seed" &
-        n=$((n + 1))
-        if [ "$n" -ge "$JOBS" ]; then wait; n=0; fi
+# JOBS lanes, each running its share of the runs one after the other: run i
+# (seed-major, arms in the order muon adamw muon-bf16) goes to lane i mod
+# JOBS, so a lane never waits for the other lane's slower run to finish (the
+# old run-in-pairs loop did, and every pair paid for its slower run)
+lane() { # lane number
+    i=0
+    for seed in $SEEDS; do
+        for arm in muon adamw muon-bf16; do
+            if [ $((i % JOBS)) -eq "$1" ]; then run "$arm" "$seed"; fi
+            i=$((i + 1))
+        done
     done
+}
+j=0
+while [ "$j" -lt "$JOBS" ]; do
+    lane "$j" &
+    j=$((j + 1))
 done
 wait
 if [ -e "$OUT/.failed" ]; then rm -f "$OUT/.failed"; echo "study: a run failed" >&2; exit 1; fi
