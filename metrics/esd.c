@@ -72,11 +72,25 @@ int muon_esd_fit_values(const double *eig, int n, muon_esd_fit *out)
     return MUON_OK;
 }
 
+int muon_esd_alpha_sigma(int rows, int cols, const float *s, muon_esd_fit *out)
+{
+    int r = rows < cols ? rows : cols, i, m = 0, st;
+    double *e, tau;
+    if (!out || !s || rows < 1 || cols < 1) return muon_error(MUON_ERR_ARG, "esd: bad matrix (%d,%d)", rows, cols);
+    e = muon_alloc((size_t)r * sizeof *e);
+    if (!e) return MUON_ERR_NOMEM;
+    tau = (double)(rows > cols ? rows : cols) * (double)FLT_EPSILON * (double)s[0];
+    for (i = 0; i < r; i++)
+        if ((double)s[i] > tau) e[m++] = (double)s[i] * (double)s[i];
+    st = muon_esd_fit_values(e, m, out);
+    muon_free(e);
+    return st;
+}
+
 int muon_esd_alpha(int rows, int cols, const float *W, muon_esd_fit *out)
 {
-    int r, i, st, m = 0;
+    int r, st;
     float *s;
-    double *e, tau;
     if (!out || !W || rows < 1 || cols < 1) return muon_error(MUON_ERR_ARG, "esd: bad matrix (%d,%d)", rows, cols);
     r = rows < cols ? rows : cols;
     if (!muon_all_finite(W, (size_t)rows * (size_t)cols)) {
@@ -85,16 +99,9 @@ int muon_esd_alpha(int rows, int cols, const float *W, muon_esd_fit *out)
         return MUON_OK;
     }
     s = muon_alloc((size_t)r * sizeof *s);
-    e = muon_alloc((size_t)r * sizeof *e);
-    if (!s || !e) { muon_free(s); muon_free(e); return MUON_ERR_NOMEM; }
+    if (!s) return MUON_ERR_NOMEM;
     st = muon_svd(rows, cols, W, s, NULL, NULL, NULL);
-    if (!st) {
-        tau = (double)(rows > cols ? rows : cols) * (double)FLT_EPSILON * (double)s[0];
-        for (i = 0; i < r; i++)
-            if ((double)s[i] > tau) e[m++] = (double)s[i] * (double)s[i];
-        st = muon_esd_fit_values(e, m, out);
-    }
+    if (!st) st = muon_esd_alpha_sigma(rows, cols, s, out);
     muon_free(s);
-    muon_free(e);
     return st;
 }

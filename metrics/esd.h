@@ -30,5 +30,8 @@ int muon_esd_fit_values(const double *eig, int n, muon_esd_fit *out);
  * numerically zero ones (sigma <= max(rows,cols) * 2^-23 * sigma_1, the rule of
  * metrics/spectral.c) dropped. W with NaN/Inf gives alpha NaN. */
 int muon_esd_alpha(int rows, int cols, const float *W, muon_esd_fit *out);
+/* The same fit from W's singular values s(min(rows,cols)), descending, as
+ * the tracking pass has them already (metrics/spectral.c): no second SVD. */
+int muon_esd_alpha_sigma(int rows, int cols, const float *s, muon_esd_fit *out);
 
 #endif

@@ -290,7 +290,8 @@ static int multiple_of_o(const float *dW, const float *O, size_t n)
  * linalg/svd_gram.c; tests/test_svd.c checks the path against the Jacobi and
  * tests/test_metrics.c every metric against NumPy). */
 int muon_metrics_compute_ws(muon_workspace ws[2], int rows, int cols, const float *W,
-                            const float *dW, const float *M, const float *O, muon_metrics *out)
+                            const float *dW, const float *M, const float *O, muon_metrics *out,
+                            muon_esd_fit *esd)
 {
     int r, k, i, st = MUON_OK, w_ok, d_ok, have_so = 0;
     size_t n;
@@ -316,8 +317,13 @@ int muon_metrics_compute_ws(muon_workspace ws[2], int rows, int cols, const floa
         if (st) goto done;
         static_metrics(rows, cols, W, b.sw, r, out);
         for (i = MUON_METRIC_SIGMA_MAX; i <= MUON_METRIC_ORTHO_ERROR_WEIGHT; i++) out->have[i] = 1;
+        if (esd && (st = muon_esd_alpha_sigma(rows, cols, b.sw, esd))) goto done;
     } else {
         fill_nan(out, MUON_METRIC_SIGMA_MAX, MUON_METRIC_ORTHO_ERROR_WEIGHT);
+        if (esd) {
+            esd->alpha = esd->xmin = esd->ks = NAN;
+            esd->n_tail = esd->n_eig = 0;
+        }
     }
 
     if (dW) {
@@ -384,7 +390,7 @@ int muon_metrics_compute(int rows, int cols, const float *W, const float *dW,
                          const float *M, const float *O, muon_metrics *out)
 {
     muon_workspace ws[2] = {{0, 0}, {0, 0}};
-    int st = muon_metrics_compute_ws(ws, rows, cols, W, dW, M, O, out);
+    int st = muon_metrics_compute_ws(ws, rows, cols, W, dW, M, O, out, NULL);
     muon_workspace_free(&ws[0]);
     muon_workspace_free(&ws[1]);
     return st;

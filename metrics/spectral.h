@@ -5,10 +5,13 @@
 
 #include "metrics/metrics.h"
 
+#include "metrics/esd.h"
 /* muon_metrics_compute with its buffers in ws[0] and the SVDs' scratch in
- * ws[1] (both grown when too small; zero-initialise them once). */
+ * ws[1] (both grown when too small; zero-initialise them once); esd (NULL:
+ * not fitted) receives muon_esd_alpha_sigma of W's singular values. */
 int muon_metrics_compute_ws(muon_workspace ws[2], int rows, int cols, const float *W,
-                            const float *dW, const float *M, const float *O, muon_metrics *out);
+                            const float *dW, const float *M, const float *O, muon_metrics *out,
+                            muon_esd_fit *esd);
 
 /* Scratch of the tracker: two workspaces per thread, grown by the first
  * pass and reused by every later one (a fresh allocation each pass costs the
@@ -19,10 +22,11 @@ void muon_tracker_pool_free(muon_tracker_pool *p);
 int muon_metrics_model_pool(muon_tracker_pool *pool, const muon_model *m,
                             const muon_update_view *u, muon_metrics *out, int cap);
 /* The same for the tracked matrices i with mine[i] != 0 only (mine NULL:
- * all); out[i] of the others is left as it was. A rank's share of a
- * distributed tracking pass (train/train.c). */
+ * all); out[i] of the others is left as it was; esd (NULL: none) receives
+ * each one's ESD fit from the same SVD. A rank's share of a distributed
+ * tracking pass (train/train.c). */
 int muon_metrics_model_subset(muon_tracker_pool *pool, const muon_model *m, const muon_update_view *u,
-                              const unsigned char *mine, muon_metrics *out, int cap);
+                              const unsigned char *mine, muon_metrics *out, muon_esd_fit *esd, int cap);
 /* The log's pool, which muon_metrics_track uses (freed by muon_metric_log_close). */
 muon_tracker_pool *muon_metric_log_pool(muon_metric_log *log);
 

@@ -18,13 +18,13 @@
 #include <string.h>
 
 static int compute_one(muon_workspace ws[2], const muon_model *m, const muon_update_view *u,
-                       const muon_tracked *t, muon_metrics *out)
+                       const muon_tracked *t, muon_metrics *out, muon_esd_fit *esd)
 {
     size_t off = t->offset;
     return muon_metrics_compute_ws(ws, t->rows, t->cols, m->params + off,
                                 u && u->delta ? u->delta + off : NULL,
                                 u && u->momentum ? u->momentum + off : NULL,
-                                u && u->orth_out ? u->orth_out + off : NULL, out);
+                                u && u->orth_out ? u->orth_out + off : NULL, out, esd);
 }
 
 void muon_tracker_pool_free(muon_tracker_pool *p)
@@ -49,11 +49,11 @@ int muon_metrics_model(const muon_model *m, const muon_update_view *u,
 int muon_metrics_model_pool(muon_tracker_pool *pool, const muon_model *m,
                             const muon_update_view *u, muon_metrics *out, int cap)
 {
-    return muon_metrics_model_subset(pool, m, u, NULL, out, cap);
+    return muon_metrics_model_subset(pool, m, u, NULL, out, NULL, cap);
 }
 
 int muon_metrics_model_subset(muon_tracker_pool *pool, const muon_model *m, const muon_update_view *u,
-                              const unsigned char *mine, muon_metrics *out, int cap)
+                              const unsigned char *mine, muon_metrics *out, muon_esd_fit *esd, int cap)
 {
     muon_tracked *tr = NULL;
     muon_workspace *ws = NULL;
@@ -98,12 +98,12 @@ MUON_OMP(omp parallel for schedule(dynamic, 1))
         if (mine && !mine[order[i]]) continue;
         /* (a team larger than muon_threads() cannot happen; if it did, the
          * matrix is left to the serial pass below rather than share a workspace) */
-        status[order[i]] = t < nt ? compute_one(ws + 2 * t, m, u, &tr[order[i]], &out[order[i]]) : MUON_ERR_ARG;
+        status[order[i]] = t < nt ? compute_one(ws + 2 * t, m, u, &tr[order[i]], &out[order[i]], esd ? &esd[order[i]] : NULL) : MUON_ERR_ARG;
     }
 
     for (i = 0; i < n && !st; i++) {
         if (!status[i]) continue;
-        if ((st = compute_one(ws, m, u, &tr[i], &out[i])))
+        if ((st = compute_one(ws, m, u, &tr[i], &out[i], esd ? &esd[i] : NULL)))
             st = muon_error_prefix(st, "metrics of layer %d %s (%dx%d): ", tr[i].layer,
                                    muon_matrix_name(tr[i].kind), tr[i].rows, tr[i].cols);
     }

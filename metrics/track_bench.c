@@ -1,5 +1,6 @@
-/* Metric overhead benchmark: one tracking pass over `nano` (48 matrices, all
- * update buffers present: values of W, dW, M, O and top-5 vectors of W, dW) against one forward+backward
+/* Metric overhead benchmark: one tracking pass over `nano` as training runs
+ * it (48 matrices, all update buffers present: values of W, dW, M, O and
+ * top-5 vectors of W, dW, and the ESD fit of W) against one forward+backward
  * step at nano's batch, best of N (the machine is shared; the best run is the
  * least disturbed one). The optimizer step is not in the step time, so the
  * overhead printed is an upper bound. */
@@ -12,6 +13,7 @@ int muon_bench_metrics(FILE *out)
     muon_model m;
     muon_update_view u;
     muon_metrics *res = NULL;
+    muon_esd_fit *fit = NULL;
     float *delta = NULL, *mom = NULL, *orth = NULL;
     int *tok = NULL, *tgt = NULL;
     int st, n, i, rep, reps = 3, orth_ok = 1, B, T;
@@ -27,13 +29,14 @@ int muon_bench_metrics(FILE *out)
     T = cfg.seq_len;
     n = muon_model_tracked(&m, NULL, 0);
     res = muon_alloc((size_t)n * sizeof *res);
+    fit = muon_alloc((size_t)n * sizeof *fit);
     tr = muon_alloc((size_t)n * sizeof *tr);
     delta = muon_alloc(m.num_params * sizeof(float));
     mom = muon_alloc(m.num_params * sizeof(float));
     orth = muon_alloc(m.num_params * sizeof(float));
     tok = muon_alloc((size_t)B * T * sizeof(int));
     tgt = muon_alloc((size_t)B * T * sizeof(int));
-    if (!res || !tr || !delta || !mom || !orth || !tok || !tgt) { st = MUON_ERR_NOMEM; goto done; }
+    if (!res || !fit || !tr || !delta || !mom || !orth || !tok || !tgt) { st = MUON_ERR_NOMEM; goto done; }
 
     /* realistic inputs: M a random gradient average, O = orth(M) (its
      * clustered spectrum is the hard case for the alignments' top vectors),
@@ -58,7 +61,7 @@ int muon_bench_metrics(FILE *out)
     }
     for (rep = 0; rep < reps; rep++) {
         double t0 = muon_seconds(), t1, t2;
-        if ((st = muon_metrics_model_pool(&pool, &m, &u, res, n))) goto done;
+        if ((st = muon_metrics_model_subset(&pool, &m, &u, NULL, res, fit, n))) goto done;
         t1 = muon_seconds();
         if ((st = muon_model_forward(&m, tok, tgt, B, T))) goto done;
         muon_model_zero_grad(&m);
@@ -75,7 +78,7 @@ int muon_bench_metrics(FILE *out)
             MUON_DEFAULT_TRACK_EVERY, 100.0 * best_pass / (best_pass + MUON_DEFAULT_TRACK_EVERY * best_step));
 done:
     muon_tracker_pool_free(&pool);
-    muon_free(res); muon_free(tr); muon_free(delta); muon_free(mom); muon_free(orth);
+    muon_free(res); muon_free(fit); muon_free(tr); muon_free(delta); muon_free(mom); muon_free(orth);
     muon_free(tok); muon_free(tgt);
     muon_model_free(&m);
     return st;

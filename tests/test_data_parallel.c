@@ -4,7 +4,9 @@
  * suite ("tree grad"), and the ranks for real by make test-mpi. */
 #include "test.h"
 #include "train/data_parallel.h"
+#include "model/model_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* 1 if [a, b) is a node of the tree over [0, n), by walking down from the root */
@@ -136,6 +138,70 @@ static void test_reduce_old_checkpoint(void)
     remove("build/test_dp_meta.safetensors");
 }
 
+/* The tree gradient of one batch with dp's workers made for `make` threads
+ * and run on `run` threads: grads(P) and the loss. B = 7 puts worker
+ * boundaries inside tree nodes for 2 workers ([0,3) and [3,7) against the
+ * tree's [0,4) and [4,7)). */
+static int worker_grad(int make, int run, float *grads, float *loss, int *workers)
+{
+    muon_config cfg;
+    muon_model m;
+    muon_shard sh;
+    muon_dp dp;
+    int tok[7 * 16], tgt[7 * 16], i, st;
+    size_t P;
+    muon_config_named("tiny", &cfg);
+    cfg.batch_size = 7;
+    for (i = 0; i < 7 * 16; i++) { tok[i] = (i * 37 + 11) % 256; tgt[i] = (i * 53 + 5) % 256; }
+    muon_set_threads(make);
+    if ((st = muon_model_create_rows(&m, &cfg, 1))) return st;
+    muon_model_init(&m, 3);
+    if ((st = muon_shard_create(&sh, &m))) { muon_model_free(&m); return st; }
+    if (!(st = muon_dp_create(&dp, &sh, &m, 7, 16))) {
+        *workers = dp.n_workers;
+        muon_set_threads(run);
+        st = muon_dp_gradient(&dp, &m, tok, tgt);
+        P = m.num_params;
+        if (!st) { memcpy(grads, m.grads, P * sizeof *grads); *loss = m.loss; }
+        muon_dp_free(&dp);
+    }
+    muon_shard_free(&sh);
+    muon_model_free(&m);
+    return st;
+}
+
+/* Threads take sequences apart (train/data_parallel.h's workers): the
+ * gradient is the same bits for 1, 2 and 3 workers, and for 3 workers run
+ * on one thread. */
+static void test_workers(void)
+{
+    muon_config cfg;
+    size_t P;
+    float *ref, *got, l0 = 0, l1 = 0;
+    int w0 = 0, w1 = 0, k;
+    static const int make[3] = {2, 3, 3}, run[3] = {2, 3, 1};
+    if (!threads_begin("tree gradient with 2 and 3 workers")) return;
+    muon_config_named("tiny", &cfg);
+    cfg.batch_size = 7;
+    P = muon_config_param_count(&cfg);
+    ref = malloc(P * sizeof *ref);
+    got = malloc(P * sizeof *got);
+    if (!ref || !got || worker_grad(1, 1, ref, &l0, &w0)) {
+        check(0, "tree gradient on one worker: %s", muon_last_error());
+    } else {
+        check(w0 == 1, "one thread: one worker (%d)", w0);
+        for (k = 0; k < 3; k++) {
+            int st = worker_grad(make[k], run[k], got, &l1, &w1);
+            check(!st && w1 == make[k] && memcmp(ref, got, P * sizeof *ref) == 0 && l0 == l1,
+                  "tree gradient of 7 sequences: %d workers on %d threads give the bits of one (loss %.7g vs %.7g)",
+                  w1, run[k], (double)l1, (double)l0);
+        }
+    }
+    free(ref);
+    free(got);
+    threads_end();
+}
+
 void suite_data_parallel(void)
 {
     test_split();
@@ -143,4 +209,5 @@ void suite_data_parallel(void)
     test_shard();
     test_reduce_option();
     test_reduce_old_checkpoint();
+    test_workers();
 }

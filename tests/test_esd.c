@@ -4,6 +4,7 @@
  * matrices of a real checkpoint; then the edge cases and the tracking rows. */
 #include "test.h"
 #include "metrics/esd.h"
+#include "metrics/spectral.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -74,6 +75,21 @@ static void matrix_case(const muon_safetensors *f, const char *name, int rows, i
           fit.n_tail, (int)want[3]);
     check_near(name, fit.alpha, want[0], 1e-5, 0);
     if (worst && fabs(fit.alpha - want[0]) / want[0] > *worst) *worst = fabs(fit.alpha - want[0]) / want[0];
+    {
+        /* the tracking pass fits the singular values of the metrics' own
+         * (Gram-path) SVD: float32-exact down to 1e-4 sigma_1
+         * (linalg/svd_gram.h), so the same tolerances as the Jacobi's */
+        muon_workspace ws[2] = {{0, 0}, {0, 0}};
+        muon_metrics mt;
+        muon_esd_fit tf;
+        int st = muon_metrics_compute_ws(ws, rows, cols, W, NULL, NULL, NULL, &mt, &tf);
+        muon_workspace_free(&ws[0]);
+        muon_workspace_free(&ws[1]);
+        check(st == MUON_OK && fabs(tf.xmin - want[1]) <= 1e-5 * want[1] && tf.n_tail == (int)want[3],
+              "%s, tracking pass's fit: same xmin (%.6g vs %.6g) and tail (%d vs %d) as NumPy/SciPy", name, tf.xmin,
+              (double)want[1], tf.n_tail, (int)want[3]);
+        check_near("esd alpha of the tracking pass vs SciPy", tf.alpha, want[0], 1e-5, 0);
+    }
 }
 
 static void test_golden(void)

@@ -3,6 +3,8 @@
 #include "train/data_parallel.h"
 #include "dist/dist.h"
 #include "linalg/omp.h"
+#include "model/experiments.h"     /* muon_model_set_bf16 */
+#include "model/model_internal.h"  /* muon_model_create_rows */
 
 #include <math.h>
 #include <string.h>
@@ -51,10 +53,72 @@ void muon_dp_free(muon_dp *dp)
     muon_free(dp->ldispls);
     muon_free(dp->losses);
     muon_free(dp->my_losses);
+    if (dp->workers) {
+        int w;
+        for (w = 0; w + 1 < dp->n_workers; w++) {
+            dp->workers[w].params = NULL;       /* m's, not theirs */
+            muon_model_free(&dp->workers[w]);
+        }
+    }
+    muon_free(dp->workers);
+    muon_free(dp->wnodes);
+    muon_free(dp->wfirst);
+    muon_free(dp->wcount);
+    muon_free(dp->wsum);
+    muon_free(dp->wtmp);
     memset(dp, 0, sizeof *dp);
 }
 
 static void *alloc_floats(size_t n) { return muon_alloc((n ? n : 1) * sizeof(float)); }
+
+/* levels below the deepest of nodes(n) */
+static int deepest(const muon_span *nodes, int n)
+{
+    int j, need = 0;
+    for (j = 0; j < n; j++) {
+        int size = nodes[j].hi - nodes[j].lo, d = 0;
+        while ((1 << d) < size) d++;
+        if (d > need) need = d;
+    }
+    return need;
+}
+
+/* The workers of this rank (train/data_parallel.h): their sequence ranges
+ * and tree nodes, their buffers, and models 1..W-1 sharing m's parameters.
+ * W = 1 needs none of it. */
+static int create_workers(muon_dp *dp, const muon_model *m)
+{
+    int n = dp->hi - dp->lo, W = muon_threads(), cap = 2 * dp->depth + 2, w, st;
+    size_t P = m->num_params;
+    if (W > n) W = n;
+    if (W < 1) W = 1;
+    dp->n_workers = W;
+    if (W == 1) return MUON_OK;
+    dp->wnodes = muon_alloc((size_t)W * cap * sizeof *dp->wnodes);
+    dp->wfirst = muon_alloc((size_t)W * sizeof(int));
+    dp->wcount = muon_alloc((size_t)W * sizeof(int));
+    dp->workers = muon_calloc((size_t)(W - 1), sizeof *dp->workers);
+    if (!dp->wnodes || !dp->wfirst || !dp->wcount || !dp->workers) return MUON_ERR_NOMEM;
+    for (w = 0; w < W; w++) {
+        int lo = dp->lo + (int)((long)w * n / W), hi = dp->lo + (int)((long)(w + 1) * n / W);
+        dp->wfirst[w] = dp->n_wnodes;
+        dp->wcount[w] = muon_tree_nodes(dp->B, lo, hi, dp->wnodes + dp->n_wnodes, cap);
+        dp->n_wnodes += dp->wcount[w];
+    }
+    dp->wlevels = (size_t)deepest(dp->wnodes, dp->n_wnodes);
+    dp->wsum = alloc_floats((size_t)dp->n_wnodes * P);
+    dp->wtmp = alloc_floats((size_t)W * dp->wlevels * P);
+    if (!dp->wsum || !dp->wtmp) return MUON_ERR_NOMEM;
+    for (w = 0; w + 1 < W; w++) {
+        muon_model *x = &dp->workers[w];
+        /* one sequence at a time, as the tree runs; bf16 rounding scratch if m has it */
+        if ((st = muon_model_create_rows(x, &m->cfg, 1))) return st;
+        if (m->bf16_x && (st = muon_model_set_bf16(x))) return st;
+        muon_free(x->params);   /* it reads m's (set at every gradient) */
+        x->params = NULL;
+    }
+    return MUON_OK;
+}
 
 int muon_dp_create(muon_dp *dp, muon_shard *s, const muon_model *m, int B, int T)
 {
@@ -104,21 +168,18 @@ int muon_dp_create(muon_dp *dp, muon_shard *s, const muon_model *m, int B, int T
             at += dp->scounts[r];
         }
     }
-    {
-        /* right children wait in tmp: as many levels as this rank's deepest node has */
-        int j, need = 0;
-        for (j = 0; j < dp->count; j++) {
-            int size = dp->nodes[dp->first + j].hi - dp->nodes[dp->first + j].lo, d = 0;
-            while ((1 << d) < size) d++;
-            if (d > need) need = d;
-        }
-        dp->tmp = alloc_floats((size_t)need * P);
-    }
+    /* right children wait in tmp: as many levels as this rank's deepest node has */
+    dp->tmp = alloc_floats((size_t)deepest(dp->nodes + dp->first, dp->count) * P);
     dp->local = alloc_floats((size_t)dp->count * P);
     dp->send = alloc_floats((size_t)dp->count * P);
     dp->recv = alloc_floats((size_t)dp->n_nodes * mine);
     dp->ctmp = alloc_floats((size_t)(dp->depth + 1) * mine);
     if (!dp->local || !dp->tmp || !dp->send || !dp->recv || !dp->ctmp) goto nomem;
+    {
+        int st = create_workers(dp, m);
+        if (st == MUON_ERR_NOMEM) goto nomem;
+        if (st) return muon_dp_free(dp), st;
+    }
     return MUON_OK;
 nomem:
     muon_dp_free(dp);
@@ -134,33 +195,90 @@ MUON_OMP(omp parallel for schedule(static) if (nn >= 65536))
     for (i = 0; i < nn; i++) y[i] += x[i];
 }
 
-/* Sequence s alone through forward and backward: g_s in m->grads. */
-static int leaf(muon_dp *dp, muon_model *m, const int *tokens, const int *targets, int s)
+/* Sequence s alone through forward and backward: g_s in out(P). The
+ * backward writes m->grads, which points at out meanwhile: a copy of every
+ * leaf's gradient would cost as much memory traffic as the tree's additions. */
+static int leaf(muon_dp *dp, muon_model *m, const int *tokens, const int *targets, int s, float *out)
 {
     size_t at = (size_t)s * (size_t)dp->T;
+    float *own = m->grads;
     int st;
+    m->grads = out;
     muon_model_zero_grad(m);
-    if ((st = muon_model_forward(m, tokens + at, targets + at, 1, dp->T))) return st;
-    dp->losses[s] = m->loss;
-    /* a non-finite loss is not an error here: every rank must reach the
-     * exchange, and the batch loss decides (train/train_step.c) */
-    return muon_model_backward(m);
+    st = muon_model_forward(m, tokens + at, targets + at, 1, dp->T);
+    if (!st) {
+        dp->losses[s] = m->loss;
+        /* a non-finite loss is not an error here: every rank must reach the
+         * exchange, and the batch loss decides (train/train_step.c) */
+        st = muon_model_backward(m);
+    }
+    m->grads = own;
+    return st;
 }
 
-/* out(P) = the sum of tree node [a, b) over this rank's sequences */
-static int sum_local(muon_dp *dp, muon_model *m, const int *tokens, const int *targets,
+/* out(P) = the sum of tree node [a, b) over its sequences, on model m,
+ * right children waiting in tmp(levels, P) */
+static int sum_local(muon_dp *dp, muon_model *m, float *tmp, const int *tokens, const int *targets,
                      int a, int b, int level, float *out)
 {
     int mid, st;
-    if (b - a == 1) {
-        if ((st = leaf(dp, m, tokens, targets, a))) return st;
-        memcpy(out, m->grads, m->num_params * sizeof(float));
-        return MUON_OK;
-    }
+    if (b - a == 1) return leaf(dp, m, tokens, targets, a, out);
     mid = muon_tree_split(a, b);
-    if ((st = sum_local(dp, m, tokens, targets, a, mid, level + 1, out))) return st;
-    if ((st = sum_local(dp, m, tokens, targets, mid, b, level + 1, dp->tmp + (size_t)level * m->num_params))) return st;
-    add_into(out, dp->tmp + (size_t)level * m->num_params, m->num_params);
+    if ((st = sum_local(dp, m, tmp, tokens, targets, a, mid, level + 1, out))) return st;
+    if ((st = sum_local(dp, m, tmp, tokens, targets, mid, b, level + 1, tmp + (size_t)level * m->num_params))) return st;
+    add_into(out, tmp + (size_t)level * m->num_params, m->num_params);
+    return MUON_OK;
+}
+
+/* out(P) = tree node [a, b) added up from the workers' node sums, along the
+ * tree (a worker's node is a whole subtree, so this is sum_local's tree) */
+static void sum_workers(muon_dp *dp, size_t P, int a, int b, int level, float *out)
+{
+    int j, mid;
+    for (j = 0; j < dp->n_wnodes; j++)
+        if (dp->wnodes[j].lo == a && dp->wnodes[j].hi == b) {
+            memcpy(out, dp->wsum + (size_t)j * P, P * sizeof(float));
+            return;
+        }
+    mid = muon_tree_split(a, b);
+    sum_workers(dp, P, a, mid, level + 1, out);
+    sum_workers(dp, P, mid, b, level + 1, dp->tmp + (size_t)level * P);
+    add_into(out, dp->tmp + (size_t)level * P, P);
+}
+
+/* dp->local = this rank's node sums: on m alone, or on the workers side
+ * by side (one thread each; their GEMMs then run on that thread) */
+static int rank_nodes(muon_dp *dp, muon_model *m, const int *tokens, const int *targets)
+{
+    size_t P = m->num_params;
+    muon_failure f = {0};
+    int j, w, nt, st = MUON_OK;
+    if (dp->n_workers == 1) {
+        for (j = 0; j < dp->count && !st; j++) {
+            const muon_span *nd = &dp->nodes[dp->first + j];
+            st = sum_local(dp, m, dp->tmp, tokens, targets, nd->lo, nd->hi, 0, dp->local + (size_t)j * P);
+        }
+        return st;
+    }
+    for (w = 0; w + 1 < dp->n_workers; w++) dp->workers[w].params = m->params;
+    /* fewer threads than workers now (muon_set_threads since creation):
+     * a thread runs several workers in turn, to the same sums */
+    nt = muon_threads() < dp->n_workers ? muon_threads() : dp->n_workers;
+    (void)nt; /* unused without OpenMP */
+MUON_OMP(omp parallel for schedule(static, 1) num_threads(nt))
+    for (w = 0; w < dp->n_workers; w++) {
+        muon_model *wm = w == 0 ? m : &dp->workers[w - 1];
+        int k, s1 = MUON_OK;
+        for (k = 0; k < dp->wcount[w] && !s1; k++) {
+            const muon_span *nd = &dp->wnodes[dp->wfirst[w] + k];
+            s1 = sum_local(dp, wm, dp->wtmp + (size_t)w * dp->wlevels * P, tokens, targets, nd->lo, nd->hi, 0,
+                           dp->wsum + (size_t)(dp->wfirst[w] + k) * P);
+        }
+        if (s1) muon_failure_note(&f, w, s1);
+    }
+    if ((st = muon_failure_raise(&f))) return st;
+    for (j = 0; j < dp->count; j++)
+        sum_workers(dp, P, dp->nodes[dp->first + j].lo, dp->nodes[dp->first + j].hi, 0, dp->local + (size_t)j * P);
     return MUON_OK;
 }
 
@@ -188,11 +306,7 @@ int muon_dp_gradient(muon_dp *dp, muon_model *m, const int *tokens, const int *t
     int j, i, q, st = MUON_OK;
     float *g, *out = dp->ctmp;
 
-    for (j = 0; j < dp->count && !st; j++) {
-        const muon_span *nd = &dp->nodes[dp->first + j];
-        st = sum_local(dp, m, tokens, targets, nd->lo, nd->hi, 0, dp->local + (size_t)j * P);
-    }
-    if ((st = muon_dist_agree(st))) return st;
+    if ((st = muon_dist_agree(rank_nodes(dp, m, tokens, targets)))) return st;
     /* pack: for each owner q, each of this rank's node sums restricted to q's tensors */
     for (q = 0; q < s->size; q++)
         for (j = 0; j < dp->count; j++)

@@ -41,11 +41,27 @@ typedef struct muon_dp {
     int *scounts, *sdispls, *rcounts, *rdispls, *lcounts, *ldispls; /* (R) */
     double *losses;         /* (B) per-sequence losses */
     double *my_losses;      /* (B/R) this rank's, the send buffer of their all-gather */
+    /* Threads split this rank's sequences as ranks split the batch: worker
+     * w of W takes [lo + w n/W, lo + (w+1) n/W) (n = hi - lo), sums the
+     * largest tree nodes inside it on a model of its own, and the rank's
+     * nodes are then added up from those, along the same tree. W is the
+     * thread count at creation, at most n; W = 1 leaves it all to the model
+     * itself, whose GEMMs then take the threads. */
+    int n_workers;
+    muon_model *workers;    /* (W - 1) workers 1..W-1: their own activations and gradients, m's parameters */
+    int n_wnodes;           /* every worker's nodes, in order */
+    muon_span *wnodes;      /* (n_wnodes) */
+    int *wfirst, *wcount;   /* (W) worker w's nodes: wnodes[wfirst[w] .. + wcount[w]) */
+    size_t wlevels;         /* levels of the deepest worker node */
+    float *wsum;            /* (n_wnodes, P) the workers' node sums */
+    float *wtmp;            /* (W, wlevels, P) each worker's right children while summing */
 } muon_dp;
 
 /* Plans the reduction of a batch of B sequences of T tokens over the ranks
- * of s (B a multiple of s->size: MUON_ERR_ARG otherwise) and allocates every
- * buffer of it: muon_dp_gradient allocates nothing. */
+ * of s (B a multiple of s->size: MUON_ERR_ARG otherwise) and over the
+ * threads of this rank (muon_threads() now), and allocates every buffer of
+ * it, the workers' models included: muon_dp_gradient allocates nothing.
+ * Call after muon_model_set_bf16 (the workers round as m does). */
 int muon_dp_create(muon_dp *dp, muon_shard *s, const muon_model *m, int B, int T);
 void muon_dp_free(muon_dp *dp);
 /* Sets m->loss (every rank) and, for the tensors this rank owns, m->grads to

@@ -126,24 +126,17 @@ static int track(run_state *r, long s, const muon_update_view *u)
     muon_tracked *tr = muon_alloc((size_t)(n > 0 ? n : 1) * sizeof *tr);
     muon_metrics *res = muon_calloc((size_t)(n > 0 ? n : 1), sizeof *res);
     muon_esd_fit *fit = muon_calloc((size_t)(n > 0 ? n : 1), sizeof *fit);
-    int *owner = muon_alloc((size_t)(n > 0 ? n : 1) * sizeof *owner), *fst = muon_calloc((size_t)(n > 0 ? n : 1), sizeof(int));
+    int *owner = muon_alloc((size_t)(n > 0 ? n : 1) * sizeof *owner);
     unsigned char *mine = muon_alloc((size_t)(n > 0 ? n : 1));
-    if (!tr || !res || !fit || !owner || !fst || !mine) st = muon_error(MUON_ERR_NOMEM, "tracking: out of memory");
+    if (!tr || !res || !fit || !owner || !mine) st = muon_error(MUON_ERR_NOMEM, "tracking: out of memory");
     if (!st) {
         muon_model_tracked(m, tr, n);
         for (i = 0; i < n; i++) {
             owner[i] = muon_shard_owner_at(&r->shard, m, tr[i].offset);
             mine[i] = owner[i] == r->shard.rank;
         }
-        st = muon_metrics_model_subset(&r->pool, m, u, mine, res, n);
-    }
-    if (!st) {
-MUON_OMP(omp parallel for schedule(dynamic, 1))
-        for (i = 0; i < n; i++)
-            if (mine[i]) fst[i] = muon_esd_alpha(tr[i].rows, tr[i].cols, m->params + tr[i].offset, &fit[i]);
-        /* a failure (out of memory) is redone here so one thread sets the message */
-        for (i = 0; i < n && !st; i++)
-            if (fst[i]) st = muon_esd_alpha(tr[i].rows, tr[i].cols, m->params + tr[i].offset, &fit[i]);
+        /* the ESD fits from the metrics' own SVD of W */
+        st = muon_metrics_model_subset(&r->pool, m, u, mine, res, fit, n);
     }
     st = sync(r, st);
     if (!st) st = muon_shard_share_items(&r->shard, res, sizeof *res, n, owner, 0);
@@ -161,7 +154,6 @@ MUON_OMP(omp parallel for schedule(dynamic, 1))
     muon_free(res);
     muon_free(fit);
     muon_free(owner);
-    muon_free(fst);
     muon_free(mine);
     return st;
 }
