@@ -126,6 +126,12 @@ int muon_bench_gemm(FILE *out, int blas)
     if (blas)
         fprintf(out, "gemm: built without OpenBLAS; `make bench BLAS=openblas` adds it\n");
     blas = 0;
+#else
+    /* the anchor is only as good as the kernel OpenBLAS picked for this CPU
+     * (it may not know a newer one, and fall back to an old SSE kernel):
+     * say which, so a reader can judge it or set OPENBLAS_CORETYPE */
+    if (blas)
+        fprintf(out, "OpenBLAS kernel: %s (%s)\n", openblas_get_corename(), openblas_get_config());
 #endif
     /* All muon runs first, then all OpenBLAS runs: OpenBLAS's idle worker
      * threads keep spinning for a while after each call and would steal the

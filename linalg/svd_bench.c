@@ -113,8 +113,21 @@ static int bench_one_gram(FILE *out, int m, int n, int k, int reps)
         spent += t;
         if (i > 0 && t < best) best = t;
     }
-    fprintf(out, "svd   %5d x %-5d gram, %-6s %9.4f s   (the metrics' path, linalg/svd_gram.c)\n", m, n,
+    fprintf(out, "svd   %5d x %-5d gram, %-6s %9.4f s   (the metrics' path, linalg/svd_gram.c)", m, n,
             k ? "top-5" : "values", best);
+#ifdef MUON_BENCH_OPENBLAS
+    if (!k) {
+        /* values only: the row beside LAPACK's values-only dgesdd, as the Jacobi's */
+        size_t nwork = (size_t)m * n * 2 + (size_t)r * (m + n + 2) + 64 + (size_t)(m > n ? m : n) * 8;
+        double *work = muon_alloc(nwork * sizeof *work), tsdd;
+        if (!work) { st = MUON_ERR_NOMEM; goto done; }
+        openblas_set_num_threads(muon_threads());
+        tsdd = lapack_time(m, n, A, 0, 0, work, nwork, reps);
+        muon_free(work);
+        fprintf(out, "   dgesdd %9.4f s (gram/dgesdd %5.2f)", tsdd, best / tsdd);
+    }
+#endif
+    fputc('\n', out);
 done:
     muon_workspace_free(&ws);
     muon_free(A); muon_free(S); muon_free(U); muon_free(V);
@@ -156,6 +169,9 @@ int muon_bench_svd(FILE *out)
             ""
 #endif
             );
+#ifdef MUON_BENCH_OPENBLAS
+    fprintf(out, "# LAPACK's BLAS kernel: %s (OPENBLAS_CORETYPE picks another)\n", openblas_get_corename());
+#endif
     for (i = 0; i < 3; i++)
         for (k = 0; k < 2; k++)
             if ((st = bench_one_svd(out, shapes[i][0], shapes[i][1], k, 3))) return st;
