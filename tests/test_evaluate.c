@@ -90,6 +90,32 @@ void suite_evaluate(void)
     check_near("full-split standard error vs two-pass sd/sqrt(n)", full.se, rse, 1e-4, 1e-7);
     check(full.se > 0 && full.se < 0.1 * full.mean, "standard error is positive and small (%.5f of %.4f)", full.se, full.mean);
 
+    if (threads_begin("evaluation on extra models")) {
+        /* --reduce tree's models hold one window: the windows of a batch then
+         * go to extra models side by side (the tree's workers); the same bits */
+        muon_model one_row, extra[2];
+        muon_eval_result alone, apart;
+        int k, ok = muon_model_create_rows(&one_row, &cfg, 1) == MUON_OK;
+        for (k = 0; k < 2; k++) ok = ok && muon_model_create_rows(&extra[k], &cfg, 1) == MUON_OK;
+        if (ok) {
+            float *own[2];
+            muon_model_init(&one_row, 3);
+            for (k = 0; k < 2; k++) own[k] = extra[k].params;   /* evaluation points them at one_row's */
+            ok = muon_eval_spread(&one_row, &d, 0, -1, B, T, tok, tgt, NULL, NULL, 0, &alone) == MUON_OK &&
+                 muon_eval_spread(&one_row, &d, 0, -1, B, T, tok, tgt, NULL, extra, 2, &apart) == MUON_OK;
+            check(ok && alone.mean == apart.mean && alone.se == apart.se && alone.windows == apart.windows,
+                  "full split on 1 model and on 3 side by side (2 threads): the same bits (%.9g, %.9g)",
+                  alone.mean, apart.mean);
+            check(ok && alone.mean == full.mean, "one window per pass: the batch model's mean loss, bit for bit");
+            for (k = 0; k < 2; k++) extra[k].params = own[k];
+        } else {
+            check(0, "evaluate: one-row models: %s", muon_last_error());
+        }
+        muon_model_free(&one_row);
+        muon_model_free(&extra[0]);
+        muon_model_free(&extra[1]);
+        threads_end();
+    }
     st = muon_eval_sampled(&m, &d, 7, 3, B, T, tok, tgt, &samp);
     check(st == MUON_OK && samp.windows == 3L * B,
           "sampled: 3 batches = %ld windows", samp.windows);

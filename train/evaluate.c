@@ -4,6 +4,8 @@
 #include "train/evaluate.h"
 
 #include "dist/dist.h"
+#include "linalg/omp.h"
+#include "model/model_internal.h"
 
 #include <limits.h>
 #include <math.h>
@@ -65,8 +67,29 @@ static void full_batch(const muon_data *d, size_t first, int nb, int T, int *tok
     }
 }
 
+/* wl(nb) = the losses of windows tok/tgt (nb, T), one forward pass of one
+ * window each, side by side on m and the n_extra models (one thread each) */
+static int windows_apart(muon_model *m, muon_model *extra, int n_extra, const int *tok, const int *tgt,
+                         int nb, int T, double *wl)
+{
+    muon_failure f = {0};
+    int w, nt = muon_threads() < n_extra + 1 ? muon_threads() : n_extra + 1;
+    (void)nt; /* unused without OpenMP */
+    for (w = 0; w < n_extra; w++) extra[w].params = m->params;
+MUON_OMP(omp parallel for schedule(dynamic, 1) num_threads(nt))
+    for (w = 0; w < nb; w++) {
+        int t = muon_thread_id(), st;
+        muon_model *x = t == 0 ? m : &extra[t - 1];
+        st = muon_model_forward(x, tok + (size_t)w * T, tgt + (size_t)w * T, 1, T);
+        if (!st) window_losses(muon_model_logits(x), tgt + (size_t)w * T, 1, T, m->cfg.vocab_size, wl + w);
+        else muon_failure_note(&f, w, st);
+    }
+    return muon_failure_raise(&f);
+}
+
 int muon_eval_spread(muon_model *m, const muon_data *d, uint64_t seed, int n_batches, int B, int T,
-                     int *tok, int *tgt, muon_shard *sh, muon_eval_result *out)
+                     int *tok, int *tgt, muon_shard *sh, muon_model *extra, int n_extra,
+                     muon_eval_result *out)
 {
     int V = m->cfg.vocab_size, rank = sh ? sh->rank : 0, ranks = sh ? sh->size : 1, st = MUON_OK;
     int cap = muon_model_max_batch(m);
@@ -98,7 +121,12 @@ int muon_eval_spread(muon_model *m, const muon_data *d, uint64_t seed, int n_bat
         if (n_batches < 0) full_batch(d, first, nb, T, tok, tgt);
         else st = muon_data_batch(d, MUON_SPLIT_VAL, seed, (long)k, B, T, tok, tgt);
         /* in forward passes of as many windows as the model holds (one,
-         * with --reduce tree); a window's loss never depends on its neighbours */
+         * with --reduce tree, and then side by side on the extra models); a
+         * window's loss never depends on its neighbours */
+        if (!st && cap == 1 && n_extra > 0 && muon_threads() > 1) {
+            st = windows_apart(m, extra, n_extra, tok, tgt, nb, T, wl + first);
+            continue;
+        }
         for (w = 0; !st && w < (size_t)nb; w += (size_t)cap) {
             int nw = nb - (int)w < cap ? nb - (int)w : cap;
             st = muon_model_forward(m, tok + w * (size_t)T, tgt + w * (size_t)T, nw, T);
@@ -117,11 +145,11 @@ int muon_eval_sampled(muon_model *m, const muon_data *d, uint64_t seed, int n_ba
                       int B, int T, int *tok, int *tgt, muon_eval_result *out)
 {
     if (n_batches < 1) return muon_error(MUON_ERR_ARG, "evaluate: %d validation batches", n_batches);
-    return muon_eval_spread(m, d, seed, n_batches, B, T, tok, tgt, NULL, out);
+    return muon_eval_spread(m, d, seed, n_batches, B, T, tok, tgt, NULL, NULL, 0, out);
 }
 
 int muon_eval_full(muon_model *m, const muon_data *d, int B, int T,
                    int *tok, int *tgt, muon_eval_result *out)
 {
-    return muon_eval_spread(m, d, 0, -1, B, T, tok, tgt, NULL, out);
+    return muon_eval_spread(m, d, 0, -1, B, T, tok, tgt, NULL, NULL, 0, out);
 }

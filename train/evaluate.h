@@ -35,9 +35,14 @@ int muon_eval_full(muon_model *m, const muon_data *d, int B, int T,
  * rank i mod ranks; sh NULL: all here): each window's loss is computed by
  * one rank, and rank 0 adds them in window order, so *out (valid on rank 0)
  * has the same bits for any rank count. n_batches < 0: the full split.
+ * extra(n_extra) (NULL, 0: none): models of m's config holding one
+ * sequence, whose parameters are set to m's, that evaluate windows beside
+ * m on the other threads when m too holds one (the tree's workers,
+ * train/data_parallel.h); the same bits for any thread count.
  * Collective; allocates a loss and an owner per window. */
 int muon_eval_spread(muon_model *m, const muon_data *d, uint64_t seed, int n_batches, int B, int T,
-                     int *tok, int *tgt, muon_shard *sh, muon_eval_result *out);
+                     int *tok, int *tgt, muon_shard *sh, muon_model *extra, int n_extra,
+                     muon_eval_result *out);
 
 /* The flag value that asks for the full split at every evaluation. */
 #define MUON_EVAL_FULL_SPLIT 0

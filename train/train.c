@@ -192,7 +192,8 @@ static int after_step(run_state *r, const muon_train_config *c, long s, double m
         /* the whole split at the end (runs are compared on it) or when asked */
         int full = s == c->steps || c->eval_batches == MUON_EVAL_FULL_SPLIT;
         st = muon_eval_spread(&r->model, &r->data, c->seed, full ? -1 : c->eval_batches, (int)B, (int)T,
-                              r->tok, r->tgt, &r->shard, &ev);
+                              r->tok, r->tgt, &r->shard, r->have_dp ? r->dp.workers : NULL,
+                              r->have_dp ? r->dp.n_workers - 1 : 0, &ev);
         if (st) { r->failed_together = 1; return st; } /* agreed inside */
         if (r->root) {
             r->last_val = ev.mean;
