@@ -1,5 +1,5 @@
 /* Model benchmark: forward+backward time per step for `nano` at its full
- * batch (B=16, T=128), with 1 and 2 threads. Best of N runs (the machine is
+ * batch (B=16, T=128), and for the same at d_model 512, with 1 and 2 threads. Best of N runs (the machine is
  * shared, so the best run is the least disturbed one). */
 #include "model/model_internal.h"
 #include "linalg/fma_peak.h"
@@ -20,29 +20,26 @@ static double step_flops(const muon_config *c, int B, int T)
     return N * (c->n_layers * (6 * mat + attn) + 6 * V * C);
 }
 
-int muon_bench_model(FILE *out)
+/* One config's rows: forward+backward at its full batch on 1 and 2 threads. */
+static int bench_config(FILE *out, const char *name, const muon_config *cfg, int reps)
 {
-    muon_config cfg;
     muon_model m;
-    int st, *tok = NULL, *tgt = NULL, i, t, rep, threads[2] = {1, 2}, saved = muon_threads();
-    int B, T, reps = 5;
+    int st, *tok = NULL, *tgt = NULL, i, t, rep, threads[2] = {1, 2};
+    int B = cfg->batch_size, T = cfg->seq_len;
     double peak = muon_fma_peak_gflops();
     muon_rng r;
-    if ((st = muon_config_named("nano", &cfg))) return st;
-    if ((st = muon_model_create(&m, &cfg))) return st;
-    B = cfg.batch_size;
-    T = cfg.seq_len;
+    if ((st = muon_model_create(&m, cfg))) return st;
     tok = muon_alloc((size_t)B * T * sizeof(int));
     tgt = muon_alloc((size_t)B * T * sizeof(int));
     if (!tok || !tgt) { st = MUON_ERR_NOMEM; goto done; }
     muon_model_init(&m, 1);
     muon_rng_seed(&r, 2);
     for (i = 0; i < B * T; i++) {
-        tok[i] = (int)muon_rng_below(&r, (uint64_t)cfg.vocab_size);
-        tgt[i] = (int)muon_rng_below(&r, (uint64_t)cfg.vocab_size);
+        tok[i] = (int)muon_rng_below(&r, (uint64_t)cfg->vocab_size);
+        tgt[i] = (int)muon_rng_below(&r, (uint64_t)cfg->vocab_size);
     }
-    fprintf(out, "model nano (B=%d, T=%d, %lu params), forward+backward, best of %d:\n",
-            B, T, (unsigned long)m.num_params, reps);
+    fprintf(out, "model %s (B=%d, T=%d, %lu params), forward+backward, best of %d:\n",
+            name, B, T, (unsigned long)m.num_params, reps);
     for (t = 0; t < 2; t++) {
         double best = 1e30, bf = 1e30, tfw;
         muon_set_threads(threads[t]);
@@ -58,13 +55,29 @@ int muon_bench_model(FILE *out)
         }
         fprintf(out, "  threads %d: %8.2f ms/step (forward %6.2f ms)  %9.0f tokens/s  %6.1f GFLOP/s"
                 "  %3.0f%% of peak (%.1f GFLOP/s per core, measured)\n",
-                threads[t], best * 1e3, bf * 1e3, B * T / best, step_flops(&cfg, B, T) / best * 1e-9,
-                peak > 0.0 ? 100.0 * step_flops(&cfg, B, T) / best * 1e-9 / (threads[t] * peak) : 0.0, peak);
+                threads[t], best * 1e3, bf * 1e3, B * T / best, step_flops(cfg, B, T) / best * 1e-9,
+                peak > 0.0 ? 100.0 * step_flops(cfg, B, T) / best * 1e-9 / (threads[t] * peak) : 0.0, peak);
     }
 done:
-    muon_set_threads(saved);
     muon_free(tok);
     muon_free(tgt);
     muon_model_free(&m);
+    return st;
+}
+
+int muon_bench_model(FILE *out)
+{
+    muon_config cfg;
+    int st, saved = muon_threads();
+    if ((st = muon_config_named("nano", &cfg))) return st;
+    st = bench_config(out, "nano", &cfg, 5);
+    /* the same at blueberry-nano's width (d_model 512, 8 heads, 4 KV heads,
+     * d_ff 2048), nano's depth and batch: the GEMMs grow 4x, the rest 4x less */
+    cfg.d_model = 512;
+    cfg.n_heads = 8;
+    cfg.n_kv_heads = 4;
+    cfg.d_ff = 2048;
+    if (!st) st = bench_config(out, "d512 (nano at d_model 512, 8 heads, 4 KV heads, d_ff 2048)", &cfg, 3);
+    muon_set_threads(saved);
     return st;
 }
