@@ -36,6 +36,9 @@ run() { # arm seed
         touch "$OUT/.failed"
     fi
 }
+case $JOBS in
+    ''|*[!0-9]*|0) echo "study: JOBS must be a whole number >= 1, got '$JOBS'" >&2; exit 2 ;;
+esac
 rm -f "$OUT/.failed"
 # JOBS lanes, each running its share of the runs one after the other: run i
 # (seed-major, arms in the order muon adamw muon-bf16) goes to lane i mod

@@ -95,7 +95,9 @@ void suite_evaluate(void)
          * go to extra models side by side (the tree's workers); the same bits */
         muon_model one_row, extra[2];
         muon_eval_result alone, apart;
-        int k, ok = muon_model_create_rows(&one_row, &cfg, 1) == MUON_OK;
+        int k, ok;
+        memset(extra, 0, sizeof extra);   /* freed below even if never created */
+        ok = muon_model_create_rows(&one_row, &cfg, 1) == MUON_OK;
         for (k = 0; k < 2; k++) ok = ok && muon_model_create_rows(&extra[k], &cfg, 1) == MUON_OK;
         if (ok) {
             float *own[2];

@@ -113,9 +113,13 @@ static int create_workers(muon_dp *dp, const muon_model *m)
         muon_model *x = &dp->workers[w];
         /* one sequence at a time, as the tree runs; bf16 rounding scratch if m has it */
         if ((st = muon_model_create_rows(x, &m->cfg, 1))) return st;
-        if (m->bf16_x && (st = muon_model_set_bf16(x))) return st;
-        muon_free(x->params);   /* it reads m's (set at every gradient) */
-        x->params = NULL;
+        if (m->bf16_x) st = muon_model_set_bf16(x);
+        /* it reads m's parameters (set at every gradient) and writes its
+         * gradients into the tree's node buffers (leaf): its own arrays go */
+        muon_free(x->params);
+        muon_free(x->grads);
+        x->params = x->grads = NULL;
+        if (st) return st;
     }
     return MUON_OK;
 }

@@ -48,7 +48,8 @@ typedef struct muon_dp {
      * thread count at creation, at most n; W = 1 leaves it all to the model
      * itself, whose GEMMs then take the threads. */
     int n_workers;
-    muon_model *workers;    /* (W - 1) workers 1..W-1: their own activations and gradients, m's parameters */
+    muon_model *workers;    /* (W - 1) workers 1..W-1: activations of their own, m's parameters,
+                             * gradients in the node buffers (params, grads NULL between calls) */
     int n_wnodes;           /* every worker's nodes, in order */
     muon_span *wnodes;      /* (n_wnodes) */
     int *wfirst, *wcount;   /* (W) worker w's nodes: wnodes[wfirst[w] .. + wcount[w]) */
