@@ -70,7 +70,15 @@ ifeq ($(OPENMP),1)
   endif
 endif
 # OpenMP directives are written MUON_OMP(...) (linalg/omp.h), which vanishes
-# without -fopenmp, so an OPENMP=0 build needs no -Wno-unknown-pragmas.
+# without -fopenmp, so an OPENMP=0 build needs no -Wno-unknown-pragmas. The
+# simd directives alone (MUON_SIMD) stay on where the compiler takes
+# -fopenmp-simd (gcc, clang; not tcc): vector loops, no threads.
+ifneq ($(OPENMP),1)
+  HAVE_OMP_SIMD := $(shell printf 'int main(void){int i, s = 0;\n_Pragma("omp simd reduction(+:s)")\nfor (i = 0; i < 4; i++) s += i;\nreturn s - 6;}\n' | $(CC) -std=c99 -Werror -fopenmp-simd -x c - -o /dev/null 2>/dev/null && echo ok)
+  ifeq ($(HAVE_OMP_SIMD),ok)
+    MUON_CFLAGS += -fopenmp-simd -DMUON_OPENMP_SIMD
+  endif
+endif
 
 # stb_image_write from Debian's libstb-dev: found with pkg-config; installed
 # when missing and we are root; otherwise a one-line instruction.

@@ -6,6 +6,6 @@
 void muon_bf16_round_array(float *x, size_t n)
 {
     size_t i;
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
     for (i = 0; i < n; i++) x[i] = muon_bf16_round(x[i]);
 }

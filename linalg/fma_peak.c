@@ -38,12 +38,12 @@ static float peak_loop(long iters, float a, float b)
         for (l = 0; l < PEAK_LANES; l++) acc[r][l] = (float)(r * PEAK_LANES + l) * 1e-3f;
     for (it = 0; it < iters; it++) {
 #ifdef __clang__
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
         for (l = 0; l < PEAK_LANES; l++)
             for (r = 0; r < PEAK_ROWS; r++) acc[r][l] = MUON_MADD(acc[r][l], a, b);
 #else
         for (r = 0; r < PEAK_ROWS; r++) {
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
             for (l = 0; l < PEAK_LANES; l++) acc[r][l] = MUON_MADD(acc[r][l], a, b);
         }
 #endif

@@ -88,17 +88,17 @@ static void micro_kernel(int kc,
     float acc[MR][NR];
     int i, j;
     for (i = 0; i < MR; i++)
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
         for (j = 0; j < NR; j++) acc[i][j] = 0.0f;
     MUON_TILE_FMA(acc, MR, NR, A_SLIVER, b, NR, kc);
     if (mr == MR && nr == NR) {
         if (beta == 0.0f) {
             for (i = 0; i < MR; i++)
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
                 for (j = 0; j < NR; j++) c[i * ldc + j] = alpha * acc[i][j];
         } else {
             for (i = 0; i < MR; i++)
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
                 for (j = 0; j < NR; j++) c[i * ldc + j] = alpha * acc[i][j] + beta * c[i * ldc + j];
         }
     } else {
@@ -289,7 +289,7 @@ static void thin_product(muon_op op, const float *Mat, ptrdiff_t ldm, int R, int
         for (r = 0; r < R; r++) {
             const float *m = Mat + r * ldm;
             float s = 0.0f;
-MUON_OMP(omp simd reduction(+ : s))
+MUON_SIMD(omp simd reduction(+ : s))
             for (p = 0; p < K; p++) s = MUON_MADD(m[p], xv[p], s);
             acc[r] = s;
         }
@@ -298,7 +298,7 @@ MUON_OMP(omp simd reduction(+ : s))
         for (p = 0; p < K; p++) {
             const float xp = xv[p];
             const float *restrict m = Mat + p * ldm;
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
             for (r = 0; r < R; r++) acc[r] = MUON_MADD(xp, m[r], acc[r]);
         }
     }

@@ -64,7 +64,7 @@ static double dot_d(const double *restrict x, const double *restrict y, int n)
 {
     double s = 0.0;
     int i;
-MUON_OMP(omp simd reduction(+:s))
+MUON_SIMD(omp simd reduction(+:s))
     for (i = 0; i < n; i++) s += x[i] * y[i];
     return s;
 }
@@ -114,7 +114,7 @@ static void qr_pivoted(int M, int N, double *C, double *tau, int *perm, double *
         t = 1.0 / (alpha - beta);
         {
             int i;
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
             for (i = 1; i < len; i++) x[i] *= t;
         }
         x[0] = beta;
@@ -128,7 +128,7 @@ MUON_OMP(omp parallel for schedule(static) if (4.0 * (N - k - 1) * len > SVD_PAR
                 double w = tk * (y[0] + dot_d(v + 1, y + 1, len - 1)), s = 0.0;
                 int i;
                 y[0] -= w;
-MUON_OMP(omp simd reduction(+:s))
+MUON_SIMD(omp simd reduction(+:s))
                 for (i = 1; i < len; i++) {
                     y[i] -= w * v[i];
                     s += y[i] * y[i];
@@ -160,7 +160,7 @@ MUON_OMP(omp parallel for schedule(dynamic, 1) if (4.0 * nrows * N * M > SVD_PAR
                 double w = tk * (y[0] + dot_d(v + 1, y + 1, len - 1));
                 int i;
                 y[0] -= w;
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
                 for (i = 1; i < len; i++) y[i] -= w * v[i];
             }
         }
@@ -200,7 +200,7 @@ static int jacobi_pair(const jacobi *J, int i, int j, double *mc)
     else t = copysign(1.0 / (fabs(zeta) + sqrt(1.0 + zeta * zeta)), zeta);
     c = 1.0 / sqrt(1.0 + t * t);
     s = c * t;
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
     for (k = 0; k < N; k++) {
         double xa = a[k], xb = b[k];
         a[k] = c * xa - s * xb;
@@ -216,7 +216,7 @@ MUON_OMP(omp simd)
     J->d[j] = nb;
     if (J->Jt) {
         double *restrict ja = J->Jt + (size_t)i * N, *restrict jb = J->Jt + (size_t)j * N;
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
         for (k = 0; k < N; k++) {
             double xa = ja[k], xb = jb[k];
             ja[k] = c * xa - s * xb;
@@ -397,7 +397,7 @@ static void mul_rows(int nr, int ncol, int K, const double *A, int lda, const do
             for (k = 0; k < K; k++) {
                 const double *restrict bk = brow[k] + j0;
 #ifdef __clang__
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
                 for (l = 0; l < SVD_AC; l++) {
                     const double bl = bk[l];
                     for (r = 0; r < SVD_AR; r++) acc[r][l] = SVD_MADD(v[(size_t)r * lda + k], bl, acc[r][l]);
@@ -405,7 +405,7 @@ MUON_OMP(omp simd)
 #else
                 for (r = 0; r < SVD_AR; r++) {
                     const double x = v[(size_t)r * lda + k];
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
                     for (l = 0; l < SVD_AC; l++) acc[r][l] = SVD_MADD(x, bk[l], acc[r][l]);
                 }
 #endif
@@ -547,7 +547,7 @@ static void qr_blocked(int M, int N, double *C, double *tau, const q_scratch *sc
                 double *y = C + (size_t)j * M + k;
                 double w = tau[k] * (y[0] + dot8(x + 1, y + 1, len - 1));
                 y[0] -= w;
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
                 for (i = 1; i < len; i++) y[i] -= w * x[i];
             }
         }
@@ -610,13 +610,13 @@ static int inner_round(double **G, double **G2, double *Vt, int w, int np, const
         double *restrict u = Vt + (size_t)kk[i] * w, *restrict v = Vt + (size_t)ll[i] * w;
         const double ci = c[i], si = s[i];
         if (si == 0.0) continue;
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
         for (q = 0; q < w; q++) {
             double xa = x[q], xb = y[q];
             x[q] = ci * xa - si * xb;
             y[q] = si * xa + ci * xb;
         }
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
         for (q = 0; q < w; q++) {
             double xa = u[q], xb = v[q];
             u[q] = ci * xa - si * xb;
@@ -629,7 +629,7 @@ MUON_OMP(omp simd)
         const int h = w / 2;
         for (q = 0; q < w; q++) {
             double *restrict x = A + (size_t)q * w, *restrict y = x + h;
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
             for (i = 0; i < h; i++) {
                 double xa = x[i], xb = y[i];
                 x[i] = c[i] * xa - s[i] * xb;
@@ -644,7 +644,7 @@ MUON_OMP(omp simd)
             double *restrict x = B + (size_t)kk[i] * w, *restrict y = B + (size_t)ll[i] * w;
             const double ci = c[i], si = s[i];
             if (si == 0.0) continue;
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
             for (q = 0; q < w; q++) {
                 double xa = x[q], xb = y[q];
                 x[q] = ci * xa - si * xb;
@@ -828,7 +828,7 @@ MUON_OMP(omp parallel for schedule(static) if ((double)N * N * N > SVD_PAR_FLOPS
                 double *restrict y = Y + (size_t)r * N;
                 const double yk = y[k] / rkk;
                 y[k] = yk;
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
                 for (l = k + 1; l < N; l++) y[l] -= yk * rk[l];
             }
         }

@@ -92,7 +92,7 @@ static void tridiagonalize(int N, double *a, double *d, double *e, int vecs, dou
                     double *restrict p = e;
                     const double uj = u[j];
                     g = 0.0;
-MUON_OMP(omp simd reduction(+:g))
+MUON_SIMD(omp simd reduction(+:g))
                     for (k = 0; k < j; k++) {
                         g += aj[k] * u[k];
                         p[k] += aj[k] * uj;
@@ -111,7 +111,7 @@ MUON_OMP(omp simd reduction(+:g))
                     {
                         double *restrict aj = a + (size_t)j * N;
                         const double *restrict u = a + (size_t)i * N, *restrict q = e;
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
                         for (k = 0; k <= j; k++) aj[k] -= f * q[k] + g * u[k];
                     }
                 }
@@ -134,13 +134,13 @@ MUON_OMP(omp simd)
                 for (k = 0; k <= l; k++) {
                     const double *restrict qk = a + (size_t)k * N;
                     const double uk = u[k];
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
                     for (j = 0; j <= l; j++) w[j] += uk * qk[j];
                 }
                 for (k = 0; k <= l; k++) {
                     double *restrict qk = a + (size_t)k * N;
                     const double vk = A_(k, i);
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
                     for (j = 0; j <= l; j++) qk[j] -= vk * w[j];
                 }
             }
@@ -290,7 +290,7 @@ int muon_svd_gram_ws(muon_workspace *ws, int m, int n, const float *A, float *S,
                     double *restrict gi = b.G + (size_t)i * N;
                     const double *restrict x = rr[q];
                     const double xi = x[i];
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
                     for (j = 0; j <= i; j++) gi[j] += xi * x[j];
                 }
             break;
@@ -299,7 +299,7 @@ MUON_OMP(omp simd)
             double *restrict gi = b.G + (size_t)i * N;
             const double *restrict x0 = r0, *restrict x1 = r1, *restrict x2 = r2, *restrict x3 = r3;
             const double a0 = x0[i], a1 = x1[i], a2 = x2[i], a3 = x3[i];
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
             for (j = 0; j <= i; j++) gi[j] += ((a0 * x0[j] + a1 * x1[j]) + (a2 * x2[j] + a3 * x3[j]));
         }
     }

@@ -32,7 +32,7 @@
         int k_, r_, l_; \
         for (k_ = 0; k_ < (K); k_++) { \
             const float *restrict b_ = (Bv) + (ptrdiff_t)k_ * (ldb); \
-            MUON_OMP(omp simd) \
+            MUON_SIMD(omp simd) \
             for (l_ = 0; l_ < (LANES); l_++) { \
                 const float bl_ = b_[l_]; \
                 for (r_ = 0; r_ < (ROWS); r_++) acc[r_][l_] = MUON_MADD(AEXPR(r_, k_), bl_, acc[r_][l_]); \
@@ -46,7 +46,7 @@
             const float *restrict b_ = (Bv) + (ptrdiff_t)k_ * (ldb); \
             for (r_ = 0; r_ < (ROWS); r_++) { \
                 const float a_ = AEXPR(r_, k_); \
-                MUON_OMP(omp simd) \
+                MUON_SIMD(omp simd) \
                 for (l_ = 0; l_ < (LANES); l_++) acc[r_][l_] = MUON_MADD(a_, b_[l_], acc[r_][l_]); \
             } \
         } \

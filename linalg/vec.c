@@ -18,14 +18,14 @@ double muon_norm2(const float *x, size_t n) { return sqrt(muon_dot(x, x, n)); }
 void muon_axpy(float a, const float *restrict x, float *restrict y, size_t n)
 {
     size_t i;
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
     for (i = 0; i < n; i++) y[i] += a * x[i];
 }
 
 void muon_scale(float a, float *x, size_t n)
 {
     size_t i;
-MUON_OMP(omp simd)
+MUON_SIMD(omp simd)
     for (i = 0; i < n; i++) x[i] *= a;
 }
 
