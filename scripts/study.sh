@@ -6,10 +6,10 @@
 # runs/study/summary.md: a table of final metrics per run and per arm;
 # runs/study/report.md: `muon report` on the six runs (the claims, measured).
 # Usage: scripts/study.sh [MUON_BIN] [OUT_DIR]; STEPS (default 200), SEEDS
-# ("1 2"), JOBS (runs at once, default 2) and THREADS (per run, default 1)
-# from the environment. Two one-thread runs side by side beat one two-thread
-# run after the other here (a step's GEMMs of one sequence split poorly over
-# two threads), and a run's numbers never depend on its thread count.
+# ("1 2"), JOBS (lanes of runs at once, default 2) and THREADS (per run,
+# default 1) from the environment. Two one-thread lanes keep both cores busy
+# through the serial parts of every run (the optimizer's elementwise work,
+# the plots) as well, and a run's numbers never depend on its thread count.
 set -eu
 MUON=${1:-./muon}
 OUT=${2:-runs/study}

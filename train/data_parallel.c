@@ -234,20 +234,24 @@ static int sum_local(muon_dp *dp, muon_model *m, float *tmp, const int *tokens, 
     return MUON_OK;
 }
 
-/* out(P) = tree node [a, b) added up from the workers' node sums, along the
- * tree (a worker's node is a whole subtree, so this is sum_local's tree) */
-static void sum_workers(muon_dp *dp, size_t P, int a, int b, int level, float *out)
+/* out(n) = tree node [a, b) added up along the tree from node sums
+ * sums(n_nodes, n) of the nodes nodes(n_nodes), which are whole subtrees
+ * covering [a, b): the tree of sum_local, so the same bits as one pass.
+ * Right children wait in tmp(levels, n). It joins the workers' nodes into
+ * the rank's, and every rank's into the batch's. */
+static void sum_nodes(const muon_span *nodes, int n_nodes, const float *sums, size_t n, float *tmp,
+                      int a, int b, int level, float *out)
 {
     int j, mid;
-    for (j = 0; j < dp->n_wnodes; j++)
-        if (dp->wnodes[j].lo == a && dp->wnodes[j].hi == b) {
-            memcpy(out, dp->wsum + (size_t)j * P, P * sizeof(float));
+    for (j = 0; j < n_nodes; j++)
+        if (nodes[j].lo == a && nodes[j].hi == b) {
+            memcpy(out, sums + (size_t)j * n, n * sizeof(float));
             return;
         }
     mid = muon_tree_split(a, b);
-    sum_workers(dp, P, a, mid, level + 1, out);
-    sum_workers(dp, P, mid, b, level + 1, dp->tmp + (size_t)level * P);
-    add_into(out, dp->tmp + (size_t)level * P, P);
+    sum_nodes(nodes, n_nodes, sums, n, tmp, a, mid, level + 1, out);
+    sum_nodes(nodes, n_nodes, sums, n, tmp, mid, b, level + 1, tmp + (size_t)level * n);
+    add_into(out, tmp + (size_t)level * n, n);
 }
 
 /* dp->local = this rank's node sums: on m alone, or on the workers side
@@ -282,24 +286,9 @@ MUON_OMP(omp parallel for schedule(static, 1) num_threads(nt))
     }
     if ((st = muon_failure_raise(&f))) return st;
     for (j = 0; j < dp->count; j++)
-        sum_workers(dp, P, dp->nodes[dp->first + j].lo, dp->nodes[dp->first + j].hi, 0, dp->local + (size_t)j * P);
+        sum_nodes(dp->wnodes, dp->n_wnodes, dp->wsum, P, dp->tmp, dp->nodes[dp->first + j].lo,
+                  dp->nodes[dp->first + j].hi, 0, dp->local + (size_t)j * P);
     return MUON_OK;
-}
-
-/* out(owned) = node [a, b) of the tree over every rank's node sums */
-static void sum_global(muon_dp *dp, int a, int b, int level, float *out)
-{
-    size_t mine = dp->shard->owned[dp->shard->rank];
-    int j, mid;
-    for (j = 0; j < dp->n_nodes; j++)
-        if (dp->nodes[j].lo == a && dp->nodes[j].hi == b) {
-            memcpy(out, dp->recv + (size_t)j * mine, mine * sizeof(float));
-            return;
-        }
-    mid = muon_tree_split(a, b);
-    sum_global(dp, a, mid, level + 1, out);
-    sum_global(dp, mid, b, level + 1, dp->ctmp + (size_t)(level + 1) * mine);
-    add_into(out, dp->ctmp + (size_t)(level + 1) * mine, mine);
 }
 
 int muon_dp_gradient(muon_dp *dp, muon_model *m, const int *tokens, const int *targets)
@@ -326,7 +315,12 @@ int muon_dp_gradient(muon_dp *dp, muon_model *m, const int *tokens, const int *t
     if (!st) st = muon_dist_gatherv(MUON_DIST_DOUBLE, -1, dp->my_losses, dp->hi - dp->lo,
                                     dp->losses, dp->lcounts, dp->ldispls);
     if (st) return st;
-    sum_global(dp, 0, dp->B, 0, out);
+    {
+        /* the batch's node from every rank's node sums of this rank's tensors;
+         * the root goes to ctmp's first row, right children below it */
+        size_t mine = s->owned[s->rank];
+        sum_nodes(dp->nodes, dp->n_nodes, dp->recv, mine, dp->ctmp + mine, 0, dp->B, 0, out);
+    }
     /* unpack this rank's tensors, as the mean over the batch */
     g = out;
     for (i = 0; i < s->n; i++) {

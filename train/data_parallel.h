@@ -37,7 +37,7 @@ typedef struct muon_dp {
     float *tmp;             /* (levels of this rank's deepest node, P) right children while summing */
     float *send;            /* (count * P) node sums packed by owner */
     float *recv;            /* (n_nodes * owned) every node's sum of this rank's tensors */
-    float *ctmp;            /* (depth + 1, owned) */
+    float *ctmp;            /* (depth + 1, owned) the batch's sum of this rank's tensors, then right children */
     int *scounts, *sdispls, *rcounts, *rdispls, *lcounts, *ldispls; /* (R) */
     double *losses;         /* (B) per-sequence losses */
     double *my_losses;      /* (B/R) this rank's, the send buffer of their all-gather */
