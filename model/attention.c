@@ -55,6 +55,17 @@ size_t muon_attention_scratch(int B, int T, int NH, int NKV, int HS)
     return (size_t)B * NKV * item_floats(T, HS, NH / NKV);
 }
 
+/* Threads for n work items: at most one per item, so that each thread's
+ * id indexes one item buffer of the scratch (sized for B*NKV of them). A
+ * thread reuses its buffer for every item it takes: the buffer stays in
+ * its cache, where a buffer per item would be written cold each time (at
+ * B = 16 the items' buffers together are several MB). */
+static int item_threads(int n)
+{
+    int t = muon_threads();
+    return t < n ? t : n;
+}
+
 typedef struct {
     float *Kt, *Vt, *Kp, *Vp, *dKp, *Qh, *Oh, *dOh, *S, *P, *dQb;
     int Tp, HSp;
@@ -200,10 +211,12 @@ void muon_attention_forward(float *out, int ldo, float *lse, const muon_attn_sha
     size_t per = item_floats(T, HS, R);
     int item;
 
-MUON_OMP(omp parallel for schedule(dynamic, 1) if ((double)B * NH * T * T * HS >= MUON_PAR_MIN))
+    int nt = item_threads(B * NKV);
+    (void)nt; /* unused without OpenMP */
+MUON_OMP(omp parallel for schedule(dynamic, 1) num_threads(nt) if ((double)B * NH * T * T * HS >= MUON_PAR_MIN))
     for (item = 0; item < B * NKV; item++) {
         int b = item / NKV, g = item % NKV, hh, i0, r, d;
-        item_buf w = item_carve(scratch + (size_t)item * per, T, HS, R);
+        item_buf w = item_carve(scratch + (size_t)muon_thread_id() * per, T, HS, R);
         load_kv(&w, sh, b, g, 0);
         gather_heads(w.Qh, w.Tp, w.HSp, sh->q, sh->ldq, b, T, g * R, R, HS);
         for (hh = 0; hh < R; hh++)
@@ -228,10 +241,12 @@ void muon_attention_backward(float *dq, int lddq, float *dk, int lddk, float *dv
     size_t per = item_floats(T, HS, R);
     int item;
 
-MUON_OMP(omp parallel for schedule(dynamic, 1) if ((double)B * NH * T * T * HS >= MUON_PAR_MIN))
+    int nt = item_threads(B * NKV);
+    (void)nt; /* unused without OpenMP */
+MUON_OMP(omp parallel for schedule(dynamic, 1) num_threads(nt) if ((double)B * NH * T * T * HS >= MUON_PAR_MIN))
     for (item = 0; item < B * NKV; item++) {
         int b = item / NKV, g = item % NKV, hh, i0, r, j, d;
-        item_buf w = item_carve(scratch + (size_t)item * per, T, HS, R);
+        item_buf w = item_carve(scratch + (size_t)muon_thread_id() * per, T, HS, R);
         /* dK, dV of this KV head: every query head of the group and every
          * row block adds into them in a fixed order */
         float *dKp = w.dKp, *dVp = w.Vp; /* Vp is not needed: dP reads Vt */
