@@ -166,7 +166,6 @@ typedef struct {
     int B, T;                /* shape of the last forward */
     float loss;              /* mean cross-entropy of the last forward with targets */
     float *bf16_x, *bf16_g;  /* --precision bf16 scratch (docs/precision.md), NULL in fp32 */
-    const struct muon_weight_packs *packs; /* weights packed for the passes of one step, or NULL (model/weight_packs.c) */
 } muon_model;
 
 /* Allocates parameters, gradients and activations for cfg (checked); nothing

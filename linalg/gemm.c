@@ -210,37 +210,6 @@ static void pack_b(muon_op op, const float *B, ptrdiff_t ldb, int p0, int kc,
     }
 }
 
-/* ---- B packed once, for many products -------------------------------------
- * The whole of op(B) in the order gemm_thread walks it: NC panels, in each
- * its KC blocks, in each all NR slivers (ntiles of them, the last
- * zero-padded). Full panels hold NC*K floats, so the (jc, pc) block starts
- * at jc*K + ntiles*NR*pc. A thread's slivers [s0, s1) of a block are the
- * ones pack_b would have written for it, so a product reading them does
- * the same arithmetic on the same numbers: the same bits. */
-static ptrdiff_t packed_b_offset(int K, int jc, int pc, long long ntiles)
-{
-    return (ptrdiff_t)jc * K + (ptrdiff_t)ntiles * NR * pc;
-}
-
-size_t muon_gemm_packed_b_floats(int K, int N)
-{
-    size_t full = (size_t)(N / NC) * NC, last = (size_t)CEIL_DIV(N % NC, NR) * NR;
-    return K < 0 || N < 0 ? 0 : (full + last) * (size_t)K;
-}
-
-void muon_gemm_pack_b(muon_op opB, int K, int N, const float *B, int ldb, float *dst)
-{
-    int jc, pc;
-    for (jc = 0; jc < N; jc += NC) {
-        const int nc = N - jc < NC ? N - jc : NC;
-        const int ntiles = (int)CEIL_DIV(nc, NR);
-        for (pc = 0; pc < K; pc += KC) {
-            const int kc = K - pc < KC ? K - pc : KC;
-            pack_b(opB, B, ldb, pc, kc, jc, nc, 0, ntiles, dst + packed_b_offset(K, jc, pc, ntiles));
-        }
-    }
-}
-
 /* ---- the five loops ------------------------------------------------------ */
 
 typedef struct {
@@ -255,7 +224,6 @@ typedef struct {
     int kcmax;       /* min(K, KC) */
     int nb;          /* columns per packed B panel (multiple of NR, <= NC) */
     float *bpack;    /* (nt, kcmax, nb) one packed B panel per thread */
-    const float *bpre; /* op(B) packed whole by muon_gemm_pack_b, or NULL: pack per panel */
     float *apack;    /* (nt, mc, kcmax) one packed A block per thread */
 } gemm_job;
 
@@ -284,18 +252,14 @@ static long gemm_thread(const gemm_job *g, int tid)
         for (pc = 0; pc < g->K; pc += KC) {
             const int kc = g->K - pc < KC ? g->K - pc : KC;
             const float beta = pc == 0 ? g->beta : 1.0f;
-            /* this thread's slivers of the (kc, nc) block: packed now, or
-             * where muon_gemm_pack_b put them */
-            const float *bblock = g->bpre ? g->bpre + packed_b_offset(g->K, jc, pc, ntiles) + (ptrdiff_t)s0 * NR * kc
-                                          : bpack;
             if (s0 == s1) continue;
-            if (!g->bpre) pack_b(g->opB, g->B, g->ldb, pc, kc, jc, nc, s0, s1, bpack);
+            pack_b(g->opB, g->B, g->ldb, pc, kc, jc, nc, s0, s1, bpack);
             for (ic = m0; ic < m1; ic += g->mc) {
                 const int mc = m1 - ic < g->mc ? m1 - ic : g->mc;
                 pack_a(g->opA, g->A, g->lda, ic, mc, pc, kc, apack);
                 for (jr = s0; jr < s1; jr++) {
                     const int nr = nc - jr * NR < NR ? nc - jr * NR : NR;
-                    const float *b = bblock + (ptrdiff_t)(jr - s0) * NR * kc;
+                    const float *b = bpack + (ptrdiff_t)(jr - s0) * NR * kc;
                     for (ir = 0; ir < mc; ir += MR) {
                         const int mr = mc - ir < MR ? mc - ir : MR;
                         micro_kernel(kc, apack + (ptrdiff_t)ir * kc, b, g->alpha, beta,
@@ -368,9 +332,9 @@ static void scale_c(int M, int N, float beta, float *C, ptrdiff_t ldc)
     }
 }
 
-static int gemm_run(muon_op opA, muon_op opB, int M, int N, int K,
-                    float alpha, const float *A, int lda, const float *B, int ldb,
-                    const float *bpre, float beta, float *C, int ldc)
+int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
+              float alpha, const float *A, int lda, const float *B, int ldb,
+              float beta, float *C, int ldc)
 {
     gemm_job g;
     float *buf;
@@ -417,7 +381,6 @@ static int gemm_run(muon_op opA, muon_op opB, int M, int N, int K,
     g.alpha = alpha; g.beta = beta;
     g.A = A; g.B = B; g.C = C;
     g.lda = lda; g.ldb = ldb; g.ldc = ldc;
-    g.bpre = bpre;
     g.nt = nt;
     muon_gemm_grid(nt, opA, opB, M, N, &g.tm, &g.tn);
     rows = (long long)CEIL_DIV(CEIL_DIV(M, MR), g.tm) * MR;
@@ -428,7 +391,7 @@ static int gemm_run(muon_op opA, muon_op opB, int M, int N, int K,
     /* pack only what this call needs: per thread one A block and the B
      * columns of its share of one NC panel */
     g.nb = CEIL_DIV(CEIL_DIV(N < NC ? N : NC, NR), g.tn) * NR;
-    nfloats = (size_t)nt * ((size_t)g.mc + (bpre ? 0 : (size_t)g.nb)) * (size_t)kc;
+    nfloats = (size_t)nt * ((size_t)g.mc + (size_t)g.nb) * (size_t)kc;
     buf = muon_gemm_pool_get(nfloats, &slot);
     if (!buf) return muon_error(MUON_ERR_NOMEM, "gemm: out of memory for packing buffers (%lu bytes)",
                                 (unsigned long)(nfloats * sizeof(float)));
@@ -467,18 +430,4 @@ MUON_OMP(omp parallel num_threads(nt))
     }
     muon_gemm_pool_put(buf, slot);
     return MUON_OK;
-}
-
-int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
-              float alpha, const float *A, int lda, const float *B, int ldb,
-              float beta, float *C, int ldc)
-{
-    return gemm_run(opA, opB, M, N, K, alpha, A, lda, B, ldb, NULL, beta, C, ldc);
-}
-
-int muon_gemm_packed(muon_op opA, muon_op opB, int M, int N, int K,
-                     float alpha, const float *A, int lda, const float *B, int ldb,
-                     const float *Bpacked, float beta, float *C, int ldc)
-{
-    return gemm_run(opA, opB, M, N, K, alpha, A, lda, B, ldb, Bpacked, beta, C, ldc);
 }

@@ -91,17 +91,6 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
               float alpha, const float *A, int lda, const float *B, int ldb,
               float beta, float *C, int ldc);
 
-/* For a B used in many products (a weight, over the sequences of a step):
- * muon_gemm_pack_b writes op(B) (K,N) into dst(muon_gemm_packed_b_floats(K, N))
- * in the layout muon_gemm packs into, and muon_gemm_packed is muon_gemm reading
- * that instead of packing B again (Bpacked NULL: it packs). B and ldb must
- * still be given (the matrix-vector shapes read them). Same bits as muon_gemm. */
-size_t muon_gemm_packed_b_floats(int K, int N);
-void muon_gemm_pack_b(muon_op opB, int K, int N, const float *B, int ldb, float *dst);
-int muon_gemm_packed(muon_op opA, muon_op opB, int M, int N, int K,
-                     float alpha, const float *A, int lda, const float *B, int ldb,
-                     const float *Bpacked, float beta, float *C, int ldc);
-
 /* Frees the packing buffers muon_gemm keeps between calls (they are reused so
  * the hot path does not allocate); call at exit, e.g. before valgrind's leak
  * check. Buffers of calls still running are left alone. Safe to call any time. */

@@ -106,17 +106,14 @@ static inline float muon_maxf(const float *x, int n)
 
 /* ---- linear: y = x W^T over muon_gemm (model/linear.c) ------------------ */
 
-/* out(N,O) = in(N,I) W(O,I)^T. Wt_packed: W^T packed by muon_gemm_pack_b
- * (model/weight_packs.c), or NULL; the same bits either way. */
+/* out(N,O) = in(N,I) W(O,I)^T. */
 int muon_linear_forward(float *out,        /* (N,O), row stride ldo */
                         int ldo,
                         const float *in,   /* (N,I), row stride ldi */
                         int ldi,
                         const float *W,    /* (O,I) */
-                        const float *Wt_packed,
                         int N, int I, int O);
-/* dW += dout^T in; din = din_beta*din + dout W (din may be NULL: skipped).
- * W_packed: W packed by muon_gemm_pack_b, or NULL. */
+/* dW += dout^T in; din = din_beta*din + dout W (din may be NULL: skipped). */
 int muon_linear_backward(float *din,        /* (N,I), row stride ldi, or NULL */
                          float din_beta,
                          float *dW,         /* (O,I) accumulated */
@@ -125,7 +122,6 @@ int muon_linear_backward(float *din,        /* (N,I), row stride ldi, or NULL */
                          const float *in,   /* (N,I), row stride ldi */
                          int ldi,
                          const float *W,    /* (O,I) */
-                         const float *W_packed,
                          int N, int I, int O);
 
 /* ---- embedding (model/embedding.c) -------------------------------------- */

@@ -6,15 +6,15 @@
 #include "model/layers.h"
 
 int muon_linear_forward(float *out, int ldo, const float *in, int ldi, const float *W,
-                        const float *Wt_packed, int N, int I, int O)
+                        int N, int I, int O)
 {
-    return muon_gemm_packed(MUON_NOTRANS, MUON_TRANS, N, O, I, 1.0f, in, ldi, W, I, Wt_packed, 0.0f, out, ldo);
+    return muon_gemm(MUON_NOTRANS, MUON_TRANS, N, O, I, 1.0f, in, ldi, W, I, 0.0f, out, ldo);
 }
 
 int muon_linear_backward(float *din, float din_beta, float *dW, const float *dout, int ldo,
-                         const float *in, int ldi, const float *W, const float *W_packed, int N, int I, int O)
+                         const float *in, int ldi, const float *W, int N, int I, int O)
 {
     int st = muon_gemm(MUON_TRANS, MUON_NOTRANS, O, I, N, 1.0f, dout, ldo, in, ldi, 1.0f, dW, I);
     if (st || !din) return st;
-    return muon_gemm_packed(MUON_NOTRANS, MUON_NOTRANS, N, I, O, 1.0f, dout, ldo, W, I, W_packed, din_beta, din, I);
+    return muon_gemm(MUON_NOTRANS, MUON_NOTRANS, N, I, O, 1.0f, dout, ldo, W, I, din_beta, din, I);
 }

@@ -9,7 +9,6 @@
  * that of the matmul the forward actually ran. */
 #include "model/experiments.h"
 #include "model/layers.h"
-#include "model/model_internal.h"
 
 #include <string.h>
 
@@ -48,20 +47,16 @@ static void round_rows(float *dst, const float *src, int ld, int N, int I)
 int muon_linear_forward_m(const muon_model *m, float *out, int ldo, const float *in, int ldi,
                           const float *W, int N, int I, int O)
 {
-    const muon_weight_pack *p = muon_weight_packs_find(m->packs, W);
-    const float *Wt_packed = p ? p->wt : NULL;
-    if (!m->bf16_x) return muon_linear_forward(out, ldo, in, ldi, W, Wt_packed, N, I, O);
+    if (!m->bf16_x) return muon_linear_forward(out, ldo, in, ldi, W, N, I, O);
     round_rows(m->bf16_x, in, ldi, N, I);
-    return muon_linear_forward(out, ldo, m->bf16_x, I, W, Wt_packed, N, I, O);
+    return muon_linear_forward(out, ldo, m->bf16_x, I, W, N, I, O);
 }
 
 int muon_linear_backward_m(const muon_model *m, float *din, float din_beta, float *dW, const float *dout,
                            int ldo, const float *in, int ldi, const float *W, int N, int I, int O)
 {
-    const muon_weight_pack *p = muon_weight_packs_find(m->packs, W);
-    const float *W_packed = p ? p->w : NULL;
-    if (!m->bf16_x) return muon_linear_backward(din, din_beta, dW, dout, ldo, in, ldi, W, W_packed, N, I, O);
+    if (!m->bf16_x) return muon_linear_backward(din, din_beta, dW, dout, ldo, in, ldi, W, N, I, O);
     round_rows(m->bf16_x, in, ldi, N, I);
     round_rows(m->bf16_g, dout, ldo, N, O);
-    return muon_linear_backward(din, din_beta, dW, m->bf16_g, O, m->bf16_x, I, W, W_packed, N, I, O);
+    return muon_linear_backward(din, din_beta, dW, m->bf16_g, O, m->bf16_x, I, W, N, I, O);
 }

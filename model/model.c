@@ -425,28 +425,6 @@ const float *muon_model_logits(const muon_model *m) { return m->acts->logits; }
 
 int muon_model_max_batch(const muon_model *m) { return m->acts->N / m->cfg.seq_len; }
 
-int muon_model_linear_weights(const muon_model *m, muon_linear_weight *out, int cap)
-{
-    const muon_config *c = &m->cfg;
-    int C = c->d_model, HS = C / c->n_heads, F = c->d_ff;
-    int NQKV = (c->n_heads + 2 * c->n_kv_heads) * HS, n = 0, l;
-#define LINEAR(ptr, I, O) do { \
-        if (n < cap) { out[n].W = (ptr); out[n].in = (I); out[n].out = (O); } \
-        n++; \
-    } while (0)
-    for (l = 0; l < c->n_layers; l++) {
-        layer_weights w = layer_at(m, m->params, l);   /* as muon_model_forward multiplies them */
-        LINEAR(w.qkv, C, NQKV);
-        LINEAR(w.o, c->n_heads * HS, C);
-        LINEAR(w.up, C, F);
-        if (w.gate) LINEAR(w.gate, C, F);
-        LINEAR(w.down, F, C);
-    }
-    LINEAR(m->params + m->acts->w.head, C, c->vocab_size);
-#undef LINEAR
-    return n;
-}
-
 const float *muon_model_block_output(const muon_model *m, int l)
 {
     /* x holds L+1 slabs of batch_size*seq_len rows; slab l+1 is what block l adds up to */

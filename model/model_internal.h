@@ -35,40 +35,4 @@ int muon_model_create_rows(muon_model *m, const muon_config *cfg, int max_batch)
 /* The most sequences one forward pass of m takes. */
 int muon_model_max_batch(const muon_model *m);
 
-/* A weight a linear layer multiplies by: W (out, in) in m->params. */
-typedef struct {
-    const float *W;
-    int in, out;
-} muon_linear_weight;
-/* The linear layers' weights in the order the forward uses them (each
- * once: a tied head is the embedding), into out (capacity cap); returns how
- * many there are (call with cap 0 to count). */
-int muon_model_linear_weights(const muon_model *m, muon_linear_weight *out, int cap);
-
-/* ---- weights packed once per step (model/weight_packs.c) ---------------- */
-
-/* One weight in the two layouts the linear layers' GEMMs read it in:
- * wt = op(B) = W^T (in, out) for the forward, w = W (out, in) for the
- * backward's dX (muon_gemm_pack_b). */
-typedef struct {
-    const float *W;
-    float *wt, *w;
-} muon_weight_pack;
-struct muon_weight_packs {
-    int n, cap;
-    muon_linear_weight *list; /* (cap) the weights, as muon_model_linear_weights gives them */
-    muon_weight_pack *packs;  /* (cap) their packs, in the same order */
-    float *buf;               /* every pack's floats */
-    size_t buf_floats;
-};
-typedef struct muon_weight_packs muon_weight_packs;
-/* Packs every linear weight of m as it is now (threads split the weights;
- * the buffer grows only when needed, so a training run allocates once).
- * MUON_ERR_NOMEM. Valid until the weights change: point m->packs at it for
- * passes that keep them fixed, and set it back to NULL after. */
-int muon_weight_packs_fill(muon_weight_packs *p, const muon_model *m);
-void muon_weight_packs_free(muon_weight_packs *p);
-/* The pack of weight W, or NULL (p NULL, or W not a packed weight). */
-const muon_weight_pack *muon_weight_packs_find(const muon_weight_packs *p, const float *W);
-
 #endif /* MUON_MODEL_INTERNAL_H */

@@ -142,20 +142,7 @@ static void test_reduce_old_checkpoint(void)
  * and run on `run` threads: grads(P) and the loss. B = 7 puts worker
  * boundaries inside tree nodes for 2 workers ([0,3) and [3,7) against the
  * tree's [0,4) and [4,7)). */
-static int worker_grad_cfg(const muon_config *base, int pack, int make, int run, float *grads, float *loss,
-                           int *workers, int *packed);
 static int worker_grad(int make, int run, float *grads, float *loss, int *workers)
-{
-    muon_config cfg;
-    int packed;
-    muon_config_named("tiny", &cfg);
-    return worker_grad_cfg(&cfg, -1, make, run, grads, loss, workers, &packed);
-}
-
-/* The same for config base (batch 7 of 16 tokens), with packed weights as
- * muon_dp_create chose (pack -1) or forced off (0); *packed tells which ran. */
-static int worker_grad_cfg(const muon_config *base, int pack, int make, int run, float *grads, float *loss,
-                           int *workers, int *packed)
 {
     muon_config cfg;
     muon_model m;
@@ -163,9 +150,8 @@ static int worker_grad_cfg(const muon_config *base, int pack, int make, int run,
     muon_dp dp;
     int tok[7 * 16], tgt[7 * 16], i, st;
     size_t P;
-    cfg = *base;
+    muon_config_named("tiny", &cfg);
     cfg.batch_size = 7;
-    cfg.seq_len = 16;
     for (i = 0; i < 7 * 16; i++) { tok[i] = (i * 37 + 11) % 256; tgt[i] = (i * 53 + 5) % 256; }
     muon_set_threads(make);
     if ((st = muon_model_create_rows(&m, &cfg, 1))) return st;
@@ -173,8 +159,6 @@ static int worker_grad_cfg(const muon_config *base, int pack, int make, int run,
     if ((st = muon_shard_create(&sh, &m))) { muon_model_free(&m); return st; }
     if (!(st = muon_dp_create(&dp, &sh, &m, 7, 16))) {
         *workers = dp.n_workers;
-        if (pack == 0) dp.pack_weights = 0;
-        *packed = dp.pack_weights;
         muon_set_threads(run);
         st = muon_dp_gradient(&dp, &m, tok, tgt);
         P = m.num_params;
@@ -218,38 +202,6 @@ static void test_workers(void)
     threads_end();
 }
 
-/* Weights packed once per gradient (model/weight_packs.c) change no bit:
- * the tree gradient with and without them, on tiny and on a variant with
- * every kind of linear weight (SwiGLU's gate, merged [Q;K;V;O], an untied
- * head), on one and two workers. */
-static void test_packed_weights(void)
-{
-    muon_config cfgs[2];
-    int c, t, before = muon_threads();
-    muon_config_named("tiny", &cfgs[0]);
-    cfgs[1] = cfgs[0];
-    cfgs[1].ffn = MUON_FFN_SWIGLU;
-    cfgs[1].merged_qkvo = 1;
-    cfgs[1].untied_head = 1;
-    for (c = 0; c < 2; c++)
-        for (t = 1; t <= 2; t++) {
-            size_t P = muon_config_param_count(&cfgs[c]);
-            float *on = malloc(P * sizeof *on), *off = malloc(P * sizeof *off), l_on = 0, l_off = 0;
-            int w = 0, p_on = 0, p_off = 1, st1 = -1, st2 = -1;
-            if (on && off) {
-                st1 = worker_grad_cfg(&cfgs[c], -1, t, t, on, &l_on, &w, &p_on);
-                st2 = worker_grad_cfg(&cfgs[c], 0, t, t, off, &l_off, &w, &p_off);
-            }
-            check(!st1 && !st2 && p_on && !p_off && memcmp(on, off, P * sizeof *on) == 0 && l_on == l_off,
-                  "%s, %d worker(s): the tree gradient on weights packed once is the bits of the one that packs "
-                  "in every GEMM (packs %s/%s)", c ? "tiny with swiglu, merged qkvo, untied head" : "tiny", w,
-                  p_on ? "on" : "off", p_off ? "on" : "off");
-            free(on);
-            free(off);
-        }
-    muon_set_threads(before);
-}
-
 void suite_data_parallel(void)
 {
     test_split();
@@ -258,5 +210,4 @@ void suite_data_parallel(void)
     test_reduce_option();
     test_reduce_old_checkpoint();
     test_workers();
-    test_packed_weights();
 }

@@ -66,7 +66,6 @@ void muon_dp_free(muon_dp *dp)
     muon_free(dp->wcount);
     muon_free(dp->wsum);
     muon_free(dp->wtmp);
-    muon_weight_packs_free(&dp->packs);
     memset(dp, 0, sizeof *dp);
 }
 
@@ -83,12 +82,6 @@ static int deepest(const muon_span *nodes, int n)
     }
     return need;
 }
-
-/* Longest sequences whose passes read packed weights (pack_weights in
- * train/data_parallel.h). A pass packs each weight (K x N) once for T x N x
- * K multiply-adds, so the copying is worth about 1/T of the arithmetic's
- * time per float moved: a tenth of the pass at T = 128, under 3% from 512. */
-#define PACK_MAX_T 512
 
 /* The workers of this rank (train/data_parallel.h): their sequence ranges
  * and tree nodes, their buffers, and models 1..W-1 sharing m's parameters.
@@ -191,10 +184,6 @@ int muon_dp_create(muon_dp *dp, muon_shard *s, const muon_model *m, int B, int T
         if (st == MUON_ERR_NOMEM) goto nomem;
         if (st) return muon_dp_free(dp), st;
     }
-    /* the packs' buffers now (their contents at every gradient), so the
-     * step allocates nothing */
-    dp->pack_weights = dp->hi - dp->lo >= 2 && T <= PACK_MAX_T;
-    if (dp->pack_weights && muon_weight_packs_fill(&dp->packs, m)) goto nomem;
     return MUON_OK;
 nomem:
     muon_dp_free(dp);
@@ -267,7 +256,7 @@ static void sum_nodes(const muon_span *nodes, int n_nodes, const float *sums, si
 
 /* dp->local = this rank's node sums: on m alone, or on the workers side
  * by side (one thread each; their GEMMs then run on that thread) */
-static int rank_passes(muon_dp *dp, muon_model *m, const int *tokens, const int *targets)
+static int rank_nodes(muon_dp *dp, muon_model *m, const int *tokens, const int *targets)
 {
     size_t P = m->num_params;
     muon_failure f = {0};
@@ -300,21 +289,6 @@ MUON_OMP(omp parallel for schedule(static, 1) num_threads(nt))
         sum_nodes(dp->wnodes, dp->n_wnodes, dp->wsum, P, dp->tmp, dp->nodes[dp->first + j].lo,
                   dp->nodes[dp->first + j].hi, 0, dp->local + (size_t)j * P);
     return MUON_OK;
-}
-
-/* rank_passes, on weights packed for them where dp packs */
-static int rank_nodes(muon_dp *dp, muon_model *m, const int *tokens, const int *targets)
-{
-    int w, st;
-    if (!dp->pack_weights) return rank_passes(dp, m, tokens, targets);
-    if ((st = muon_weight_packs_fill(&dp->packs, m))) return st;
-    m->packs = &dp->packs;
-    for (w = 0; w + 1 < dp->n_workers; w++) dp->workers[w].packs = &dp->packs;
-    st = rank_passes(dp, m, tokens, targets);
-    /* the weights change after this (the optimizer): nobody may read the packs */
-    m->packs = NULL;
-    for (w = 0; w + 1 < dp->n_workers; w++) dp->workers[w].packs = NULL;
-    return st;
 }
 
 int muon_dp_gradient(muon_dp *dp, muon_model *m, const int *tokens, const int *targets)

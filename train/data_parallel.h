@@ -15,7 +15,6 @@
 #define MUON_DATA_PARALLEL_H
 
 #include "train/shard.h"
-#include "model/model_internal.h"  /* muon_weight_packs */
 
 typedef struct { int lo, hi; } muon_span; /* sequences [lo, hi) */
 
@@ -57,12 +56,6 @@ typedef struct muon_dp {
     size_t wlevels;         /* levels of the deepest worker node */
     float *wsum;            /* (n_wnodes, P) the workers' node sums */
     float *wtmp;            /* (W, wlevels, P) each worker's right children while summing */
-    /* With short sequences the passes read the weights packed once per
-     * gradient (model/weight_packs.c), not packed again in every pass:
-     * the same bits, less copying; off where T is long enough that the
-     * copying is a sliver of a pass and the packs only cost memory. */
-    int pack_weights;
-    muon_weight_packs packs;
 } muon_dp;
 
 /* Plans the reduction of a batch of B sequences of T tokens over the ranks
