@@ -1,6 +1,8 @@
 /* Model benchmark: forward+backward time per step for `nano` at its full
- * batch (B=16, T=128), and for the same at d_model 512, with 1 and 2 threads. Best of N runs (the machine is
- * shared, so the best run is the least disturbed one). */
+ * batch (B=16, T=128), and for the same at d_model 512, with 1 and 2 threads;
+ * and on one thread the same batch one sequence per pass, as each worker of
+ * --reduce tree runs it (train/data_parallel.c). Best of N runs (the machine
+ * is shared, so the best run is the least disturbed one). */
 #include "model/model_internal.h"
 #include "linalg/fma_peak.h"
 
@@ -20,7 +22,38 @@ static double step_flops(const muon_config *c, int B, int T)
     return N * (c->n_layers * (6 * mat + attn) + 6 * V * C);
 }
 
-/* One config's rows: forward+backward at its full batch on 1 and 2 threads. */
+/* The batch of tok/tgt (B x T) one sequence per pass on one thread, the
+ * gradients adding up in one model with activations for one sequence: the
+ * GEMMs take T rows instead of B*T, and every activation stays in cache. */
+static int bench_per_sequence(FILE *out, const muon_config *cfg, const int *tok, const int *tgt, int reps, double peak)
+{
+    muon_model m;
+    int st, s, rep, B = cfg->batch_size, T = cfg->seq_len;
+    double best = 1e30;
+    if ((st = muon_model_create_rows(&m, cfg, 1))) return st;
+    muon_model_init(&m, 1);
+    muon_set_threads(1);
+    for (rep = 0; rep < reps + 1; rep++) {
+        double t0 = muon_seconds(), t;
+        muon_model_zero_grad(&m);
+        for (s = 0; s < B; s++) {
+            if ((st = muon_model_forward(&m, tok + (size_t)s * T, tgt + (size_t)s * T, 1, T))) goto done;
+            if ((st = muon_model_backward(&m))) goto done;
+        }
+        t = muon_seconds() - t0;
+        if (rep && t < best) best = t;
+    }
+    fprintf(out, "  per sequence, 1 thread: %8.2f ms/step (%d passes of T=%d, as a --reduce tree worker runs them)"
+            "  %9.0f tokens/s  %6.1f GFLOP/s  %3.0f%% of peak\n",
+            best * 1e3, B, T, B * T / best, step_flops(cfg, B, T) / best * 1e-9,
+            peak > 0.0 ? 100.0 * step_flops(cfg, B, T) / best * 1e-9 / peak : 0.0);
+done:
+    muon_model_free(&m);
+    return st;
+}
+
+/* One config's rows: forward+backward at its full batch on 1 and 2 threads,
+ * then one sequence per pass. */
 static int bench_config(FILE *out, const char *name, const muon_config *cfg, int reps)
 {
     muon_model m;
@@ -58,6 +91,7 @@ static int bench_config(FILE *out, const char *name, const muon_config *cfg, int
                 threads[t], best * 1e3, bf * 1e3, B * T / best, step_flops(cfg, B, T) / best * 1e-9,
                 peak > 0.0 ? 100.0 * step_flops(cfg, B, T) / best * 1e-9 / (threads[t] * peak) : 0.0, peak);
     }
+    st = bench_per_sequence(out, cfg, tok, tgt, reps, peak);
 done:
     muon_free(tok);
     muon_free(tgt);
