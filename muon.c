@@ -557,7 +557,7 @@ static int cmd_bench(int argc, char **argv)
         printf("usage: muon bench [gemm|svd|model|train|metrics|all]... [--blas] [--threads T]\n"
                "  gemm     GEMM GFLOP/s on square and model shapes, 1 and 2 threads, share of FMA peak\n"
                "  svd      Jacobi SVD on 128^2, 512^2, 512x2048 and orthogonalisers on 512^2, 512x2048\n"
-               "  model    nano and d512 forward+backward time per step, tokens/s, GFLOP/s\n"
+               "  model    nano and d512 forward+backward per step (one pass; one sequence per pass), tokens/s, GFLOP/s\n"
                "  train    nano full training step (Muon included) tokens/s, orthogonaliser share\n"
                "  metrics  one tracking pass over nano and its share of training time\n"
                "  --blas   adds OpenBLAS beside GEMM (build with `make bench BLAS=openblas`, which\n"

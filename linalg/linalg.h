@@ -32,6 +32,10 @@ void muon_alloc_fail_after(long n);
 /* The calling thread's number inside a parallel region (0 outside, and
  * without OpenMP). */
 int muon_thread_id(void);
+/* min(muon_threads(), n), at least 1: the team for n independent pieces of
+ * work, so that every thread has one and its muon_thread_id() < n can index
+ * a per-piece buffer. */
+int muon_threads_upto(int n);
 /* Wall-clock seconds from an arbitrary origin (monotonic where available). */
 double muon_seconds(void);
 

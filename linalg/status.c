@@ -164,6 +164,13 @@ int muon_threads(void)
 #endif
 }
 
+int muon_threads_upto(int n)
+{
+    int t = muon_threads();
+    if (t > n) t = n;
+    return t < 1 ? 1 : t;
+}
+
 int muon_thread_id(void)
 {
 #ifdef _OPENMP

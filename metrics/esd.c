@@ -38,7 +38,11 @@ int muon_esd_fit_values(const double *eig, int n, muon_esd_fit *out)
     out->n_eig = 0;
     x = muon_alloc((size_t)(n > 0 ? n : 1) * sizeof *x);
     logx = muon_alloc((size_t)(n > 0 ? n : 1) * sizeof *logx);
-    if (!x || !logx) { muon_free(x); muon_free(logx); return MUON_ERR_NOMEM; }
+    if (!x || !logx) {
+        muon_free(x);
+        muon_free(logx);
+        return muon_error(MUON_ERR_NOMEM, "esd: out of memory for %d eigenvalues", n);
+    }
     for (i = 0; i < n; i++)
         if (eig[i] > 0 && eig[i] <= DBL_MAX) x[m++] = eig[i];
     out->n_eig = m;
@@ -78,7 +82,7 @@ int muon_esd_alpha_sigma(int rows, int cols, const float *s, muon_esd_fit *out)
     double *e, tau;
     if (!out || !s || rows < 1 || cols < 1) return muon_error(MUON_ERR_ARG, "esd: bad matrix (%d,%d)", rows, cols);
     e = muon_alloc((size_t)r * sizeof *e);
-    if (!e) return MUON_ERR_NOMEM;
+    if (!e) return muon_error(MUON_ERR_NOMEM, "esd: out of memory for %d eigenvalues", r);
     tau = (double)(rows > cols ? rows : cols) * (double)FLT_EPSILON * (double)s[0];
     for (i = 0; i < r; i++)
         if ((double)s[i] > tau) e[m++] = (double)s[i] * (double)s[i];
@@ -99,7 +103,7 @@ int muon_esd_alpha(int rows, int cols, const float *W, muon_esd_fit *out)
         return MUON_OK;
     }
     s = muon_alloc((size_t)r * sizeof *s);
-    if (!s) return MUON_ERR_NOMEM;
+    if (!s) return muon_error(MUON_ERR_NOMEM, "esd: out of memory for %d singular values", r);
     st = muon_svd(rows, cols, W, s, NULL, NULL, NULL);
     if (!st) st = muon_esd_alpha_sigma(rows, cols, s, out);
     muon_free(s);

@@ -1,11 +1,12 @@
 /* metrics/spectral.h -- the metrics of one matrix with caller-owned scratch
- * (metrics/spectral.c), so the tracker allocates nothing per matrix. */
+ * (metrics/spectral.c), so the tracker allocates nothing per matrix but the
+ * ESD fit's three arrays of min(rows, cols) doubles (metrics/esd.c). */
 #ifndef MUON_SPECTRAL_H
 #define MUON_SPECTRAL_H
 
 #include "metrics/metrics.h"
-
 #include "metrics/esd.h"
+
 /* muon_metrics_compute with its buffers in ws[0] and the SVDs' scratch in
  * ws[1] (both grown when too small; zero-initialise them once); esd (NULL:
  * not fitted) receives muon_esd_alpha_sigma of W's singular values. */

@@ -13,7 +13,11 @@
  * 16-wide tiles, skipping the key tiles above the causal diagonal.
  * Threads split (batch, KV head): one work item owns every dK/dV row of its
  * KV head and the queries of its heads, so each output is summed by one
- * thread in a fixed order.
+ * thread in a fixed order. Each thread works in one item buffer of the
+ * scratch (its thread id's; at most one thread per item) for every item it
+ * takes, rewriting all of it that the item reads: the buffer stays in the
+ * thread's cache, where one buffer per item was written cold every pass (at
+ * B = 16 they are several MB together).
  *
  * The naive kernels below store the full probability matrix and are the
  * plain textbook loops; the tests hold the fast ones to them. */
@@ -53,17 +57,6 @@ static size_t item_floats(int T, int HS, int R)
 size_t muon_attention_scratch(int B, int T, int NH, int NKV, int HS)
 {
     return (size_t)B * NKV * item_floats(T, HS, NH / NKV);
-}
-
-/* Threads for n work items: at most one per item, so that each thread's
- * id indexes one item buffer of the scratch (sized for B*NKV of them). A
- * thread reuses its buffer for every item it takes: the buffer stays in
- * its cache, where a buffer per item would be written cold each time (at
- * B = 16 the items' buffers together are several MB). */
-static int item_threads(int n)
-{
-    int t = muon_threads();
-    return t < n ? t : n;
 }
 
 typedef struct {
@@ -211,9 +204,8 @@ void muon_attention_forward(float *out, int ldo, float *lse, const muon_attn_sha
     size_t per = item_floats(T, HS, R);
     int item;
 
-    int nt = item_threads(B * NKV);
-    (void)nt; /* unused without OpenMP */
-MUON_OMP(omp parallel for schedule(dynamic, 1) num_threads(nt) if ((double)B * NH * T * T * HS >= MUON_PAR_MIN))
+MUON_OMP(omp parallel for schedule(dynamic, 1) num_threads(muon_threads_upto(B * NKV)) \
+         if ((double)B * NH * T * T * HS >= MUON_PAR_MIN))
     for (item = 0; item < B * NKV; item++) {
         int b = item / NKV, g = item % NKV, hh, i0, r, d;
         item_buf w = item_carve(scratch + (size_t)muon_thread_id() * per, T, HS, R);
@@ -241,9 +233,8 @@ void muon_attention_backward(float *dq, int lddq, float *dk, int lddk, float *dv
     size_t per = item_floats(T, HS, R);
     int item;
 
-    int nt = item_threads(B * NKV);
-    (void)nt; /* unused without OpenMP */
-MUON_OMP(omp parallel for schedule(dynamic, 1) num_threads(nt) if ((double)B * NH * T * T * HS >= MUON_PAR_MIN))
+MUON_OMP(omp parallel for schedule(dynamic, 1) num_threads(muon_threads_upto(B * NKV)) \
+         if ((double)B * NH * T * T * HS >= MUON_PAR_MIN))
     for (item = 0; item < B * NKV; item++) {
         int b = item / NKV, g = item % NKV, hh, i0, r, j, d;
         item_buf w = item_carve(scratch + (size_t)muon_thread_id() * per, T, HS, R);

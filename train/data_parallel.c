@@ -260,7 +260,7 @@ static int rank_nodes(muon_dp *dp, muon_model *m, const int *tokens, const int *
 {
     size_t P = m->num_params;
     muon_failure f = {0};
-    int j, w, nt, st = MUON_OK;
+    int j, w, st = MUON_OK;
     if (dp->n_workers == 1) {
         for (j = 0; j < dp->count && !st; j++) {
             const muon_span *nd = &dp->nodes[dp->first + j];
@@ -271,9 +271,7 @@ static int rank_nodes(muon_dp *dp, muon_model *m, const int *tokens, const int *
     for (w = 0; w + 1 < dp->n_workers; w++) dp->workers[w].params = m->params;
     /* fewer threads than workers now (muon_set_threads since creation):
      * a thread runs several workers in turn, to the same sums */
-    nt = muon_threads() < dp->n_workers ? muon_threads() : dp->n_workers;
-    (void)nt; /* unused without OpenMP */
-MUON_OMP(omp parallel for schedule(static, 1) num_threads(nt))
+MUON_OMP(omp parallel for schedule(static, 1) num_threads(muon_threads_upto(dp->n_workers)))
     for (w = 0; w < dp->n_workers; w++) {
         muon_model *wm = w == 0 ? m : &dp->workers[w - 1];
         int k, s1 = MUON_OK;

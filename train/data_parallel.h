@@ -49,7 +49,8 @@ typedef struct muon_dp {
      * itself, whose GEMMs then take the threads. */
     int n_workers;
     muon_model *workers;    /* (W - 1) workers 1..W-1: activations of their own, m's parameters,
-                             * gradients in the node buffers (params, grads NULL between calls) */
+                             * gradients in the node buffers (params set to m's at every call,
+                             * grads NULL between calls) */
     int n_wnodes;           /* every worker's nodes, in order */
     muon_span *wnodes;      /* (n_wnodes) */
     int *wfirst, *wcount;   /* (W) worker w's nodes: wnodes[wfirst[w] .. + wcount[w]) */

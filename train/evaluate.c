@@ -73,10 +73,9 @@ static int windows_apart(muon_model *m, muon_model *extra, int n_extra, const in
                          int nb, int T, double *wl)
 {
     muon_failure f = {0};
-    int w, nt = muon_threads() < n_extra + 1 ? muon_threads() : n_extra + 1;
-    (void)nt; /* unused without OpenMP */
+    int w;
     for (w = 0; w < n_extra; w++) extra[w].params = m->params;
-MUON_OMP(omp parallel for schedule(dynamic, 1) num_threads(nt))
+MUON_OMP(omp parallel for schedule(dynamic, 1) num_threads(muon_threads_upto(n_extra + 1)))
     for (w = 0; w < nb; w++) {
         int t = muon_thread_id(), st;
         muon_model *x = t == 0 ? m : &extra[t - 1];

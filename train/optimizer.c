@@ -196,10 +196,8 @@ int muon_optim_step_shard(muon_optim *o, muon_model *m, double lr_mult, muon_sha
     if (c->kind == MUON_OPT_MUON) {
         optim_work *w = o->work;
         double t0 = muon_seconds();
-        int nt = muon_threads() < w->n ? muon_threads() : w->n;
-        (void)nt; /* unused without OpenMP */
         muon_failure failed = {0};
-MUON_OMP(omp parallel num_threads(nt))
+MUON_OMP(omp parallel num_threads(muon_threads_upto(w->n)))
         {
             muon_workspace *ws = &w->ws[muon_thread_id()];
 MUON_OMP(omp for schedule(dynamic, 1))
