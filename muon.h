@@ -181,6 +181,9 @@ int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int
 const float *muon_model_logits(const muon_model *m);
 /* Backward of the last forward (which had targets): grads += d(loss)/d(params). */
 int muon_model_backward(muon_model *m);
+/* The same, grads = d(loss)/d(params): zero_grad then backward in one pass
+ * fewer over grads (equal values; an exact zero may differ in sign). */
+int muon_model_backward_set(muon_model *m);
 void muon_model_zero_grad(muon_model *m);  /* grads = 0 */
 void muon_model_free(muon_model *m);
 

@@ -3,6 +3,8 @@
 #include "linalg/omp.h"
 #include "model/layers.h"
 
+#include <string.h>
+
 void muon_embedding_forward(float *out, const int *tokens, const float *wte, int N, int C, float scale)
 {
     int r;
@@ -19,9 +21,11 @@ MUON_OMP(omp parallel for schedule(static) if ((size_t)N * C >= MUON_PAR_MIN))
  * column's sum runs over the rows in order, whatever the thread count. */
 #define COL_BLOCK 32
 
-void muon_embedding_backward(float *dwte, const float *dout, const int *tokens, int N, int C, float scale)
+void muon_embedding_backward(muon_grad_mode wmode, float *dwte, const float *dout, const int *tokens, int N,
+                             int V, int C, float scale)
 {
     int jb, nb = (C + COL_BLOCK - 1) / COL_BLOCK;
+    if (wmode == MUON_GRAD_SET) memset(dwte, 0, (size_t)V * C * sizeof *dwte);
 MUON_OMP(omp parallel for schedule(static) if ((size_t)N * C >= MUON_PAR_MIN))
     for (jb = 0; jb < nb; jb++) {
         int j0 = jb * COL_BLOCK, j1 = j0 + COL_BLOCK < C ? j0 + COL_BLOCK : C, r, j;

@@ -6,6 +6,7 @@
 #define MUON_MODEL_EXPERIMENTS_H
 
 #include "muon_internal.h" /* the header split: narrow to the folder headers needed */
+#include "model/layers.h"   /* muon_grad_mode */
 
 /* ---- --update-noise X (model/update_noise.c) ---------------------------- */
 
@@ -74,7 +75,8 @@ int muon_model_set_bf16(muon_model *m);
  * exactly the fp32 functions otherwise. */
 int muon_linear_forward_m(const muon_model *m, float *out, int ldo, const float *in, int ldi,
                           const float *W, int N, int I, int O);
-int muon_linear_backward_m(const muon_model *m, float *din, float din_beta, float *dW, const float *dout,
-                           int ldo, const float *in, int ldi, const float *W, int N, int I, int O);
+int muon_linear_backward_m(const muon_model *m, float *din, float din_beta, muon_grad_mode wmode, float *dW,
+                           const float *dout, int ldo, const float *in, int ldi, const float *W, int N, int I,
+                           int O);
 
 #endif

@@ -104,6 +104,14 @@ static inline float muon_maxf(const float *x, int n)
     return m;
 }
 
+/* What a backward does with a gradient it writes: overwrite it, or add to
+ * what is there. For an input gradient (din) ADD is the residual stream's
+ * sum of branches; for a parameter gradient SET is a fresh backward (the
+ * gradient of one pass, no zeroing pass before it) and ADD accumulates over
+ * passes. SET gives the bits of zeroing then ADD, but for the sign of an
+ * exact zero (0 + -0 is +0). */
+typedef enum { MUON_GRAD_SET = 0, MUON_GRAD_ADD = 1 } muon_grad_mode;
+
 /* ---- linear: y = x W^T over muon_gemm (model/linear.c) ------------------ */
 
 /* out(N,O) = in(N,I) W(O,I)^T. */
@@ -113,10 +121,12 @@ int muon_linear_forward(float *out,        /* (N,O), row stride ldo */
                         int ldi,
                         const float *W,    /* (O,I) */
                         int N, int I, int O);
-/* dW += dout^T in; din = din_beta*din + dout W (din may be NULL: skipped). */
+/* dW = dout^T in (wmode SET) or dW + dout^T in (ADD); din = din_beta*din +
+ * dout W (din may be NULL: skipped). */
 int muon_linear_backward(float *din,        /* (N,I), row stride ldi, or NULL */
                          float din_beta,
-                         float *dW,         /* (O,I) accumulated */
+                         muon_grad_mode wmode,
+                         float *dW,         /* (O,I) */
                          const float *dout, /* (N,O), row stride ldo */
                          int ldo,
                          const float *in,   /* (N,I), row stride ldi */
@@ -131,11 +141,12 @@ void muon_embedding_forward(float *out,        /* (N,C) */
                             const int *tokens, /* (N) */
                             const float *wte,  /* (V,C) */
                             int N, int C, float scale);
-/* dwte[tokens[r]] += scale * dout[r]. */
-void muon_embedding_backward(float *dwte,       /* (V,C) accumulated */
+/* dwte[tokens[r]] += scale * dout[r], after dwte = 0 for wmode SET. */
+void muon_embedding_backward(muon_grad_mode wmode,
+                             float *dwte,       /* (V,C) */
                              const float *dout, /* (N,C) */
                              const int *tokens, /* (N) */
-                             int N, int C, float scale);
+                             int N, int V, int C, float scale);
 
 /* ---- RMSNorm (model/rmsnorm.c) ------------------------------------------ */
 /* Each of N rows holds G contiguous vectors of length n (G = 1 for the
@@ -150,20 +161,17 @@ typedef struct {
     int ld_in, ld_out;
 } muon_norm_shape;
 
-/* What backward does with din: overwrite it, or add to what is there (the
- * residual stream's gradient). */
-typedef enum { MUON_GRAD_SET = 0, MUON_GRAD_ADD = 1 } muon_grad_mode;
-
 void muon_rmsnorm_forward(const muon_norm_shape *sh,
                           float *out,        /* (N, G*n), rows ld_out apart */
                           float *rstd,       /* (N,G): 1/sqrt(mean(x^2)+eps), kept for backward */
                           const float *in,   /* (N, G*n), rows ld_in apart */
                           const float *g,    /* (n) */
                           float eps);
-/* dg += sum over vectors of dout*xhat; din = dx (SET) or din + dx (ADD). */
-void muon_rmsnorm_backward(const muon_norm_shape *sh, muon_grad_mode mode,
+/* din = dx (mode SET) or din + dx (ADD); dg = (gmode SET) or += (ADD) the
+ * sum over vectors of dout*xhat. */
+void muon_rmsnorm_backward(const muon_norm_shape *sh, muon_grad_mode mode, muon_grad_mode gmode,
                            float *din,        /* (N, G*n), rows ld_in apart */
-                           float *dg,         /* (n) accumulated */
+                           float *dg,         /* (n) */
                            const float *dout, /* (N, G*n), rows ld_out apart */
                            const float *in,   /* (N, G*n), rows ld_in apart */
                            const float *rstd, /* (N,G) */

@@ -11,10 +11,13 @@ int muon_linear_forward(float *out, int ldo, const float *in, int ldi, const flo
     return muon_gemm(MUON_NOTRANS, MUON_TRANS, N, O, I, 1.0f, in, ldi, W, I, 0.0f, out, ldo);
 }
 
-int muon_linear_backward(float *din, float din_beta, float *dW, const float *dout, int ldo,
-                         const float *in, int ldi, const float *W, int N, int I, int O)
+int muon_linear_backward(float *din, float din_beta, muon_grad_mode wmode, float *dW, const float *dout,
+                         int ldo, const float *in, int ldi, const float *W, int N, int I, int O)
 {
-    int st = muon_gemm(MUON_TRANS, MUON_NOTRANS, O, I, N, 1.0f, dout, ldo, in, ldi, 1.0f, dW, I);
+    /* beta 0 never reads dW: a fresh gradient costs no zeroing pass and no
+     * read of the zeros (the per-sequence tree writes one per sequence) */
+    const float wbeta = wmode == MUON_GRAD_ADD ? 1.0f : 0.0f;
+    int st = muon_gemm(MUON_TRANS, MUON_NOTRANS, O, I, N, 1.0f, dout, ldo, in, ldi, wbeta, dW, I);
     if (st || !din) return st;
     return muon_gemm(MUON_NOTRANS, MUON_NOTRANS, N, I, O, 1.0f, dout, ldo, W, I, din_beta, din, I);
 }

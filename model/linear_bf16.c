@@ -52,11 +52,12 @@ int muon_linear_forward_m(const muon_model *m, float *out, int ldo, const float 
     return muon_linear_forward(out, ldo, m->bf16_x, I, W, N, I, O);
 }
 
-int muon_linear_backward_m(const muon_model *m, float *din, float din_beta, float *dW, const float *dout,
-                           int ldo, const float *in, int ldi, const float *W, int N, int I, int O)
+int muon_linear_backward_m(const muon_model *m, float *din, float din_beta, muon_grad_mode wmode, float *dW,
+                           const float *dout, int ldo, const float *in, int ldi, const float *W, int N, int I,
+                           int O)
 {
-    if (!m->bf16_x) return muon_linear_backward(din, din_beta, dW, dout, ldo, in, ldi, W, N, I, O);
+    if (!m->bf16_x) return muon_linear_backward(din, din_beta, wmode, dW, dout, ldo, in, ldi, W, N, I, O);
     round_rows(m->bf16_x, in, ldi, N, I);
     round_rows(m->bf16_g, dout, ldo, N, O);
-    return muon_linear_backward(din, din_beta, dW, m->bf16_g, O, m->bf16_x, I, W, N, I, O);
+    return muon_linear_backward(din, din_beta, wmode, dW, m->bf16_g, O, m->bf16_x, I, W, N, I, O);
 }

@@ -532,7 +532,11 @@ int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int
 
 /* ---- backward ------------------------------------------------------------- */
 
-int muon_model_backward(muon_model *m)
+/* The backward, its parameter gradients written with wmode: ADD onto
+ * m->grads, or SET, every gradient overwritten. Each parameter's first
+ * write below is SET in SET mode; a later one (the tied embedding's, after
+ * the head's) adds. */
+static int backward(muon_model *m, muon_grad_mode wmode)
 {
     const muon_config *c = &m->cfg;
     muon_acts *a = m->acts;
@@ -548,9 +552,9 @@ int muon_model_backward(muon_model *m)
     norm_shapes(c, N, &rows, &qheads, &kheads);
     /* loss -> logits -> head (tied: the embedding) -> final norm */
     muon_cross_entropy_backward(a->dlogits, a->logits, a->ce_lse, a->targets, N, V);
-    if ((st = muon_linear_backward_m(m, a->dln, 0.0f, m->grads + a->w.head, a->dlogits, V,
-                                   a->lnf, C, m->params + a->w.head, N, C, V))) return st;
-    muon_rmsnorm_backward(&rows, MUON_GRAD_SET, a->dres, m->grads + a->w.final_norm, a->dln,
+    if ((st = muon_linear_backward_m(m, a->dln, 0.0f, wmode, m->grads + a->w.head, a->dlogits, V,
+                                     a->lnf, C, m->params + a->w.head, N, C, V))) return st;
+    muon_rmsnorm_backward(&rows, MUON_GRAD_SET, wmode, a->dres, m->grads + a->w.final_norm, a->dln,
                           a->x + (size_t)c->n_layers * Nmax * C, a->rstdf, m->params + a->w.final_norm);
 
     for (l = c->n_layers - 1; l >= 0; l--) {
@@ -565,15 +569,15 @@ int muon_model_backward(muon_model *m)
 
         /* feed-forward branch: dres is d(loss)/d(its output) */
         muon_ffn_act_forward(a->act, h, gate, (size_t)N * F, c->ffn);
-        if ((st = muon_linear_backward_m(m, a->dh, 0.0f, dw.down, a->dres, C, a->act, F, w.down, N, F, C))) return st;
+        if ((st = muon_linear_backward_m(m, a->dh, 0.0f, wmode, dw.down, a->dres, C, a->act, F, w.down, N, F, C))) return st;
         muon_ffn_act_backward(a->dh, a->dgate, a->dh, h, gate, (size_t)N * F, c->ffn);
-        if ((st = muon_linear_backward_m(m, a->dln, 0.0f, dw.up, a->dh, F, ln2, C, w.up, N, C, F))) return st;
-        if (gate && (st = muon_linear_backward_m(m, a->dln, 1.0f, dw.gate, a->dgate, F, ln2, C, w.gate, N, C, F))) return st;
-        muon_rmsnorm_backward(&rows, MUON_GRAD_ADD, a->dres, dw.ffn_norm, a->dln, xmid,
+        if ((st = muon_linear_backward_m(m, a->dln, 0.0f, wmode, dw.up, a->dh, F, ln2, C, w.up, N, C, F))) return st;
+        if (gate && (st = muon_linear_backward_m(m, a->dln, 1.0f, wmode, dw.gate, a->dgate, F, ln2, C, w.gate, N, C, F))) return st;
+        muon_rmsnorm_backward(&rows, MUON_GRAD_ADD, wmode, a->dres, dw.ffn_norm, a->dln, xmid,
                               a->rstd2 + l * Nmax, w.ffn_norm);
 
         /* attention branch */
-        if ((st = muon_linear_backward_m(m, a->datt, 0.0f, dw.o, a->dres, C, att, C, w.o, N, NH * HS, C))) return st;
+        if ((st = muon_linear_backward_m(m, a->datt, 0.0f, wmode, dw.o, a->dres, C, att, C, w.o, N, NH * HS, C))) return st;
         s.B = B; s.T = T; s.NH = NH; s.NKV = NKV; s.HS = HS;
         s.q = qk; s.ldq = NQK;
         s.k = qk + NH * HS; s.ldk = NQK;
@@ -581,13 +585,19 @@ int muon_model_backward(muon_model *m)
         muon_attention_backward(a->dqk, NQK, a->dqk + NH * HS, NQK, a->dqkv + (NH + NKV) * HS, NQKV,
                                 a->datt, C, att, C, a->lse + l * Nmax * NH, &s, a->attn_scratch);
         muon_rope_backward(a->dqk, NQK, a->rope_cos, a->rope_sin, B, T, NH + NKV, HS);
-        muon_rmsnorm_backward(&qheads, MUON_GRAD_SET, a->dqkv, dw.q_norm, a->dqk, qkv, rstdqk, w.q_norm);
-        muon_rmsnorm_backward(&kheads, MUON_GRAD_SET, a->dqkv + NH * HS, dw.k_norm, a->dqk + NH * HS,
+        muon_rmsnorm_backward(&qheads, MUON_GRAD_SET, wmode, a->dqkv, dw.q_norm, a->dqk, qkv, rstdqk, w.q_norm);
+        muon_rmsnorm_backward(&kheads, MUON_GRAD_SET, wmode, a->dqkv + NH * HS, dw.k_norm, a->dqk + NH * HS,
                               qkv + NH * HS, rstdqk + (size_t)N * NH, w.k_norm);
-        if ((st = muon_linear_backward_m(m, a->dln, 0.0f, dw.qkv, a->dqkv, NQKV, ln1, C, w.qkv, N, C, NQKV))) return st;
-        muon_rmsnorm_backward(&rows, MUON_GRAD_ADD, a->dres, dw.attn_norm, a->dln, x,
+        if ((st = muon_linear_backward_m(m, a->dln, 0.0f, wmode, dw.qkv, a->dqkv, NQKV, ln1, C, w.qkv, N, C, NQKV))) return st;
+        muon_rmsnorm_backward(&rows, MUON_GRAD_ADD, wmode, a->dres, dw.attn_norm, a->dln, x,
                               a->rstd1 + l * Nmax, w.attn_norm);
     }
-    muon_embedding_backward(m->grads + a->w.embed, a->dres, a->tokens, N, C, sqrtf((float)C));
+    /* tied, the head's gradient is already there: the embedding's adds */
+    muon_embedding_backward(a->w.head == a->w.embed ? MUON_GRAD_ADD : wmode, m->grads + a->w.embed, a->dres,
+                            a->tokens, N, V, C, sqrtf((float)C));
     return MUON_OK;
 }
+
+int muon_model_backward(muon_model *m) { return backward(m, MUON_GRAD_ADD); }
+
+int muon_model_backward_set(muon_model *m) { return backward(m, MUON_GRAD_SET); }

@@ -31,8 +31,8 @@ MUON_OMP(omp parallel for schedule(static) if ((size_t)N * G * n >= MUON_PAR_MIN
  * column sums its vectors in order, so no thread-count-dependent partials. */
 #define COL_BLOCK 32
 
-void muon_rmsnorm_backward(const muon_norm_shape *sh, muon_grad_mode mode, float *din, float *dg,
-                           const float *dout, const float *in, const float *rstd, const float *g)
+void muon_rmsnorm_backward(const muon_norm_shape *sh, muon_grad_mode mode, muon_grad_mode gmode, float *din,
+                           float *dg, const float *dout, const float *in, const float *rstd, const float *g)
 {
     const int N = sh->N, G = sh->G, n = sh->n, ldi = sh->ld_in, lddi = sh->ld_in, lddo = sh->ld_out;
     const int accumulate = mode == MUON_GRAD_ADD;
@@ -77,7 +77,10 @@ MUON_OMP(omp for schedule(static))
                 }
             /* summed apart, added once: accumulating two backwards adds two
              * equal sums, as accumulation over micro-batches should */
-            for (j = j0; j < j1; j++) dg[j] += acc[j - j0];
+            if (gmode == MUON_GRAD_ADD)
+                for (j = j0; j < j1; j++) dg[j] += acc[j - j0];
+            else
+                for (j = j0; j < j1; j++) dg[j] = acc[j - j0];
         }
     }
 }

@@ -96,7 +96,7 @@ static void test_layers_golden(void)
     {
         static const struct { const char *name; int N, G, n; } nc[] = {{"rmsnorm", 32, 1, 24}, {"qknorm", 32, 3, 8}};
         for (i = 0; i < 2; i++) {
-            int N = nc[i].N, G = nc[i].G, n = nc[i].n;
+            int N = nc[i].N, G = nc[i].G, n = nc[i].n, k6;
             size_t tot = (size_t)N * G * n;
             char k[6][48], what[96];
             snprintf(k[0], 48, "%s.x", nc[i].name); snprintf(k[1], 48, "%s.g", nc[i].name);
@@ -109,13 +109,18 @@ static void test_layers_golden(void)
             muon_norm_shape sh;
             sh.N = N; sh.G = G; sh.n = n; sh.ld_in = sh.ld_out = G * n;
             muon_rmsnorm_forward(&sh, out, tmp, x, g, 1e-6f);
-            muon_rmsnorm_backward(&sh, MUON_GRAD_SET, din, dgain, dy, x, tmp, g);
+            muon_rmsnorm_backward(&sh, MUON_GRAD_SET, MUON_GRAD_ADD, din, dgain, dy, x, tmp, g);
             /* O(1) values, sums of <= 24 terms: a few float32 ulps */
             snprintf(what, sizeof what, "layer %s forward vs PyTorch", nc[i].name);
             check_close(what, out, y, tot, 1e-5, 1e-6);
             snprintf(what, sizeof what, "layer %s d(input) vs PyTorch", nc[i].name);
             check_close(what, din, dx, tot, 1e-5, 1e-6);
-            snprintf(what, sizeof what, "layer %s d(gain) vs PyTorch", nc[i].name);
+            snprintf(what, sizeof what, "layer %s d(gain) added onto zeros vs PyTorch", nc[i].name);
+            check_close(what, dgain, dg, (size_t)n, 1e-5, 1e-5);
+            /* the gain gradient overwritten: what was there (NaN) must not show */
+            for (k6 = 0; k6 < n; k6++) dgain[k6] = NAN;
+            muon_rmsnorm_backward(&sh, MUON_GRAD_SET, MUON_GRAD_SET, din, dgain, dy, x, tmp, g);
+            snprintf(what, sizeof what, "layer %s d(gain) overwritten (SET) vs PyTorch", nc[i].name);
             check_close(what, dgain, dg, (size_t)n, 1e-5, 1e-5);
         }
     }

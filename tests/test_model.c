@@ -456,6 +456,49 @@ done:
     muon_model_free(&m);
 }
 
+/* backward_set overwrites every gradient: on grads filled with NaN it gives
+ * what zero_grad + backward gives, element for element (== lets an exact
+ * zero differ in sign, which is all SET may change), for each kind of
+ * parameter write: GEMM weights, gains, the tied head's embedding (added
+ * after the head's SET), the untied embedding (zeroed first), bf16 inputs. */
+static void test_backward_set(void)
+{
+    static const char *const plain[] = {NULL};
+    static const char *const sw[] = {"ffn", "swiglu", "untied_head", "1", NULL};
+    static const char *const mg[] = {"merged_qkvo", "1", "n_kv_heads", "1", NULL};
+    static const struct { const char *label; const char *const *kv; int bf16; } cases[] = {
+        {"tiny", plain, 0}, {"swiglu+untied", sw, 0}, {"merged+MQA", mg, 0}, {"tiny bf16", plain, 1}};
+    int c;
+    for (c = 0; c < 4; c++) {
+        muon_model m;
+        int B, T, V, *tok = NULL, *tgt = NULL, st;
+        float *want = NULL;
+        size_t i, bad = 0;
+        if (make_model(&m, "tiny", cases[c].kv)) continue;
+        B = m.cfg.batch_size; T = m.cfg.seq_len; V = m.cfg.vocab_size;
+        tok = malloc((size_t)B * T * sizeof(int));
+        tgt = malloc((size_t)B * T * sizeof(int));
+        want = malloc(m.num_params * sizeof(float));
+        st = !tok || !tgt || !want ? MUON_ERR_NOMEM : cases[c].bf16 ? muon_model_set_bf16(&m) : MUON_OK;
+        if (st) { check(0, "backward_set %s: out of memory", cases[c].label); goto next; }
+        muon_model_init(&m, 31);
+        perturb_gains(&m, 32);
+        random_batch(tok, tgt, B * T, V, 33);
+        muon_model_zero_grad(&m);
+        st = muon_model_forward(&m, tok, tgt, B, T);
+        if (!st) st = muon_model_backward(&m);
+        memcpy(want, m.grads, m.num_params * sizeof(float));
+        for (i = 0; i < m.num_params; i++) m.grads[i] = NAN;
+        if (!st) st = muon_model_backward_set(&m);
+        for (i = 0; i < m.num_params; i++) bad += !(m.grads[i] == want[i]);
+        check(!st && bad == 0, "backward_set (%s) on NaN-filled grads = zero_grad + backward: %lu of %lu differ",
+              cases[c].label, (unsigned long)bad, (unsigned long)m.num_params);
+    next:
+        free(tok); free(tgt); free(want);
+        muon_model_free(&m);
+    }
+}
+
 static void test_bad_args(void)
 {
     muon_model m;
@@ -517,5 +560,6 @@ void suite_model(void)
     }
     test_threads();
     test_causal_and_accumulate();
+    test_backward_set();
     test_bad_args();
 }

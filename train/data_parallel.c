@@ -201,20 +201,22 @@ MUON_OMP(omp parallel for schedule(static) if (nn >= 65536))
 
 /* Sequence s alone through forward and backward: g_s in out(P). The
  * backward writes m->grads, which points at out meanwhile: a copy of every
- * leaf's gradient would cost as much memory traffic as the tree's additions. */
+ * leaf's gradient would cost as much memory traffic as the tree's additions.
+ * It overwrites out (backward_set): zeroing it first, and reading those
+ * zeros back in every weight-gradient GEMM, was two more passes over P
+ * floats per sequence. */
 static int leaf(muon_dp *dp, muon_model *m, const int *tokens, const int *targets, int s, float *out)
 {
     size_t at = (size_t)s * (size_t)dp->T;
     float *own = m->grads;
     int st;
     m->grads = out;
-    muon_model_zero_grad(m);
     st = muon_model_forward(m, tokens + at, targets + at, 1, dp->T);
     if (!st) {
         dp->losses[s] = m->loss;
         /* a non-finite loss is not an error here: every rank must reach the
          * exchange, and the batch loss decides (train/train_step.c) */
-        st = muon_model_backward(m);
+        st = muon_model_backward_set(m);
     }
     m->grads = own;
     return st;

@@ -63,9 +63,8 @@ static int bench_pair(FILE *out, int threads, int steps, int tree)
                 if (!st) st = muon_optim_step_shard(&o, &m, 1.0, &sh);
                 if (!st) st = muon_shard_share_tensors(&sh, &m, m.params, -1);
             } else {
-                muon_model_zero_grad(&m);
                 st = muon_model_forward(&m, tok, tgt, B, T);
-                if (!st) st = muon_model_backward(&m);
+                if (!st) st = muon_model_backward_set(&m);
                 if (!st) st = muon_optim_step(&o, &m, 1.0);
             }
             if (st) goto done;

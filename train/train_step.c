@@ -27,11 +27,10 @@ int muon_train_step(muon_model *m, muon_optim *o, muon_dp *dp, const muon_data *
     int st;
     if ((st = muon_data_batch(d, MUON_SPLIT_TRAIN, c->seed, step, B, T, tokens, targets))) return st;
     if (!dp) {
-        muon_model_zero_grad(m);
         if ((st = muon_model_forward(m, tokens, targets, B, T))) return st;
         if (!isfinite(m->loss))
             return muon_error(MUON_ERR_NUMERIC, "loss is %g", (double)m->loss);
-        if ((st = muon_model_backward(m))) return st;
+        if ((st = muon_model_backward_set(m))) return st;
         *lr_mult = muon_lr_multiplier(c->schedule, step, c->warmup, c->steps, c->lr_floor);
         return muon_optim_step(o, m, *lr_mult);
     }
