@@ -89,15 +89,34 @@ static item_buf item_carve(float *base, int T, int HS, int R)
  * GEMM's micro-kernel (linalg/tile.h). */
 #define TILE_LOOP(acc, AEXPR, Bv, ldb, K) MUON_TILE_FMA(acc, ROWS, LANES, AEXPR, Bv, ldb, K)
 
+/* Tiles side by side in tile_ab where the vector registers hold them: with
+ * 32 512-bit registers (AVX-512) two tiles, 16 accumulators, which doubles
+ * the independent chains per broadcast of P (one tile's ROWS chains only
+ * just cover the FMA latency); with AVX2's 16 256-bit ones, two would
+ * spill. Each element's k loop is the same either way. */
+#if defined(__AVX512F__)
+#define WIDE 2
+#else
+#define WIDE 1
+#endif
+
 /* C(ROWS, n) = P(ROWS, K) Bm(K, n); n a multiple of LANES. Serves both
  * S = Q K^T (Bm = K^T, stored transposed up front) and O = P V. */
 static void tile_ab(float *restrict C, int ldc, const float *restrict P, int ldp,
                     const float *restrict Bm, int ldb, int K, int n)
 {
-    int d0, r, dd;
-    for (d0 = 0; d0 < n; d0 += LANES) {
-        float acc[ROWS][LANES];
+    int d0 = 0, r, dd;
 #define P_ROW(r, k) P[(size_t)(r) * ldp + (k)]
+    for (; d0 + WIDE * LANES <= n; d0 += WIDE * LANES) {
+        float acc[ROWS][WIDE * LANES];
+        for (r = 0; r < ROWS; r++)
+            for (dd = 0; dd < WIDE * LANES; dd++) acc[r][dd] = 0.0f;
+        MUON_TILE_FMA(acc, ROWS, WIDE * LANES, P_ROW, Bm + d0, ldb, K);
+        for (r = 0; r < ROWS; r++)
+            for (dd = 0; dd < WIDE * LANES; dd++) C[(size_t)r * ldc + d0 + dd] = acc[r][dd];
+    }
+    for (; d0 < n; d0 += LANES) { /* with WIDE 2: an odd last tile */
+        float acc[ROWS][LANES];
         for (r = 0; r < ROWS; r++)
             for (dd = 0; dd < LANES; dd++) acc[r][dd] = 0.0f;
         TILE_LOOP(acc, P_ROW, Bm + d0, ldb, K);
@@ -169,31 +188,62 @@ static void load_kv(item_buf *w, const muon_attn_shape *sh, int b, int g, int vt
 
 /* Scaled scores of a row block against keys [0, nk) and their softmax
  * (rows recomputed from lse when lse_in is given, else lse_out filled):
- * P[r][j] = exp(scale*S - lse), 0 beyond the causal limit j > i0 + r. */
+ * P[r][j] = exp(scale*S - lse), 0 beyond the causal limit j > i0 + r.
+ *
+ * The forward runs the ROWS rows side by side over the whole padded width,
+ * the keys past each row's limit set to -inf (exp gives exactly 0 there, and
+ * a sum gains +0): no per-row tails, and the rows' maxima and final lane sums
+ * run as ROWS independent chains instead of one after another. Each row's
+ * sum is still its 16 lanes (muon_sumf's: element j into lane j mod 16)
+ * added lane 0 to 15, so the bits are those of the row-by-row loops. */
 static void block_probs(item_buf *w, const float *Qb, int i0, int nk, int T, int HS, float scale,
                         const float *lse_in, float *lse_out)
 {
-    int r, j, ncol = round_up(nk, LANES);
+    int r, j, l, ncol = round_up(nk, LANES), lim[ROWS];
+    float acc[ROWS][LANES], mx[ROWS], sum[ROWS];
     tile_ab(w->S, w->Tp, Qb, w->HSp, w->Kt, w->Tp, HS, ncol);
-    for (r = 0; r < ROWS; r++) {
-        float *s = w->S + (size_t)r * w->Tp, *p = w->P + (size_t)r * w->Tp;
-        int n = i0 + r + 1 < nk ? i0 + r + 1 : nk; /* keys 0..i of row i */
-        float m;
-        if (i0 + r >= T) { for (j = 0; j < ncol; j++) p[j] = 0.0f; continue; }
-        if (lse_in) {
-            m = lse_in[i0 + r];
-            for (j = 0; j < n; j++) p[j] = muon_expf(s[j] * scale - m);
-        } else {
-            float mx, sum, inv;
-            for (j = 0; j < n; j++) s[j] *= scale;
-            mx = muon_maxf(s, n);
-            for (j = 0; j < n; j++) p[j] = muon_expf(s[j] - mx);
-            sum = muon_sumf(p, n);
-            inv = 1.0f / sum;
-            for (j = 0; j < n; j++) p[j] *= inv;
-            lse_out[i0 + r] = mx + logf(sum);
+    for (r = 0; r < ROWS; r++) /* keys 0..i of row i; none for rows past T */
+        lim[r] = i0 + r >= T ? 0 : (i0 + r + 1 < nk ? i0 + r + 1 : nk);
+    if (lse_in) {
+        for (r = 0; r < ROWS; r++) {
+            const float *s = w->S + (size_t)r * w->Tp;
+            float *p = w->P + (size_t)r * w->Tp;
+            const float m = lim[r] ? lse_in[i0 + r] : 0.0f;
+            for (j = 0; j < lim[r]; j++) p[j] = muon_expf(s[j] * scale - m);
+            for (; j < ncol; j++) p[j] = 0.0f;
         }
-        for (j = n; j < ncol; j++) p[j] = 0.0f;
+        return;
+    }
+    for (r = 0; r < ROWS; r++) {
+        float *s = w->S + (size_t)r * w->Tp;
+        const int n = lim[r] ? lim[r] : ncol; /* a row past T: all zeros below */
+        for (j = 0; j < ncol; j++) s[j] = j < n ? s[j] * scale : -INFINITY;
+        for (l = 0; l < LANES; l++) acc[r][l] = s[l];
+        for (j = LANES; j < ncol; j += LANES)
+            for (l = 0; l < LANES; l++) acc[r][l] = s[j + l] > acc[r][l] ? s[j + l] : acc[r][l];
+    }
+    /* the maximum is the same whatever the order of comparisons */
+    for (r = 0; r < ROWS; r++) mx[r] = acc[r][0];
+    for (l = 1; l < LANES; l++)
+        for (r = 0; r < ROWS; r++) mx[r] = acc[r][l] > mx[r] ? acc[r][l] : mx[r];
+    for (r = 0; r < ROWS; r++) {
+        const float *s = w->S + (size_t)r * w->Tp;
+        float *p = w->P + (size_t)r * w->Tp;
+        for (j = 0; j < ncol; j++) p[j] = muon_expf(s[j] - mx[r]);
+        for (l = 0; l < LANES; l++) acc[r][l] = 0.0f;
+        for (j = 0; j < ncol; j += LANES)
+            for (l = 0; l < LANES; l++) acc[r][l] += p[j + l];
+    }
+    for (r = 0; r < ROWS; r++) sum[r] = 0.0f;
+    for (l = 0; l < LANES; l++)
+        for (r = 0; r < ROWS; r++) sum[r] += acc[r][l];
+    for (r = 0; r < ROWS; r++) {
+        float *p = w->P + (size_t)r * w->Tp;
+        float inv;
+        if (!lim[r]) { for (j = 0; j < ncol; j++) p[j] = 0.0f; continue; }
+        inv = 1.0f / sum[r];
+        for (j = 0; j < ncol; j++) p[j] *= inv;
+        lse_out[i0 + r] = mx[r] + logf(sum[r]);
     }
 }
 
