@@ -1,7 +1,8 @@
 /* model/layers.h -- the transformer's layers as _forward/_backward pairs,
  * private to model/ (and the tests).
  *
- * Conventions (as llm.c): every backward ACCUMULATES into weight gradients;
+ * Conventions: a backward writes its weight gradients as its muon_grad_mode
+ * says, accumulating (ADD, as llm.c) or overwriting (SET, no zeroing pass);
  * input gradients are written or accumulated as each function says. Rows are
  * tokens: row r = b*T + t of a (B,T,...) buffer. Nothing here allocates;
  * scratch comes from the caller (muon_acts). Every parallel loop splits over
