@@ -5,6 +5,7 @@
 #include "test.h"
 #include "train/data_parallel.h"
 #include "model/layers.h"
+#include "model/experiments.h" /* muon_model_set_bf16 */
 
 #include <math.h>
 #include <stdlib.h>
