@@ -22,9 +22,10 @@ static double step_flops(const muon_config *c, int B, int T)
     return N * (c->n_layers * (6 * mat + attn) + 6 * V * C);
 }
 
-/* The batch of tok/tgt (B x T) one sequence per pass on one thread, the
- * gradients adding up in one model with activations for one sequence: the
- * GEMMs take T rows instead of B*T, and every activation stays in cache. */
+/* The batch of tok/tgt (B x T) one sequence per pass on one thread, in one
+ * model with activations for one sequence, each pass overwriting the
+ * gradient as a tree leaf does: the GEMMs take T rows instead of B*T, and
+ * every activation stays in cache. */
 static int bench_per_sequence(FILE *out, const muon_config *cfg, const int *tok, const int *tgt, int reps, double peak)
 {
     muon_model m;
@@ -36,7 +37,6 @@ static int bench_per_sequence(FILE *out, const muon_config *cfg, const int *tok,
     for (rep = 0; rep < reps + 1; rep++) {
         double t0 = muon_seconds(), t;
         for (s = 0; s < B; s++) {
-            /* each leaf's gradient overwrites the last, as in the tree */
             if ((st = muon_model_forward(&m, tok + (size_t)s * T, tgt + (size_t)s * T, 1, T))) goto done;
             if ((st = muon_model_backward_set(&m))) goto done;
         }
