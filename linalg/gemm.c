@@ -162,9 +162,14 @@ static void copy8(float *restrict dst, const float *restrict src)
     dst[4] = src[4]; dst[5] = src[5]; dst[6] = src[6]; dst[7] = src[7];
 }
 
-/* Columns per transposed block in pack_b: 8 loads of B^T rows make one
- * 32-byte row of the block. */
+/* Columns per transposed block in pack_b: TB loads of B^T rows make one
+ * row of the block, one vector wide (16 floats with 512-bit vectors, 8 with
+ * 256-bit ones), so the copy into the sliver moves whole vectors. */
+#if defined(__AVX512F__) && MUON_GEMM_NR % 16 == 0
+#define TB 16
+#else
 #define TB 8
+#endif
 
 /* Packs rows [p0, p0+kc) and the NR-column slivers s0 <= s < s1 of columns
  * [j0, j0+n) of op(B): dst[(s-s0)*NR*kc + p*NR + j] = op(B)[p0+p][j0 + s*NR + j],
