@@ -19,8 +19,10 @@
  * The Frobenius norm bounds sigma_1, so after scaling sigma_1 <= 1 and all the
  * polynomials act on [0, 1] where they were designed.
  *
- * Always iterating on the wide orientation (rows <= cols) makes A = X X^T the
- * small (rows x rows) Gram matrix: 2 r^2 c + 2 r^3 + 2 r^2 c flops per step.
+ * Always iterating on the wide orientation (r = min(rows, cols) rows, c
+ * columns) makes A = X X^T the small (r x r) Gram matrix: 2 r^2 c + 2 r^3 +
+ * 2 r^2 c flops per step. A tall G is not transposed for it: the GEMMs read
+ * it as X^T through their op flags (orth_iterate).
  *
  * Workspace (two copies of X and three r x r matrices) comes from a
  * muon_workspace: the Muon step reserves one per thread at start-up, so the
@@ -123,14 +125,19 @@ static void mirror_upper(int r, float *A)
         for (j = 0; j < i; j++) A[(size_t)i * r + j] = A[(size_t)j * r + i];
 }
 
-/* A(r,r) = X X^T for X(r,c). */
-static int gram(int r, int c, const float *X, float *A)
+/* A(r,r) = X X^T for X(r,c), stored as it is (tall 0) or as X^T, (c,r)
+ * (tall 1). */
+static int gram(int r, int c, const float *X, int tall, float *A)
 {
     int i0, st;
     for (i0 = 0; i0 < r; i0 += ORTH_SYM_BLOCK) {
         int ib = r - i0 < ORTH_SYM_BLOCK ? r - i0 : ORTH_SYM_BLOCK;
-        st = muon_gemm(MUON_NOTRANS, MUON_TRANS, ib, r - i0, c, 1.0f, X + (size_t)i0 * c, c,
-                       X + (size_t)i0 * c, c, 0.0f, A + (size_t)i0 * r + i0, r);
+        if (tall)
+            st = muon_gemm(MUON_TRANS, MUON_NOTRANS, ib, r - i0, c, 1.0f, X + i0, r,
+                           X + i0, r, 0.0f, A + (size_t)i0 * r + i0, r);
+        else
+            st = muon_gemm(MUON_NOTRANS, MUON_TRANS, ib, r - i0, c, 1.0f, X + (size_t)i0 * c, c,
+                           X + (size_t)i0 * c, c, 0.0f, A + (size_t)i0 * r + i0, r);
         if (st) return st;
     }
     mirror_upper(r, A);
@@ -153,22 +160,41 @@ static int poly_sym(int r, float b, float c, const float *A, float *B)
     return MUON_OK;
 }
 
-/* The polynomial iteration on X(r,c), r <= c, in place (Y, A, B workspace). */
-static int orth_iterate(int r, int c, float *X, float *Y, float *A, float *B,
+/* ||X||_F summed as muon_norm2 sums X stored (r,c) row by row, for X stored
+ * tall as X^T (c,r): column by column, so both orientations give one value. */
+static double norm2_by_columns(const float *Xt, int c, int r)
+{
+    double s = 0.0;
+    int i, j;
+    for (i = 0; i < r; i++)
+        for (j = 0; j < c; j++) s += (double)Xt[(size_t)j * r + i] * Xt[(size_t)j * r + i];
+    return sqrt(s);
+}
+
+/* The polynomial iteration on X(r,c), r <= c, in place (Y, A, B workspace),
+ * X stored (r,c), or with tall as X^T (c,r): the GEMMs read either layout
+ * through their op flags and sum each element in the same order (the
+ * determinism note of linalg/gemm.c), so the tall layout saves G's
+ * transposes in and out and changes no bit. */
+static int orth_iterate(int r, int c, float *X, float *Y, float *A, float *B, int tall,
                         const orth_triple *t, int steps, double safety, double eps)
 {
     size_t n = (size_t)r * c;
-    double nrm = muon_norm2(X, n);
+    double nrm = tall ? norm2_by_columns(X, c, r) : muon_norm2(X, n);
     int s, st;
     muon_scale((float)(1.0 / (safety * nrm + eps)), X, n);
     for (s = 0; s < steps; s++) {
         float a = (float)t[s].a, b = (float)t[s].b, cc = (float)t[s].c;
         float *tmp;
-        /* A = X X^T, B = b A + c A A, Y = a X + B X */
-        if ((st = gram(r, c, X, A))) return st;
+        /* A = X X^T, B = b A + c A A, Y = a X + B X (tall: Y^T = a X^T + X^T B^T) */
+        if ((st = gram(r, c, X, tall, A))) return st;
         if ((st = poly_sym(r, b, cc, A, B))) return st;
         memcpy(Y, X, n * sizeof *Y);
-        if ((st = muon_gemm(MUON_NOTRANS, MUON_NOTRANS, r, c, r, 1.0f, B, r, X, c, a, Y, c))) return st;
+        if (tall)
+            st = muon_gemm(MUON_NOTRANS, MUON_TRANS, c, r, r, 1.0f, X, r, B, r, a, Y, r);
+        else
+            st = muon_gemm(MUON_NOTRANS, MUON_NOTRANS, r, c, r, 1.0f, B, r, X, c, a, Y, c);
+        if (st) return st;
         tmp = X; X = Y; Y = tmp;
     }
     /* after an odd number of swaps the result sits in the caller's Y: move it
@@ -270,7 +296,7 @@ int muon_orthogonalize_ws(muon_workspace *ws, muon_orth_kind kind, int steps, in
     orth_triple table[64];
     const orth_triple *t;
     double safety = 1.0, eps = 1e-7;
-    int r, c, n_steps, i, st;
+    int r, c, n_steps, i, st, bf16, tall;
     float *X, *Y, *A, *B;
     size_t used = 0;
 
@@ -316,16 +342,22 @@ int muon_orthogonalize_ws(muon_workspace *ws, muon_orth_kind kind, int steps, in
     Y = muon_workspace_take(ws, &used, (size_t)r * c * sizeof *Y);
     A = muon_workspace_take(ws, &used, (size_t)r * r * sizeof *A);
     B = muon_workspace_take(ws, &used, (size_t)2 * r * r * sizeof *B); /* the bf16 path uses a second r x r */
+    /* The float32 iteration runs a tall G as it is stored, except where a
+     * GEMM would have one row or column (r == 1, or a last symmetric block
+     * of one row): those take GEMM's matrix-vector path, whose summation
+     * order does depend on the op. The bf16 one always transposes. */
+    bf16 = (flags & (MUON_ORTH_BF16 | MUON_ORTH_BF16_TORCH1)) != 0;
+    tall = rows > cols && !bf16 && r % ORTH_SYM_BLOCK != 1;
     /* copy first: G and O may alias */
-    if (rows <= cols) memcpy(X, G, (size_t)r * c * sizeof *X);
+    if (rows <= cols || tall) memcpy(X, G, (size_t)r * c * sizeof *X);
     else muon_transpose(G, X, rows, cols);
-    if (flags & (MUON_ORTH_BF16 | MUON_ORTH_BF16_TORCH1))
+    if (bf16)
         st = orth_iterate_bf16(r, c, X, Y, A, B, t, n_steps, safety, eps, (flags & MUON_ORTH_BF16_TORCH1) != 0,
                                (flags & MUON_ORTH_BF16_BLOCKED) != 0);
     else
-        st = orth_iterate(r, c, X, Y, A, B, t, n_steps, safety, eps);
+        st = orth_iterate(r, c, X, Y, A, B, tall, t, n_steps, safety, eps);
     if (st) return st;
-    if (rows <= cols) memcpy(O, X, (size_t)r * c * sizeof *O);
+    if (rows <= cols || tall) memcpy(O, X, (size_t)r * c * sizeof *O);
     else muon_transpose(X, O, r, c);
     return MUON_OK;
 }

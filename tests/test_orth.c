@@ -217,7 +217,7 @@ static void properties(void)
     for (kind = 0; kind <= MUON_ORTH_SVD; kind++) {
         const char *name = muon_orth_name((muon_orth_kind)kind);
         if (run((muon_orth_kind)kind, 0, R, C, G, O1)) continue;
-        /* tall input: iterated on its transpose, so exactly the transposed answer */
+        /* tall input: the GEMMs read it as its transpose, so exactly the transposed answer */
         if (run((muon_orth_kind)kind, 0, C, R, Gt, Ot)) continue;
         same = 1;
         for (i = 0; i < R; i++)
@@ -266,6 +266,31 @@ static void properties(void)
     run(MUON_ORTH_NEWTON_SCHULZ, 0, R, C, G, O1);
     run(MUON_ORTH_NEWTON_SCHULZ, 5, R, C, G, O2);
     check(!memcmp(O1, O2, sizeof O1), "newton-schulz: steps 0 is steps 5");
+}
+
+/* orth(G^T) = orth(G)^T bit for bit where the tall layout meets several
+ * symmetric 64-row blocks and more than one GEMM k block (130 x 300), and
+ * where it falls back to a transpose (65: a one-row last block). */
+static void tall_layouts(void)
+{
+    static const int shapes[][2] = {{130, 300}, {65, 100}, {128, 512}};
+    int s, i, j, same;
+    for (s = 0; s < 3; s++) {
+        const int R = shapes[s][0], C = shapes[s][1];
+        const size_t n = (size_t)R * C;
+        float *G = malloc(sizeof(float) * n), *Gt = malloc(sizeof(float) * n);
+        float *O = malloc(sizeof(float) * n), *Ot = malloc(sizeof(float) * n);
+        if (!G || !Gt || !O || !Ot) { check(0, "tall layouts: test allocation"); goto next; }
+        test_fill_random(G, n, 77 + s);
+        muon_transpose(G, Gt, R, C);
+        if (run(MUON_ORTH_POLAR_EXPRESS, 0, R, C, G, O) || run(MUON_ORTH_POLAR_EXPRESS, 0, C, R, Gt, Ot)) goto next;
+        same = 1;
+        for (i = 0; i < R; i++)
+            for (j = 0; j < C; j++) if (O[(size_t)i * C + j] != Ot[(size_t)j * R + i]) same = 0;
+        check(same, "polar-express: orth(G^T) = orth(G)^T bit for bit (%dx%d vs %dx%d)", C, R, R, C);
+    next:
+        free(G); free(Gt); free(O); free(Ot);
+    }
 }
 
 /* The slow, obvious version of the polynomial iteration (full naive GEMMs,
@@ -375,6 +400,7 @@ void suite_orth(void)
     }
     bf16_round();
     properties();
+    tall_layouts();
     vs_reference();
     names_and_errors();
 }
