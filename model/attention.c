@@ -37,6 +37,11 @@
 
 static int round_up(int x, int m) { return (x + m - 1) / m * m; }
 
+/* Where every row block is whole (T a multiple of ROWS) and a head is whole
+ * tiles (HS a multiple of LANES), the kernels read q, o and dO in place and
+ * write o and dq straight into their rows: the copies padded nothing. */
+static int is_direct(int T, int HS) { return T % ROWS == 0 && HS % LANES == 0; }
+
 /* Per (batch, KV head) work item, in floats (all multiples of 16, so every
  * piece stays 64-byte aligned):
  *   Kt, Vt (HS, Tp)     K, V transposed: score rows run unit-stride over keys
@@ -45,9 +50,11 @@ static int round_up(int x, int m) { return (x + m - 1) / m * m; }
  *   Qh, Oh, dOh (R, Tp, HSp)  q (and o, dO) of the group's R query heads
  *   S, P   (ROWS, Tp)   scores/probabilities and dP/dS of one row block
  *   dQb    (ROWS, HSp)  dq of one row block
- * The rows an item needs are gathered from the strided (B,T,...) buffers in
- * one pass up front: interleaved with the arithmetic, those cache misses
- * took half the kernel's time. */
+ * The K and V rows an item needs are gathered from the strided (B,T,...)
+ * buffers in one pass up front: interleaved with the arithmetic, those cache
+ * misses took half the kernel's time. q, o and dO rows are gathered too
+ * where a row block or a head would end inside a tile (is_direct); else the
+ * kernels read them in place (their rows are contiguous and whole). */
 static size_t item_floats(int T, int HS, int R)
 {
     size_t Tp = (size_t)round_up(T, LANES), HSp = (size_t)round_up(HS, LANES);
@@ -186,7 +193,7 @@ static void load_kv(item_buf *w, const muon_attn_shape *sh, int b, int g, int vt
     if (vt) transpose_block(w->Vt, w->Tp, w->Vp, w->HSp, sh->HS);
 }
 
-/* Scaled scores of a row block against keys [0, nk) and their softmax
+/* Scaled scores of a row block (Qb, rows ldq apart) against keys [0, nk) and their softmax
  * (rows recomputed from lse when lse_in is given, else lse_out filled):
  * P[r][j] = exp(scale*S - lse), 0 beyond the causal limit j > i0 + r.
  *
@@ -196,12 +203,12 @@ static void load_kv(item_buf *w, const muon_attn_shape *sh, int b, int g, int vt
  * run as ROWS independent chains instead of one after another. Each row's
  * sum is still its 16 lanes (muon_sumf's: element j into lane j mod 16)
  * added lane 0 to 15, so the bits are those of the row-by-row loops. */
-static void block_probs(item_buf *w, const float *Qb, int i0, int nk, int T, int HS, float scale,
+static void block_probs(item_buf *w, const float *Qb, int ldq, int i0, int nk, int T, int HS, float scale,
                         const float *lse_in, float *lse_out)
 {
     int r, j, l, ncol = round_up(nk, LANES), lim[ROWS];
     float acc[ROWS][LANES], mx[ROWS], sum[ROWS];
-    tile_ab(w->S, w->Tp, Qb, w->HSp, w->Kt, w->Tp, HS, ncol);
+    tile_ab(w->S, w->Tp, Qb, ldq, w->Kt, w->Tp, HS, ncol);
     for (r = 0; r < ROWS; r++) /* keys 0..i of row i; none for rows past T */
         lim[r] = i0 + r >= T ? 0 : (i0 + r + 1 < nk ? i0 + r + 1 : nk);
     if (lse_in) {
@@ -249,7 +256,7 @@ static void block_probs(item_buf *w, const float *Qb, int i0, int nk, int T, int
 
 void muon_attention_forward(float *out, int ldo, float *lse, const muon_attn_shape *sh, float *scratch)
 {
-    int B = sh->B, T = sh->T, NH = sh->NH, NKV = sh->NKV, HS = sh->HS, R = NH / NKV;
+    int B = sh->B, T = sh->T, NH = sh->NH, NKV = sh->NKV, HS = sh->HS, R = NH / NKV, direct = is_direct(T, HS);
     float scale = 1.0f / sqrtf((float)HS);
     size_t per = item_floats(T, HS, R);
     int item;
@@ -260,12 +267,19 @@ MUON_OMP(omp parallel for schedule(dynamic, 1) num_threads(muon_threads_upto(B *
         int b = item / NKV, g = item % NKV, hh, i0, r, d;
         item_buf w = item_carve(scratch + (size_t)muon_thread_id() * per, T, HS, R);
         load_kv(&w, sh, b, g, 0);
-        gather_heads(w.Qh, w.Tp, w.HSp, sh->q, sh->ldq, b, T, g * R, R, HS);
+        if (!direct) gather_heads(w.Qh, w.Tp, w.HSp, sh->q, sh->ldq, b, T, g * R, R, HS);
         for (hh = 0; hh < R; hh++)
             for (i0 = 0; i0 < T; i0 += ROWS) {
                 int nk = i0 + ROWS < T ? i0 + ROWS : T, h = g * R + hh;
-                const float *Qb = w.Qh + ((size_t)hh * w.Tp + i0) * w.HSp;
-                block_probs(&w, Qb, i0, nk, T, HS, scale, NULL, lse + ((size_t)b * NH + h) * T);
+                const float *Qb = direct ? sh->q + ((size_t)b * T + i0) * sh->ldq + (size_t)h * HS
+                                         : w.Qh + ((size_t)hh * w.Tp + i0) * w.HSp;
+                block_probs(&w, Qb, direct ? sh->ldq : w.HSp, i0, nk, T, HS, scale, NULL,
+                            lse + ((size_t)b * NH + h) * T);
+                if (direct) { /* O = P V, straight into its rows */
+                    tile_ab(out + ((size_t)b * T + i0) * ldo + (size_t)h * HS, ldo, w.P, w.Tp, w.Vp, w.HSp,
+                            round_up(nk, LANES), HS);
+                    continue;
+                }
                 tile_ab(w.dQb, w.HSp, w.P, w.Tp, w.Vp, w.HSp, round_up(nk, LANES), w.HSp); /* O = P V */
                 for (r = 0; r < ROWS && i0 + r < T; r++)
                     for (d = 0; d < HS; d++)
@@ -278,7 +292,7 @@ void muon_attention_backward(float *dq, int lddq, float *dk, int lddk, float *dv
                              const float *dout, int lddo, const float *out, int ldo,
                              const float *lse, const muon_attn_shape *sh, float *scratch)
 {
-    int B = sh->B, T = sh->T, NH = sh->NH, NKV = sh->NKV, HS = sh->HS, R = NH / NKV;
+    int B = sh->B, T = sh->T, NH = sh->NH, NKV = sh->NKV, HS = sh->HS, R = NH / NKV, direct = is_direct(T, HS);
     float scale = 1.0f / sqrtf((float)HS);
     size_t per = item_floats(T, HS, R);
     int item;
@@ -292,31 +306,39 @@ MUON_OMP(omp parallel for schedule(dynamic, 1) num_threads(muon_threads_upto(B *
          * row block adds into them in a fixed order */
         float *dKp = w.dKp, *dVp = w.Vp; /* Vp is not needed: dP reads Vt */
         load_kv(&w, sh, b, g, 1);
-        gather_heads(w.Qh, w.Tp, w.HSp, sh->q, sh->ldq, b, T, g * R, R, HS);
-        gather_heads(w.Oh, w.Tp, w.HSp, out, ldo, b, T, g * R, R, HS);
-        gather_heads(w.dOh, w.Tp, w.HSp, dout, lddo, b, T, g * R, R, HS);
+        if (!direct) {
+            gather_heads(w.Qh, w.Tp, w.HSp, sh->q, sh->ldq, b, T, g * R, R, HS);
+            gather_heads(w.Oh, w.Tp, w.HSp, out, ldo, b, T, g * R, R, HS);
+            gather_heads(w.dOh, w.Tp, w.HSp, dout, lddo, b, T, g * R, R, HS);
+        }
         memset(dKp, 0, (size_t)w.Tp * w.HSp * sizeof(float));
         memset(dVp, 0, (size_t)w.Tp * w.HSp * sizeof(float));
         for (hh = 0; hh < R; hh++)
             for (i0 = 0; i0 < T; i0 += ROWS) {
                 int nk = i0 + ROWS < T ? i0 + ROWS : T, ncol = round_up(nk, LANES), h = g * R + hh;
-                const float *Qb = w.Qh + ((size_t)hh * w.Tp + i0) * w.HSp;
-                const float *Ob = w.Oh + ((size_t)hh * w.Tp + i0) * w.HSp;
-                const float *dOb = w.dOh + ((size_t)hh * w.Tp + i0) * w.HSp;
+                const size_t row = (size_t)b * T + i0;
+                const float *Qb = direct ? sh->q + row * sh->ldq + (size_t)h * HS : w.Qh + ((size_t)hh * w.Tp + i0) * w.HSp;
+                const float *Ob = direct ? out + row * ldo + (size_t)h * HS : w.Oh + ((size_t)hh * w.Tp + i0) * w.HSp;
+                const float *dOb = direct ? dout + row * lddo + (size_t)h * HS : w.dOh + ((size_t)hh * w.Tp + i0) * w.HSp;
+                const int ldq = direct ? sh->ldq : w.HSp, ldob = direct ? ldo : w.HSp, lddob = direct ? lddo : w.HSp;
                 float D[ROWS];
                 /* sum_k p_k dp_k = dO . O (FlashAttention-2's D) */
-                for (r = 0; r < ROWS; r++) D[r] = muon_dotf(dOb + (size_t)r * w.HSp, Ob + (size_t)r * w.HSp, HS);
-                block_probs(&w, Qb, i0, nk, T, HS, scale, lse + ((size_t)b * NH + h) * T, NULL);
+                for (r = 0; r < ROWS; r++) D[r] = muon_dotf(dOb + (size_t)r * lddob, Ob + (size_t)r * ldob, HS);
+                block_probs(&w, Qb, ldq, i0, nk, T, HS, scale, lse + ((size_t)b * NH + h) * T, NULL);
                 /* dP = dO V^T, then dS = P (dP - D) scale in place (0 where P is) */
-                tile_ab(w.S, w.Tp, dOb, w.HSp, w.Vt, w.Tp, HS, ncol);
+                tile_ab(w.S, w.Tp, dOb, lddob, w.Vt, w.Tp, HS, ncol);
                 for (r = 0; r < ROWS; r++) {
                     float *ds = w.S + (size_t)r * w.Tp;
                     const float *p = w.P + (size_t)r * w.Tp;
                     for (j = 0; j < ncol; j++) ds[j] = p[j] * (ds[j] - D[r]) * scale;
                 }
+                tile_atb_acc(dKp, w.HSp, w.S, w.Tp, Qb, ldq, ncol, w.HSp);    /* dK += dS^T Q */
+                tile_atb_acc(dVp, w.HSp, w.P, w.Tp, dOb, lddob, ncol, w.HSp); /* dV += P^T dO */
+                if (direct) { /* dQ = dS K, straight into its rows */
+                    tile_ab(dq + row * lddq + (size_t)h * HS, lddq, w.S, w.Tp, w.Kp, w.HSp, ncol, HS);
+                    continue;
+                }
                 tile_ab(w.dQb, w.HSp, w.S, w.Tp, w.Kp, w.HSp, ncol, w.HSp);   /* dQ = dS K */
-                tile_atb_acc(dKp, w.HSp, w.S, w.Tp, Qb, w.HSp, ncol, w.HSp); /* dK += dS^T Q */
-                tile_atb_acc(dVp, w.HSp, w.P, w.Tp, dOb, w.HSp, ncol, w.HSp); /* dV += P^T dO */
                 for (r = 0; r < ROWS && i0 + r < T; r++)
                     for (d = 0; d < HS; d++)
                         dq[((size_t)b * T + i0 + r) * lddq + (size_t)h * HS + d] = w.dQb[(size_t)r * w.HSp + d];
