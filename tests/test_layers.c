@@ -230,9 +230,39 @@ done:
     muon_safetensors_free(&f);
 }
 
+/* RMSNorm's backward takes its gain sums in the row pass on one thread and
+ * in a column pass of their own on two: the same sums in the same order, so
+ * 1 and 2 threads must give the same bits, dx added or written, dg added or
+ * written (a shape past the parallel threshold, n with a 16-lane tail). */
+static void test_rmsnorm_threads(void)
+{
+    enum { N = 600, G = 2, n = 40, TOT = N * G * n };
+    static float x[TOT], dy[TOT], y[TOT], din[2][TOT], dg[2][n], g[n], rs[N * G];
+    muon_norm_shape sh;
+    int t, mode;
+    if (!threads_begin("rmsnorm backward")) return;
+    test_fill_random(x, TOT, 41);
+    test_fill_random(dy, TOT, 42);
+    test_fill_random(g, n, 43);
+    sh.N = N; sh.G = G; sh.n = n; sh.ld_in = sh.ld_out = G * n;
+    muon_rmsnorm_forward(&sh, y, rs, x, g, 1e-6f);
+    for (mode = 0; mode < 2; mode++) {
+        for (t = 0; t < 2; t++) {
+            test_fill_random(din[t], TOT, 44);
+            test_fill_random(dg[t], n, 45);
+            muon_set_threads(t + 1);
+            muon_rmsnorm_backward(&sh, (muon_grad_mode)mode, (muon_grad_mode)mode, din[t], dg[t], dy, x, rs, g);
+        }
+        check(!memcmp(din[0], din[1], sizeof din[0]) && !memcmp(dg[0], dg[1], sizeof dg[0]),
+              "rmsnorm backward (%s) 600x2x40: 1 and 2 threads give identical dx and dg", mode ? "ADD" : "SET");
+    }
+    threads_end();
+}
+
 void suite_layers(void)
 {
     test_expf();
     test_attention_kernels();
     test_layers_golden();
+    test_rmsnorm_threads();
 }
