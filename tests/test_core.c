@@ -3,6 +3,7 @@
 #include "test.h"
 #include "linalg/omp.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -83,6 +84,21 @@ static void test_vec(void)
     check(!muon_all_finite(x, 37), "all_finite catches NaN");
     x[17] = INFINITY;
     check(!muon_all_finite(x, 37), "all_finite catches Inf");
+    {   /* past its 4096-element blocks: the first, a boundary, the last */
+        static float big[10000];
+        static const size_t at[] = {0, 4095, 4096, 8191, 9999};
+        size_t i, k, caught = 0;
+        for (i = 0; i < 10000; i++) big[i] = i % 2 ? FLT_MAX : -FLT_MAX;
+        check(muon_all_finite(big, 10000), "all_finite on 10000 values of +-FLT_MAX (finite)");
+        for (k = 0; k < sizeof at / sizeof at[0]; k++) {
+            float keep = big[at[k]];
+            big[at[k]] = k % 2 ? -INFINITY : NAN;
+            caught += !muon_all_finite(big, 10000);
+            big[at[k]] = keep;
+        }
+        check(caught == sizeof at / sizeof at[0], "all_finite catches NaN or -Inf at 0, 4095, 4096, 8191, 9999 of "
+              "10000 (%lu of 5)", (unsigned long)caught);
+    }
 }
 
 static void test_errors(void)
