@@ -212,7 +212,8 @@ void muon_attention_forward(float *out, /* (B,T,NH*HS), row stride ldo */
                             const muon_attn_shape *s,
                             float *scratch);
 /* dq, dk (written), dv (written) from dout; needs out and lse of the forward.
- * O(T^2 HS) per head: probabilities recomputed row by row. */
+ * O(T^2 HS) per head: probabilities recomputed row by row. The outputs must
+ * not overlap q, k, v, out or dout (which are read in place). */
 void muon_attention_backward(float *dq, int lddq,  /* (B,T,NH*HS) */
                              float *dk, int lddk,  /* (B,T,NKV*HS) */
                              float *dv, int lddv,  /* (B,T,NKV*HS) */
