@@ -80,31 +80,29 @@ void muon_rmsnorm_backward(const muon_norm_shape *sh, muon_grad_mode mode, muon_
      * rstd (never din), so threads go on to them without a barrier */
 MUON_OMP(omp parallel if ((size_t)N * G * n >= MUON_PAR_MIN))
     {
-        int one_pass = n <= ONE_PASS_MAX;
+        /* on a team of one, the row pass also takes the gain sums */
+        float sum[ONE_PASS_MAX], *colsum = NULL;
+        int j;
 #ifdef _OPENMP
-        one_pass = one_pass && omp_get_num_threads() == 1;
+        if (omp_get_num_threads() == 1)
 #endif
-        if (one_pass) {
-            float sum[ONE_PASS_MAX];
-            int k, j;
+            if (n <= ONE_PASS_MAX) colsum = sum;
+        if (colsum)
             for (j = 0; j < n; j++) sum[j] = 0.0f;
-            for (r = 0; r < N; r++)
-                for (k = 0; k < G; k++)
-                    vector_backward(in + (size_t)r * ldi + (size_t)k * n, dout + (size_t)r * lddo + (size_t)k * n, g,
-                                    rstd[(size_t)r * G + k], n, accumulate, din + (size_t)r * lddi + (size_t)k * n, sum);
+MUON_OMP(omp for schedule(static) nowait)
+        for (r = 0; r < N; r++) {
+            int k;
+            for (k = 0; k < G; k++)
+                vector_backward(in + (size_t)r * ldi + (size_t)k * n, dout + (size_t)r * lddo + (size_t)k * n, g,
+                                rstd[(size_t)r * G + k], n, accumulate, din + (size_t)r * lddi + (size_t)k * n,
+                                colsum);
+        }
+        if (colsum) {
             store_gain(dg, sum, 0, n, gmode);
         } else {
-MUON_OMP(omp for schedule(static) nowait)
-            for (r = 0; r < N; r++) {
-                int k;
-                for (k = 0; k < G; k++)
-                    vector_backward(in + (size_t)r * ldi + (size_t)k * n, dout + (size_t)r * lddo + (size_t)k * n, g,
-                                    rstd[(size_t)r * G + k], n, accumulate, din + (size_t)r * lddi + (size_t)k * n,
-                                    NULL);
-            }
 MUON_OMP(omp for schedule(static))
             for (jb = 0; jb < nb; jb++) {
-                int j0 = jb * COL_BLOCK, j1 = j0 + COL_BLOCK < n ? j0 + COL_BLOCK : n, k, j, i;
+                int j0 = jb * COL_BLOCK, j1 = j0 + COL_BLOCK < n ? j0 + COL_BLOCK : n, k, i;
                 float acc[COL_BLOCK] = {0};
                 for (i = 0; i < N; i++)
                     for (k = 0; k < G; k++) {
