@@ -4,6 +4,7 @@
 
 #include "muon.h"
 #include "stdio.h"
+#include <math.h>    /* FP_FAST_FMA and fma, for MUON_DMADD */
 #include "linalg/bf16.h"   /* muon_bf16_round, muon_bf16_round_array */
 
 /* ---- Errors and memory (linalg/status.c) ----------------------------------- */
@@ -66,6 +67,18 @@ double muon_dot(const float *x, const float *y, size_t n);      /* x(n).y(n) */
 double muon_norm2(const float *x, size_t n);                    /* ||x||_2 */
 void muon_axpy(float a, const float *x, float *y, size_t n);    /* y += a*x */
 void muon_scale(float a, float *x, size_t n);                   /* x *= a */
+/* MUON_DMADD(a, b, c) = a*b + c in double, fused where the hardware has it
+ * (FP_FAST_FMA, C99 7.12): ISO C mode forbids contracting it, and elsewhere
+ * fma would be a slow library call. */
+#ifdef FP_FAST_FMA
+#define MUON_DMADD(a, b, c) fma((a), (b), (c))
+#else
+#define MUON_DMADD(a, b, c) ((a) * (b) + (c))
+#endif
+/* x(n).y(n) in double with 8 interleaved partial sums combined in a fixed
+ * order: vectorisable without reassociation, so every build and thread count
+ * gets the same bits. */
+double muon_dot_d(const double *x, const double *y, int n);
 /* Out-of-place transpose: out(n,m) = in(m,n)^T. */
 void muon_transpose(const float *in, float *out, int m, int n);
 /* 1 if every x(n) is finite, else 0. */
@@ -148,6 +161,13 @@ typedef struct {
  * NaN) or MUON_ERR_NOMEM. Not converging in 30 sweeps is reported in info. */
 int muon_svd(int m, int n, const float *A, float *S, float *U, float *V,
              muon_svd_info *info);
+
+/* R of B(M,N) = Q R, M >= N, by muon_svd's blocked Householder QR (no
+ * pivoting). B column-major (column j at C + j M), overwritten by the
+ * reflectors; R(N,N) column-major, upper triangular with zeros below.
+ * scratch: muon_qr_r_scratch_bytes(M, N) bytes, 64-byte aligned. */
+size_t muon_qr_r_scratch_bytes(int M, int N);
+void muon_qr_r(int M, int N, double *C, double *R, void *scratch);
 
 /* The slow, obviously correct SVD beside muon_svd: the same pivoted QR and
  * Q application, and the one-sided Jacobi rotating one pair of rows at a time

@@ -297,24 +297,6 @@ MUON_OMP(omp parallel for schedule(dynamic, 1) reduction(+:rot) reduction(max:mc
  * the inner passes stop, the rotations so far are applied, and the next
  * visit starts from fresh dot products again. */
 
-#ifdef FP_FAST_FMA
-#define SVD_MADD(a, b, c) fma((a), (b), (c))
-#else
-#define SVD_MADD(a, b, c) ((a) * (b) + (c))
-#endif
-
-/* x . y with 8 interleaved partial sums, combined in a fixed order. */
-static double dot8(const double *restrict x, const double *restrict y, int n)
-{
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    double s;
-    int i, l;
-    for (i = 0; i + 8 <= n; i += 8)
-        for (l = 0; l < 8; l++) acc[l] = SVD_MADD(x[i + l], y[i + l], acc[l]);
-    s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (; i < n; i++) s = SVD_MADD(x[i], y[i], s);
-    return s;
-}
 
 /* out[r * ldo + l] = a[r] . b[l] for r, l < 4 (N-long rows): 16 dot products
  * at once, each like dot8, so every loaded element feeds four of them. */
@@ -331,14 +313,14 @@ static void dot_tile(int N, const double *const *a, const double *const *b, doub
         for (q = 0; q < 8; q++) {
             const double x0 = a0[i + q], x1 = a1[i + q], x2 = a2[i + q], x3 = a3[i + q];
             const double y0 = b0[i + q], y1 = b1[i + q], y2 = b2[i + q], y3 = b3[i + q];
-            acc[0][0][q] = SVD_MADD(x0, y0, acc[0][0][q]); acc[0][1][q] = SVD_MADD(x0, y1, acc[0][1][q]);
-            acc[0][2][q] = SVD_MADD(x0, y2, acc[0][2][q]); acc[0][3][q] = SVD_MADD(x0, y3, acc[0][3][q]);
-            acc[1][0][q] = SVD_MADD(x1, y0, acc[1][0][q]); acc[1][1][q] = SVD_MADD(x1, y1, acc[1][1][q]);
-            acc[1][2][q] = SVD_MADD(x1, y2, acc[1][2][q]); acc[1][3][q] = SVD_MADD(x1, y3, acc[1][3][q]);
-            acc[2][0][q] = SVD_MADD(x2, y0, acc[2][0][q]); acc[2][1][q] = SVD_MADD(x2, y1, acc[2][1][q]);
-            acc[2][2][q] = SVD_MADD(x2, y2, acc[2][2][q]); acc[2][3][q] = SVD_MADD(x2, y3, acc[2][3][q]);
-            acc[3][0][q] = SVD_MADD(x3, y0, acc[3][0][q]); acc[3][1][q] = SVD_MADD(x3, y1, acc[3][1][q]);
-            acc[3][2][q] = SVD_MADD(x3, y2, acc[3][2][q]); acc[3][3][q] = SVD_MADD(x3, y3, acc[3][3][q]);
+            acc[0][0][q] = MUON_DMADD(x0, y0, acc[0][0][q]); acc[0][1][q] = MUON_DMADD(x0, y1, acc[0][1][q]);
+            acc[0][2][q] = MUON_DMADD(x0, y2, acc[0][2][q]); acc[0][3][q] = MUON_DMADD(x0, y3, acc[0][3][q]);
+            acc[1][0][q] = MUON_DMADD(x1, y0, acc[1][0][q]); acc[1][1][q] = MUON_DMADD(x1, y1, acc[1][1][q]);
+            acc[1][2][q] = MUON_DMADD(x1, y2, acc[1][2][q]); acc[1][3][q] = MUON_DMADD(x1, y3, acc[1][3][q]);
+            acc[2][0][q] = MUON_DMADD(x2, y0, acc[2][0][q]); acc[2][1][q] = MUON_DMADD(x2, y1, acc[2][1][q]);
+            acc[2][2][q] = MUON_DMADD(x2, y2, acc[2][2][q]); acc[2][3][q] = MUON_DMADD(x2, y3, acc[2][3][q]);
+            acc[3][0][q] = MUON_DMADD(x3, y0, acc[3][0][q]); acc[3][1][q] = MUON_DMADD(x3, y1, acc[3][1][q]);
+            acc[3][2][q] = MUON_DMADD(x3, y2, acc[3][2][q]); acc[3][3][q] = MUON_DMADD(x3, y3, acc[3][3][q]);
         }
     }
     for (r = 0; r < 4; r++)
@@ -346,7 +328,7 @@ static void dot_tile(int N, const double *const *a, const double *const *b, doub
             const double *c = acc[r][l];
             double s = ((c[0] + c[4]) + (c[1] + c[5])) + ((c[2] + c[6]) + (c[3] + c[7]));
             int k;
-            for (k = i; k < N; k++) s = SVD_MADD(a[r][k], b[l][k], s);
+            for (k = i; k < N; k++) s = MUON_DMADD(a[r][k], b[l][k], s);
             out[r * ldo + l] = s;
         }
 }
@@ -400,13 +382,13 @@ static void mul_rows(int nr, int ncol, int K, const double *A, int lda, const do
 MUON_SIMD(omp simd)
                 for (l = 0; l < SVD_AC; l++) {
                     const double bl = bk[l];
-                    for (r = 0; r < SVD_AR; r++) acc[r][l] = SVD_MADD(v[(size_t)r * lda + k], bl, acc[r][l]);
+                    for (r = 0; r < SVD_AR; r++) acc[r][l] = MUON_DMADD(v[(size_t)r * lda + k], bl, acc[r][l]);
                 }
 #else
                 for (r = 0; r < SVD_AR; r++) {
                     const double x = v[(size_t)r * lda + k];
 MUON_SIMD(omp simd)
-                    for (l = 0; l < SVD_AC; l++) acc[r][l] = SVD_MADD(x, bk[l], acc[r][l]);
+                    for (l = 0; l < SVD_AC; l++) acc[r][l] = MUON_DMADD(x, bk[l], acc[r][l]);
                 }
 #endif
             }
@@ -420,14 +402,14 @@ MUON_SIMD(omp simd)
         for (; j0 < ncol; j0++)
             for (r = 0; r < SVD_AR; r++) {
                 double sum = 0.0;
-                for (k = 0; k < K; k++) sum = SVD_MADD(v[(size_t)r * lda + k], brow[k][j0], sum);
+                for (k = 0; k < K; k++) sum = MUON_DMADD(v[(size_t)r * lda + k], brow[k][j0], sum);
                 if (sub) c[(size_t)r * ldc + j0] -= sum; else c[(size_t)r * ldc + j0] = sum;
             }
     }
     for (r = r0; r < nr; r++)
         for (j0 = 0; j0 < ncol; j0++) {
             double sum = 0.0;
-            for (k = 0; k < K; k++) sum = SVD_MADD(A[(size_t)r * lda + k], brow[k][j0], sum);
+            for (k = 0; k < K; k++) sum = MUON_DMADD(A[(size_t)r * lda + k], brow[k][j0], sum);
             if (sub) C[(size_t)r * ldc + j0] -= sum; else C[(size_t)r * ldc + j0] = sum;
         }
 }
@@ -466,7 +448,7 @@ static void block_reflector(int M, const double *C, const double *tau, int k0, i
     memset(T, 0, (size_t)kb * kb * sizeof *T);
     for (j = 0; j < kb; j++) {
         double z[SVD_QB];
-        for (i = 0; i < j; i++) z[i] = dot8(Yt + (size_t)i * L + j, Yt + (size_t)j * L + j, L - j);
+        for (i = 0; i < j; i++) z[i] = muon_dot_d(Yt + (size_t)i * L + j, Yt + (size_t)j * L + j, L - j);
         for (i = 0; i < j; i++) {
             double sum = 0.0;
             int q;
@@ -535,7 +517,7 @@ static void qr_blocked(int M, int N, double *C, double *tau, const q_scratch *sc
         for (k = k0; k < k0 + kb; k++) {
             double *x = C + (size_t)k * M + k;
             const int len = M - k;
-            double alpha = x[0], xnorm = len > 1 ? sqrt(dot8(x + 1, x + 1, len - 1)) : 0.0, beta, t;
+            double alpha = x[0], xnorm = len > 1 ? sqrt(muon_dot_d(x + 1, x + 1, len - 1)) : 0.0, beta, t;
             int i;
             if (xnorm == 0.0) { tau[k] = 0.0; continue; }
             beta = -copysign(hypot(alpha, xnorm), alpha);
@@ -545,7 +527,7 @@ static void qr_blocked(int M, int N, double *C, double *tau, const q_scratch *sc
             x[0] = beta;
             for (j = k + 1; j < k0 + kb; j++) {
                 double *y = C + (size_t)j * M + k;
-                double w = tau[k] * (y[0] + dot8(x + 1, y + 1, len - 1));
+                double w = tau[k] * (y[0] + muon_dot_d(x + 1, y + 1, len - 1));
                 y[0] -= w;
 MUON_SIMD(omp simd)
                 for (i = 1; i < len; i++) y[i] -= w * x[i];
@@ -760,9 +742,9 @@ static long block_pair(const jacobi *J, int i0, int i1, int j0, int j1, int intr
         mul_rows(nI, N, w, Vt, w, rows, xi, N, 0);
         mul_rows(nJ, N, w, Vt + (size_t)nm * w, w, rows, xj, N, 0);
         /* the norms: G's rotated diagonal, or exact where a norm cancelled */
-        for (k = 0; k < nI; k++) J->d[i0 + k] = cancel ? dot8(xi + (size_t)k * N, xi + (size_t)k * N, N) : G[(size_t)k * w + k];
+        for (k = 0; k < nI; k++) J->d[i0 + k] = cancel ? muon_dot_d(xi + (size_t)k * N, xi + (size_t)k * N, N) : G[(size_t)k * w + k];
         for (k = 0; k < nJ; k++)
-            J->d[j0 + k] = cancel ? dot8(xj + (size_t)k * N, xj + (size_t)k * N, N) : G[(size_t)(nm + k) * w + nm + k];
+            J->d[j0 + k] = cancel ? muon_dot_d(xj + (size_t)k * N, xj + (size_t)k * N, N) : G[(size_t)(nm + k) * w + nm + k];
         if (J->Jt) {
             for (k = 0; k < w; k++)
                 if (rows[k] != sc->zero) rows[k] = J->Jt + (size_t)(k < nm ? i0 + k : j0 + k - nm) * N;
@@ -885,6 +867,46 @@ static int svd_blocks(int N)
     return nb;
 }
 
+static void *svd_take(muon_workspace *ws, size_t *used, size_t bytes)
+{
+    if (!ws) { *used += muon_workspace_round(bytes); return NULL; }
+    return muon_workspace_take(ws, used, bytes);
+}
+
+/* apply_q_blocked's and qr_blocked's scratch for B(M,N). */
+static void q_layout(muon_workspace *ws, size_t *used, int M, int N, q_scratch *q)
+{
+    q->Yt = svd_take(ws, used, (size_t)SVD_QB * M * sizeof(double));
+    q->T = svd_take(ws, used, (size_t)SVD_QB * SVD_QB * sizeof(double));
+    q->W = svd_take(ws, used, (size_t)N * SVD_QB * sizeof(double));
+    q->W2 = svd_take(ws, used, (size_t)N * SVD_QB * sizeof(double));
+    q->rows = svd_take(ws, used, ((size_t)N + SVD_QB) * sizeof(double *));
+}
+
+size_t muon_qr_r_scratch_bytes(int M, int N)
+{
+    size_t used = muon_workspace_round((size_t)N * sizeof(double));      /* tau */
+    q_scratch q;
+    q_layout(NULL, &used, M, N, &q);
+    return used;
+}
+
+void muon_qr_r(int M, int N, double *C, double *R, void *scratch)
+{
+    muon_workspace view;
+    size_t used = 0;
+    q_scratch q;
+    double *tau;
+    int i, j;
+    view.buf = scratch;
+    view.cap = muon_qr_r_scratch_bytes(M, N);
+    tau = muon_workspace_take(&view, &used, (size_t)N * sizeof(double));
+    q_layout(&view, &used, M, N, &q);
+    qr_blocked(M, N, C, tau, &q);
+    for (j = 0; j < N; j++)
+        for (i = 0; i < N; i++) R[(size_t)j * N + i] = i <= j ? C[(size_t)j * M + i] : 0.0;
+}
+
 /* The buffers of one call, laid out in a workspace in this order; with
  * ws == NULL only *used advances (the size query). */
 typedef struct {
@@ -894,12 +916,6 @@ typedef struct {
     pair_scratch *pairs;       /* nb/2 block pairs' scratch */
     q_scratch q;               /* apply_q_blocked's */
 } svd_bufs;
-
-static void *svd_take(muon_workspace *ws, size_t *used, size_t bytes)
-{
-    if (!ws) { *used += muon_workspace_round(bytes); return NULL; }
-    return muon_workspace_take(ws, used, bytes);
-}
 
 static size_t svd_layout(muon_workspace *ws, int M, int N, int want_ub, int want_vb, svd_bufs *b)
 {
@@ -911,11 +927,7 @@ static size_t svd_layout(muon_workspace *ws, int M, int N, int want_ub, int want
         b->C1 = svd_take(ws, &used, nn * sizeof(double));
         b->tau1 = svd_take(ws, &used, (size_t)N * sizeof(double));
     }
-    b->q.Yt = svd_take(ws, &used, (size_t)SVD_QB * M * sizeof(double));
-    b->q.T = svd_take(ws, &used, (size_t)SVD_QB * SVD_QB * sizeof(double));
-    b->q.W = svd_take(ws, &used, (size_t)N * SVD_QB * sizeof(double));
-    b->q.W2 = svd_take(ws, &used, (size_t)N * SVD_QB * sizeof(double));
-    b->q.rows = svd_take(ws, &used, ((size_t)N + SVD_QB) * sizeof(double *));
+    q_layout(ws, &used, M, N, &b->q);
     b->X = svd_take(ws, &used, nn * sizeof(double));
     b->X2 = svd_take(ws, &used, nn * sizeof(double));
     b->d = svd_take(ws, &used, (size_t)N * sizeof(double));

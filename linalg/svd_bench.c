@@ -5,6 +5,7 @@
  * slowest case for Jacobi: pivoting cannot grade it). */
 #include "linalg/linalg.h"
 #include "linalg/svd_gram.h"
+#include "linalg/svd_values.h"
 
 #include <stdlib.h>
 
@@ -93,9 +94,11 @@ done:
     return st;
 }
 
-/* The metrics' Gram path (linalg/svd_gram.c) on the same matrix: values
- * only, and values with the top-5 vectors (what tracking asks for). */
-static int bench_one_gram(FILE *out, int m, int n, int k, int reps)
+/* The faster paths on the same matrix: the metrics' Gram path
+ * (linalg/svd_gram.c), values only (k = 0) and with the top-5 vectors (what
+ * tracking asks for), or (bidiag) values by bidiagonalisation
+ * (linalg/svd_values.c). */
+static int bench_one_fast(FILE *out, int m, int n, int k, int bidiag, int reps)
 {
     int r = m < n ? m : n, i, st = MUON_OK;
     float *A = muon_alloc((size_t)m * n * sizeof *A), *S = muon_alloc((size_t)r * sizeof *S);
@@ -103,18 +106,23 @@ static int bench_one_gram(FILE *out, int m, int n, int k, int reps)
     double best = 1e300, spent = 0.0;
     muon_workspace ws = {0, 0};
     muon_rng rng;
+    int sweeps = 0;
     if (!A || !S || (k && (!U || !V))) { st = MUON_ERR_NOMEM; goto done; }
     muon_rng_seed(&rng, 1);
     muon_rng_fill_normal(&rng, A, (size_t)m * n, 1.0f);
     for (i = 0; i < reps + 1 && spent < 2.0; i++) {   /* the first run sizes the workspace */
         double t = muon_seconds();
-        if ((st = muon_svd_gram_ws(&ws, m, n, A, S, k, U, V))) goto done;
+        st = bidiag ? muon_svd_values_ws(&ws, m, n, A, S, &sweeps) : muon_svd_gram_ws(&ws, m, n, A, S, k, U, V);
+        if (st) goto done;
         t = muon_seconds() - t;
         spent += t;
         if (i > 0 && t < best) best = t;
     }
-    fprintf(out, "svd   %5d x %-5d gram, %-6s %9.4f s   (the metrics' path, linalg/svd_gram.c)", m, n,
-            k ? "top-5" : "values", best);
+    if (bidiag)
+        fprintf(out, "svd   %5d x %-5d bidiag values %9.4f s   (%d QR sweeps, linalg/svd_values.c)", m, n, best, sweeps);
+    else
+        fprintf(out, "svd   %5d x %-5d gram, %-6s %9.4f s   (the metrics' path, linalg/svd_gram.c)", m, n,
+                k ? "top-5" : "values", best);
 #ifdef MUON_BENCH_OPENBLAS
     if (!k) {
         /* values only: the row beside LAPACK's values-only dgesdd, as the Jacobi's */
@@ -124,7 +132,7 @@ static int bench_one_gram(FILE *out, int m, int n, int k, int reps)
         openblas_set_num_threads(muon_threads());
         tsdd = lapack_time(m, n, A, 0, 0, work, nwork, reps);
         muon_free(work);
-        fprintf(out, "   dgesdd %9.4f s (gram/dgesdd %5.2f)", tsdd, best / tsdd);
+        fprintf(out, "   dgesdd %9.4f s (%s/dgesdd %5.2f)", tsdd, bidiag ? "bidiag" : "gram", best / tsdd);
     }
 #endif
     fputc('\n', out);
@@ -176,8 +184,10 @@ int muon_bench_svd(FILE *out)
         for (k = 0; k < 2; k++)
             if ((st = bench_one_svd(out, shapes[i][0], shapes[i][1], k, 3))) return st;
     for (i = 0; i < 3; i++)
+        if ((st = bench_one_fast(out, shapes[i][0], shapes[i][1], 0, 1, 3))) return st;
+    for (i = 0; i < 3; i++)
         for (k = 0; k < 2; k++)
-            if ((st = bench_one_gram(out, shapes[i][0], shapes[i][1], k ? 5 : 0, 3))) return st;
+            if ((st = bench_one_fast(out, shapes[i][0], shapes[i][1], k ? 5 : 0, 0, 3))) return st;
     for (i = 1; i < 3; i++)
         for (k = 0; k <= MUON_ORTH_SVD; k++)
             if ((st = bench_one_orth(out, (muon_orth_kind)k, shapes[i][0], shapes[i][1], 3))) return st;

@@ -36,28 +36,6 @@
 
 #define QL_MAX_ITER 60
 
-/* ISO C mode forbids contracting a*b + c; ask for the fused one where the
- * hardware has it (as MUON_MADD does for float in linalg/tile.h). */
-#ifdef FP_FAST_FMA
-#define GRAM_MADD(a, b, c) fma((a), (b), (c))
-#else
-#define GRAM_MADD(a, b, c) ((a) * (b) + (c))
-#endif
-
-/* x . y with 8 interleaved partial sums in a fixed order: the compiler can
- * vectorise it without reassociating anything, so every build (OpenMP or
- * not, any thread count) gets the same bits. */
-static double gdot(const double *restrict x, const double *restrict y, int n)
-{
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, s;
-    int i, l;
-    for (i = 0; i + 8 <= n; i += 8)
-        for (l = 0; l < 8; l++) acc[l] = GRAM_MADD(x[i + l], y[i + l], acc[l]);
-    s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (; i < n; i++) s = GRAM_MADD(x[i], y[i], s);
-    return s;
-}
-
 /* a(N,N) symmetric (lower triangle read) -> tridiagonal: d diagonal, e[i] the
  * sub-diagonal entry (i, i-1) (e[0] = 0). With vecs, a ends holding the
  * orthogonal Q of A = Q T Q^T (w(N) scratch); without, a is scratch (w unused). */
@@ -326,7 +304,7 @@ MUON_SIMD(omp simd)
         double l = b.d[b.ord[t]], sig = l > 0.0 ? sqrt(l) : 0.0;
         float *Uy = tall ? Vk : Uk, *Uz = tall ? Uk : Vk;
         for (j = 0; j < N; j++) Uy[(size_t)j * k + t] = sig > 0.0 ? (float)y[j] : 0.0f;
-        for (i = 0; i < M; i++) b.z[i] = gdot(b.C + (size_t)i * N, y, N);
+        for (i = 0; i < M; i++) b.z[i] = muon_dot_d(b.C + (size_t)i * N, y, N);
         for (i = 0; i < M; i++) Uz[(size_t)i * k + t] = sig > 0.0 ? (float)(b.z[i] / sig) : 0.0f;
     }
     return MUON_OK;

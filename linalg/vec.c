@@ -13,6 +13,17 @@ double muon_dot(const float *x, const float *y, size_t n)
     return s;
 }
 
+double muon_dot_d(const double *restrict x, const double *restrict y, int n)
+{
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, s;
+    int i, l;
+    for (i = 0; i + 8 <= n; i += 8)
+        for (l = 0; l < 8; l++) acc[l] = MUON_DMADD(x[i + l], y[i + l], acc[l]);
+    s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; i < n; i++) s = MUON_DMADD(x[i], y[i], s);
+    return s;
+}
+
 double muon_norm2(const float *x, size_t n) { return sqrt(muon_dot(x, x, n)); }
 
 void muon_axpy(float a, const float *restrict x, float *restrict y, size_t n)

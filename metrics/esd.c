@@ -16,6 +16,7 @@
  * Everything is in double; the cost is O(n^2) for n eigenvalues, which is
  * below the SVD's O(n^3). */
 #include "metrics/esd.h"
+#include "linalg/svd_values.h"
 
 #include <float.h>
 #include <math.h>
@@ -104,7 +105,12 @@ int muon_esd_alpha(int rows, int cols, const float *W, muon_esd_fit *out)
     }
     s = muon_alloc((size_t)r * sizeof *s);
     if (!s) return muon_error(MUON_ERR_NOMEM, "esd: out of memory for %d singular values", r);
-    st = muon_svd(rows, cols, W, s, NULL, NULL, NULL);
+    {
+        /* values only, to DBL_EPSILON sigma_1: far below the zero rule's cut */
+        muon_workspace ws = {0, 0};
+        st = muon_svd_values_ws(&ws, rows, cols, W, s, NULL);
+        muon_workspace_free(&ws);
+    }
     if (!st) st = muon_esd_alpha_sigma(rows, cols, s, out);
     muon_free(s);
     return st;

@@ -22,7 +22,10 @@ model/attention.c|s/ds\[j\] = p\[j\] \* (ds\[j\] - D\[r\]) \* scale;/ds[j] = p[j
 metrics/spectral.c|s/h \/ log((double)r);/h \/ log((double)r + 1.0);/|spectral entropy normalised by ln(r+1)
 train/optimizer.c|s/s = muon_orthogonal_update_ws(ws, c, lr, p->rows, p->cols, m->params + off,/s = muon_orthogonal_update(c, lr, p->rows, p->cols, m->params + off,/|Muon step allocates its orthogonaliser workspace per matrix
 io/safetensors.c|s/st = muon_error(MUON_ERR_FORMAT, "%s: tensor .%s. appears twice", path, t->name);/st = MUON_OK;/|safetensors reader accepts duplicate tensor names
-linalg/status.c|s/^MUON_OMP(omp threadprivate(last_error))$//|one global error message shared by every thread'
+linalg/status.c|s/^MUON_OMP(omp threadprivate(last_error))$//|one global error message shared by every thread
+linalg/svd_values.c|s/const double a = tau_r \* v\[j\];/const double a = 0.0 * v[j];/|bidiagonalisation drops the last right reflector from its fused pass
+linalg/svd_values.c|s/e\[j - 1\] = c \* e\[j - 1\];/e[j - 1] = e[j - 1];/|bidiagonal column chase forgets to rotate the entry above
+linalg/svd_values.c|s/const double mu = den != 0.0 ? t22 - t12 \* t12 \/ den : t22;/const double mu = 0.0 * den;/|bidiagonal QR without its Wilkinson shift'
 
 restore() {
     [ -n "${cur:-}" ] && [ -f "$cur.mutate-orig" ] && mv "$cur.mutate-orig" "$cur" && touch "$cur"
