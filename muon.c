@@ -556,7 +556,7 @@ static int cmd_bench(int argc, char **argv)
     if (wants_help(argc, argv)) {
         printf("usage: muon bench [gemm|svd|model|train|metrics|all]... [--blas] [--threads T]\n"
                "  gemm     GEMM GFLOP/s on square and model shapes, 1 and 2 threads, share of FMA peak\n"
-               "  svd      Jacobi SVD on 128^2, 512^2, 512x2048 and orthogonalisers on 512^2, 512x2048\n"
+               "  svd      Jacobi, bidiagonal and Gram SVD on 128^2, 512^2, 512x2048; orthogonalisers on 512^2, 512x2048\n"
                "  model    nano and d512 forward+backward per step (one pass; one sequence per pass), tokens/s, GFLOP/s\n"
                "  train    nano full training step (Muon included) tokens/s, orthogonaliser share\n"
                "  metrics  one tracking pass over nano and its share of training time\n"

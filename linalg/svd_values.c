@@ -31,6 +31,7 @@
  * Single-threaded: the result does not depend on the thread count, and the
  * metric tracker runs matrices side by side anyway. */
 #include "linalg/svd_values.h"
+#include "linalg/omp.h"
 
 #include <float.h>
 #include <math.h>
@@ -40,6 +41,9 @@
 /* QR sweeps allowed per singular value before giving up to the Jacobi; two
  * or three are typical (the shift makes the bottom entry converge cubically). */
 #define BIDIAG_SWEEPS_PER_VALUE 30
+/* Partial sums of the fused pass's dot product: four AVX-512 vectors of
+ * doubles, so the sums' latency hides behind the loads. */
+#define BD_LANES 32
 
 /* The Householder reflector of x(len): H = I - tau u u^T with H x = beta e_0,
  * u = x except u[0] = x[0] - beta, written into x. tau = 0 (H = I, beta =
@@ -74,8 +78,8 @@ static double reflector(double *x, int len, double *beta)
  *     y - beta (column k+1).
  * Column k itself is finished first, since H_k comes from it. The same
  * arithmetic as the four passes, in a different order of the sums. */
-static void bidiagonalize(int M, int N, double *B, int ld, double *d, double *e, double *u,
-                          double *w, double *y, double *v)
+static void bidiagonalize(int M, int N, double *B, int ld, double *d, double *e, double *restrict u,
+                          double *restrict w, double *restrict y, double *restrict v)
 {
     double tau_r = 0.0;    /* G_{k-1}: v[k..N), w(M - k) over rows k.. */
     int k, i, j;
@@ -95,16 +99,22 @@ static void bidiagonalize(int M, int N, double *B, int ld, double *d, double *e,
         for (j = k + 1; j < N; j++) {
             double *restrict c = B + (size_t)j * ld + k;
             const double a = tau_r * v[j];
-            double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, s, b, x;
-            int l;
-            /* G_{k-1}'s update and u^T c in one loop (8 partial sums in a fixed order) */
-            for (i = 0; i + 8 <= L; i += 8)
-                for (l = 0; l < 8; l++) {
+            double acc[BD_LANES], s, b, x;
+            int l, h;
+            /* G_{k-1}'s update and u^T c in one loop: BD_LANES partial sums,
+             * combined by halves, so the order is fixed for every vector width */
+            for (l = 0; l < BD_LANES; l++) acc[l] = 0.0;
+            for (i = 0; i + BD_LANES <= L; i += BD_LANES) {
+MUON_SIMD(omp simd)
+                for (l = 0; l < BD_LANES; l++) {
                     const double t = MUON_DMADD(-a, w[i + l], c[i + l]);
                     c[i + l] = t;
                     acc[l] = MUON_DMADD(u[i + l], t, acc[l]);
                 }
-            s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+            }
+            for (h = BD_LANES / 2; h > 0; h /= 2)
+                for (l = 0; l < h; l++) acc[l] += acc[l + h];
+            s = acc[0];
             for (; i < L; i++) {
                 c[i] = MUON_DMADD(-a, w[i], c[i]);
                 s = MUON_DMADD(u[i], c[i], s);
