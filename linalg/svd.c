@@ -36,6 +36,7 @@
  * for any thread count. */
 #include "linalg/linalg.h"
 #include "linalg/omp.h"
+#include "linalg/svd_gram.h"
 
 #include <float.h>
 #include <math.h>
@@ -848,6 +849,48 @@ static void complete_basis(int N, double *Vt, const unsigned char *fill, double 
     }
 }
 
+
+/* A warm start for the sweeps (not in muon_svd_reference): the rows of X
+ * are made nearly orthogonal at once by the eigenvectors of X X^T, X <- Z^T X
+ * (never with the rotations accumulated: U then comes from the triangular
+ * solve, which needs only the converged X), so the Jacobi only
+ * finishes the job: the eigenvectors of the Gram matrix are exact to about
+ * DBL_EPSILON kappa^2, so 2 or 3 sweeps instead of 10-13 reach the same
+ * convergence test. Only where R is well conditioned (|R_11 / R_NN| <=
+ * SVD_SOLVE_COND, the same test as the triangular solve's), because Z^T
+ * mixes the rows of X: on a graded R that would undo the grading the
+ * pivoted QR gave, and with it the small values' relative accuracy; with
+ * kappa <= 1e6 absolute accuracy in double is already relative accuracy to
+ * float32; where the converged values show kappa > 1e6 after all (|R_11 /
+ * R_NN| only bounds it from below), svd_run starts again from R itself.
+ * Everything after the start is the same orthogonal Jacobi, so its result
+ * is exact to the same test whatever the start. Scratch: G, Zt (N,N),
+ * ev, ee, ew (N), rows (N pointers). Returns 0, or -1 (X, Jt untouched)
+ * where the eigensolver did not converge. */
+#define SVD_WARM_MIN 32
+typedef struct { double *G, *Zt, *ev, *ee, *ew; const double **rows; } warm_scratch;
+
+static int warm_start(int N, double *X, double *X2, const warm_scratch *w)
+{
+    int r, g, ngroups = (N + SVD_AR - 1) / SVD_AR;
+    for (r = 0; r < N; r++) w->rows[r] = X + (size_t)r * N;
+    /* the lower triangle of G = X X^T, 4 rows at a time */
+MUON_OMP(omp parallel for schedule(dynamic, 1) if (1.0 * N * N * N > SVD_PAR_FLOPS))
+    for (r = 0; r < N; r += 4) {
+        const int nr = N - r < 4 ? N - r : 4;
+        dots(N, w->rows + r, nr, w->rows, r + nr, w->G + (size_t)r * N, N);
+    }
+    if (muon_sym_eigen(N, w->G, w->ev, w->ee, w->Zt, w->ew) != MUON_OK) return -1;
+    /* X2 = Z^T X in row groups (each row's sums the same whoever does them) */
+MUON_OMP(omp parallel for schedule(static) if (2.0 * N * N * N > SVD_PAR_FLOPS))
+    for (g = 0; g < ngroups; g++) {
+        const int r0 = g * SVD_AR, nr = N - r0 < SVD_AR ? N - r0 : SVD_AR;
+        mul_rows(nr, N, N, w->Zt + (size_t)r0 * N, N, w->rows, X2 + (size_t)r0 * N, N, 0);
+    }
+    memcpy(X, X2, (size_t)N * N * sizeof *X);
+    return 0;
+}
+
 /* Number of column blocks of the reference sweep for N columns (even, >= 2). */
 static int svd_blocks_ref(int N)
 {
@@ -915,6 +958,7 @@ typedef struct {
     unsigned char *fill;
     pair_scratch *pairs;       /* nb/2 block pairs' scratch */
     q_scratch q;               /* apply_q_blocked's */
+    warm_scratch warm;         /* warm_start's (N >= SVD_WARM_MIN) */
 } svd_bufs;
 
 static size_t svd_layout(muon_workspace *ws, int M, int N, int want_ub, int want_vb, svd_bufs *b)
@@ -952,6 +996,14 @@ static size_t svd_layout(muon_workspace *ws, int M, int N, int want_ub, int want
                 b->pairs[p].rows = rows; b->pairs[p].zero = zero;
             }
         }
+    }
+    if (N >= SVD_WARM_MIN) {
+        b->warm.G = svd_take(ws, &used, nn * sizeof(double));
+        b->warm.Zt = svd_take(ws, &used, nn * sizeof(double));
+        b->warm.ev = svd_take(ws, &used, (size_t)N * sizeof(double));
+        b->warm.ee = svd_take(ws, &used, (size_t)N * sizeof(double));
+        b->warm.ew = svd_take(ws, &used, (size_t)N * sizeof(double));
+        b->warm.rows = svd_take(ws, &used, (size_t)N * sizeof(double *));
     }
     if (want_ub) {
         b->Jt = svd_take(ws, &used, nn * sizeof(double));
@@ -995,6 +1047,7 @@ static int svd_run(muon_workspace *ws, int m, int n, const float *A, float *S, f
     svd_bufs b;
     float *UB, *VB;                                 /* B's U(M,N) and V(N,N) */
     int want_ub, want_vb, nb, i, j, k, sweeps = 0, converged = 0, accumulate, two_stage, Mr;
+    int well_conditioned, warm;
     const double *Cr;
     double maxcos = 0.0;
     jacobi J;
@@ -1063,7 +1116,9 @@ static int svd_run(muon_workspace *ws, int m, int n, const float *A, float *S, f
      * tells in advance when that cannot work; where it turns out not to
      * (sigma_1 / sigma_N too large) the Jacobi runs again, accumulating. The
      * rotations never depend on J, so both runs give the same X, bit for bit. */
-    accumulate = want_ub && (reference || !(fabs(Cr[(size_t)(N - 1) * Mr + N - 1]) * SVD_SOLVE_COND > fabs(Cr[0])));
+    well_conditioned = fabs(Cr[(size_t)(N - 1) * Mr + N - 1]) * SVD_SOLVE_COND > fabs(Cr[0]);
+    accumulate = want_ub && (reference || !well_conditioned);
+    warm = !reference && N >= SVD_WARM_MIN && well_conditioned;
     for (;;) {
         /* X = R (upper triangle), row i of X = column i of R^T */
         X = b.X;
@@ -1073,6 +1128,8 @@ static int svd_run(muon_workspace *ws, int m, int n, const float *A, float *S, f
         if (Jt) {
             memset(Jt, 0, (size_t)N * N * sizeof *Jt);
             for (i = 0; i < N; i++) Jt[(size_t)i * N + i] = 1.0;
+        } else if (warm && warm_start(N, X, b.X2, &b.warm) != 0) {
+            warm = 0;
         }
         /* tol = sqrt(N) eps (dgesvj's CTOL): a computed dot of N-vectors cannot be
          * trusted much below that, so asking for less might never terminate. The
@@ -1105,6 +1162,14 @@ static int svd_run(muon_workspace *ws, int m, int n, const float *A, float *S, f
             int v = i;
             for (j = i; j > 0 && sig[ord[j - 1]] < sig[v]; j--) ord[j] = ord[j - 1];
             ord[j] = v;
+        }
+        if (warm && !(sig[ord[N - 1]] * SVD_SOLVE_COND > sig[ord[0]])) {
+            /* R looked well conditioned but is not: again from R itself,
+             * so the small values keep the Jacobi's relative accuracy
+             * (values only or not: the same X either way) */
+            warm = 0;
+            accumulate = want_ub;
+            continue;
         }
         if (!want_ub || accumulate) break;
         if (sig[ord[N - 1]] * SVD_SOLVE_COND > sig[ord[0]]) {

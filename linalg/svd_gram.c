@@ -193,6 +193,16 @@ static int tridiagonal_ql(int N, double *d, double *e, double *zt)
     return MUON_OK;
 }
 
+int muon_sym_eigen(int N, double *a, double *d, double *e, double *zt, double *w)
+{
+    int i, j;
+    tridiagonalize(N, a, d, e, zt != NULL, w);
+    if (zt)   /* Zt = Q^T: rows are Q's columns */
+        for (i = 0; i < N; i++)
+            for (j = 0; j < N; j++) zt[(size_t)i * N + j] = a[(size_t)j * N + i];
+    return tridiagonal_ql(N, d, e, zt);
+}
+
 typedef struct { double *C, *G, *Zt, *d, *e, *z; int *ord; } gram_bufs;
 
 static size_t gram_layout(muon_workspace *ws, int M, int N, int k, gram_bufs *b)
@@ -282,11 +292,7 @@ MUON_SIMD(omp simd)
         }
     }
 
-    tridiagonalize(N, b.G, b.d, b.e, k > 0, b.z);
-    if (k > 0)   /* Zt = Q^T: rows are Q's columns */
-        for (i = 0; i < N; i++)
-            for (j = 0; j < N; j++) b.Zt[(size_t)i * N + j] = b.G[(size_t)j * N + i];
-    if ((st = tridiagonal_ql(N, b.d, b.e, k > 0 ? b.Zt : NULL))) return st;
+    if ((st = muon_sym_eigen(N, b.G, b.d, b.e, k > 0 ? b.Zt : NULL, b.z))) return st;
 
     /* descending, ties by index (insertion sort: deterministic) */
     for (i = 0; i < N; i++) {

@@ -23,4 +23,11 @@ size_t muon_svd_gram_workspace_bytes(int m, int n, int k);
 int muon_svd_gram_ws(muon_workspace *ws, int m, int n, const float *A, float *S, int k,
                      float *Uk, float *Vk);
 
+/* Eigenvalues d(N) (unsorted) of the symmetric a(N,N) (lower triangle read;
+ * destroyed) by Householder tridiagonalisation and implicit QL in double;
+ * with zt(N,N) also the eigenvectors, row i of zt the unit eigenvector of
+ * d[i]. e(N), w(N) scratch (w used only with zt). Single-threaded.
+ * MUON_OK or MUON_ERR_NUMERIC (QL did not converge). */
+int muon_sym_eigen(int N, double *a, double *d, double *e, double *zt, double *w);
+
 #endif

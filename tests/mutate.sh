@@ -25,7 +25,9 @@ io/safetensors.c|s/st = muon_error(MUON_ERR_FORMAT, "%s: tensor .%s. appears twi
 linalg/status.c|s/^MUON_OMP(omp threadprivate(last_error))$//|one global error message shared by every thread
 linalg/svd_values.c|s/const double a = tau_r \* v\[j\];/const double a = 0.0 * v[j];/|bidiagonalisation drops the last right reflector from its fused pass
 linalg/svd_values.c|s/e\[j - 1\] = c \* e\[j - 1\];/e[j - 1] = e[j - 1];/|bidiagonal column chase forgets to rotate the entry above
-linalg/svd_values.c|s/const double mu = den != 0.0 ? t22 - t12 \* t12 \/ den : t22;/const double mu = 0.0 * den;/|bidiagonal QR without its Wilkinson shift'
+linalg/svd_values.c|s/const double mu = den != 0.0 ? t22 - t12 \* t12 \/ den : t22;/const double mu = 0.0 * den;/|bidiagonal QR without its Wilkinson shift
+linalg/svd.c|s/    warm = !reference \&\& N >= SVD_WARM_MIN \&\& well_conditioned;/    warm = 0 \&\& well_conditioned;/|Jacobi SVD without its warm start
+linalg/svd.c|s/mul_rows(nr, N, N, w->Zt + (size_t)r0 \* N, N, w->rows, X2 + (size_t)r0 \* N, N, 0);/mul_rows(nr, N, N, w->Zt + (size_t)r0 * N, N, w->rows, X2 + (size_t)r0 * N, N, 1);/|warm start subtracts Z^T X from stale scratch instead of storing it'
 
 restore() {
     [ -n "${cur:-}" ] && [ -f "$cur.mutate-orig" ] && mv "$cur.mutate-orig" "$cur" && touch "$cur"
