@@ -69,9 +69,20 @@ static void tridiagonalize(int N, double *a, double *d, double *e, int vecs, dou
                     const double *restrict aj = a + (size_t)j * N, *restrict u = a + (size_t)i * N;
                     double *restrict p = e;
                     const double uj = u[j];
-                    g = 0.0;
-MUON_SIMD(omp simd reduction(+:g))
-                    for (k = 0; k < j; k++) {
+                    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+                    int q;
+                    /* 8 fixed lanes, not a vector reduction: the compiler then
+                     * neither peels for alignment nor leaves a scalar tail of
+                     * up to a vector per row (most of the time, before) */
+                    for (k = 0; k + 8 <= j; k += 8) {
+MUON_SIMD(omp simd)
+                        for (q = 0; q < 8; q++) {
+                            acc[q] += aj[k + q] * u[k + q];
+                            p[k + q] += aj[k + q] * uj;
+                        }
+                    }
+                    g = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+                    for (; k < j; k++) {
                         g += aj[k] * u[k];
                         p[k] += aj[k] * uj;
                     }
