@@ -17,8 +17,11 @@ double muon_dot_d(const double *restrict x, const double *restrict y, int n)
 {
     double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, s;
     int i, l;
-    for (i = 0; i + 8 <= n; i += 8)
+    for (i = 0; i + 8 <= n; i += 8) {
+        /* the lanes are independent sums, so the vector loop is the same arithmetic */
+MUON_SIMD(omp simd)
         for (l = 0; l < 8; l++) acc[l] = MUON_DMADD(x[i + l], y[i + l], acc[l]);
+    }
     s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
     for (; i < n; i++) s = MUON_DMADD(x[i], y[i], s);
     return s;
