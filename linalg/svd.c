@@ -337,8 +337,10 @@ static void dot_tile(int N, const double *const *a, const double *const *b, doub
 }
 
 /* out[r * ldo + l] = a[r] . b[l] (n-long rows) for r < na, l < nb, in 4 x 4
- * tiles (edge tiles repeat a row pointer and drop the extra results). */
-static void dots(int n, const double *const *a, int na, const double *const *b, int nb, double *out, int ldo)
+ * tiles (edge tiles repeat a row pointer and drop the extra results); the
+ * first off entries are skipped (the caller knows their products are 0). */
+static void dots(int n, int off, const double *const *a, int na, const double *const *b, int nb, double *out,
+                 int ldo)
 {
     int r, l, q, t;
     double tile[16];
@@ -346,10 +348,10 @@ static void dots(int n, const double *const *a, int na, const double *const *b, 
         for (l = 0; l < nb; l += 4) {
             const double *x[4], *y[4];
             for (q = 0; q < 4; q++) {
-                x[q] = a[r + q < na ? r + q : r];
-                y[q] = b[l + q < nb ? l + q : l];
+                x[q] = a[r + q < na ? r + q : r] + off;
+                y[q] = b[l + q < nb ? l + q : l] + off;
             }
-            dot_tile(n, x, y, tile, 4);
+            dot_tile(n - off, x, y, tile, 4);
             for (q = 0; q < 4 && r + q < na; q++)
                 for (t = 0; t < 4 && l + t < nb; t++) out[(size_t)(r + q) * ldo + l + t] = tile[q * 4 + t];
         }
@@ -358,7 +360,7 @@ static void dots(int n, const double *const *a, int na, const double *const *b, 
 /* G[r0 + r][c0 + l] = rows[r0 + r] . rows[c0 + l] for r < nr, l < nc. */
 static void gram_block(int N, const double *const *rows, int r0, int nr, int c0, int nc, double *G, int ldg)
 {
-    dots(N, rows + r0, nr, rows + c0, nc, G + (size_t)r0 * ldg + c0, ldg);
+    dots(N, 0, rows + r0, nr, rows + c0, nc, G + (size_t)r0 * ldg + c0, ldg);
 }
 
 /* C[r][j] = (or, sub: -=) sum_k A[r][k] b[k][j] for r < nr, j < ncol,
@@ -368,9 +370,12 @@ static void gram_block(int N, const double *const *rows, int r0, int nr, int c0,
  * one at a time. */
 #define SVD_AR 8
 #define SVD_AC 16
+#define MUL_SUB 1       /* C -= the product */
+#define MUL_UPPER 2     /* b[k][j] = 0 for k > j: those terms are skipped */
 static void mul_rows(int nr, int ncol, int K, const double *A, int lda, const double *const *brow,
-                     double *C, int ldc, int sub)
+                     double *C, int ldc, int flags)
 {
+    const int sub = flags & MUL_SUB, upper = flags & MUL_UPPER;
     int r0, j0, r, l, k;
     for (r0 = 0; r0 + SVD_AR <= nr; r0 += SVD_AR) {
         const double *v = A + (size_t)r0 * lda;
@@ -379,7 +384,8 @@ static void mul_rows(int nr, int ncol, int K, const double *A, int lda, const do
             double acc[SVD_AR][SVD_AC];
             for (r = 0; r < SVD_AR; r++)
                 for (l = 0; l < SVD_AC; l++) acc[r][l] = 0.0;
-            for (k = 0; k < K; k++) {
+            const int kend = upper && j0 + SVD_AC < K ? j0 + SVD_AC : K;
+            for (k = 0; k < kend; k++) {
                 const double *restrict bk = brow[k] + j0;
 #ifdef __clang__
 MUON_SIMD(omp simd)
@@ -405,14 +411,16 @@ MUON_SIMD(omp simd)
         for (; j0 < ncol; j0++)
             for (r = 0; r < SVD_AR; r++) {
                 double sum = 0.0;
-                for (k = 0; k < K; k++) sum = MUON_DMADD(v[(size_t)r * lda + k], brow[k][j0], sum);
+                const int kend = upper && j0 + 1 < K ? j0 + 1 : K;
+                for (k = 0; k < kend; k++) sum = MUON_DMADD(v[(size_t)r * lda + k], brow[k][j0], sum);
                 if (sub) c[(size_t)r * ldc + j0] -= sum; else c[(size_t)r * ldc + j0] = sum;
             }
     }
     for (r = r0; r < nr; r++)
         for (j0 = 0; j0 < ncol; j0++) {
             double sum = 0.0;
-            for (k = 0; k < K; k++) sum = MUON_DMADD(A[(size_t)r * lda + k], brow[k][j0], sum);
+            const int kend = upper && j0 + 1 < K ? j0 + 1 : K;
+            for (k = 0; k < kend; k++) sum = MUON_DMADD(A[(size_t)r * lda + k], brow[k][j0], sum);
             if (sub) C[(size_t)r * ldc + j0] -= sum; else C[(size_t)r * ldc + j0] = sum;
         }
 }
@@ -477,7 +485,7 @@ MUON_OMP(omp parallel for schedule(static) if (4.0 * nrows * L * kb > SVD_PAR_FL
     for (g = 0; g < ngroups; g++) {
         const int r0 = g * 32, nr = nrows - r0 < 32 ? nrows - r0 : 32;
         int r, q, t;
-        dots(L, ur + r0, nr, yr, kb, W + (size_t)r0 * kb, kb);
+        dots(L, 0, ur + r0, nr, yr, kb, W + (size_t)r0 * kb, kb);
         for (r = r0; r < r0 + nr; r++)
             for (q = 0; q < kb; q++) {
                 double sum = 0.0;
@@ -487,7 +495,7 @@ MUON_OMP(omp parallel for schedule(static) if (4.0 * nrows * L * kb > SVD_PAR_FL
                     for (t = q; t < kb; t++) sum += W[(size_t)r * kb + t] * T[q * kb + t];
                 W2[(size_t)r * kb + q] = sum;
             }
-        mul_rows(nr, L, kb, W2 + (size_t)r0 * kb, kb, yr, Ut + (size_t)r0 * ldu, ldu, 1);
+        mul_rows(nr, L, kb, W2 + (size_t)r0 * kb, kb, yr, Ut + (size_t)r0 * ldu, ldu, MUL_SUB);
     }
 }
 
@@ -880,14 +888,14 @@ static int warm_start(int N, double *X, double *X2, const warm_scratch *w)
 MUON_OMP(omp parallel for schedule(dynamic, 1) if (1.0 * N * N * N > SVD_PAR_FLOPS))
     for (r = 0; r < N; r += 4) {
         const int nr = N - r < 4 ? N - r : 4;
-        dots(N, w->rows + r, nr, w->rows, r + nr, w->G + (size_t)r * N, N);
+        dots(N, r, w->rows + r, nr, w->rows, r + nr, w->G + (size_t)r * N, N);   /* rows >= r start at r */
     }
     if (muon_sym_eigen(N, w->G, w->ev, w->ee, w->Zt, w->ew) != MUON_OK) return -1;
     /* X2 = Z^T X in row groups (each row's sums the same whoever does them) */
 MUON_OMP(omp parallel for schedule(static) if (2.0 * N * N * N > SVD_PAR_FLOPS))
     for (g = 0; g < ngroups; g++) {
         const int r0 = g * SVD_AR, nr = N - r0 < SVD_AR ? N - r0 : SVD_AR;
-        mul_rows(nr, N, N, w->Zt + (size_t)r0 * N, N, w->rows, X2 + (size_t)r0 * N, N, 0);
+        mul_rows(nr, N, N, w->Zt + (size_t)r0 * N, N, w->rows, X2 + (size_t)r0 * N, N, MUL_UPPER);
     }
     memcpy(X, X2, (size_t)N * N * sizeof *X);
     return 0;
