@@ -75,9 +75,11 @@ void muon_scale(float a, float *x, size_t n);                   /* x *= a */
 #else
 #define MUON_DMADD(a, b, c) ((a) * (b) + (c))
 #endif
-/* x(n).y(n) in double with 8 interleaved partial sums combined in a fixed
- * order: vectorisable without reassociation, so every build and thread count
- * gets the same bits. */
+/* x(n).y(n) in double with MUON_DOT_LANES interleaved partial sums combined
+ * by halves: vectorisable without reassociation (so every build and thread
+ * count gets the same bits), and enough independent sums (four AVX-512
+ * vectors) that the adds' latency hides behind the loads. */
+#define MUON_DOT_LANES 32
 double muon_dot_d(const double *x, const double *y, int n);
 /* Out-of-place transpose: out(n,m) = in(m,n)^T. */
 void muon_transpose(const float *in, float *out, int m, int n);

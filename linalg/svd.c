@@ -63,15 +63,6 @@
 #define SVD_BS 16
 #endif
 
-static double dot_d(const double *restrict x, const double *restrict y, int n)
-{
-    double s = 0.0;
-    int i;
-MUON_SIMD(omp simd reduction(+:s))
-    for (i = 0; i < n; i++) s += x[i] * y[i];
-    return s;
-}
-
 /* ---- 1. Householder QR with column pivoting --------------------------------
  * C(N,M) holds B's N columns as rows (so every column operation is a
  * contiguous vector operation). On return, for column k: C[k][0..k-1] holds
@@ -85,7 +76,7 @@ static void qr_pivoted(int M, int N, double *C, double *tau, int *perm, double *
 {
     int j, k;
     for (j = 0; j < N; j++) {
-        nrm2[j] = dot_d(C + (size_t)j * M, C + (size_t)j * M, M);
+        nrm2[j] = muon_dot_d(C + (size_t)j * M, C + (size_t)j * M, M);
         perm[j] = j;
     }
     for (k = 0; k < N; k++) {
@@ -103,12 +94,12 @@ static void qr_pivoted(int M, int N, double *C, double *tau, int *perm, double *
         }
         /* the reflector: H (alpha, x1)^T = (beta, 0)^T, as in dlarfg */
         alpha = x[0];
-        xnorm = len > 1 ? sqrt(dot_d(x + 1, x + 1, len - 1)) : 0.0;
+        xnorm = len > 1 ? sqrt(muon_dot_d(x + 1, x + 1, len - 1)) : 0.0;
         if (xnorm == 0.0) {                      /* nothing to annihilate: H_k = I */
             tau[k] = 0.0;
             for (j = k + 1; j < N; j++) {
                 const double *y = C + (size_t)j * M + k + 1;
-                nrm2[j] = dot_d(y, y, len - 1);
+                nrm2[j] = muon_dot_d(y, y, len - 1);
             }
             continue;
         }
@@ -128,13 +119,27 @@ MUON_SIMD(omp simd)
 MUON_OMP(omp parallel for schedule(static) if (4.0 * (N - k - 1) * len > SVD_PAR_FLOPS))
             for (j = k + 1; j < N; j++) {
                 double *y = C + (size_t)j * M + k;
-                double w = tk * (y[0] + dot_d(v + 1, y + 1, len - 1)), s = 0.0;
-                int i;
+                double w = tk * (y[0] + muon_dot_d(v + 1, y + 1, len - 1)), s, acc[MUON_DOT_LANES];
+                int i, l, h;
                 y[0] -= w;
-MUON_SIMD(omp simd reduction(+:s))
-                for (i = 1; i < len; i++) {
+                /* the update and the new norm in one loop, in fixed lanes as
+                 * muon_dot_d's (a vector reduction would peel for alignment
+                 * and leave a scalar tail, most of its time at these lengths) */
+                for (l = 0; l < MUON_DOT_LANES; l++) acc[l] = 0.0;
+                for (i = 1; i + MUON_DOT_LANES <= len; i += MUON_DOT_LANES) {
+MUON_SIMD(omp simd)
+                    for (l = 0; l < MUON_DOT_LANES; l++) {
+                        const double t = y[i + l] - w * v[i + l];
+                        y[i + l] = t;
+                        acc[l] = MUON_DMADD(t, t, acc[l]);
+                    }
+                }
+                for (h = MUON_DOT_LANES / 2; h > 0; h /= 2)
+                    for (l = 0; l < h; l++) acc[l] += acc[l + h];
+                s = acc[0];
+                for (; i < len; i++) {
                     y[i] -= w * v[i];
-                    s += y[i] * y[i];
+                    s = MUON_DMADD(y[i], y[i], s);
                 }
                 nrm2[j] = s;                     /* norm of rows k+1.. for the next pivot */
             }
@@ -160,7 +165,7 @@ MUON_OMP(omp parallel for schedule(dynamic, 1) if (4.0 * nrows * N * M > SVD_PAR
             if (tk == 0.0) continue;
             for (c = c0; c < c1; c++) {
                 double *y = Ut + (size_t)c * M + k;
-                double w = tk * (y[0] + dot_d(v + 1, y + 1, len - 1));
+                double w = tk * (y[0] + muon_dot_d(v + 1, y + 1, len - 1));
                 int i;
                 y[0] -= w;
 MUON_SIMD(omp simd)
@@ -192,7 +197,7 @@ static int jacobi_pair(const jacobi *J, int i, int j, double *mc)
     double da = J->d[i], db = J->d[j], g, cs, zeta, t, c, s, na = 0.0, nb = 0.0;
     int k;
     if (da == 0.0 || db == 0.0) return 0;         /* a zero column is orthogonal to all */
-    g = dot_d(a, b, N);
+    g = muon_dot_d(a, b, N);
     cs = fabs(g) / (sqrt(da) * sqrt(db));
     if (cs > *mc) *mc = cs;
     if (!(cs > J->tol)) return 0;
@@ -213,8 +218,8 @@ MUON_SIMD(omp simd)
      * (a norm falls by 10x or more) it is recomputed from the vector */
     na = da - t * g;
     nb = db + t * g;
-    if (!(na > 0.01 * da)) na = dot_d(a, a, N);
-    if (!(nb > 0.01 * db)) nb = dot_d(b, b, N);
+    if (!(na > 0.01 * da)) na = muon_dot_d(a, a, N);
+    if (!(nb > 0.01 * db)) nb = muon_dot_d(b, b, N);
     J->d[i] = na;
     J->d[j] = nb;
     if (J->Jt) {
@@ -847,10 +852,10 @@ static void complete_basis(int N, double *Vt, const unsigned char *fill, double 
                     double h;
                     int i;
                     if (l == k || (fill[l] && l > k)) continue;
-                    h = dot_d(tmp, Vt + (size_t)l * N, N);
+                    h = muon_dot_d(tmp, Vt + (size_t)l * N, N);
                     for (i = 0; i < N; i++) tmp[i] -= h * Vt[(size_t)l * N + i];
                 }
-            r = dot_d(tmp, tmp, N);
+            r = muon_dot_d(tmp, tmp, N);
             if (r > best) { best = r; memcpy(Vt + (size_t)k * N, tmp, (size_t)N * sizeof *tmp); }
             if (best > 0.5) break;   /* remainder > 1/sqrt(2): well conditioned enough */
         }
@@ -1153,7 +1158,7 @@ static int svd_run(muon_workspace *ws, int m, int n, const float *A, float *S, f
             while (sweeps < SVD_MAX_SWEEPS) {
                 long rot;
                 /* exact norms at every sweep's start, so updated ones never drift far */
-                for (i = 0; i < N; i++) d[i] = dot_d(J.X + (size_t)i * N, J.X + (size_t)i * N, N);
+                for (i = 0; i < N; i++) d[i] = muon_dot_d(J.X + (size_t)i * N, J.X + (size_t)i * N, N);
                 rot = reference ? jacobi_sweep(&J, nb, ring, &maxcos)
                                 : jacobi_sweep_blocked(&J, nb, ring, b.pairs, &maxcos);
                 sweeps++;
@@ -1167,7 +1172,7 @@ static int svd_run(muon_workspace *ws, int m, int n, const float *A, float *S, f
 
         /* singular values: row norms of the converged X, sorted descending
          * (insertion sort on indices, ties by index: deterministic) */
-        for (i = 0; i < N; i++) sig[i] = sqrt(dot_d(X + (size_t)i * N, X + (size_t)i * N, N));
+        for (i = 0; i < N; i++) sig[i] = sqrt(muon_dot_d(X + (size_t)i * N, X + (size_t)i * N, N));
         for (i = 0; i < N; i++) {
             int v = i;
             for (j = i; j > 0 && sig[ord[j - 1]] < sig[v]; j--) ord[j] = ord[j - 1];

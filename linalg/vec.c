@@ -15,14 +15,17 @@ double muon_dot(const float *x, const float *y, size_t n)
 
 double muon_dot_d(const double *restrict x, const double *restrict y, int n)
 {
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, s;
-    int i, l;
-    for (i = 0; i + 8 <= n; i += 8) {
-        /* the lanes are independent sums, so the vector loop is the same arithmetic */
+    double acc[MUON_DOT_LANES], s;
+    int i, l, h;
+    for (l = 0; l < MUON_DOT_LANES; l++) acc[l] = 0.0;
+    for (i = 0; i + MUON_DOT_LANES <= n; i += MUON_DOT_LANES) {
+        /* independent lane sums, so the vector loop is this arithmetic exactly */
 MUON_SIMD(omp simd)
-        for (l = 0; l < 8; l++) acc[l] = MUON_DMADD(x[i + l], y[i + l], acc[l]);
+        for (l = 0; l < MUON_DOT_LANES; l++) acc[l] = MUON_DMADD(x[i + l], y[i + l], acc[l]);
     }
-    s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (h = MUON_DOT_LANES / 2; h > 0; h /= 2)
+        for (l = 0; l < h; l++) acc[l] += acc[l + h];
+    s = acc[0];
     for (; i < n; i++) s = MUON_DMADD(x[i], y[i], s);
     return s;
 }
