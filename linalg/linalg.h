@@ -76,9 +76,10 @@ void muon_scale(float a, float *x, size_t n);                   /* x *= a */
 #define MUON_DMADD(a, b, c) ((a) * (b) + (c))
 #endif
 /* x(n).y(n) in double with MUON_DOT_LANES interleaved partial sums combined
- * by halves: vectorisable without reassociation (so every build and thread
- * count gets the same bits), and enough independent sums (four AVX-512
- * vectors) that the adds' latency hides behind the loads. */
+ * by halves: vectorisable without reassociation (so OpenMP or not, vectorised
+ * or not, any thread count gets the same bits within a build), and enough
+ * independent sums (four AVX-512 vectors) that the adds' latency hides
+ * behind the loads. */
 #define MUON_DOT_LANES 32
 double muon_dot_d(const double *x, const double *y, int n);
 /* Out-of-place transpose: out(n,m) = in(m,n)^T. */

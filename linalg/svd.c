@@ -307,7 +307,8 @@ MUON_OMP(omp parallel for schedule(dynamic, 1) reduction(+:rot) reduction(max:mc
 
 
 /* out[r * ldo + l] = a[r] . b[l] for r, l < 4 (N-long rows): 16 dot products
- * at once, each like dot8, so every loaded element feeds four of them. */
+ * at once, each in 8 lanes combined in a fixed order, so every loaded element
+ * feeds four of them. */
 static void dot_tile(int N, const double *const *a, const double *const *b, double *out, int ldo)
 {
     double acc[4][4][8];
@@ -386,10 +387,10 @@ static void mul_rows(int nr, int ncol, int K, const double *A, int lda, const do
         const double *v = A + (size_t)r0 * lda;
         double *c = C + (size_t)r0 * ldc;
         for (j0 = 0; j0 + SVD_AC <= ncol; j0 += SVD_AC) {
+            const int kend = upper && j0 + SVD_AC < K ? j0 + SVD_AC : K;
             double acc[SVD_AR][SVD_AC];
             for (r = 0; r < SVD_AR; r++)
                 for (l = 0; l < SVD_AC; l++) acc[r][l] = 0.0;
-            const int kend = upper && j0 + SVD_AC < K ? j0 + SVD_AC : K;
             for (k = 0; k < kend; k++) {
                 const double *restrict bk = brow[k] + j0;
 #ifdef __clang__
@@ -415,16 +416,16 @@ MUON_SIMD(omp simd)
         }
         for (; j0 < ncol; j0++)
             for (r = 0; r < SVD_AR; r++) {
-                double sum = 0.0;
                 const int kend = upper && j0 + 1 < K ? j0 + 1 : K;
+                double sum = 0.0;
                 for (k = 0; k < kend; k++) sum = MUON_DMADD(v[(size_t)r * lda + k], brow[k][j0], sum);
                 if (sub) c[(size_t)r * ldc + j0] -= sum; else c[(size_t)r * ldc + j0] = sum;
             }
     }
     for (r = r0; r < nr; r++)
         for (j0 = 0; j0 < ncol; j0++) {
-            double sum = 0.0;
             const int kend = upper && j0 + 1 < K ? j0 + 1 : K;
+            double sum = 0.0;
             for (k = 0; k < kend; k++) sum = MUON_DMADD(A[(size_t)r * lda + k], brow[k][j0], sum);
             if (sub) C[(size_t)r * ldc + j0] -= sum; else C[(size_t)r * ldc + j0] = sum;
         }
@@ -869,9 +870,10 @@ static void complete_basis(int N, double *Vt, const unsigned char *fill, double 
  * are made nearly orthogonal at once by the eigenvectors of X X^T, X <- Z^T X
  * (never with the rotations accumulated: U then comes from the triangular
  * solve, which needs only the converged X), so the Jacobi only
- * finishes the job: the eigenvectors of the Gram matrix are exact to about
- * DBL_EPSILON kappa^2, so 2 or 3 sweeps instead of 10-13 reach the same
- * convergence test. Only where R is well conditioned (|R_11 / R_NN| <=
+ * finishes the job: Z^T (X X^T) Z = Lambda + O(DBL_EPSILON ||X||^2), so the
+ * rows of Z^T X start with mutual cosines of about DBL_EPSILON kappa^2 (even
+ * where clustered eigenvalues leave single eigenvectors undetermined), and 2
+ * or 3 sweeps instead of 10-13 reach the same convergence test. Only where R is well conditioned (|R_11 / R_NN| <=
  * SVD_SOLVE_COND, the same test as the triangular solve's), because Z^T
  * mixes the rows of X: on a graded R that would undo the grading the
  * pivoted QR gave, and with it the small values' relative accuracy; with

@@ -161,8 +161,7 @@ static int tridiagonal_ql(int N, double *d, double *e, double *zt)
                 if (fabs(e[m]) <= DBL_EPSILON * dd) break;
             }
             if (m == l) break;
-            if (iter++ == QL_MAX_ITER)
-                return muon_error(MUON_ERR_NUMERIC, "svd gram: QL did not converge in %d iterations", QL_MAX_ITER);
+            if (iter++ == QL_MAX_ITER) return MUON_ERR_NUMERIC;   /* the caller says so, or falls back */
             g = (d[l + 1] - d[l]) / (2.0 * e[l]);          /* Wilkinson's shift */
             r = hypot(g, 1.0);
             g = d[m] - d[l] + e[l] / (g + copysign(r, g));
@@ -303,7 +302,8 @@ MUON_SIMD(omp simd)
         }
     }
 
-    if ((st = muon_sym_eigen(N, b.G, b.d, b.e, k > 0 ? b.Zt : NULL, b.z))) return st;
+    if (muon_sym_eigen(N, b.G, b.d, b.e, k > 0 ? b.Zt : NULL, b.z))
+        return muon_error(MUON_ERR_NUMERIC, "svd gram: QL did not converge in %d iterations", QL_MAX_ITER);
 
     /* descending, ties by index (insertion sort: deterministic) */
     for (i = 0; i < N; i++) {

@@ -27,7 +27,8 @@ int muon_svd_gram_ws(muon_workspace *ws, int m, int n, const float *A, float *S,
  * destroyed) by Householder tridiagonalisation and implicit QL in double;
  * with zt(N,N) also the eigenvectors, row i of zt the unit eigenvector of
  * d[i]. e(N), w(N) scratch (w used only with zt). Single-threaded.
- * MUON_OK or MUON_ERR_NUMERIC (QL did not converge). */
+ * MUON_OK, or MUON_ERR_NUMERIC when QL did not converge (no error message
+ * is set: the caller reports it or falls back). */
 int muon_sym_eigen(int N, double *a, double *d, double *e, double *zt, double *w);
 
 #endif

@@ -24,12 +24,14 @@
  * accuracy for the tiny values of strongly graded matrices; where that
  * matters, muon_svd is the one to call.
  *
- * Cost: 2.  8/3 N^3 flops (plus 2 M N^2 - 2/3 N^3 in products for the QR of
- * step 1), in one pass over the trailing matrix per reflector pair (below);
- * 3. O(N^2). Against some 10 Jacobi sweeps of about 2.5 N^3 multiply-adds.
+ * Cost: 2.  4 M N^2 - 4/3 N^3 flops (8/3 N^3 after the QR of step 1, which
+ * takes 2 M N^2 - 2/3 N^3 in products), in one pass over the trailing matrix
+ * per reflector pair (below); 3. O(N^2). Against the Jacobi's 2-3 sweeps of
+ * about 2.5 N^3 multiply-adds after its warm start (10-13 without), plus the
+ * warm start's eigendecomposition.
  *
- * Single-threaded: the result does not depend on the thread count, and the
- * metric tracker runs matrices side by side anyway. */
+ * Steps 2 and 3 run on one thread (the QR of step 1 splits independent rows,
+ * as in muon_svd); nothing depends on the thread count. */
 #include "linalg/svd_values.h"
 #include "linalg/omp.h"
 
@@ -143,7 +145,9 @@ MUON_SIMD(omp simd)
 /* r = sqrt(f^2 + g^2), c = f / r, s = g / r, so that (c, s) . (f, g) = r and
  * (-s, c) . (f, g) = 0; f = g = 0 gives the identity. No scaling is needed:
  * the entries come from float32 data (|x| <= 1e42 for any matrix that fits in
- * memory, |x| >= 1e-45 unless 0), so their squares stay inside double's range. */
+ * memory), and entries below DBL_EPSILON times the largest are set to zero
+ * (bidiagonal_values), so even the shift's fourth powers stay inside double's
+ * range. */
 static void givens(double f, double g, double *c, double *s, double *r)
 {
     const double h = sqrt(f * f + g * g);

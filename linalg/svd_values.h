@@ -13,7 +13,8 @@ size_t muon_svd_values_workspace_bytes(int m, int n);
 /* A(m,n): S(r) all r = min(m,n) singular values, descending, >= 0, each
  * within a small multiple of DBL_EPSILON sigma_1 of the exact one before its
  * rounding to float32 (absolute accuracy, like dgesdd's; muon_svd also has
- * high relative accuracy on graded matrices). Single-threaded; A is not
+ * high relative accuracy on graded matrices). The same result for any thread
+ * count (only the QR of tall matrices is parallel); A is not
  * modified; the scratch lives in ws (grown when too small). *sweeps (may
  * be NULL) = the QR sweeps on the bidiagonal, or -1 where they did not
  * converge and muon_svd's Jacobi gave S instead. MUON_ERR_ARG,

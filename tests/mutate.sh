@@ -15,7 +15,7 @@ MAKE=${MAKE:-make}
 # file | sed expression (must change exactly one line) | what the fault is
 FAULTS='linalg/gemm.c|s/for (j = 0; j < NR; j++) c\[i \* ldc + j\] = alpha \* acc\[i\]\[j\];/for (j = 0; j < NR; j++) c[i * ldc + j] = alpha * acc[i][j] + 0.0f * c[i * ldc + j];/|GEMM full-tile beta == 0 store reads C (0 * NaN)
 linalg/orth.c|s/safety = 1\.01; break;/safety = 1.0; break;/|Polar Express without its 1.01 safety factor
-train/muon_optimizer.c|s/O\[i\] = c->nesterov ? G\[i\] \* one_mu + mu \* m : m;/O[i] = m;/|Muon ignores Nesterov
+train/muon_optimizer.c|s/U\[i\] = c->nesterov ? G\[i\] \* one_mu + mu \* m : m;/U[i] = m;/|Muon ignores Nesterov
 train/adamw.c|s/const double bc1 = 1\.0 - pow((double)b1, (double)t);/const double bc1 = 1.0;/|AdamW without first-moment bias correction
 model/rmsnorm.c|s/for (j = 0; j < n; j++) dx\[j\] = rs \* (dy\[j\] \* g\[j\] - x\[j\] \* c);/for (j = 0; j < n; j++) dx[j] = rs * dy[j] * g[j];/|RMSNorm backward drops the mean term
 model/attention.c|s/ds\[j\] = p\[j\] \* (ds\[j\] - D\[r\]) \* scale;/ds[j] = p[j] * ds[j] * scale;/|attention backward drops D (the softmax row term)
@@ -27,7 +27,8 @@ linalg/svd_values.c|s/const double a = tau_r \* v\[j\];/const double a = 0.0 * v
 linalg/svd_values.c|s/e\[j - 1\] = c \* e\[j - 1\];/e[j - 1] = e[j - 1];/|bidiagonal column chase forgets to rotate the entry above
 linalg/svd_values.c|s/const double mu = den != 0.0 ? t22 - t12 \* t12 \/ den : t22;/const double mu = 0.0 * den;/|bidiagonal QR without its Wilkinson shift
 linalg/svd.c|s/    warm = !reference \&\& N >= SVD_WARM_MIN \&\& well_conditioned;/    warm = 0 \&\& well_conditioned;/|Jacobi SVD without its warm start
-linalg/svd.c|s/mul_rows(nr, N, N, w->Zt + (size_t)r0 \* N, N, w->rows, X2 + (size_t)r0 \* N, N, 0);/mul_rows(nr, N, N, w->Zt + (size_t)r0 * N, N, w->rows, X2 + (size_t)r0 * N, N, 1);/|warm start subtracts Z^T X from stale scratch instead of storing it'
+linalg/svd.c|s/mul_rows(nr, N, N, w->Zt + (size_t)r0 \* N, N, w->rows, X2 + (size_t)r0 \* N, N, MUL_UPPER);/mul_rows(nr, N, N, w->Zt + (size_t)r0 * N, N, w->rows, X2 + (size_t)r0 * N, N, MUL_UPPER + MUL_SUB);/|warm start subtracts Z^T X from stale scratch instead of storing it
+linalg/svd.c|s/        if (warm \&\& !(sig\[ord\[N - 1\]\] \* SVD_SOLVE_COND > sig\[ord\[0\]\])) {/        if (0 \&\& warm \&\& !(sig[ord[N - 1]] * SVD_SOLVE_COND > sig[ord[0]])) {/|Jacobi keeps a warm start whose values show kappa > 1e6'
 
 restore() {
     [ -n "${cur:-}" ] && [ -f "$cur.mutate-orig" ] && mv "$cur.mutate-orig" "$cur" && touch "$cur"
