@@ -187,10 +187,11 @@ static int tridiagonal_ql(int N, double *d, double *e, double *zt)
                 g = c * r - b;
                 if (zt) {
                     double *restrict z0 = zt + (size_t)i * N, *restrict z1 = z0 + N;
+MUON_SIMD(omp simd)
                     for (k = 0; k < N; k++) {
                         double x1 = z1[k], x0 = z0[k];
-                        z1[k] = s * x0 + c * x1;
-                        z0[k] = c * x0 - s * x1;
+                        z1[k] = MUON_DMADD(s, x0, c * x1);
+                        z0[k] = MUON_DMADD(c, x0, -s * x1);
                     }
                 }
             }
