@@ -82,6 +82,9 @@ void muon_scale(float a, float *x, size_t n);                   /* x *= a */
  * behind the loads. */
 #define MUON_DOT_LANES 32
 double muon_dot_d(const double *x, const double *y, int n);
+/* acc[0] + ... + acc[MUON_DOT_LANES - 1], by halves: muon_dot_d's order, for
+ * loops that fuse its sum with other work. */
+double muon_lanes_sum(double *acc);
 /* Out-of-place transpose: out(n,m) = in(m,n)^T. */
 void muon_transpose(const float *in, float *out, int m, int n);
 /* 1 if every x(n) is finite, else 0. */
@@ -165,6 +168,11 @@ typedef struct {
 int muon_svd(int m, int n, const float *A, float *S, float *U, float *V,
              muon_svd_info *info);
 
+/* C(N,M) = the columns of B(M,N) as rows, in double, B = A(m,n) for m >= n
+ * and A^T otherwise (M = max, N = min): the SVDs' layout, in which every
+ * column operation is a contiguous vector operation. */
+void muon_svd_columns(int m, int n, const float *A, double *C);
+
 /* R of B(M,N) = Q R, M >= N, by muon_svd's blocked Householder QR (no
  * pivoting). B column-major (column j at C + j M), overwritten by the
  * reflectors; R(N,N) column-major, upper triangular with zeros below.
@@ -199,7 +207,9 @@ int muon_name_parse(const char *what, const char *const *names, int count,
 typedef struct { void *buf; size_t cap; } muon_workspace;
 /* Grows ws to at least bytes (contents lost); MUON_ERR_NOMEM. */
 int muon_workspace_reserve(muon_workspace *ws, size_t bytes);
-/* The next buffer of bytes at offset *used, which it advances (aligned). */
+/* The next buffer of bytes at offset *used, which it advances (aligned);
+ * ws == NULL only advances *used and returns NULL, so one layout function
+ * serves as the size query too. */
 void *muon_workspace_take(muon_workspace *ws, size_t *used, size_t bytes);
 /* bytes rounded up to the alignment of every buffer taken. */
 size_t muon_workspace_round(size_t bytes);

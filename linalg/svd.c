@@ -120,11 +120,12 @@ MUON_OMP(omp parallel for schedule(static) if (4.0 * (N - k - 1) * len > SVD_PAR
             for (j = k + 1; j < N; j++) {
                 double *y = C + (size_t)j * M + k;
                 double w = tk * (y[0] + muon_dot_d(v + 1, y + 1, len - 1)), s, acc[MUON_DOT_LANES];
-                int i, l, h;
+                int i, l;
                 y[0] -= w;
                 /* the update and the new norm in one loop, in fixed lanes as
                  * muon_dot_d's (a vector reduction would peel for alignment
-                 * and leave a scalar tail, most of its time at these lengths) */
+                 * and leave a scalar tail, as it did in the Gram path's
+                 * tridiagonalisation) */
                 for (l = 0; l < MUON_DOT_LANES; l++) acc[l] = 0.0;
                 for (i = 1; i + MUON_DOT_LANES <= len; i += MUON_DOT_LANES) {
 MUON_SIMD(omp simd)
@@ -134,9 +135,7 @@ MUON_SIMD(omp simd)
                         acc[l] = MUON_DMADD(t, t, acc[l]);
                     }
                 }
-                for (h = MUON_DOT_LANES / 2; h > 0; h /= 2)
-                    for (l = 0; l < h; l++) acc[l] += acc[l + h];
-                s = acc[0];
+                s = muon_lanes_sum(acc);
                 for (; i < len; i++) {
                     y[i] -= w * v[i];
                     s = MUON_DMADD(y[i], y[i], s);
@@ -873,8 +872,9 @@ static void complete_basis(int N, double *Vt, const unsigned char *fill, double 
  * finishes the job: Z^T (X X^T) Z = Lambda + O(DBL_EPSILON ||X||^2), so the
  * rows of Z^T X start with mutual cosines of about DBL_EPSILON kappa^2 (even
  * where clustered eigenvalues leave single eigenvectors undetermined), and 2
- * or 3 sweeps instead of 10-13 reach the same convergence test. Only where R is well conditioned (|R_11 / R_NN| <=
- * SVD_SOLVE_COND, the same test as the triangular solve's), because Z^T
+ * or 3 sweeps instead of 10-13 reach the same convergence test. Only where
+ * R is well conditioned (|R_11 / R_NN| <= SVD_SOLVE_COND, the same test as
+ * the triangular solve's), because Z^T
  * mixes the rows of X: on a graded R that would undo the grading the
  * pivoted QR gave, and with it the small values' relative accuracy; with
  * kappa <= 1e6 absolute accuracy in double is already relative accuracy to
@@ -882,7 +882,7 @@ static void complete_basis(int N, double *Vt, const unsigned char *fill, double 
  * R_NN| only bounds it from below), svd_run starts again from R itself.
  * Everything after the start is the same orthogonal Jacobi, so its result
  * is exact to the same test whatever the start. Scratch: G, Zt (N,N),
- * ev, ee, ew (N), rows (N pointers). Returns 0, or -1 (X, Jt untouched)
+ * ev, ee, ew (N), rows (N pointers). Returns 0, or -1 (X untouched)
  * where the eigensolver did not converge. */
 #define SVD_WARM_MIN 32
 typedef struct { double *G, *Zt, *ev, *ee, *ew; const double **rows; } warm_scratch;
@@ -927,20 +927,30 @@ static int svd_blocks(int N)
     return nb;
 }
 
-static void *svd_take(muon_workspace *ws, size_t *used, size_t bytes)
-{
-    if (!ws) { *used += muon_workspace_round(bytes); return NULL; }
-    return muon_workspace_take(ws, used, bytes);
-}
-
 /* apply_q_blocked's and qr_blocked's scratch for B(M,N). */
 static void q_layout(muon_workspace *ws, size_t *used, int M, int N, q_scratch *q)
 {
-    q->Yt = svd_take(ws, used, (size_t)SVD_QB * M * sizeof(double));
-    q->T = svd_take(ws, used, (size_t)SVD_QB * SVD_QB * sizeof(double));
-    q->W = svd_take(ws, used, (size_t)N * SVD_QB * sizeof(double));
-    q->W2 = svd_take(ws, used, (size_t)N * SVD_QB * sizeof(double));
-    q->rows = svd_take(ws, used, ((size_t)N + SVD_QB) * sizeof(double *));
+    q->Yt = muon_workspace_take(ws, used, (size_t)SVD_QB * M * sizeof(double));
+    q->T = muon_workspace_take(ws, used, (size_t)SVD_QB * SVD_QB * sizeof(double));
+    q->W = muon_workspace_take(ws, used, (size_t)N * SVD_QB * sizeof(double));
+    q->W2 = muon_workspace_take(ws, used, (size_t)N * SVD_QB * sizeof(double));
+    q->rows = muon_workspace_take(ws, used, ((size_t)N + SVD_QB) * sizeof(double *));
+}
+
+void muon_svd_columns(int m, int n, const float *A, double *C)
+{
+    int i, j;
+    if (m >= n) {
+        /* A^T, in 32 x 32 tiles so both sides stay in cache */
+        int i0, j0;
+        for (i0 = 0; i0 < m; i0 += 32)
+            for (j0 = 0; j0 < n; j0 += 32)
+                for (i = i0; i < m && i < i0 + 32; i++)
+                    for (j = j0; j < n && j < j0 + 32; j++) C[(size_t)j * m + i] = A[(size_t)i * n + j];
+    } else {
+        size_t q;
+        for (q = 0; q < (size_t)m * n; q++) C[q] = A[q];
+    }
 }
 
 size_t muon_qr_r_scratch_bytes(int M, int N)
@@ -982,32 +992,32 @@ static size_t svd_layout(muon_workspace *ws, int M, int N, int want_ub, int want
 {
     size_t used = 0, nn = (size_t)N * N, nm = (size_t)N * M;
     memset(b, 0, sizeof *b);
-    b->C = svd_take(ws, &used, nm * sizeof(double));
-    b->tau = svd_take(ws, &used, (size_t)N * sizeof(double));
+    b->C = muon_workspace_take(ws, &used, nm * sizeof(double));
+    b->tau = muon_workspace_take(ws, &used, (size_t)N * sizeof(double));
     if (SVD_TWO_STAGE(M, N)) {
-        b->C1 = svd_take(ws, &used, nn * sizeof(double));
-        b->tau1 = svd_take(ws, &used, (size_t)N * sizeof(double));
+        b->C1 = muon_workspace_take(ws, &used, nn * sizeof(double));
+        b->tau1 = muon_workspace_take(ws, &used, (size_t)N * sizeof(double));
     }
     q_layout(ws, &used, M, N, &b->q);
-    b->X = svd_take(ws, &used, nn * sizeof(double));
-    b->X2 = svd_take(ws, &used, nn * sizeof(double));
-    b->d = svd_take(ws, &used, (size_t)N * sizeof(double));
-    b->sig = svd_take(ws, &used, (size_t)N * sizeof(double));
-    b->perm = svd_take(ws, &used, (size_t)N * sizeof(int));
-    b->ord = svd_take(ws, &used, (size_t)N * sizeof(int));
-    b->ring = svd_take(ws, &used, (size_t)(svd_blocks(N) > svd_blocks_ref(N) ? svd_blocks(N) : svd_blocks_ref(N)) * sizeof(int));
+    b->X = muon_workspace_take(ws, &used, nn * sizeof(double));
+    b->X2 = muon_workspace_take(ws, &used, nn * sizeof(double));
+    b->d = muon_workspace_take(ws, &used, (size_t)N * sizeof(double));
+    b->sig = muon_workspace_take(ws, &used, (size_t)N * sizeof(double));
+    b->perm = muon_workspace_take(ws, &used, (size_t)N * sizeof(int));
+    b->ord = muon_workspace_take(ws, &used, (size_t)N * sizeof(int));
+    b->ring = muon_workspace_take(ws, &used, (size_t)(svd_blocks(N) > svd_blocks_ref(N) ? svd_blocks(N) : svd_blocks_ref(N)) * sizeof(int));
     {
         const int nb = svd_blocks(N), half = nb / 2, w = 2 * ((N + nb - 1) / nb);
         const int w8 = (w + SVD_AR - 1) / SVD_AR * SVD_AR;
         int p;
-        double *zero = svd_take(ws, &used, (size_t)N * sizeof(double));
+        double *zero = muon_workspace_take(ws, &used, (size_t)N * sizeof(double));
         if (ws) memset(zero, 0, (size_t)N * sizeof(double));
-        b->pairs = svd_take(ws, &used, (size_t)half * sizeof(pair_scratch));
+        b->pairs = muon_workspace_take(ws, &used, (size_t)half * sizeof(pair_scratch));
         for (p = 0; p < half; p++) {
-            double *G = svd_take(ws, &used, (size_t)w * w * sizeof(double));
-            double *G2 = svd_take(ws, &used, (size_t)w * w * sizeof(double));
-            double *Vt = svd_take(ws, &used, (size_t)w8 * w * sizeof(double));
-            const double **rows = svd_take(ws, &used, (size_t)w * sizeof(double *));
+            double *G = muon_workspace_take(ws, &used, (size_t)w * w * sizeof(double));
+            double *G2 = muon_workspace_take(ws, &used, (size_t)w * w * sizeof(double));
+            double *Vt = muon_workspace_take(ws, &used, (size_t)w8 * w * sizeof(double));
+            const double **rows = muon_workspace_take(ws, &used, (size_t)w * sizeof(double *));
             if (ws) {
                 b->pairs[p].G = G; b->pairs[p].G2 = G2; b->pairs[p].Vt = Vt;
                 b->pairs[p].rows = rows; b->pairs[p].zero = zero;
@@ -1015,21 +1025,21 @@ static size_t svd_layout(muon_workspace *ws, int M, int N, int want_ub, int want
         }
     }
     if (N >= SVD_WARM_MIN) {
-        b->warm.G = svd_take(ws, &used, nn * sizeof(double));
-        b->warm.Zt = svd_take(ws, &used, nn * sizeof(double));
-        b->warm.ev = svd_take(ws, &used, (size_t)N * sizeof(double));
-        b->warm.ee = svd_take(ws, &used, (size_t)N * sizeof(double));
-        b->warm.ew = svd_take(ws, &used, (size_t)N * sizeof(double));
-        b->warm.rows = svd_take(ws, &used, (size_t)N * sizeof(double *));
+        b->warm.G = muon_workspace_take(ws, &used, nn * sizeof(double));
+        b->warm.Zt = muon_workspace_take(ws, &used, nn * sizeof(double));
+        b->warm.ev = muon_workspace_take(ws, &used, (size_t)N * sizeof(double));
+        b->warm.ee = muon_workspace_take(ws, &used, (size_t)N * sizeof(double));
+        b->warm.ew = muon_workspace_take(ws, &used, (size_t)N * sizeof(double));
+        b->warm.rows = muon_workspace_take(ws, &used, (size_t)N * sizeof(double *));
     }
     if (want_ub) {
-        b->Jt = svd_take(ws, &used, nn * sizeof(double));
-        b->Jt2 = svd_take(ws, &used, nn * sizeof(double));
-        b->Ut = svd_take(ws, &used, nm * sizeof(double));
+        b->Jt = muon_workspace_take(ws, &used, nn * sizeof(double));
+        b->Jt2 = muon_workspace_take(ws, &used, nn * sizeof(double));
+        b->Ut = muon_workspace_take(ws, &used, nm * sizeof(double));
     }
     if (want_vb) {
-        b->Vt = svd_take(ws, &used, nn * sizeof(double));
-        b->fill = svd_take(ws, &used, (size_t)N);
+        b->Vt = muon_workspace_take(ws, &used, nn * sizeof(double));
+        b->fill = muon_workspace_take(ws, &used, (size_t)N);
     }
     return used;
 }
@@ -1096,18 +1106,7 @@ static int svd_run(muon_workspace *ws, int m, int n, const float *A, float *S, f
     C = b.C; tau = b.tau; X = b.X; Jt = b.Jt; Ut = b.Ut; Vt = b.Vt; d = b.d; sig = b.sig;
     perm = b.perm; ord = b.ord; ring = b.ring; fill = b.fill;
 
-    /* C = B's columns as rows: for tall A that is A^T, for wide A it is A */
-    if (tall) {
-        int i0, j0;
-        for (i0 = 0; i0 < m; i0 += 32)
-            for (j0 = 0; j0 < n; j0 += 32)
-                for (i = i0; i < m && i < i0 + 32; i++)
-                    for (j = j0; j < n && j < j0 + 32; j++)
-                        C[(size_t)j * M + i] = A[(size_t)i * n + j];
-    } else {
-        for (i = 0; i < N; i++)
-            for (j = 0; j < M; j++) C[(size_t)i * M + j] = A[(size_t)i * n + j];
-    }
+    muon_svd_columns(m, n, A, C);
 
     /* R and its reflectors: Cr (N rows, Mr long) */
     two_stage = !reference && SVD_TWO_STAGE(M, N);

@@ -220,8 +220,7 @@ static size_t gram_layout(muon_workspace *ws, int M, int N, int k, gram_bufs *b)
 {
     size_t used = 0;
     memset(b, 0, sizeof *b);
-#define TAKE(p, bytes) do { if (ws) p = muon_workspace_take(ws, &used, (bytes)); \
-                            else used += muon_workspace_round(bytes); } while (0)
+#define TAKE(p, bytes) (p = muon_workspace_take(ws, &used, (bytes)))
     TAKE(b->C, (size_t)N * M * sizeof(double));
     TAKE(b->G, (size_t)N * N * sizeof(double));
     if (k > 0) TAKE(b->Zt, (size_t)N * N * sizeof(double));

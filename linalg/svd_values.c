@@ -43,9 +43,6 @@
 /* QR sweeps allowed per singular value before giving up to the Jacobi; two
  * or three are typical (the shift makes the bottom entry converge cubically). */
 #define BIDIAG_SWEEPS_PER_VALUE 30
-/* Partial sums of the fused pass's dot product: four AVX-512 vectors of
- * doubles, so the sums' latency hides behind the loads. */
-#define BD_LANES 32
 
 /* The Householder reflector of x(len): H = I - tau u u^T with H x = beta e_0,
  * u = x except u[0] = x[0] - beta, written into x. tau = 0 (H = I, beta =
@@ -101,22 +98,20 @@ static void bidiagonalize(int M, int N, double *B, int ld, double *d, double *e,
         for (j = k + 1; j < N; j++) {
             double *restrict c = B + (size_t)j * ld + k;
             const double a = tau_r * v[j];
-            double acc[BD_LANES], s, b, x;
-            int l, h;
-            /* G_{k-1}'s update and u^T c in one loop: BD_LANES partial sums,
-             * combined by halves, so the order is fixed for every vector width */
-            for (l = 0; l < BD_LANES; l++) acc[l] = 0.0;
-            for (i = 0; i + BD_LANES <= L; i += BD_LANES) {
+            double acc[MUON_DOT_LANES], s, b, x;
+            int l;
+            /* G_{k-1}'s update and u^T c in one loop, the sum in muon_dot_d's
+             * fixed lanes (the same order for every vector width) */
+            for (l = 0; l < MUON_DOT_LANES; l++) acc[l] = 0.0;
+            for (i = 0; i + MUON_DOT_LANES <= L; i += MUON_DOT_LANES) {
 MUON_SIMD(omp simd)
-                for (l = 0; l < BD_LANES; l++) {
+                for (l = 0; l < MUON_DOT_LANES; l++) {
                     const double t = MUON_DMADD(-a, w[i + l], c[i + l]);
                     c[i + l] = t;
                     acc[l] = MUON_DMADD(u[i + l], t, acc[l]);
                 }
             }
-            for (h = BD_LANES / 2; h > 0; h /= 2)
-                for (l = 0; l < h; l++) acc[l] += acc[l + h];
-            s = acc[0];
+            s = muon_lanes_sum(acc);
             for (; i < L; i++) {
                 c[i] = MUON_DMADD(-a, w[i], c[i]);
                 s = MUON_DMADD(u[i], c[i], s);
@@ -276,35 +271,22 @@ static int descending(const void *a, const void *b)
 /* The buffers of one call, in a workspace; ws == NULL only sizes them. */
 typedef struct { double *C, *R, *d, *e, *u, *w, *y, *v; void *qr; } values_bufs;
 
-static void *values_take(muon_workspace *ws, size_t *used, size_t bytes)
-{
-    if (!ws) { *used += muon_workspace_round(bytes); return NULL; }
-    return muon_workspace_take(ws, used, bytes);
-}
-
 static size_t values_layout(muon_workspace *ws, int M, int N, values_bufs *b)
 {
     size_t used = 0;
     memset(b, 0, sizeof *b);
-    b->C = values_take(ws, &used, (size_t)M * N * sizeof(double));
+    b->C = muon_workspace_take(ws, &used, (size_t)M * N * sizeof(double));
     if (M >= 2 * N) {
-        b->R = values_take(ws, &used, (size_t)N * N * sizeof(double));
-        b->qr = values_take(ws, &used, muon_qr_r_scratch_bytes(M, N));
+        b->R = muon_workspace_take(ws, &used, (size_t)N * N * sizeof(double));
+        b->qr = muon_workspace_take(ws, &used, muon_qr_r_scratch_bytes(M, N));
     }
-    b->d = values_take(ws, &used, (size_t)N * sizeof(double));
-    b->e = values_take(ws, &used, (size_t)N * sizeof(double));
-    b->v = values_take(ws, &used, (size_t)N * sizeof(double));
-    b->u = values_take(ws, &used, (size_t)M * sizeof(double));
-    b->w = values_take(ws, &used, (size_t)M * sizeof(double));
-    b->y = values_take(ws, &used, (size_t)M * sizeof(double));
+    b->d = muon_workspace_take(ws, &used, (size_t)N * sizeof(double));
+    b->e = muon_workspace_take(ws, &used, (size_t)N * sizeof(double));
+    b->v = muon_workspace_take(ws, &used, (size_t)N * sizeof(double));
+    b->u = muon_workspace_take(ws, &used, (size_t)M * sizeof(double));
+    b->w = muon_workspace_take(ws, &used, (size_t)M * sizeof(double));
+    b->y = muon_workspace_take(ws, &used, (size_t)M * sizeof(double));
     return used;
-}
-
-size_t muon_svd_values_workspace_bytes(int m, int n)
-{
-    values_bufs b;
-    if (m < 1 || n < 1) return 0;
-    return values_layout(NULL, m >= n ? m : n, m >= n ? n : m, &b);
 }
 
 int muon_svd_values_ws(muon_workspace *ws, int m, int n, const float *A, float *S, int *sweeps)
@@ -312,7 +294,7 @@ int muon_svd_values_ws(muon_workspace *ws, int m, int n, const float *A, float *
     const int tall = m >= n, M = tall ? m : n, N = tall ? n : m;   /* B(M,N) = A or A^T */
     values_bufs b;
     double *Bm;
-    int i, j, ld, done = 0;
+    int i, ld, done = 0;
     if (sweeps) *sweeps = 0;
     if (m < 1 || n < 1)
         return muon_error(MUON_ERR_ARG, "svd values: matrix must be at least 1x1, got %dx%d", m, n);
@@ -324,17 +306,7 @@ int muon_svd_values_ws(muon_workspace *ws, int m, int n, const float *A, float *
     if (muon_workspace_reserve(ws, values_layout(NULL, M, N, &b)))
         return muon_error(MUON_ERR_NOMEM, "svd values: out of memory for a %dx%d matrix", m, n);
     values_layout(ws, M, N, &b);
-    /* C = B column-major: column j of B is row j of A^T (tall) or of A (wide) */
-    if (tall) {
-        int i0, j0;
-        for (i0 = 0; i0 < m; i0 += 32)
-            for (j0 = 0; j0 < n; j0 += 32)
-                for (i = i0; i < m && i < i0 + 32; i++)
-                    for (j = j0; j < n && j < j0 + 32; j++) b.C[(size_t)j * M + i] = A[(size_t)i * n + j];
-    } else {
-        size_t q;
-        for (q = 0; q < (size_t)m * n; q++) b.C[q] = A[q];
-    }
+    muon_svd_columns(m, n, A, b.C);                /* B column-major */
     Bm = b.C;
     ld = M;
     if (b.R) {
@@ -344,7 +316,7 @@ int muon_svd_values_ws(muon_workspace *ws, int m, int n, const float *A, float *
     }
     bidiagonalize(b.R ? N : M, N, Bm, ld, b.d, b.e, b.u, b.w, b.y, b.v);
     if (N > 1 && (done = bidiagonal_values(N, b.d, b.e)) < 0) {
-        /* not seen in tests; the Jacobi always ends at the exact values */
+        /* not seen in tests; the Jacobi's values instead */
         if (sweeps) *sweeps = -1;
         return muon_svd_ws(ws, m, n, A, S, NULL, NULL, NULL);
     }

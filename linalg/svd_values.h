@@ -7,9 +7,6 @@
 
 #include "linalg/linalg.h"
 
-/* Bytes muon_svd_values_ws needs for an (m,n) matrix. */
-size_t muon_svd_values_workspace_bytes(int m, int n);
-
 /* A(m,n): S(r) all r = min(m,n) singular values, descending, >= 0, each
  * within a small multiple of DBL_EPSILON sigma_1 of the exact one before its
  * rounding to float32 (absolute accuracy, like dgesdd's; muon_svd also has

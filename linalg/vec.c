@@ -16,18 +16,24 @@ double muon_dot(const float *x, const float *y, size_t n)
 double muon_dot_d(const double *restrict x, const double *restrict y, int n)
 {
     double acc[MUON_DOT_LANES], s;
-    int i, l, h;
+    int i, l;
     for (l = 0; l < MUON_DOT_LANES; l++) acc[l] = 0.0;
     for (i = 0; i + MUON_DOT_LANES <= n; i += MUON_DOT_LANES) {
         /* independent lane sums, so the vector loop is this arithmetic exactly */
 MUON_SIMD(omp simd)
         for (l = 0; l < MUON_DOT_LANES; l++) acc[l] = MUON_DMADD(x[i + l], y[i + l], acc[l]);
     }
-    for (h = MUON_DOT_LANES / 2; h > 0; h /= 2)
-        for (l = 0; l < h; l++) acc[l] += acc[l + h];
-    s = acc[0];
+    s = muon_lanes_sum(acc);
     for (; i < n; i++) s = MUON_DMADD(x[i], y[i], s);
     return s;
+}
+
+double muon_lanes_sum(double *acc)
+{
+    int h, l;
+    for (h = MUON_DOT_LANES / 2; h > 0; h /= 2)
+        for (l = 0; l < h; l++) acc[l] += acc[l + h];
+    return acc[0];
 }
 
 double muon_norm2(const float *x, size_t n) { return sqrt(muon_dot(x, x, n)); }

@@ -31,7 +31,7 @@ int muon_workspace_reserve(muon_workspace *ws, size_t bytes)
 
 void *muon_workspace_take(muon_workspace *ws, size_t *used, size_t bytes)
 {
-    char *p = (char *)ws->buf + *used;
+    char *p = ws ? (char *)ws->buf + *used : NULL;
     *used += muon_workspace_round(bytes);
     return p;
 }

@@ -193,8 +193,7 @@ static size_t metric_layout(muon_workspace *ws, int rows, int cols, int vecs, me
     const int r = rows < cols ? rows : cols, k = r < MUON_ALIGN_K ? r : MUON_ALIGN_K;
     size_t used = 0;
     memset(b, 0, sizeof *b);
-#define TAKE(p, count) do { size_t bytes_ = (size_t)(count) * sizeof(float); \
-        if (ws) p = muon_workspace_take(ws, &used, bytes_); else used += muon_workspace_round(bytes_); } while (0)
+#define TAKE(p, count) (p = muon_workspace_take(ws, &used, (size_t)(count) * sizeof(float)))
     TAKE(b->sw, r);
     TAKE(b->sd, r);
     TAKE(b->so, r);
