@@ -1,7 +1,7 @@
 /* linalg/svd_gram.h -- singular values (and the top-k singular vectors) from
  * the eigen-decomposition of the small Gram matrix in double
  * (linalg/svd_gram.c): the fast path of the metrics; muon_svd's Jacobi is the
- * algorithm of record and checks it in tests/test_svd.c. */
+ * algorithm of record and checks it in tests/test_svd_gram.c. */
 #ifndef MUON_SVD_GRAM_H
 #define MUON_SVD_GRAM_H
 
@@ -22,6 +22,14 @@ size_t muon_svd_gram_workspace_bytes(int m, int n, int k);
  * MUON_ERR_NUMERIC (NaN/Inf in A, or QL did not converge), MUON_ERR_NOMEM. */
 int muon_svd_gram_ws(muon_workspace *ws, int m, int n, const float *A, float *S, int k,
                      float *Uk, float *Vk);
+
+/* muon_svd_gram_ws with the path of the top-k vectors chosen and reported:
+ * full takes them from all N eigenvectors by the accumulated QL rotations
+ * (the slow, obviously-correct form of the top-k path, which
+ * tests/test_svd_gram.c checks against it); *from_t (may be NULL) becomes 1
+ * where they came from inverse iteration on the tridiagonal, 0 otherwise. */
+int muon_svd_gram_path_ws(muon_workspace *ws, int m, int n, const float *A, float *S, int k,
+                          float *Uk, float *Vk, int full, int *from_t);
 
 /* Eigenvalues d(N) (unsorted) of the symmetric a(N,N) (lower triangle read;
  * destroyed) by Householder tridiagonalisation and implicit QL in double;

@@ -19,7 +19,67 @@
 
 #define K_TOP 5
 
-static void compare(const char *what, int m, int n, const float *A)
+enum { TOP_FROM_T, TOP_FROM_ROTATIONS, TOP_EITHER };
+
+/* The top-k path against muon_svd_gram_path_ws's full path (all N
+ * eigenvectors by the QL rotations): the same values bit for bit, the path
+ * expected (TOP_FROM_T: inverse iteration on T, where the top values are
+ * separated; TOP_FROM_ROTATIONS: the fallback, where they are not), and
+ * each separated vector equal up to sign within TOP_VEC_TOL, or bit for bit
+ * where both came from the rotations. TOP_VEC_TOL: both are within about
+ * N eps sigma_1^2 / gap of the true vector, far below the float32 rounding
+ * of the output, so two ulps of a unit vector's entries (2^-23) plus that. */
+#define TOP_VEC_TOL (2.0 / 8388608.0 + 1e-9)
+static void top_vs_full(const char *what, int m, int n, const float *A, const float *S, int k,
+                        const float *Uk, const float *Vk, int path)
+{
+    const int r = m < n ? m : n;
+    float *Sf = malloc(sizeof(float) * r), *Ut = malloc(sizeof(float) * m * k + 1), *Vt = malloc(sizeof(float) * n * k + 1);
+    float *Uf = malloc(sizeof(float) * m * k + 1), *Vf = malloc(sizeof(float) * n * k + 1);
+    muon_workspace ws = {0, 0};
+    double worst = 0.0;
+    int i, t, st, from_t = -1, from_t_full = -1;
+    if (!Sf || !Ut || !Vt || !Uf || !Vf) { check(0, "%s: test out of memory", what); goto done; }
+    if (k == 0) goto done;
+    st = muon_svd_gram_path_ws(&ws, m, n, A, Sf, k, Ut, Vt, 0, &from_t);
+    check(st == MUON_OK && !memcmp(Ut, Uk, sizeof(float) * m * k) && !memcmp(Vt, Vk, sizeof(float) * n * k) &&
+          (path == TOP_EITHER || from_t == (path == TOP_FROM_T)),
+          "%s: top-%d vectors %s (%s expected), as muon_svd_gram_ws gives them", what, k,
+          from_t ? "by inverse iteration on T" : "from all N rotations",
+          path == TOP_FROM_T ? "T" : path == TOP_FROM_ROTATIONS ? "rotations" : "either");
+    st = muon_svd_gram_path_ws(&ws, m, n, A, Sf, k, Uf, Vf, 1, &from_t_full);
+    if (!check(st == MUON_OK && from_t_full == 0 && !memcmp(S, Sf, sizeof(float) * r),
+               "%s: the full path's values the same bits", what))
+        goto done;
+    if (!from_t) {
+        check(!memcmp(Uk, Uf, sizeof(float) * m * k) && !memcmp(Vk, Vf, sizeof(float) * n * k),
+              "%s: top-%d vectors from the rotations: the full path's bits", what, k);
+        goto done;
+    }
+    for (t = 0; t < k; t++) {
+        double dot = 0.0, sg;
+        if (!(S[t] > 1e-3 * S[0])) continue;
+        if (t > 0 && !((S[t - 1] - S[t]) > 1e-3 * S[0])) continue;
+        if (t + 1 < r && !((S[t] - S[t + 1]) > 1e-3 * S[0])) continue;
+        for (i = 0; i < n; i++) dot += (double)Vk[(size_t)i * k + t] * Vf[(size_t)i * k + t];
+        sg = dot < 0 ? -1.0 : 1.0;
+        for (i = 0; i < m; i++) {
+            double d = fabs(Uk[(size_t)i * k + t] - sg * Uf[(size_t)i * k + t]);
+            if (d > worst) worst = d;
+        }
+        for (i = 0; i < n; i++) {
+            double d = fabs(Vk[(size_t)i * k + t] - sg * Vf[(size_t)i * k + t]);
+            if (d > worst) worst = d;
+        }
+    }
+    check(worst <= TOP_VEC_TOL, "%s: top-%d vectors from T match the full path's up to sign (max |diff| %.1e, tol %.1e)",
+          what, k, worst, TOP_VEC_TOL);
+done:
+    muon_workspace_free(&ws);
+    free(Sf); free(Ut); free(Vt); free(Uf); free(Vf);
+}
+
+static void compare(const char *what, int m, int n, const float *A, int path)
 {
     const int r = m < n ? m : n, k = r < K_TOP ? r : K_TOP;
     float *S = malloc(sizeof(float) * r), *Sj = malloc(sizeof(float) * r);
@@ -82,6 +142,7 @@ static void compare(const char *what, int m, int n, const float *A)
     }
     check(cerr <= 1e-5, "%s: top-%d Gram vectors match the Jacobi's where separated (%d compared, max 1-|cos| %.1e)",
           what, k, checked, cerr);
+    top_vs_full(what, m, n, A, S, k, Uk, Vk, path);
 done:
     muon_workspace_free(&ws);
     free(S); free(Sj); free(U); free(V); free(Uk); free(Vk); free(S0);
@@ -138,17 +199,17 @@ void suite_svd_gram(void)
         if (!check(A && O, "svd_gram: test out of memory")) { free(A); free(O); return; }
         test_fill_random(A, (size_t)m * n, 100 + s);
         snprintf(what, sizeof what, "random %dx%d", m, n);
-        compare(what, m, n, A);
+        compare(what, m, n, A, m * n > 9 ? TOP_FROM_T : TOP_EITHER);
         /* graded: columns (or rows) scaled over 4 decades, as in a trained layer's tail */
         for (i = 0; i < m; i++)
             for (j = 0; j < n; j++) A[(size_t)i * n + j] *= (float)pow(10.0, -4.0 * (m >= n ? j : i) / (m >= n ? n : m));
         snprintf(what, sizeof what, "graded %dx%d", m, n);
-        compare(what, m, n, A);
+        compare(what, m, n, A, m * n > 9 ? TOP_FROM_T : TOP_EITHER);
         /* near-orthogonal, like Muon's O and dW: clustered values near 1 */
         test_fill_random(A, (size_t)m * n, 200 + s);
         if (muon_orthogonalize(MUON_ORTH_POLAR_EXPRESS, 0, m, n, A, O) == MUON_OK) {
             snprintf(what, sizeof what, "polar-express output %dx%d", m, n);
-            compare(what, m, n, O);
+            compare(what, m, n, O, TOP_EITHER);
         }
         free(A);
         free(O);
@@ -162,9 +223,24 @@ void suite_svd_gram(void)
         for (i = 0; i < 30; i++)
             for (j = 0; j < 20; j++)
                 A[i * 20 + j] = a[i * 3] * b[j] + a[i * 3 + 1] * b[20 + j] + a[i * 3 + 2] * b[40 + j];
-        compare("rank 3 30x20", 30, 20, A);
+        compare("rank 3 30x20", 30, 20, A, TOP_EITHER);
         for (q = 0; q < 20; q++) Z[q] = 0.0f;
-        compare("zero 5x4", 5, 4, Z);
+        compare("zero 5x4", 5, 4, Z, TOP_EITHER);
+    }
+    {
+        /* [X 0; 0 X]: every value twice, so no top vector is defined alone
+         * and the vectors come from the rotations; and a random matrix in a
+         * copy whose top value is repeated in the second block only */
+        enum { BR = 40, BC = 24 };
+        static float X[BR * BC], D[2 * BR * 2 * BC];
+        test_fill_random(X, BR * BC, 41);
+        memset(D, 0, sizeof D);
+        for (i = 0; i < BR; i++)
+            for (j = 0; j < BC; j++) D[i * 2 * BC + j] = D[(BR + i) * 2 * BC + BC + j] = X[i * BC + j];
+        compare("block-diagonal [X 0; 0 X] 80x48", 2 * BR, 2 * BC, D, TOP_FROM_ROTATIONS);
+        for (i = 0; i < BR; i++)
+            for (j = 0; j < BC; j++) D[(BR + i) * 2 * BC + BC + j] *= 0.5f;
+        compare("block-diagonal [X 0; 0 X/2] 80x48", 2 * BR, 2 * BC, D, TOP_EITHER);
     }
     {
         float A[6] = {1, 2, 3, NAN, 5, 6}, S[2];
