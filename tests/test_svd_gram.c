@@ -241,6 +241,12 @@ void suite_svd_gram(void)
         for (i = 0; i < BR; i++)
             for (j = 0; j < BC; j++) D[(BR + i) * 2 * BC + BC + j] *= 0.5f;
         compare("block-diagonal [X 0; 0 X/2] 80x48", 2 * BR, 2 * BC, D, TOP_EITHER);
+        /* far from 1 either way: G then near 1e72 or 1e-72, and the
+         * inverse iteration's pivots and scaling with it */
+        for (i = 0; i < BR * BC; i++) D[i] = X[i] * 1e36f;
+        compare("random 40x24 x 1e36", BR, BC, D, TOP_FROM_T);
+        for (i = 0; i < BR * BC; i++) D[i] = X[i] * 1e-36f;
+        compare("random 40x24 x 1e-36", BR, BC, D, TOP_FROM_T);
     }
     {
         float A[6] = {1, 2, 3, NAN, 5, 6}, S[2];
