@@ -562,10 +562,12 @@ MUON_SIMD(omp simd)
  * vector loop: the square roots and divisions of different pairs overlap),
  * then G <- R^T G R as two row operations around a transpose (G is
  * symmetric, so R^T (R^T G)^T = R^T G R), and Vt <- R^T Vt. *G and *G2 swap.
- * Returns the rotations done; *mc and *cancel as for the row-by-row sweep. */
+ * A cross round (shift >= 0) has the pairs (k, h + (k + shift) mod h), h =
+ * w/2, and its column operation needs no transpose (below). Returns the
+ * rotations done; *mc and *cancel as for the row-by-row sweep. */
 #define SVD_WMAX (2 * SVD_BS + 2)
 static int inner_round(double **G, double **G2, double *Vt, int w, int np, const int *kk,
-                       const int *ll, int cross, double tol, double *mc, int *cancel)
+                       const int *ll, int shift, double tol, double *mc, int *cancel)
 {
     double da[SVD_WMAX], db[SVD_WMAX], g[SVD_WMAX], c[SVD_WMAX], s[SVD_WMAX];
     double na[SVD_WMAX], nb[SVD_WMAX];
@@ -621,17 +623,25 @@ MUON_SIMD(omp simd)
             v[q] = si * xa + ci * xb;
         }
     }
-    if (cross) {
-        /* cross round: pair i is (i, h + i), h = w/2, so the column operation
-         * on each row pairs its two halves elementwise */
-        const int h = w / 2;
+    if (shift >= 0) {
+        /* cross round: pair i is (i, h + (i + shift) mod h), so the column
+         * operation on each row pairs column i with column h + shift + i for
+         * i < h - shift and with shift + i after: two elementwise vector
+         * passes, and J's rows and columns stay where they are */
+        const int h = w / 2, r = shift;
         for (q = 0; q < w; q++) {
-            double *restrict x = A + (size_t)q * w, *restrict y = x + h;
+            double *restrict x = A + (size_t)q * w, *restrict y = x + h + r, *restrict z = x + r;
 MUON_SIMD(omp simd)
-            for (i = 0; i < h; i++) {
+            for (i = 0; i < h - r; i++) {
                 double xa = x[i], xb = y[i];
                 x[i] = c[i] * xa - s[i] * xb;
                 y[i] = s[i] * xa + c[i] * xb;
+            }
+MUON_SIMD(omp simd)
+            for (i = h - r; i < h; i++) {
+                double xa = x[i], xb = z[i];
+                x[i] = c[i] * xa - s[i] * xb;
+                z[i] = s[i] * xa + c[i] * xb;
             }
         }
         B = A;
@@ -712,7 +722,7 @@ static long block_pair(const jacobi *J, int i0, int i1, int j0, int j1, int intr
                 kk[np] = a; ll[np++] = b;
                 kk[np] = nm + a; ll[np++] = nm + b;
             }
-            rot += inner_round(&G, &G2, Vt, w, np, kk, ll, 0, J->tol, mc, &cancel);
+            rot += inner_round(&G, &G2, Vt, w, np, kk, ll, -1, J->tol, mc, &cancel);
             {
                 int last = ring[ne - 1];
                 for (k = ne - 1; k > 1; k--) ring[k] = ring[k - 1];
@@ -720,28 +730,13 @@ static long block_pair(const jacobi *J, int i0, int i1, int j0, int j1, int intr
             }
         }
     }
-    /* the cross pairs: round r pairs I's row k with J's row (k + r) mod nm.
-     * Local row nm + k always meets row k; after each round J's local rows
-     * (of G, from both sides, and of Vt) shift cyclically by one, so after
-     * the nm rounds they are back in their order. */
-    for (k = 0; k < nm; k++) { kk[k] = k; ll[k] = nm + k; }
-    for (r = 0; r < nm; r++) {
-        if (!cancel) rot += inner_round(&G, &G2, Vt, w, nm, kk, ll, 1, J->tol, mc, &cancel);
-        if (nm > 1) {
-            double t0[SVD_WMAX];
-            int q;
-            memcpy(t0, G + (size_t)nm * w, (size_t)w * sizeof *t0);
-            memmove(G + (size_t)nm * w, G + (size_t)(nm + 1) * w, (size_t)(nm - 1) * w * sizeof *G);
-            memcpy(G + (size_t)(w - 1) * w, t0, (size_t)w * sizeof *t0);
-            for (q = 0; q < w; q++) {
-                double *g = G + (size_t)q * w, t1 = g[nm];
-                for (k = nm; k < w - 1; k++) g[k] = g[k + 1];
-                g[w - 1] = t1;
-            }
-            memcpy(t0, Vt + (size_t)nm * w, (size_t)w * sizeof *t0);
-            memmove(Vt + (size_t)nm * w, Vt + (size_t)(nm + 1) * w, (size_t)(nm - 1) * w * sizeof *Vt);
-            memcpy(Vt + (size_t)(w - 1) * w, t0, (size_t)w * sizeof *t0);
-        }
+    /* the cross pairs: round r pairs I's row k with J's row (k + r) mod nm,
+     * every row where it is (inner_round's column operation takes the
+     * offset), so after the nm rounds G and Vt are in their order */
+    for (k = 0; k < nm; k++) kk[k] = k;
+    for (r = 0; r < nm && !cancel; r++) {
+        for (k = 0; k < nm; k++) ll[k] = nm + (k + r < nm ? k + r : k + r - nm);
+        rot += inner_round(&G, &G2, Vt, w, nm, kk, ll, r, J->tol, mc, &cancel);
     }
     /* the new rows go to the second buffers, at the same places */
     {
