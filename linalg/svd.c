@@ -672,11 +672,13 @@ MUON_SIMD(omp simd)
 }
 
 /* One block pair's scratch: G, G2 (w,w), Vt(w8,w) (w8 = w rounded up to 8),
- * the w row pointers; zero: N zeros (padding rows). */
+ * the w row pointers; zero: N zeros (padding rows); rot: the rotations of
+ * its last block_pair. */
 typedef struct {
     double *G, *G2, *Vt;
     const double **rows;
     const double *zero;
+    long rot;
 } pair_scratch;
 
 /* Blocks I = rows [i0,i1), J = [j0,j1), each padded with zero rows to nm
@@ -741,15 +743,7 @@ static long block_pair(const jacobi *J, int i0, int i1, int j0, int j1, int intr
     /* the new rows go to the second buffers, at the same places */
     {
         double *xi = J->X2 + (size_t)i0 * N, *xj = J->X2 + (size_t)j0 * N;
-        if (rot == 0) {
-            memcpy(xi, rows[0], (size_t)nI * N * sizeof *xi);
-            memcpy(xj, rows[nm], (size_t)nJ * N * sizeof *xj);
-            if (J->Jt) {
-                memcpy(J->Jt2 + (size_t)i0 * N, J->Jt + (size_t)i0 * N, (size_t)nI * N * sizeof *xi);
-                memcpy(J->Jt2 + (size_t)j0 * N, J->Jt + (size_t)j0 * N, (size_t)nJ * N * sizeof *xi);
-            }
-            return 0;
-        }
+        if (rot == 0) return 0;   /* rows unchanged: the sweep copies them if it must */
         mul_rows(nI, N, w, Vt, w, rows, xi, N, 0);
         mul_rows(nJ, N, w, Vt + (size_t)nm * w, w, rows, xj, N, 0);
         /* the norms: G's rotated diagonal, or exact where a norm cancelled */
@@ -766,9 +760,21 @@ static long block_pair(const jacobi *J, int i0, int i1, int j0, int j1, int intr
     return rot;
 }
 
+/* rows [r0,r1) of X (and Jt) to the second buffers */
+static void copy_rows(const jacobi *J, int r0, int r1)
+{
+    const size_t off = (size_t)r0 * J->N, len = (size_t)(r1 - r0) * J->N * sizeof *J->X;
+    memcpy(J->X2 + off, J->X + off, len);
+    if (J->Jt) memcpy(J->Jt2 + off, J->Jt + off, len);
+}
+
 /* One blocked sweep (schedule as jacobi_sweep); sc[p] is block pair p's
- * scratch. Returns the number of rotations. */
-static long jacobi_sweep_blocked(jacobi *J, int nb, int *ring, const pair_scratch *sc, double *maxcos)
+ * scratch. A pair with no rotation leaves its rows where they are: a round
+ * where no pair rotated keeps the buffers as they are (every round of the
+ * last sweep, which only confirms convergence), and one where some did
+ * copies the others' rows over before the swap. Returns the number of
+ * rotations. */
+static long jacobi_sweep_blocked(jacobi *J, int nb, int *ring, pair_scratch *sc, double *maxcos)
 {
     const int N = J->N, half = nb / 2;
     long rot = 0;
@@ -776,20 +782,32 @@ static long jacobi_sweep_blocked(jacobi *J, int nb, int *ring, const pair_scratc
     int r, q;
     for (q = 0; q < nb; q++) ring[q] = q;
     for (r = 0; r < nb - 1; r++) {
+        long round_rot = 0;
         int p;
-MUON_OMP(omp parallel for schedule(dynamic, 1) reduction(+:rot) reduction(max:mc) if (4.0 * N * N * N / nb > SVD_PAR_FLOPS))
+MUON_OMP(omp parallel for schedule(dynamic, 1) reduction(+:round_rot) reduction(max:mc) if (4.0 * N * N * N / nb > SVD_PAR_FLOPS))
         for (p = 0; p < half; p++) {
             int bI = ring[p], bJ = ring[nb - 1 - p];
             int i0 = (int)((long)bI * N / nb), i1 = (int)((long)(bI + 1) * N / nb);
             int j0 = (int)((long)bJ * N / nb), j1 = (int)((long)(bJ + 1) * N / nb);
             double m = 0.0;
-            rot += block_pair(J, i0, i1, j0, j1, r == 0, &sc[p], &m);
+            sc[p].rot = block_pair(J, i0, i1, j0, j1, r == 0, &sc[p], &m);
+            round_rot += sc[p].rot;
             if (m > mc) mc = m;
         }
-        {   /* every row was written to the second buffers: swap */
-            double *t = J->X; J->X = J->X2; J->X2 = t;
-            t = J->Jt; J->Jt = J->Jt2; J->Jt2 = t;
+        if (round_rot > 0) {
+MUON_OMP(omp parallel for schedule(static) if (1.0 * N * N > SVD_PAR_FLOPS))
+            for (p = 0; p < half; p++)
+                if (sc[p].rot == 0) {
+                    int bI = ring[p], bJ = ring[nb - 1 - p];
+                    copy_rows(J, (int)((long)bI * N / nb), (int)((long)(bI + 1) * N / nb));
+                    copy_rows(J, (int)((long)bJ * N / nb), (int)((long)(bJ + 1) * N / nb));
+                }
+            {   /* every row is now in the second buffers: swap */
+                double *t = J->X; J->X = J->X2; J->X2 = t;
+                t = J->Jt; J->Jt = J->Jt2; J->Jt2 = t;
+            }
         }
+        rot += round_rot;
         {
             int last = ring[nb - 1];
             for (q = nb - 1; q > 1; q--) ring[q] = ring[q - 1];
