@@ -895,7 +895,7 @@ static void complete_basis(int N, double *Vt, const unsigned char *fill, double 
  * R_NN| only bounds it from below), svd_run starts again from R itself.
  * Everything after the start is the same orthogonal Jacobi, so its result
  * is exact to the same test whatever the start. Scratch: G, Zt (N,N),
- * ev, ee, ew (N), rows (N pointers). Returns 0, or -1 (X untouched)
+ * ev, ee (N), ew (2N), rows (N pointers). Returns 0, or -1 (X untouched)
  * where the eigensolver did not converge. */
 #define SVD_WARM_MIN 32
 typedef struct { double *G, *Zt, *ev, *ee, *ew; const double **rows; } warm_scratch;
@@ -1042,7 +1042,7 @@ static size_t svd_layout(muon_workspace *ws, int M, int N, int want_ub, int want
         b->warm.Zt = muon_workspace_take(ws, &used, nn * sizeof(double));
         b->warm.ev = muon_workspace_take(ws, &used, (size_t)N * sizeof(double));
         b->warm.ee = muon_workspace_take(ws, &used, (size_t)N * sizeof(double));
-        b->warm.ew = muon_workspace_take(ws, &used, (size_t)N * sizeof(double));
+        b->warm.ew = muon_workspace_take(ws, &used, (size_t)2 * N * sizeof(double));
         b->warm.rows = muon_workspace_take(ws, &used, (size_t)N * sizeof(double *));
     }
     if (want_ub) {

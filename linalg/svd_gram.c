@@ -39,23 +39,41 @@
 
 /* a(N,N) symmetric (lower triangle read) -> tridiagonal: d diagonal, e[i] the
  * sub-diagonal entry (i, i-1) (e[0] = 0). With vecs, a ends holding the
- * orthogonal Q of A = Q T Q^T (w(N) scratch); without, w is unused and row i
- * of a keeps, in columns 0 .. i-1, the u of the reflector P_i = I - u u^T / h,
- * h = hs[i] when hs(N) is given (0: no reflector), Q = P_{N-1} ... P_1. */
+ * orthogonal Q of A = Q T Q^T; without, row i of a keeps, in columns
+ * 0 .. i-1, the u of the reflector P_i = I - u u^T / h, h = hs[i] when hs(N)
+ * is given (0: no reflector), Q = P_{N-1} ... P_1. w(2N) scratch.
+ *
+ * Step i's rank-2 update A -= u q^T + q u^T and step i-1's product A u'
+ * take one pass over the rows together: row i-1 (the next u') is updated
+ * first, then each row j < i-1 takes its update and, while in cache, its
+ * share of A u'. Each entry sees the same operations in the same order as
+ * with a pass for each, so the result is the same bit for bit, for half
+ * the reads of the triangle. */
 static void tridiagonalize(int N, double *a, double *d, double *e, int vecs, double *restrict w,
                            double *restrict hs)
 {
+    double *qprev = w, *pnext = w + N;    /* step i+1's q; step i's p, then q */
+    const double *uprev = NULL;            /* step i+1's u (row i+1), NULL: no update pending */
     int i, j, k;
 #define A_(r, c) a[(size_t)(r) * N + (c)]
     for (i = N - 1; i > 0; i--) {
-        int l = i - 1;
+        const int l = i - 1;
+        const double *restrict u = a + (size_t)i * N;
         double h = 0.0, scale = 0.0;
+        int reflect = 0;
+        if (uprev) {   /* row i's share of step i+1's update, before it gives u */
+            double *restrict ai = a + (size_t)i * N;
+            const double *restrict up = uprev, *restrict q = qprev;
+            const double f = up[i], g = q[i];
+MUON_SIMD(omp simd)
+            for (k = 0; k <= i; k++) ai[k] -= f * q[k] + g * up[k];
+        }
         if (l > 0) {
             for (k = 0; k <= l; k++) scale += fabs(A_(i, k));
             if (scale == 0.0) {
                 e[i] = A_(i, l);
             } else {
-                double f, g, hh;
+                double f, g;
                 /* scaled, so h = |x|^2 can neither overflow nor underflow */
                 for (k = 0; k <= l; k++) { A_(i, k) /= scale; h += A_(i, k) * A_(i, k); }
                 f = A_(i, l);
@@ -63,54 +81,61 @@ static void tridiagonalize(int N, double *a, double *d, double *e, int vecs, dou
                 e[i] = scale * g;
                 h -= f * g;
                 A_(i, l) = f - g;              /* row i, 0..l, is now u */
-                f = 0.0;
-                /* p = A u / h into e[0..l], A symmetric from its lower
-                 * triangle read row by row (each row j gives p_j its dot and
-                 * every p_k, k < j, an axpy term), so every access is
-                 * contiguous and vectorises */
-                for (j = 0; j <= l; j++) e[j] = 0.0;
-                for (j = 0; j <= l; j++) {
-                    const double *restrict aj = a + (size_t)j * N, *restrict u = a + (size_t)i * N;
-                    double *restrict p = e;
-                    const double uj = u[j];
-                    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-                    int q;
-                    /* 8 fixed lanes, not a vector reduction: the compiler then
-                     * neither peels for alignment nor leaves a scalar tail of
-                     * up to a vector per row (most of the time, before) */
-                    for (k = 0; k + 8 <= j; k += 8) {
-MUON_SIMD(omp simd)
-                        for (q = 0; q < 8; q++) {
-                            acc[q] += aj[k + q] * u[k + q];
-                            p[k + q] += aj[k + q] * uj;
-                        }
-                    }
-                    g = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-                    for (; k < j; k++) {
-                        g += aj[k] * u[k];
-                        p[k] += aj[k] * uj;
-                    }
-                    e[j] += g + aj[j] * uj;
-                }
-                for (j = 0; j <= l; j++) {
-                    if (vecs) A_(j, i) = A_(i, j) / h;
-                    e[j] /= h;
-                    f += e[j] * A_(i, j);
-                }
-                hh = f / (h + h);
-                for (j = 0; j <= l; j++) {     /* A -= u q^T + q u^T, q = p - hh u */
-                    f = A_(i, j);
-                    e[j] = g = e[j] - hh * f;
-                    {
-                        double *restrict aj = a + (size_t)j * N;
-                        const double *restrict u = a + (size_t)i * N, *restrict q = e;
-MUON_SIMD(omp simd)
-                        for (k = 0; k <= j; k++) aj[k] -= f * q[k] + g * u[k];
-                    }
-                }
+                reflect = 1;
             }
         } else {
             e[i] = A_(i, l);
+        }
+        if (reflect)
+            for (j = 0; j <= l; j++) pnext[j] = 0.0;
+        /* rows 0..l: step i+1's update, then p = A u (/ h below), A
+         * symmetric from its lower triangle read row by row (each row j
+         * gives p_j its dot and every p_k, k < j, an axpy term), so every
+         * access is contiguous and vectorises */
+        for (j = 0; j <= l; j++) {
+            double *restrict aj = a + (size_t)j * N;
+            if (uprev) {
+                const double *restrict up = uprev, *restrict q = qprev;
+                const double f = up[j], g = q[j];
+MUON_SIMD(omp simd)
+                for (k = 0; k <= j; k++) aj[k] -= f * q[k] + g * up[k];
+            }
+            if (reflect) {
+                double *restrict p = pnext;
+                const double uj = u[j];
+                double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, g;
+                int q;
+                /* 8 fixed lanes, not a vector reduction: the compiler then
+                 * neither peels for alignment nor leaves a scalar tail of
+                 * up to a vector per row (most of the time, before) */
+                for (k = 0; k + 8 <= j; k += 8) {
+MUON_SIMD(omp simd)
+                    for (q = 0; q < 8; q++) {
+                        acc[q] += aj[k + q] * u[k + q];
+                        p[k + q] += aj[k + q] * uj;
+                    }
+                }
+                g = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+                for (; k < j; k++) {
+                    g += aj[k] * u[k];
+                    p[k] += aj[k] * uj;
+                }
+                p[j] += g + aj[j] * uj;
+            }
+        }
+        if (reflect) {   /* q = p - hh u, p = A u / h, hh = u^T p / 2h */
+            double f = 0.0, hh, *t;
+            for (j = 0; j <= l; j++) {
+                if (vecs) A_(j, i) = A_(i, j) / h;
+                pnext[j] /= h;
+                f += pnext[j] * A_(i, j);
+            }
+            hh = f / (h + h);
+            for (j = 0; j <= l; j++) pnext[j] = pnext[j] - hh * A_(i, j);
+            t = qprev; qprev = pnext; pnext = t;
+            uprev = u;
+        } else {
+            uprev = NULL;
         }
         d[i] = h;                              /* 0: no reflector at row i */
     }
@@ -357,7 +382,7 @@ MUON_SIMD(omp simd)
     return 0;
 }
 
-typedef struct { double *C, *G, *Zt, *d, *e, *z; int *ord; double *hs, *td, *te, *Y, *f; int *piv; } gram_bufs;
+typedef struct { double *C, *G, *Zt, *d, *e, *w, *z; int *ord; double *hs, *td, *te, *Y, *f; int *piv; } gram_bufs;
 
 static size_t gram_layout(muon_workspace *ws, int M, int N, int k, gram_bufs *b)
 {
@@ -369,6 +394,7 @@ static size_t gram_layout(muon_workspace *ws, int M, int N, int k, gram_bufs *b)
     if (k > 0) TAKE(b->Zt, (size_t)N * N * sizeof(double));
     TAKE(b->d, (size_t)N * sizeof(double));
     TAKE(b->e, (size_t)N * sizeof(double));
+    TAKE(b->w, (size_t)2 * N * sizeof(double));
     TAKE(b->ord, (size_t)N * sizeof(int));
     if (k > 0) {
         TAKE(b->z, (size_t)M * sizeof(double));
@@ -460,9 +486,9 @@ MUON_SIMD(omp simd)
      * again (kept in Zt) */
     if (k > 0 && !full) memcpy(b.Zt, b.G, (size_t)N * N * sizeof *b.G);
     if (k > 0 && full) {
-        st = muon_sym_eigen(N, b.G, b.d, b.e, b.Zt, b.z);
+        st = muon_sym_eigen(N, b.G, b.d, b.e, b.Zt, b.w);
     } else {
-        tridiagonalize(N, b.G, b.d, b.e, 0, NULL, k > 0 ? b.hs : NULL);
+        tridiagonalize(N, b.G, b.d, b.e, 0, b.w, k > 0 ? b.hs : NULL);
         if (k > 0) {
             memcpy(b.td, b.d, (size_t)N * sizeof *b.d);
             memcpy(b.te, b.e, (size_t)N * sizeof *b.e);
@@ -483,7 +509,7 @@ MUON_SIMD(omp simd)
     if (k > 0 && !full && top_eigenvectors(N, b.G, b.hs, b.td, b.te, b.d, b.ord, k, b.Y, b.f, b.piv)) {
         double *d2 = b.td;   /* the rotations' d: the same bits as b.d */
         memcpy(b.G, b.Zt, (size_t)N * N * sizeof *b.G);
-        if (muon_sym_eigen(N, b.G, d2, b.e, b.Zt, b.z))
+        if (muon_sym_eigen(N, b.G, d2, b.e, b.Zt, b.w))
             return muon_error(MUON_ERR_NUMERIC, "svd gram: QL did not converge in %d iterations", QL_MAX_ITER);
         full = 1;
     }

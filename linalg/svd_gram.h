@@ -34,7 +34,7 @@ int muon_svd_gram_path_ws(muon_workspace *ws, int m, int n, const float *A, floa
 /* Eigenvalues d(N) (unsorted) of the symmetric a(N,N) (lower triangle read;
  * destroyed) by Householder tridiagonalisation and implicit QL in double;
  * with zt(N,N) also the eigenvectors, row i of zt the unit eigenvector of
- * d[i]. e(N), w(N) scratch (w used only with zt). Single-threaded.
+ * d[i]. e(N), w(2N) scratch. Single-threaded.
  * MUON_OK, or MUON_ERR_NUMERIC when QL did not converge (no error message
  * is set: the caller reports it or falls back). */
 int muon_sym_eigen(int N, double *a, double *d, double *e, double *zt, double *w);
