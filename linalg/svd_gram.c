@@ -382,6 +382,52 @@ MUON_SIMD(omp simd)
     return 0;
 }
 
+/* G(N,N) += D^T D for D(M,N) row-major, lower triangle (all that
+ * tridiagonalize reads), as rank-4 updates by four rows of D at a time: row
+ * i of G gets four multiply-adds per load and store, every access
+ * contiguous. G goes in blocks of rows (GRAM_BLOCK_BYTES) that stay in
+ * cache while all of D streams past: D is read once per block and G once,
+ * instead of G M / 4 times. The order of the M terms of each entry is fixed (rows in order,
+ * four at a time), whatever the build, blocking or thread count. */
+#define GRAM_BLOCK_BYTES (128 * 1024)
+static void gram_lower(int M, int N, const double *D, double *G)
+{
+    int rows = (int)(GRAM_BLOCK_BYTES / ((size_t)N * sizeof *G)), i0, i1, i, j, t;
+    if (rows < 4) rows = 4;
+    for (i0 = 0; i0 < N; i0 = i1) {
+        i1 = N - i0 < rows ? N : i0 + rows;
+        for (t = 0; t < M; t += 4) {
+            const double *r0 = D + (size_t)t * N;
+            const double *r1 = t + 1 < M ? r0 + N : NULL, *r2 = t + 2 < M ? r0 + 2 * N : NULL;
+            const double *r3 = t + 3 < M ? r0 + 3 * N : NULL;
+            if (!r3) {
+                /* the last 1-3 rows one at a time */
+                const double *rr[3];
+                int q, nq = 0;
+                rr[nq++] = r0;
+                if (r1) rr[nq++] = r1;
+                if (r2) rr[nq++] = r2;
+                for (q = 0; q < nq; q++)
+                    for (i = i0; i < i1; i++) {
+                        double *restrict gi = G + (size_t)i * N;
+                        const double *restrict x = rr[q];
+                        const double xi = x[i];
+MUON_SIMD(omp simd)
+                        for (j = 0; j <= i; j++) gi[j] += xi * x[j];
+                    }
+                break;
+            }
+            for (i = i0; i < i1; i++) {
+                double *restrict gi = G + (size_t)i * N;
+                const double *restrict x0 = r0, *restrict x1 = r1, *restrict x2 = r2, *restrict x3 = r3;
+                const double a0 = x0[i], a1 = x1[i], a2 = x2[i], a3 = x3[i];
+MUON_SIMD(omp simd)
+                for (j = 0; j <= i; j++) gi[j] += ((a0 * x0[j] + a1 * x1[j]) + (a2 * x2[j] + a3 * x3[j]));
+            }
+        }
+    }
+}
+
 typedef struct { double *C, *G, *Zt, *d, *e, *w, *z; int *ord; double *hs, *td, *te, *Y, *f; int *piv; } gram_bufs;
 
 static size_t gram_layout(muon_workspace *ws, int M, int N, int k, gram_bufs *b)
@@ -444,41 +490,8 @@ int muon_svd_gram_path_ws(muon_workspace *ws, int m, int n, const float *A, floa
                     for (j = j0; j < n && j < j0 + 32; j++)
                         b.C[(size_t)j * N + i] = A[(size_t)i * n + j];
     }
-    /* G = D^T D, lower triangle (all that tridiagonalize reads), as rank-4
-     * updates by four rows of D at a time: row i of G gets four multiply-adds
-     * per load and store, every access contiguous. The order of the M terms
-     * of each entry is fixed (rows in order, four at a time), whatever the
-     * build or thread count. */
     memset(b.G, 0, (size_t)N * N * sizeof *b.G);
-    for (t = 0; t < M; t += 4) {
-        const double *r0 = b.C + (size_t)t * N;
-        const double *r1 = t + 1 < M ? r0 + N : NULL, *r2 = t + 2 < M ? r0 + 2 * N : NULL;
-        const double *r3 = t + 3 < M ? r0 + 3 * N : NULL;
-        if (!r3) {
-            /* the last 1-3 rows one at a time */
-            const double *rr[3];
-            int q, nq = 0;
-            rr[nq++] = r0;
-            if (r1) rr[nq++] = r1;
-            if (r2) rr[nq++] = r2;
-            for (q = 0; q < nq; q++)
-                for (i = 0; i < N; i++) {
-                    double *restrict gi = b.G + (size_t)i * N;
-                    const double *restrict x = rr[q];
-                    const double xi = x[i];
-MUON_SIMD(omp simd)
-                    for (j = 0; j <= i; j++) gi[j] += xi * x[j];
-                }
-            break;
-        }
-        for (i = 0; i < N; i++) {
-            double *restrict gi = b.G + (size_t)i * N;
-            const double *restrict x0 = r0, *restrict x1 = r1, *restrict x2 = r2, *restrict x3 = r3;
-            const double a0 = x0[i], a1 = x1[i], a2 = x2[i], a3 = x3[i];
-MUON_SIMD(omp simd)
-            for (j = 0; j <= i; j++) gi[j] += ((a0 * x0[j] + a1 * x1[j]) + (a2 * x2[j] + a3 * x3[j]));
-        }
-    }
+    gram_lower(M, N, b.C, b.G);
 
     /* values: the reduction keeping its reflectors (where vectors are
      * wanted), QL on a copy of T; the top vectors from T where they are
