@@ -58,7 +58,7 @@ static void tridiagonalize(int N, double *a, double *d, double *e, int vecs, dou
 #define A_(r, c) a[(size_t)(r) * N + (c)]
     for (i = N - 1; i > 0; i--) {
         const int l = i - 1;
-        const double *restrict u = a + (size_t)i * N;
+        const double *u = a + (size_t)i * N;   /* row i: scaled below, then u */
         double h = 0.0, scale = 0.0;
         int reflect = 0;
         if (uprev) {   /* row i's share of step i+1's update, before it gives u */
@@ -102,7 +102,8 @@ MUON_SIMD(omp simd)
             }
             if (reflect) {
                 double *restrict p = pnext;
-                const double uj = u[j];
+                const double *restrict ui = u;
+                const double uj = ui[j];
                 double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, g;
                 int q;
                 /* 8 fixed lanes, not a vector reduction: the compiler then
@@ -111,13 +112,13 @@ MUON_SIMD(omp simd)
                 for (k = 0; k + 8 <= j; k += 8) {
 MUON_SIMD(omp simd)
                     for (q = 0; q < 8; q++) {
-                        acc[q] += aj[k + q] * u[k + q];
+                        acc[q] += aj[k + q] * ui[k + q];
                         p[k + q] += aj[k + q] * uj;
                     }
                 }
                 g = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
                 for (; k < j; k++) {
-                    g += aj[k] * u[k];
+                    g += aj[k] * ui[k];
                     p[k] += aj[k] * uj;
                 }
                 p[j] += g + aj[j] * uj;
@@ -256,16 +257,19 @@ int muon_sym_eigen(int N, double *a, double *d, double *e, double *zt, double *w
  * reduction, the values -- is the same arithmetic, so S is bit for bit that
  * of k = 0.
  *
- * Why it is as accurate as the rotations: the computed y has residual
- * r = ||T y - lam y|| and, by the Davis-Kahan sin-theta theorem, an angle
- * at most r / gap to the true eigenvector; a backward-stable solve at an
- * eigenvalue accurate to a few eps ||T|| gives r of that size, the same
- * eps ||T|| / gap the accumulated rotations have. Each vector's r is
- * computed, and where it exceeds TOPK_RESIDUAL N eps ||T||, or where a
- * wanted eigenvalue is within TOPK_GAP ||T|| of a neighbour (a cluster,
- * such as an orthogonalised update's, where single vectors are not defined
- * and independent inverse iterations would not come out orthogonal), the
- * path takes all N vectors from the rotations as before. */
+ * Why it is about as accurate as the rotations: the computed y has
+ * residual r = ||T y - lam y|| and, by the Davis-Kahan sin-theta theorem,
+ * an angle at most r / gap to the true eigenvector; a backward-stable solve
+ * at an eigenvalue accurate to a few eps ||T|| gives r of that size, the
+ * eps ||T|| / gap the accumulated rotations have up to their N-fold
+ * accumulation. Each vector's r is computed, and where it exceeds
+ * TOPK_RESIDUAL N eps ||T|| (||T|| bounded by its largest row sum), or
+ * where a wanted eigenvalue is within TOPK_GAP max|lam| of a neighbour (a
+ * cluster, such as one of an orthogonalised update's, where single vectors
+ * are not defined and independent inverse iterations would not come out
+ * orthogonal), the path takes all N vectors from the rotations as before:
+ * it reduces G a second time (kept in Zt), simpler than rebuilding Q from
+ * the kept reflectors, and rare. */
 #define INVERSE_ITERATIONS 3
 #define TOPK_GAP 1e-6
 #define TOPK_RESIDUAL 2.0
@@ -327,13 +331,15 @@ static double inverse_iteration(int N, const double *td, const double *te, doubl
         r2 = sqrt(r2);
         for (i = 0; i < N; i++) y[i] /= r2;
     }
+    /* the residual in units of tnorm, so its square cannot underflow */
     for (r2 = 0.0, i = 0; i < N; i++) {
         double v = (td[i] - lam) * y[i];
         if (i > 0) v += te[i] * y[i - 1];
         if (i + 1 < N) v += te[i + 1] * y[i + 1];
+        v /= tnorm > 0.0 ? tnorm : 1.0;
         r2 += v * v;
     }
-    return sqrt(r2);
+    return sqrt(r2) * (tnorm > 0.0 ? tnorm : 1.0);
 }
 
 /* the eigenvalues d(N) (from QL on a copy of T = td, te), ord their
