@@ -285,7 +285,7 @@ static double inverse_iteration(int N, const double *td, const double *te, doubl
 {
     double *u0 = f, *u1 = f + N, *u2 = f + 2 * (size_t)N, *ml = f + 3 * (size_t)N;
     const double tiny = DBL_EPSILON * tnorm > 0.0 ? DBL_EPSILON * tnorm : DBL_MIN;
-    double dcur = td[0] - lam, scur = N > 1 ? te[1] : 0.0, nrm, r2;
+    double dcur = td[0] - lam, scur = N > 1 ? te[1] : 0.0, nrm, r2, unit;
     muon_rng rng;
     int i, it;
     /* T - lam I = P L U: row i of U is u0[i], u1[i], u2[i] at columns i, i+1,
@@ -332,14 +332,15 @@ static double inverse_iteration(int N, const double *td, const double *te, doubl
         for (i = 0; i < N; i++) y[i] /= r2;
     }
     /* the residual in units of tnorm, so its square cannot underflow */
+    unit = tnorm > 0.0 ? tnorm : 1.0;
     for (r2 = 0.0, i = 0; i < N; i++) {
         double v = (td[i] - lam) * y[i];
         if (i > 0) v += te[i] * y[i - 1];
         if (i + 1 < N) v += te[i + 1] * y[i + 1];
-        v /= tnorm > 0.0 ? tnorm : 1.0;
+        v /= unit;
         r2 += v * v;
     }
-    return sqrt(r2) * (tnorm > 0.0 ? tnorm : 1.0);
+    return sqrt(r2) * unit;
 }
 
 /* the eigenvalues d(N) (from QL on a copy of T = td, te), ord their
@@ -393,8 +394,9 @@ MUON_SIMD(omp simd)
  * i of G gets four multiply-adds per load and store, every access
  * contiguous. G goes in blocks of rows (GRAM_BLOCK_BYTES) that stay in
  * cache while all of D streams past: D is read once per block and G once,
- * instead of G M / 4 times. The order of the M terms of each entry is fixed (rows in order,
- * four at a time), whatever the build, blocking or thread count. */
+ * instead of G M / 4 times. The order of the M terms of each entry is
+ * fixed (rows in order, four at a time), whatever the build, blocking or
+ * thread count. */
 #define GRAM_BLOCK_BYTES (128 * 1024)
 static void gram_lower(int M, int N, const double *D, double *G)
 {

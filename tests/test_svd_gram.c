@@ -31,20 +31,17 @@ enum { TOP_FROM_T, TOP_FROM_ROTATIONS, TOP_EITHER };
  * of the output, so two ulps of a unit vector's entries (2^-23) plus that. */
 #define TOP_VEC_TOL (2.0 / 8388608.0 + 1e-9)
 static void top_vs_full(const char *what, int m, int n, const float *A, const float *S, int k,
-                        const float *Uk, const float *Vk, int path)
+                        const float *Uk, const float *Vk, int from_t, int path)
 {
     const int r = m < n ? m : n;
-    float *Sf = malloc(sizeof(float) * r), *Ut = malloc(sizeof(float) * m * k + 1), *Vt = malloc(sizeof(float) * n * k + 1);
+    float *Sf = malloc(sizeof(float) * r);
     float *Uf = malloc(sizeof(float) * m * k + 1), *Vf = malloc(sizeof(float) * n * k + 1);
     muon_workspace ws = {0, 0};
     double worst = 0.0;
-    int i, t, st, from_t = -1, from_t_full = -1;
-    if (!Sf || !Ut || !Vt || !Uf || !Vf) { check(0, "%s: test out of memory", what); goto done; }
+    int i, t, st, from_t_full = -1;
+    if (!Sf || !Uf || !Vf) { check(0, "%s: test out of memory", what); goto done; }
     if (k == 0) goto done;
-    st = muon_svd_gram_path_ws(&ws, m, n, A, Sf, k, Ut, Vt, 0, &from_t);
-    check(st == MUON_OK && !memcmp(Ut, Uk, sizeof(float) * m * k) && !memcmp(Vt, Vk, sizeof(float) * n * k) &&
-          (path == TOP_EITHER || from_t == (path == TOP_FROM_T)),
-          "%s: top-%d vectors %s (%s expected), as muon_svd_gram_ws gives them", what, k,
+    check(path == TOP_EITHER || from_t == (path == TOP_FROM_T), "%s: top-%d vectors %s (%s expected)", what, k,
           from_t ? "by inverse iteration on T" : "from all N rotations",
           path == TOP_FROM_T ? "T" : path == TOP_FROM_ROTATIONS ? "rotations" : "either");
     st = muon_svd_gram_path_ws(&ws, m, n, A, Sf, k, Uf, Vf, 1, &from_t_full);
@@ -76,7 +73,7 @@ static void top_vs_full(const char *what, int m, int n, const float *A, const fl
           what, k, worst, TOP_VEC_TOL);
 done:
     muon_workspace_free(&ws);
-    free(Sf); free(Ut); free(Vt); free(Uf); free(Vf);
+    free(Sf); free(Uf); free(Vf);
 }
 
 static void compare(const char *what, int m, int n, const float *A, int path)
@@ -88,10 +85,10 @@ static void compare(const char *what, int m, int n, const float *A, int path)
     float *S0 = malloc(sizeof(float) * r);
     muon_workspace ws = {0, 0};
     double verr = 0.0, cerr = 0.0, s1;
-    int i, t, st, stv, vals_ok = 1, checked = 0;
+    int i, t, st, stv, vals_ok = 1, checked = 0, from_t = -1;
     if (!S || !Sj || !U || !V || !Uk || !Vk || !S0) { check(0, "%s: test out of memory", what); goto done; }
     st = muon_svd(m, n, A, Sj, U, V, NULL);
-    stv = muon_svd_gram_ws(&ws, m, n, A, S, k, Uk, Vk);
+    stv = muon_svd_gram_path_ws(&ws, m, n, A, S, k, Uk, Vk, 0, &from_t);   /* muon_svd_gram_ws, and its path */
     if (!check(st == MUON_OK && stv == MUON_OK, "%s: Jacobi and Gram paths run (%d, %d)", what, st, stv)) goto done;
     st = muon_svd_gram_ws(&ws, m, n, A, S0, 0, NULL, NULL);
     check(st == MUON_OK && !memcmp(S0, S, sizeof(float) * r), "%s: Gram values the same bits with or without vectors", what);
@@ -160,7 +157,7 @@ static void compare(const char *what, int m, int n, const float *A, int path)
     }
     check(cerr <= 1e-5, "%s: top-%d Gram vectors match the Jacobi's where separated (%d compared, max 1-|cos| %.1e)",
           what, k, checked, cerr);
-    top_vs_full(what, m, n, A, S, k, Uk, Vk, path);
+    top_vs_full(what, m, n, A, S, k, Uk, Vk, from_t, path);
 done:
     muon_workspace_free(&ws);
     free(S); free(Sj); free(U); free(V); free(Uk); free(Vk); free(S0);
