@@ -215,19 +215,29 @@ static void block_probs(item_buf *w, const float *Qb, int ldq, int i0, int nk, i
         for (r = 0; r < ROWS; r++) {
             const float *s = w->S + (size_t)r * w->Tp;
             float *p = w->P + (size_t)r * w->Tp;
-            const float m = lim[r] ? lse_in[i0 + r] : 0.0f;
-            for (j = 0; j < lim[r]; j++) p[j] = muon_expf(s[j] * scale - m);
-            for (; j < ncol; j++) p[j] = 0.0f;
+            const int n = lim[r];
+            const float m = n ? lse_in[i0 + r] : 0.0f;
+            for (j = 0; j < ncol; j += LANES)
+MUON_SIMD(omp simd)
+                for (l = 0; l < LANES; l++) p[j + l] = j + l < n ? muon_expf(s[j + l] * scale - m) : 0.0f;
         }
         return;
     }
     for (r = 0; r < ROWS; r++) {
         float *s = w->S + (size_t)r * w->Tp;
         const int n = lim[r] ? lim[r] : ncol; /* a row past T: all zeros below */
-        for (j = 0; j < ncol; j++) s[j] = j < n ? s[j] * scale : -INFINITY;
-        for (l = 0; l < LANES; l++) acc[r][l] = s[l];
+MUON_SIMD(omp simd)
+        for (l = 0; l < LANES; l++) {
+            s[l] = l < n ? s[l] * scale : -INFINITY;
+            acc[r][l] = s[l];
+        }
         for (j = LANES; j < ncol; j += LANES)
-            for (l = 0; l < LANES; l++) acc[r][l] = s[j + l] > acc[r][l] ? s[j + l] : acc[r][l];
+MUON_SIMD(omp simd)
+            for (l = 0; l < LANES; l++) {
+                const float v = j + l < n ? s[j + l] * scale : -INFINITY;
+                s[j + l] = v;
+                acc[r][l] = v > acc[r][l] ? v : acc[r][l];
+            }
     }
     /* the maximum is the same whatever the order of comparisons */
     for (r = 0; r < ROWS; r++) mx[r] = acc[r][0];
@@ -236,10 +246,16 @@ static void block_probs(item_buf *w, const float *Qb, int ldq, int i0, int nk, i
     for (r = 0; r < ROWS; r++) {
         const float *s = w->S + (size_t)r * w->Tp;
         float *p = w->P + (size_t)r * w->Tp;
-        for (j = 0; j < ncol; j++) p[j] = muon_expf(s[j] - mx[r]);
+        const float m = mx[r];
+MUON_SIMD(omp simd)
         for (l = 0; l < LANES; l++) acc[r][l] = 0.0f;
         for (j = 0; j < ncol; j += LANES)
-            for (l = 0; l < LANES; l++) acc[r][l] += p[j + l];
+MUON_SIMD(omp simd)
+            for (l = 0; l < LANES; l++) {
+                const float e = muon_expf(s[j + l] - m);
+                p[j + l] = e;
+                acc[r][l] += e;
+            }
     }
     for (r = 0; r < ROWS; r++) sum[r] = 0.0f;
     for (l = 0; l < LANES; l++)

@@ -12,6 +12,7 @@
 #define MUON_MODEL_LAYERS_H
 
 #include "model/model_internal.h"
+#include "linalg/omp.h"
 
 #include <string.h>
 
@@ -68,6 +69,7 @@ static inline float muon_dotf(const float *a, const float *b, int n)
     float s = 0.0f;
     int i = 0, j;
     for (; i + 16 <= n; i += 16)
+MUON_SIMD(omp simd)
         for (j = 0; j < 16; j++) acc[j] += a[i + j] * b[i + j];
     for (; i < n; i++) acc[i & 15] += a[i] * b[i];
     for (j = 0; j < 16; j++) s += acc[j];
@@ -81,6 +83,7 @@ static inline float muon_sumf(const float *x, int n)
     float s = 0.0f;
     int i = 0, j;
     for (; i + 16 <= n; i += 16)
+MUON_SIMD(omp simd)
         for (j = 0; j < 16; j++) acc[j] += x[i + j];
     for (; i < n; i++) acc[i & 15] += x[i];
     for (j = 0; j < 16; j++) s += acc[j];
@@ -98,6 +101,7 @@ static inline float muon_maxf(const float *x, int n)
     }
     for (j = 0; j < 16; j++) acc[j] = x[j];
     for (i = 16; i + 16 <= n; i += 16)
+MUON_SIMD(omp simd)
         for (j = 0; j < 16; j++) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
     for (; i < n; i++) acc[i & 15] = x[i] > acc[i & 15] ? x[i] : acc[i & 15];
     m = acc[0];

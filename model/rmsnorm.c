@@ -46,6 +46,7 @@ static void vector_backward(const float *x, const float *dy, const float *g, flo
     float s = 0.0f, c, acc[16] = {0};
     int j, l;
     for (j = 0; j + 16 <= n; j += 16)
+MUON_SIMD(omp simd)
         for (l = 0; l < 16; l++) acc[l] += dy[j + l] * g[j + l] * x[j + l];
     for (; j < n; j++) acc[j & 15] += dy[j] * g[j] * x[j];
     for (j = 0; j < 16; j++) s += acc[j];
