@@ -179,7 +179,8 @@ void muon_model_init(muon_model *m, uint64_t seed);
 int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int B, int T);
 /* Logits (B,T,V) of the last forward. */
 const float *muon_model_logits(const muon_model *m);
-/* Backward of the last forward (which had targets): grads += d(loss)/d(params). */
+/* Backward of the last forward (which had targets): grads += d(loss)/d(params),
+ * each element rounded once where B*T fits the GEMM's K block (docs/model.md). */
 int muon_model_backward(muon_model *m);
 /* The same, grads = d(loss)/d(params): zero_grad then backward in one pass
  * fewer over grads (equal values; an exact zero may differ in sign). */

@@ -337,6 +337,10 @@ static void scale_c(int M, int N, float beta, float *C, ptrdiff_t ldc)
     }
 }
 
+/* KC: the k loop of the five loops adds the KC blocks to C one by one;
+ * thin_product has no blocks at all. */
+int muon_gemm_k_block(void) { return KC; }
+
 int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
               float alpha, const float *A, int lda, const float *B, int ldb,
               float beta, float *C, int ldc)

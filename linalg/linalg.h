@@ -114,6 +114,11 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
               float alpha, const float *A, int lda, const float *B, int ldb,
               float beta, float *C, int ldc);
 
+/* muon_gemm's K block: with K at most this, each element of C is one chain
+ * of multiply-adds, and alpha = beta = 1 stores C + (that sum) rounded once,
+ * the bits of computing the product apart and adding it to C afterwards. */
+int muon_gemm_k_block(void);
+
 /* Frees the packing buffers muon_gemm keeps between calls (they are reused so
  * the hot path does not allocate); call at exit, e.g. before valgrind's leak
  * check. Buffers of calls still running are left alone. Safe to call any time. */

@@ -87,6 +87,7 @@ struct muon_acts {
     float *dh;        /* (N,F) */
     float *dgate;     /* (N,F) (SwiGLU) */
     float *dlogits;   /* (N,V) */
+    float *demb;      /* (V,C) the embedding's (and a tied head's) gradient, backward ADD */
     float *attn_scratch;
     float *rope_cos;  /* (seq_len, HS/2) */
     float *rope_sin;  /* (seq_len, HS/2) */
@@ -261,6 +262,7 @@ static size_t layout_acts(muon_acts *a, const muon_config *c, unsigned char *bas
     ACT(dh, float, N * F);
     if (swiglu) ACT(dgate, float, N * F);
     ACT(dlogits, float, N * V);
+    ACT(demb, float, V * C);
     ACT(attn_scratch, float, muon_attention_scratch(c->batch_size, c->seq_len, c->n_heads, c->n_kv_heads, (int)HS));
     ACT(rope_cos, float, (size_t)c->seq_len * HS / 2);
     ACT(rope_sin, float, (size_t)c->seq_len * HS / 2);
@@ -290,15 +292,16 @@ int muon_model_create_rows(muon_model *m, const muon_config *config, int max_bat
         /* carve() sizes the activations in size_t, which wraps where it is
          * 32 bits (L*N*C alone reaches 2^48): bound them in double first.
          * Every buffer is at most 20 per layer plus 20 more of N rows of
-         * width <= max(V, F, 3C); attention's per-(b, kv head) scratch is
-         * below (8 + 3R)(T+16)(HS+16) floats. */
+         * width <= max(V, F, 3C), and the embedding's gradient (V, C);
+         * attention's per-(b, kv head) scratch is below
+         * (8 + 3R)(T+16)(HS+16) floats. */
         double N = (double)cfg->batch_size * cfg->seq_len, C = cfg->d_model, HS = C / cfg->n_heads;
         double w = cfg->vocab_size, R = (double)cfg->n_heads / cfg->n_kv_heads, bound;
         if (cfg->d_ff > w) w = cfg->d_ff;
         if (3 * C > w) w = 3 * C;
         bound = 4.0 * ((cfg->n_layers + 1.0) * 20.0 * N * w +
                        (double)cfg->batch_size * cfg->n_kv_heads * (8.0 + 3.0 * R) * (cfg->seq_len + 16.0) * (HS + 16.0) +
-                       (double)cfg->seq_len * HS) + 4096.0;
+                       (double)cfg->seq_len * HS + w * C) + 4096.0;
         if (bound > (double)((size_t)-1) / 2)
             return muon_error(MUON_ERR_NOMEM, "model: the activations of batch_size %d x seq_len %d (about %.3g bytes) "
                               "do not fit this machine's %u-bit address space; try a smaller --batch-size or --seq-len",
@@ -535,7 +538,15 @@ int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int
 /* The backward, its parameter gradients written with wmode: ADD onto
  * m->grads, or SET, every gradient overwritten. Each parameter's first
  * write below is SET in SET mode; a later one (the tied embedding's, after
- * the head's) adds. */
+ * the head's) adds.
+ *
+ * ADD adds each element's gradient g with one rounding, grads + g, the bits
+ * of a SET backward whose result is added afterwards (what the tree of
+ * train/data_parallel.c does), wherever the weight GEMMs' K, the B*T
+ * tokens, is within muon_gemm_k_block(): the GEMMs then add with beta 1,
+ * the gains add their finished sums, and the embedding's gradient, a
+ * scatter of rows that would add one row at a time, is summed apart in
+ * demb (with a tied head's) and added once at the end. */
 static int backward(muon_model *m, muon_grad_mode wmode)
 {
     const muon_config *c = &m->cfg;
@@ -545,6 +556,8 @@ static int backward(muon_model *m, muon_grad_mode wmode)
     int B = m->B, T = m->T, N = B * T, l, st;
     size_t Nmax = (size_t)a->N;
     muon_norm_shape rows, qheads, kheads;
+    const int tied = a->w.head == a->w.embed, apart = wmode == MUON_GRAD_ADD;
+    float *demb = apart ? a->demb : m->grads + a->w.embed;
 
     if (!a->have_targets)
         return muon_error(MUON_ERR_ARG, "model backward: the last forward had no targets (no loss to differentiate)");
@@ -552,7 +565,8 @@ static int backward(muon_model *m, muon_grad_mode wmode)
     norm_shapes(c, N, &rows, &qheads, &kheads);
     /* loss -> logits -> head (tied: the embedding) -> final norm */
     muon_cross_entropy_backward(a->dlogits, a->logits, a->ce_lse, a->targets, N, V);
-    if ((st = muon_linear_backward_m(m, a->dln, 0.0f, wmode, m->grads + a->w.head, a->dlogits, V,
+    if ((st = muon_linear_backward_m(m, a->dln, 0.0f, tied && apart ? MUON_GRAD_SET : wmode,
+                                     tied ? demb : m->grads + a->w.head, a->dlogits, V,
                                      a->lnf, C, m->params + a->w.head, N, C, V))) return st;
     muon_rmsnorm_backward(&rows, MUON_GRAD_SET, wmode, a->dres, m->grads + a->w.final_norm, a->dln,
                           a->x + (size_t)c->n_layers * Nmax * C, a->rstdf, m->params + a->w.final_norm);
@@ -593,8 +607,12 @@ static int backward(muon_model *m, muon_grad_mode wmode)
                               a->rstd1 + l * Nmax, w.attn_norm);
     }
     /* tied, the head's gradient is already there: the embedding's adds */
-    muon_embedding_backward(a->w.head == a->w.embed ? MUON_GRAD_ADD : wmode, m->grads + a->w.embed, a->dres,
-                            a->tokens, N, V, C, sqrtf((float)C));
+    muon_embedding_backward(tied ? MUON_GRAD_ADD : MUON_GRAD_SET, demb, a->dres, a->tokens, N, V, C, sqrtf((float)C));
+    if (apart) {
+        float *g = m->grads + a->w.embed;
+        size_t i, n = (size_t)V * C;
+        for (i = 0; i < n; i++) g[i] += demb[i];
+    }
     return MUON_OK;
 }
 

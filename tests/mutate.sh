@@ -31,7 +31,9 @@ linalg/svd.c|s/mul_rows(nr, N, N, w->Zt + (size_t)r0 \* N, N, w->rows, X2 + (siz
 linalg/svd.c|s/        if (warm \&\& !(sig\[ord\[N - 1\]\] \* SVD_SOLVE_COND > sig\[ord\[0\]\])) {/        if (0 \&\& warm \&\& !(sig[ord[N - 1]] * SVD_SOLVE_COND > sig[ord[0]])) {/|Jacobi keeps a warm start whose values show kappa > 1e6
 linalg/svd_gram.c|s/        if (!(gap > TOPK_GAP \* lmax)) return -1;/        if (0 \&\& !(gap > TOPK_GAP * lmax)) return -1;/|top-k Gram vectors by inverse iteration even within a cluster
 linalg/svd_gram.c|s/            const double c = muon_dot_d(u, y, i) \/ hs\[i\];/            const double c = 0.0 * hs[i];/|top-k Gram vectors not carried back by the reflectors
-linalg/svd_gram.c|s/            dcur = scur - ml\[i\] \* dn;/            dcur = scur;/|inverse iteration: the elimination forgets the pivoted row update'
+linalg/svd_gram.c|s/            dcur = scur - ml\[i\] \* dn;/            dcur = scur;/|inverse iteration: the elimination forgets the pivoted row update
+model/model.c|s/for (i = 0; i < n; i++) g\[i\] += demb\[i\];/for (i = 0; i < n; i++) g[i] = demb[i];/|backward ADD overwrites the embedding gradient instead of adding it
+train/data_parallel.c|s/return leaf(dp, m, tokens, targets, mid, out, 1);/return leaf(dp, m, tokens, targets, mid, out, 0);/|tree right leaf overwrites its left sibling instead of adding onto it'
 
 restore() {
     [ -n "${cur:-}" ] && [ -f "$cur.mutate-orig" ] && mv "$cur.mutate-orig" "$cur" && touch "$cur"

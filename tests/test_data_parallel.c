@@ -202,6 +202,64 @@ static void test_workers(void)
     threads_end();
 }
 
+/* ref(P) = the sum of node [a, b) of the tree over the per-sequence
+ * gradients g(B, P), each addition a float add: the definition the tree
+ * reduction must meet bit for bit, however it takes its shortcuts. */
+static void tree_sum(const float *g, size_t P, int a, int b, float *ref, float *tmp)
+{
+    int mid;
+    size_t i;
+    if (b - a == 1) { memcpy(ref, g + (size_t)a * P, P * sizeof *ref); return; }
+    mid = muon_tree_split(a, b);
+    tree_sum(g, P, a, mid, ref, tmp + P);
+    tree_sum(g, P, mid, b, tmp, tmp + P);
+    for (i = 0; i < P; i++) {
+        const float s = ref[i] + tmp[i];
+        ref[i] = s;
+    }
+}
+
+/* The tree gradient of 7 sequences on one worker against each sequence's
+ * own gradient (a fresh forward and backward_set), added up along the tree
+ * here and divided by B: the same bits. */
+static void test_tree_definition(void)
+{
+    muon_config cfg;
+    muon_model m;
+    float *g = NULL, *ref = NULL, *tmp = NULL, *got = NULL, loss = 0;
+    int tok[7 * 16], tgt[7 * 16], i, s, w = 0, st;
+    size_t P, e, bad = 0;
+    muon_config_named("tiny", &cfg);
+    cfg.batch_size = 7;
+    for (i = 0; i < 7 * 16; i++) { tok[i] = (i * 37 + 11) % 256; tgt[i] = (i * 53 + 5) % 256; }
+    P = muon_config_param_count(&cfg);
+    g = malloc(7 * P * sizeof *g);
+    ref = malloc(P * sizeof *ref);
+    tmp = malloc(4 * P * sizeof *tmp);
+    got = malloc(P * sizeof *got);
+    muon_set_threads(1);
+    if (!g || !ref || !tmp || !got || muon_model_create_rows(&m, &cfg, 1)) {
+        check(0, "tree definition: out of memory");
+        free(g); free(ref); free(tmp); free(got);
+        return;
+    }
+    muon_model_init(&m, 3);
+    for (s = 0, st = MUON_OK; s < 7 && !st; s++) {
+        st = muon_model_forward(&m, tok + s * 16, tgt + s * 16, 1, 16);
+        if (!st) st = muon_model_backward_set(&m);
+        memcpy(g + (size_t)s * P, m.grads, P * sizeof *g);
+    }
+    muon_model_free(&m);
+    if (!st) st = worker_grad(1, 1, got, &loss, &w);
+    if (!st) {
+        tree_sum(g, P, 0, 7, ref, tmp);
+        for (e = 0; e < P; e++) bad += !(got[e] == ref[e] / 7.0f);
+    }
+    check(!st && bad == 0, "tree gradient of 7 sequences = their own gradients added along the tree, / 7: "
+          "%lu of %lu differ (%s)", (unsigned long)bad, (unsigned long)P, st ? muon_last_error() : "ok");
+    free(g); free(ref); free(tmp); free(got);
+}
+
 void suite_data_parallel(void)
 {
     test_split();
@@ -210,4 +268,5 @@ void suite_data_parallel(void)
     test_reduce_option();
     test_reduce_old_checkpoint();
     test_workers();
+    test_tree_definition();
 }

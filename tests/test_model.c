@@ -494,6 +494,25 @@ static void test_backward_set(void)
         for (i = 0; i < m.num_params; i++) bad += !(m.grads[i] == want[i]);
         check(!st && bad == 0, "backward_set (%s) on NaN-filled grads = zero_grad + backward: %lu of %lu differ",
               cases[c].label, (unsigned long)bad, (unsigned long)m.num_params);
+        /* backward onto nonzero grads G adds with one rounding, G + g, as
+         * the tree's right leaves rely on (train/data_parallel.c) */
+        if (!st && B * T <= muon_gemm_k_block()) {
+            muon_rng r;
+            muon_rng_seed(&r, 34);
+            memcpy(want, m.grads, m.num_params * sizeof(float));  /* g */
+            muon_rng_fill_normal(&r, m.grads, m.num_params, 1e-3f); /* G */
+            for (i = 0; i < m.num_params; i++) {
+                const float sum = m.grads[i] + want[i];
+                want[i] = sum;
+            }
+            st = muon_model_backward(&m);
+            for (i = 0, bad = 0; i < m.num_params; i++) bad += !(m.grads[i] == want[i]);
+            check(!st && bad == 0, "backward (%s) onto random grads G = G + (backward_set's g), one rounding: "
+                  "%lu of %lu differ", cases[c].label, (unsigned long)bad, (unsigned long)m.num_params);
+        } else if (!st) {
+            skip("backward (%s) onto random grads: B*T = %d is over the GEMM's K block %d", cases[c].label,
+                 B * T, muon_gemm_k_block());
+        }
     next:
         free(tok); free(tgt); free(want);
         muon_model_free(&m);

@@ -199,13 +199,15 @@ MUON_OMP(omp parallel for schedule(static) if (nn >= 65536))
     for (i = 0; i < nn; i++) y[i] += x[i];
 }
 
-/* Sequence s alone through forward and backward: g_s in out(P). The
- * backward writes m->grads, which points at out meanwhile: a copy of every
- * leaf's gradient would cost as much memory traffic as the tree's additions.
- * It overwrites out (backward_set): zeroing it first, and reading those
- * zeros back in every weight-gradient GEMM, was two more passes over P
- * floats per sequence. */
-static int leaf(muon_dp *dp, muon_model *m, const int *tokens, const int *targets, int s, float *out)
+/* Sequence s alone through forward and backward: g_s in out(P), or with
+ * add, out + g_s. The backward writes m->grads, which points at out
+ * meanwhile: a copy of every leaf's gradient would cost as much memory
+ * traffic as the tree's additions. It overwrites out (backward_set):
+ * zeroing it first, and reading those zeros back in every weight-gradient
+ * GEMM, was two more passes over P floats per sequence. With add it adds
+ * (muon_model_backward), which the caller asks for only where that is the
+ * bits of g_s added afterwards (leaf_adds). */
+static int leaf(muon_dp *dp, muon_model *m, const int *tokens, const int *targets, int s, float *out, int add)
 {
     size_t at = (size_t)s * (size_t)dp->T;
     float *own = m->grads;
@@ -216,11 +218,18 @@ static int leaf(muon_dp *dp, muon_model *m, const int *tokens, const int *target
         dp->losses[s] = m->loss;
         /* a non-finite loss is not an error here: every rank must reach the
          * exchange, and the batch loss decides (train/train_step.c) */
-        st = muon_model_backward_set(m);
+        st = add ? muon_model_backward(m) : muon_model_backward_set(m);
     }
     m->grads = own;
     return st;
 }
+
+/* Whether a right child that is one sequence may add its gradient straight
+ * onto its left sibling's sum: muon_model_backward adds with one rounding
+ * per element where the T tokens of a pass fit one GEMM K block (model.c),
+ * which saves the tree's pass over 3P floats (write g_s, read it and the
+ * sum back, write the sum) for every such pair. */
+static int leaf_adds(const muon_dp *dp) { return dp->T <= muon_gemm_k_block(); }
 
 /* out(P) = the sum of tree node [a, b) over its sequences, on model m,
  * right children waiting in tmp(levels, P) */
@@ -228,9 +237,10 @@ static int sum_local(muon_dp *dp, muon_model *m, float *tmp, const int *tokens, 
                      int a, int b, int level, float *out)
 {
     int mid, st;
-    if (b - a == 1) return leaf(dp, m, tokens, targets, a, out);
+    if (b - a == 1) return leaf(dp, m, tokens, targets, a, out, 0);
     mid = muon_tree_split(a, b);
     if ((st = sum_local(dp, m, tmp, tokens, targets, a, mid, level + 1, out))) return st;
+    if (b - mid == 1 && leaf_adds(dp)) return leaf(dp, m, tokens, targets, mid, out, 1);
     if ((st = sum_local(dp, m, tmp, tokens, targets, mid, b, level + 1, tmp + (size_t)level * m->num_params))) return st;
     add_into(out, tmp + (size_t)level * m->num_params, m->num_params);
     return MUON_OK;
