@@ -310,26 +310,35 @@ int muon_dp_gradient(muon_dp *dp, muon_model *m, const int *tokens, const int *t
     float *g, *out = dp->ctmp;
 
     if ((st = muon_dist_agree(rank_nodes(dp, m, tokens, targets)))) return st;
-    /* pack: for each owner q, each of this rank's node sums restricted to q's tensors */
-    for (q = 0; q < s->size; q++)
-        for (j = 0; j < dp->count; j++)
-            for (i = 0; i < s->n; i++) {
-                const muon_param *p = &m->tensors[i];
-                k = (size_t)p->rows * (size_t)p->cols;
-                if (s->owner[i] != q) continue;
-                memcpy(dp->send + at, dp->local + (size_t)j * P + p->offset, k * sizeof(float));
-                at += k;
-            }
-    st = muon_dist_alltoallv(MUON_DIST_FLOAT, dp->send, dp->scounts, dp->sdispls, dp->recv, dp->rcounts, dp->rdispls);
-    memcpy(dp->my_losses, dp->losses + dp->lo, (size_t)(dp->hi - dp->lo) * sizeof(double));
-    if (!st) st = muon_dist_gatherv(MUON_DIST_DOUBLE, -1, dp->my_losses, dp->hi - dp->lo,
-                                    dp->losses, dp->lcounts, dp->ldispls);
-    if (st) return st;
-    {
-        /* the batch's node from every rank's node sums of this rank's tensors;
-         * the root goes to ctmp's first row, right children below it */
-        size_t mine = s->owned[s->rank];
-        sum_nodes(dp->nodes, dp->n_nodes, dp->recv, mine, dp->ctmp + mine, 0, dp->B, 0, out);
+    if (s->size == 1 && dp->count == 1) {
+        /* one process, whose one node is the root: the batch's sum is
+         * dp->local already, its tensors in model order as packed below
+         * (they lie back to back), and the exchange would copy it three
+         * times to the same bits */
+        out = dp->local;
+    } else {
+        /* pack: for each owner q, each of this rank's node sums restricted to q's tensors */
+        for (q = 0; q < s->size; q++)
+            for (j = 0; j < dp->count; j++)
+                for (i = 0; i < s->n; i++) {
+                    const muon_param *p = &m->tensors[i];
+                    k = (size_t)p->rows * (size_t)p->cols;
+                    if (s->owner[i] != q) continue;
+                    memcpy(dp->send + at, dp->local + (size_t)j * P + p->offset, k * sizeof(float));
+                    at += k;
+                }
+        st = muon_dist_alltoallv(MUON_DIST_FLOAT, dp->send, dp->scounts, dp->sdispls, dp->recv, dp->rcounts,
+                                 dp->rdispls);
+        memcpy(dp->my_losses, dp->losses + dp->lo, (size_t)(dp->hi - dp->lo) * sizeof(double));
+        if (!st) st = muon_dist_gatherv(MUON_DIST_DOUBLE, -1, dp->my_losses, dp->hi - dp->lo,
+                                        dp->losses, dp->lcounts, dp->ldispls);
+        if (st) return st;
+        {
+            /* the batch's node from every rank's node sums of this rank's tensors;
+             * the root goes to ctmp's first row, right children below it */
+            size_t mine = s->owned[s->rank];
+            sum_nodes(dp->nodes, dp->n_nodes, dp->recv, mine, dp->ctmp + mine, 0, dp->B, 0, out);
+        }
     }
     /* unpack this rank's tensors, as the mean over the batch */
     g = out;
