@@ -114,9 +114,10 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
               float alpha, const float *A, int lda, const float *B, int ldb,
               float beta, float *C, int ldc);
 
-/* muon_gemm's K block: with K at most this, each element of C is one chain
- * of multiply-adds, and alpha = beta = 1 stores C + (that sum) rounded once,
- * the bits of computing the product apart and adding it to C afterwards. */
+/* muon_gemm's K block: with K at most this (and K > 0), each element's
+ * product is finished in float before it meets C, so alpha = beta = 1
+ * stores C + (that product) rounded once, the bits of computing the product
+ * apart and adding it to C afterwards. */
 int muon_gemm_k_block(void);
 
 /* Frees the packing buffers muon_gemm keeps between calls (they are reused so

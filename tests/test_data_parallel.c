@@ -138,36 +138,48 @@ static void test_reduce_old_checkpoint(void)
     remove("build/test_dp_meta.safetensors");
 }
 
-/* The tree gradient of one batch with dp's workers made for `make` threads
- * and run on `run` threads: grads(P) and the loss. B = 7 puts worker
- * boundaries inside tree nodes for 2 workers ([0,3) and [3,7) against the
- * tree's [0,4) and [4,7)). */
-static int worker_grad(int make, int run, float *grads, float *loss, int *workers)
+/* The tree gradient of cfg's batch tok/tgt (batch_size x seq_len) with dp's
+ * workers made for `make` threads and run on `run` threads: grads(P) and
+ * the loss. */
+static int tree_grad(const muon_config *cfg, const int *tok, const int *tgt, int make, int run, float *grads,
+                     float *loss, int *workers)
 {
-    muon_config cfg;
     muon_model m;
     muon_shard sh;
     muon_dp dp;
-    int tok[7 * 16], tgt[7 * 16], i, st;
-    size_t P;
-    muon_config_named("tiny", &cfg);
-    cfg.batch_size = 7;
-    for (i = 0; i < 7 * 16; i++) { tok[i] = (i * 37 + 11) % 256; tgt[i] = (i * 53 + 5) % 256; }
+    int st;
     muon_set_threads(make);
-    if ((st = muon_model_create_rows(&m, &cfg, 1))) return st;
+    if ((st = muon_model_create_rows(&m, cfg, 1))) return st;
     muon_model_init(&m, 3);
     if ((st = muon_shard_create(&sh, &m))) { muon_model_free(&m); return st; }
-    if (!(st = muon_dp_create(&dp, &sh, &m, 7, 16))) {
+    if (!(st = muon_dp_create(&dp, &sh, &m, cfg->batch_size, cfg->seq_len))) {
         *workers = dp.n_workers;
         muon_set_threads(run);
         st = muon_dp_gradient(&dp, &m, tok, tgt);
-        P = m.num_params;
-        if (!st) { memcpy(grads, m.grads, P * sizeof *grads); *loss = m.loss; }
+        if (!st) { memcpy(grads, m.grads, m.num_params * sizeof *grads); *loss = m.loss; }
         muon_dp_free(&dp);
     }
     muon_shard_free(&sh);
     muon_model_free(&m);
     return st;
+}
+
+static void batch_tokens(int *tok, int *tgt, int n)
+{
+    int i;
+    for (i = 0; i < n; i++) { tok[i] = (i * 37 + 11) % 256; tgt[i] = (i * 53 + 5) % 256; }
+}
+
+/* tiny with B = 7, which puts worker boundaries inside tree nodes for 2
+ * workers ([0,3) and [3,7) against the tree's [0,4) and [4,7)) */
+static int worker_grad(int make, int run, float *grads, float *loss, int *workers)
+{
+    muon_config cfg;
+    int tok[7 * 16], tgt[7 * 16];
+    muon_config_named("tiny", &cfg);
+    cfg.batch_size = 7;
+    batch_tokens(tok, tgt, 7 * 16);
+    return tree_grad(&cfg, tok, tgt, make, run, grads, loss, workers);
 }
 
 /* Threads take sequences apart (train/data_parallel.h's workers): the
@@ -219,48 +231,61 @@ static void tree_sum(const float *g, size_t P, int a, int b, float *ref, float *
     }
 }
 
-/* The tree gradient of 7 sequences on one worker against each sequence's
- * own gradient (a fresh forward and backward_set), added up along the tree
- * here and divided by B: the same bits. */
-static void test_tree_definition(void)
+/* The tree gradient on one worker against each sequence's own gradient (a
+ * fresh forward and backward_set), added up along the tree here and divided
+ * by B: the same bits. Once with T within the GEMM's K block, where the
+ * tree's right leaves add straight onto their siblings, and once past it,
+ * where they may not (an untied head there too). */
+static void tree_definition(const char *label, int B, int T, int untied)
 {
     muon_config cfg;
     muon_model m;
     float *g = NULL, *ref = NULL, *tmp = NULL, *got = NULL, loss = 0;
-    int tok[7 * 16], tgt[7 * 16], i, s, w = 0, st;
+    int *tok = NULL, *tgt = NULL, s, w = 0, st, saved = muon_threads();
     size_t P, e, bad = 0;
     muon_config_named("tiny", &cfg);
-    cfg.batch_size = 7;
-    for (i = 0; i < 7 * 16; i++) { tok[i] = (i * 37 + 11) % 256; tgt[i] = (i * 53 + 5) % 256; }
+    cfg.batch_size = B;
+    cfg.seq_len = T;
+    cfg.untied_head = untied;
     P = muon_config_param_count(&cfg);
-    g = malloc(7 * P * sizeof *g);
+    g = malloc((size_t)B * P * sizeof *g);
     ref = malloc(P * sizeof *ref);
-    tmp = malloc(4 * P * sizeof *tmp);
+    tmp = malloc(8 * P * sizeof *tmp); /* one per tree level: B <= 128 */
     got = malloc(P * sizeof *got);
+    tok = malloc((size_t)B * T * sizeof *tok);
+    tgt = malloc((size_t)B * T * sizeof *tgt);
     muon_set_threads(1);
-    if (!g || !ref || !tmp || !got || muon_model_create_rows(&m, &cfg, 1)) {
-        check(0, "tree definition: out of memory");
-        free(g); free(ref); free(tmp); free(got);
-        return;
+    if (!g || !ref || !tmp || !got || !tok || !tgt || muon_model_create_rows(&m, &cfg, 1)) {
+        check(0, "tree definition (%s): out of memory", label);
+        goto done;
     }
+    batch_tokens(tok, tgt, B * T);
     muon_model_init(&m, 3);
-    for (s = 0, st = MUON_OK; s < 7 && !st; s++) {
-        st = muon_model_forward(&m, tok + s * 16, tgt + s * 16, 1, 16);
+    for (s = 0, st = MUON_OK; s < B && !st; s++) {
+        st = muon_model_forward(&m, tok + (size_t)s * T, tgt + (size_t)s * T, 1, T);
         if (!st) st = muon_model_backward_set(&m);
         memcpy(g + (size_t)s * P, m.grads, P * sizeof *g);
     }
     muon_model_free(&m);
-    if (!st) st = worker_grad(1, 1, got, &loss, &w);
+    if (!st) st = tree_grad(&cfg, tok, tgt, 1, 1, got, &loss, &w);
     if (!st) {
-        tree_sum(g, P, 0, 7, ref, tmp);
+        tree_sum(g, P, 0, B, ref, tmp);
         for (e = 0; e < P; e++) {
-            const float mean = ref[e] / 7.0f; /* rounded to float here, also where floats are evaluated wider */
+            const float mean = ref[e] / (float)B; /* rounded to float here, also where floats are evaluated wider */
             bad += !(got[e] == mean);
         }
     }
-    check(!st && bad == 0, "tree gradient of 7 sequences = their own gradients added along the tree, / 7: "
-          "%lu of %lu differ (%s)", (unsigned long)bad, (unsigned long)P, st ? muon_last_error() : "ok");
-    free(g); free(ref); free(tmp); free(got);
+    check(!st && bad == 0, "tree gradient (%s: B=%d, T=%d) = the sequences' own gradients added along the tree, / B: "
+          "%lu of %lu differ (%s)", label, B, T, (unsigned long)bad, (unsigned long)P, st ? muon_last_error() : "ok");
+done:
+    free(g); free(ref); free(tmp); free(got); free(tok); free(tgt);
+    muon_set_threads(saved);
+}
+
+static void test_tree_definition(void)
+{
+    tree_definition("tiny", 7, 16, 0);
+    tree_definition("tiny, untied, T past the GEMM's K block", 3, muon_gemm_k_block() + 16, 1);
 }
 
 void suite_data_parallel(void)

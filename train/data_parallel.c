@@ -227,8 +227,8 @@ static int leaf(muon_dp *dp, muon_model *m, const int *tokens, const int *target
 /* Whether a right child that is one sequence may add its gradient straight
  * onto its left sibling's sum: muon_model_backward adds with one rounding
  * per element where the T tokens of a pass fit one GEMM K block (model.c),
- * which saves the tree's pass over 3P floats (write g_s, read it and the
- * sum back, write the sum) for every such pair. */
+ * which saves writing g_s out and the tree's pass that adds it (reading
+ * g_s and the sum, writing the sum) for every such pair. */
 static int leaf_adds(const muon_dp *dp) { return dp->T <= muon_gemm_k_block(); }
 
 /* out(P) = the sum of tree node [a, b) over its sequences, on model m,
