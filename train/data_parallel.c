@@ -175,10 +175,13 @@ int muon_dp_create(muon_dp *dp, muon_shard *s, const muon_model *m, int B, int T
     /* right children wait in tmp: as many levels as this rank's deepest node has */
     dp->tmp = alloc_floats((size_t)deepest(dp->nodes + dp->first, dp->count) * P);
     dp->local = alloc_floats((size_t)dp->count * P);
-    dp->send = alloc_floats((size_t)dp->count * P);
-    dp->recv = alloc_floats((size_t)dp->n_nodes * mine);
-    dp->ctmp = alloc_floats((size_t)(dp->depth + 1) * mine);
-    if (!dp->local || !dp->tmp || !dp->send || !dp->recv || !dp->ctmp) goto nomem;
+    if (!dp->local || !dp->tmp) goto nomem;
+    if (R > 1) { /* the exchange's buffers; one process takes the root's sum from local */
+        dp->send = alloc_floats((size_t)dp->count * P);
+        dp->recv = alloc_floats((size_t)dp->n_nodes * mine);
+        dp->ctmp = alloc_floats((size_t)(dp->depth + 1) * mine);
+        if (!dp->send || !dp->recv || !dp->ctmp) goto nomem;
+    }
     {
         int st = create_workers(dp, m);
         if (st == MUON_ERR_NOMEM) goto nomem;
@@ -310,11 +313,11 @@ int muon_dp_gradient(muon_dp *dp, muon_model *m, const int *tokens, const int *t
     float *g, *out = dp->ctmp;
 
     if ((st = muon_dist_agree(rank_nodes(dp, m, tokens, targets)))) return st;
-    if (s->size == 1 && dp->count == 1) {
+    if (s->size == 1) {
         /* one process, whose one node is the root: the batch's sum is
          * dp->local already, its tensors in model order as packed below
          * (they lie back to back), and the exchange would copy it three
-         * times to the same bits */
+         * times to the same bits (muon_dp_create allocates it no buffers) */
         out = dp->local;
     } else {
         /* pack: for each owner q, each of this rank's node sums restricted to q's tensors */

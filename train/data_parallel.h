@@ -35,6 +35,7 @@ typedef struct muon_dp {
     int depth;              /* levels below the root */
     float *local;           /* (count, P) this rank's node sums */
     float *tmp;             /* (levels of this rank's deepest node, P) right children while summing */
+    /* the exchange's buffers, with R > 1 only (else NULL) */
     float *send;            /* (count * P) node sums packed by owner */
     float *recv;            /* (n_nodes * owned) every node's sum of this rank's tensors */
     float *ctmp;            /* (depth + 1, owned) the batch's sum of this rank's tensors, then right children */
