@@ -20,7 +20,7 @@ train/adamw.c|s/const double bc1 = 1\.0 - pow((double)b1, (double)t);/const doub
 model/rmsnorm.c|s/for (j = 0; j < n; j++) dx\[j\] = rs \* (dy\[j\] \* g\[j\] - x\[j\] \* c);/for (j = 0; j < n; j++) dx[j] = rs * dy[j] * g[j];/|RMSNorm backward drops the mean term
 model/attention.c|s/ds\[j\] = p\[j\] \* (ds\[j\] - D\[r\]) \* scale;/ds[j] = p[j] * ds[j] * scale;/|attention backward drops D (the softmax row term)
 metrics/spectral.c|s/h \/ log((double)r);/h \/ log((double)r + 1.0);/|spectral entropy normalised by ln(r+1)
-train/optimizer.c|s/s = muon_orthogonal_update_ws(ws, c, lr, p->rows, p->cols, m->params + off,/s = muon_orthogonal_update(c, lr, p->rows, p->cols, m->params + off,/|Muon step allocates its orthogonaliser workspace per matrix
+train/optimizer.c|s/s = muon_orthogonal_update_ws(ws, c, lr, p->rows, p->cols, m->params + off,/s = muon_orthogonal_update_keyed(c, lr, p->rows, p->cols, m->params + off,/|Muon step allocates its orthogonaliser workspace per matrix
 io/safetensors.c|s/st = muon_error(MUON_ERR_FORMAT, "%s: tensor .%s. appears twice", path, t->name);/st = MUON_OK;/|safetensors reader accepts duplicate tensor names
 linalg/status.c|s/^MUON_OMP(omp threadprivate(last_error))$//|one global error message shared by every thread
 linalg/svd_values.c|s/const double a = tau_r \* v\[j\];/const double a = 0.0 * v[j];/|bidiagonalisation drops the last right reflector from its fused pass
