@@ -608,11 +608,7 @@ static int backward(muon_model *m, muon_grad_mode wmode)
     }
     /* tied, the head's gradient is already there: the embedding's adds */
     muon_embedding_backward(tied ? MUON_GRAD_ADD : MUON_GRAD_SET, demb, a->dres, a->tokens, N, V, C, sqrtf((float)C));
-    if (apart) {
-        float *g = m->grads + a->w.embed;
-        size_t i, n = (size_t)V * C;
-        for (i = 0; i < n; i++) g[i] += demb[i];
-    }
+    if (apart) muon_axpy(1.0f, demb, m->grads + a->w.embed, (size_t)V * C); /* 1*x is exact: one rounding */
     return MUON_OK;
 }
 

@@ -32,7 +32,7 @@ linalg/svd.c|s/        if (warm \&\& !(sig\[ord\[N - 1\]\] \* SVD_SOLVE_COND > s
 linalg/svd_gram.c|s/        if (!(gap > TOPK_GAP \* lmax)) return -1;/        if (0 \&\& !(gap > TOPK_GAP * lmax)) return -1;/|top-k Gram vectors by inverse iteration even within a cluster
 linalg/svd_gram.c|s/            const double c = muon_dot_d(u, y, i) \/ hs\[i\];/            const double c = 0.0 * hs[i];/|top-k Gram vectors not carried back by the reflectors
 linalg/svd_gram.c|s/            dcur = scur - ml\[i\] \* dn;/            dcur = scur;/|inverse iteration: the elimination forgets the pivoted row update
-model/model.c|s/for (i = 0; i < n; i++) g\[i\] += demb\[i\];/for (i = 0; i < n; i++) g[i] = demb[i];/|backward ADD overwrites the embedding gradient instead of adding it
+model/model.c|s/if (apart) muon_axpy(1.0f, demb, m->grads + a->w.embed, (size_t)V \* C);/if (apart) memcpy(m->grads + a->w.embed, demb, (size_t)V * C * sizeof *demb);/|backward ADD overwrites the embedding gradient instead of adding it
 train/data_parallel.c|s/return leaf(dp, m, tokens, targets, mid, out, 1);/return leaf(dp, m, tokens, targets, mid, out, 0);/|tree right leaf overwrites its left sibling instead of adding onto it
 train/data_parallel.c|s/static int leaf_adds(const muon_dp \*dp) { return dp->T <= muon_gemm_k_block(); }/static int leaf_adds(const muon_dp *dp) { return dp != NULL; }/|tree right leaves add onto their siblings also past the GEMM K block'
 

@@ -310,7 +310,7 @@ int muon_dp_gradient(muon_dp *dp, muon_model *m, const int *tokens, const int *t
     size_t P = m->num_params, at = 0, k;
     double sum = 0.0;
     int j, i, q, st = MUON_OK;
-    float *g, *out = dp->ctmp;
+    float *g, *out;
 
     if ((st = muon_dist_agree(rank_nodes(dp, m, tokens, targets)))) return st;
     if (s->size == 1) {
@@ -320,6 +320,7 @@ int muon_dp_gradient(muon_dp *dp, muon_model *m, const int *tokens, const int *t
          * times to the same bits (muon_dp_create allocates it no buffers) */
         out = dp->local;
     } else {
+        out = dp->ctmp;
         /* pack: for each owner q, each of this rank's node sums restricted to q's tensors */
         for (q = 0; q < s->size; q++)
             for (j = 0; j < dp->count; j++)
