@@ -78,6 +78,30 @@
  *   - Each acc[i][j] takes its kc multiply-adds in p order (MUON_TILE_FMA,
  *     linalg/tile.h), so the result never depends on the loop nest. */
 #define A_SLIVER(i, p) a[(ptrdiff_t)(p) * MR + (i)]
+static void full_tile(int kc,
+                      const float *restrict a, /* (kc, MR) packed A sliver */
+                      const float *restrict b, /* (kc, NR) packed B sliver */
+                      float alpha, float beta,
+                      float *restrict c, /* (MR, NR) tile of C, row stride ldc */
+                      ptrdiff_t ldc)
+{
+    float acc[MR][NR];
+    int i, j;
+    MUON_TILE_FMA_FROM_ZERO(acc, MR, NR, A_SLIVER, b, NR, kc);
+    if (beta == 0.0f) {
+        for (i = 0; i < MR; i++)
+MUON_SIMD(omp simd)
+            for (j = 0; j < NR; j++) c[i * ldc + j] = alpha * acc[i][j];
+    } else {
+        for (i = 0; i < MR; i++)
+MUON_SIMD(omp simd)
+            for (j = 0; j < NR; j++) c[i * ldc + j] = alpha * acc[i][j] + beta * c[i * ldc + j];
+    }
+}
+
+/* An edge tile goes through a full one in a local buffer, written as
+ * 1 * acc (exact), so its elements get the same bits as a full tile's; the
+ * accumulators of full_tile then never need a copy in memory. */
 static void micro_kernel(int kc,
                          const float *restrict a, /* (kc, MR) packed A sliver */
                          const float *restrict b, /* (kc, NR) packed B sliver */
@@ -85,30 +109,19 @@ static void micro_kernel(int kc,
                          float *restrict c, /* (mr, nr) tile of C, row stride ldc */
                          ptrdiff_t ldc, int mr, int nr)
 {
-    float acc[MR][NR];
+    float t[MR * NR];
     int i, j;
-    for (i = 0; i < MR; i++)
-MUON_SIMD(omp simd)
-        for (j = 0; j < NR; j++) acc[i][j] = 0.0f;
-    MUON_TILE_FMA(acc, MR, NR, A_SLIVER, b, NR, kc);
     if (mr == MR && nr == NR) {
-        if (beta == 0.0f) {
-            for (i = 0; i < MR; i++)
-MUON_SIMD(omp simd)
-                for (j = 0; j < NR; j++) c[i * ldc + j] = alpha * acc[i][j];
-        } else {
-            for (i = 0; i < MR; i++)
-MUON_SIMD(omp simd)
-                for (j = 0; j < NR; j++) c[i * ldc + j] = alpha * acc[i][j] + beta * c[i * ldc + j];
-        }
+        full_tile(kc, a, b, alpha, beta, c, ldc);
+        return;
+    }
+    full_tile(kc, a, b, 1.0f, 0.0f, t, NR);
+    if (beta == 0.0f) {
+        for (i = 0; i < mr; i++)
+            for (j = 0; j < nr; j++) c[i * ldc + j] = alpha * t[i * NR + j];
     } else {
-        if (beta == 0.0f) {
-            for (i = 0; i < mr; i++)
-                for (j = 0; j < nr; j++) c[i * ldc + j] = alpha * acc[i][j];
-        } else {
-            for (i = 0; i < mr; i++)
-                for (j = 0; j < nr; j++) c[i * ldc + j] = alpha * acc[i][j] + beta * c[i * ldc + j];
-        }
+        for (i = 0; i < mr; i++)
+            for (j = 0; j < nr; j++) c[i * ldc + j] = alpha * t[i * NR + j] + beta * c[i * ldc + j];
     }
 }
 

@@ -107,7 +107,7 @@ static item_buf item_carve(float *base, int T, int HS, int R)
 #define WIDE 1
 #endif
 
-/* C(ROWS, n) = P(ROWS, K) Bm(K, n); n a multiple of LANES. Serves both
+/* C(ROWS, n) = P(ROWS, K) Bm(K, n); K >= 1, n a multiple of LANES. Serves both
  * S = Q K^T (Bm = K^T, stored transposed up front) and O = P V. */
 static void tile_ab(float *restrict C, int ldc, const float *restrict P, int ldp,
                     const float *restrict Bm, int ldb, int K, int n)
@@ -116,17 +116,13 @@ static void tile_ab(float *restrict C, int ldc, const float *restrict P, int ldp
 #define P_ROW(r, k) P[(size_t)(r) * ldp + (k)]
     for (; d0 + WIDE * LANES <= n; d0 += WIDE * LANES) {
         float acc[ROWS][WIDE * LANES];
-        for (r = 0; r < ROWS; r++)
-            for (dd = 0; dd < WIDE * LANES; dd++) acc[r][dd] = 0.0f;
-        MUON_TILE_FMA(acc, ROWS, WIDE * LANES, P_ROW, Bm + d0, ldb, K);
+        MUON_TILE_FMA_FROM_ZERO(acc, ROWS, WIDE * LANES, P_ROW, Bm + d0, ldb, K);
         for (r = 0; r < ROWS; r++)
             for (dd = 0; dd < WIDE * LANES; dd++) C[(size_t)r * ldc + d0 + dd] = acc[r][dd];
     }
     for (; d0 < n; d0 += LANES) { /* with WIDE 2: an odd last tile */
         float acc[ROWS][LANES];
-        for (r = 0; r < ROWS; r++)
-            for (dd = 0; dd < LANES; dd++) acc[r][dd] = 0.0f;
-        TILE_LOOP(acc, P_ROW, Bm + d0, ldb, K);
+        MUON_TILE_FMA_FROM_ZERO(acc, ROWS, LANES, P_ROW, Bm + d0, ldb, K);
         for (r = 0; r < ROWS; r++)
             for (dd = 0; dd < LANES; dd++) C[(size_t)r * ldc + d0 + dd] = acc[r][dd];
     }
