@@ -181,15 +181,28 @@ MUON_SIMD(omp simd)
 static int tridiagonal_ql(int N, double *d, double *e, double *zt)
 {
     int i, k, l, m;
+    double thresh = 0.0;
     for (i = 1; i < N; i++) e[i - 1] = e[i];
     e[N - 1] = 0.0;
+    /* An off-diagonal entry counts as zero below DBL_EPSILON times its two
+     * neighbours, or below DBL_EPSILON ||T|| (absolute, as in
+     * svd_values.c): the tridiagonal carries errors of that size from the
+     * reduction anyway, and where eigenvalues span more than 1/DBL_EPSILON
+     * (a gradient's Gram matrix: sigma from 1e-3 down to 1e-13) the relative
+     * test alone is never met under the rounding noise, so QL ran out of
+     * iterations. */
+    for (i = 0; i < N; i++) {
+        double t = fabs(d[i]) + fabs(e[i]);
+        if (t > thresh) thresh = t;
+    }
+    thresh *= DBL_EPSILON;
     for (l = 0; l < N; l++) {
         int iter = 0;
         for (;;) {
             double g, r, s, c, p;
             for (m = l; m < N - 1; m++) {
                 double dd = fabs(d[m]) + fabs(d[m + 1]);
-                if (fabs(e[m]) <= DBL_EPSILON * dd) break;
+                if (fabs(e[m]) <= thresh || fabs(e[m]) <= DBL_EPSILON * dd) break;
             }
             if (m == l) break;
             if (iter++ == QL_MAX_ITER) return MUON_ERR_NUMERIC;   /* the caller says so, or falls back */
