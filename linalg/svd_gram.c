@@ -185,12 +185,12 @@ static int tridiagonal_ql(int N, double *d, double *e, double *zt)
     for (i = 1; i < N; i++) e[i - 1] = e[i];
     e[N - 1] = 0.0;
     /* An off-diagonal entry counts as zero below DBL_EPSILON times its two
-     * neighbours, or below DBL_EPSILON ||T|| (absolute, as in
-     * svd_values.c): the tridiagonal carries errors of that size from the
-     * reduction anyway, and where eigenvalues span more than 1/DBL_EPSILON
-     * (a gradient's Gram matrix: sigma from 1e-3 down to 1e-13) the relative
-     * test alone is never met under the rounding noise, so QL ran out of
-     * iterations. */
+     * neighbours, or below DBL_EPSILON ||T|| (absolute: tql2 tests against
+     * the largest |d| + |e| seen, svd_values.c does the same). T carries
+     * errors of that size from the reduction anyway, and where eigenvalues
+     * span more than 1/DBL_EPSILON (a gradient's Gram matrix: sigma from
+     * 1e-3 down to 1e-13) the relative test alone is never met under the
+     * rounding noise, and QL ran out of iterations. */
     for (i = 0; i < N; i++) {
         double t = fabs(d[i]) + fabs(e[i]);
         if (t > thresh) thresh = t;
