@@ -37,6 +37,12 @@
 
 #define QL_MAX_ITER 60
 
+/* the iteration cap; muon_svd_gram_test_max_iter lowers it for the tests of
+ * the callers' fallbacks */
+static int ql_max_iter = QL_MAX_ITER;
+
+void muon_svd_gram_test_max_iter(int n) { ql_max_iter = n >= 0 ? n : QL_MAX_ITER; }
+
 /* a(N,N) symmetric (lower triangle read) -> tridiagonal: d diagonal, e[i] the
  * sub-diagonal entry (i, i-1) (e[0] = 0). With vecs, a ends holding the
  * orthogonal Q of A = Q T Q^T; without, row i of a keeps, in columns
@@ -205,7 +211,7 @@ static int tridiagonal_ql(int N, double *d, double *e, double *zt)
                 if (fabs(e[m]) <= thresh || fabs(e[m]) <= DBL_EPSILON * dd) break;
             }
             if (m == l) break;
-            if (iter++ == QL_MAX_ITER) return MUON_ERR_NUMERIC;   /* the caller says so, or falls back */
+            if (iter++ == ql_max_iter) return MUON_ERR_NUMERIC;   /* the caller says so, or falls back */
             g = (d[l + 1] - d[l]) / (2.0 * e[l]);          /* Wilkinson's shift */
             r = hypot(g, 1.0);
             g = d[m] - d[l] + e[l] / (g + copysign(r, g));
@@ -529,7 +535,7 @@ int muon_svd_gram_path_ws(muon_workspace *ws, int m, int n, const float *A, floa
         }
         st = tridiagonal_ql(N, b.d, b.e, NULL);
     }
-    if (st) return muon_error(MUON_ERR_NUMERIC, "svd gram: QL did not converge in %d iterations", QL_MAX_ITER);
+    if (st) return muon_error(MUON_ERR_NUMERIC, "svd gram: QL did not converge in %d iterations", ql_max_iter);
 
     /* descending, ties by index (insertion sort: deterministic) */
     for (i = 0; i < N; i++) {
@@ -544,7 +550,7 @@ int muon_svd_gram_path_ws(muon_workspace *ws, int m, int n, const float *A, floa
         double *d2 = b.td;   /* the rotations' d: the same bits as b.d */
         memcpy(b.G, b.Zt, (size_t)N * N * sizeof *b.G);
         if (muon_sym_eigen(N, b.G, d2, b.e, b.Zt, b.w))
-            return muon_error(MUON_ERR_NUMERIC, "svd gram: QL did not converge in %d iterations", QL_MAX_ITER);
+            return muon_error(MUON_ERR_NUMERIC, "svd gram: QL did not converge in %d iterations", ql_max_iter);
         full = 1;
     }
     if (from_t) *from_t = k > 0 && !full;

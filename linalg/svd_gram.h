@@ -39,4 +39,8 @@ int muon_svd_gram_path_ws(muon_workspace *ws, int m, int n, const float *A, floa
  * is set: the caller reports it or falls back). */
 int muon_sym_eigen(int N, double *a, double *d, double *e, double *zt, double *w);
 
+/* Test hook: QL gives up after n iterations per eigenvalue (n < 0: the
+ * default again), so the tests can reach the callers' fallbacks. */
+void muon_svd_gram_test_max_iter(int n);
+
 #endif

@@ -243,15 +243,28 @@ static int top_vectors(muon_workspace *ws, int rows, int cols, const float *X, f
 {
     const int r = rows < cols ? rows : cols;
     int st, kx, t, i;
-    if ((st = muon_svd_gram_ws(ws, rows, cols, X, s, k, U, V))) return st;
-    kx = numerical_rank(rows, cols, s, k);
-    if (gram_vector_bound(rows, cols, s, r, kx) <= GRAM_VECTOR_BOUND) return MUON_OK;
+    st = muon_svd_gram_ws(ws, rows, cols, X, s, k, U, V);
+    if (st && st != MUON_ERR_NUMERIC) return st;
+    if (!st) {
+        kx = numerical_rank(rows, cols, s, k);
+        if (gram_vector_bound(rows, cols, s, r, kx) <= GRAM_VECTOR_BOUND) return MUON_OK;
+    }
+    /* ill-separated, or (X finite: the callers check) QL did not converge */
     if ((st = muon_svd_ws(ws, rows, cols, X, s, Uf, Vf, NULL))) return st;
     for (i = 0; i < rows; i++)
         for (t = 0; t < k; t++) U[(size_t)i * k + t] = Uf[(size_t)i * r + t];
     for (i = 0; i < cols; i++)
         for (t = 0; t < k; t++) V[(size_t)i * k + t] = Vf[(size_t)i * r + t];
     return MUON_OK;
+}
+
+/* Values s(r) of the finite X: the Gram path, or the Jacobi where its QL
+ * does not converge (for a finite X its only MUON_ERR_NUMERIC), so that a
+ * diagnostic never stops a training run the Jacobi can still measure. */
+static int values(muon_workspace *ws, int rows, int cols, const float *X, float *s)
+{
+    int st = muon_svd_gram_ws(ws, rows, cols, X, s, 0, NULL, NULL);
+    return st == MUON_ERR_NUMERIC ? muon_svd_ws(ws, rows, cols, X, s, NULL, NULL, NULL) : st;
 }
 
 /* 1 if dW = c O up to the rounding of the weight update, so that one SVD of
@@ -285,7 +298,8 @@ static int multiple_of_o(const float *dW, const float *O, size_t n)
 /* Every SVD here is the Gram-matrix path (linalg/svd_gram.c): values alone
  * for M and O, values and the top-k vectors for W and dW -- exactly what the
  * metrics read, and accurate enough for each of them (top_vectors hands the
- * rare ill-separated case to the Jacobi) (the bound is argued in
+ * rare ill-separated case to the Jacobi, and values() and top_vectors a QL
+ * that did not converge) (the bound is argued in
  * linalg/svd_gram.c; tests/test_svd.c checks the path against the Jacobi and
  * tests/test_metrics.c every metric against NumPy). */
 int muon_metrics_compute_ws(muon_workspace ws[2], int rows, int cols, const float *W,
@@ -312,7 +326,7 @@ int muon_metrics_compute_ws(muon_workspace ws[2], int rows, int cols, const floa
     w_ok = muon_all_finite(W, n);
     if (w_ok) {
         st = dW ? top_vectors(&ws[1], rows, cols, W, b.sw, k, b.uw, b.vw, b.uf, b.vf)
-                : muon_svd_gram_ws(&ws[1], rows, cols, W, b.sw, 0, NULL, NULL);
+                : values(&ws[1], rows, cols, W, b.sw);
         if (st) goto done;
         static_metrics(rows, cols, W, b.sw, r, out);
         for (i = MUON_METRIC_SIGMA_MAX; i <= MUON_METRIC_ORTHO_ERROR_WEIGHT; i++) out->have[i] = 1;
@@ -354,7 +368,7 @@ int muon_metrics_compute_ws(muon_workspace ws[2], int rows, int cols, const floa
 
     if (M) {
         if (muon_all_finite(M, n)) {
-            if ((st = muon_svd_gram_ws(&ws[1], rows, cols, M, b.sd, 0, NULL, NULL))) goto done;
+            if ((st = values(&ws[1], rows, cols, M, b.sd))) goto done;
             v[MUON_METRIC_UPDATE_RANK] = effective_rank(rows, cols, b.sd, r);
         } else {
             v[MUON_METRIC_UPDATE_RANK] = NAN;
@@ -369,7 +383,7 @@ int muon_metrics_compute_ws(muon_workspace ws[2], int rows, int cols, const floa
 
     if (O) {
         if (muon_all_finite(O, n)) {
-            if (!have_so && (st = muon_svd_gram_ws(&ws[1], rows, cols, O, b.so, 0, NULL, NULL))) goto done;
+            if (!have_so && (st = values(&ws[1], rows, cols, O, b.so))) goto done;
             v[MUON_METRIC_ORTHO_ERROR_UPDATE] = ortho_error(b.so, r);
             v[MUON_METRIC_UPDATE_SV_MIN] = b.so[r - 1];
             v[MUON_METRIC_UPDATE_SV_MAX] = b.so[0];

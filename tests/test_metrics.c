@@ -4,6 +4,7 @@
  * resume, crash leftovers, I/O errors), tracking over a model, and
  * `muon analyze` with the real binary. */
 #include "test.h"
+#include "linalg/svd_gram.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -238,6 +239,54 @@ static void test_shortcuts(void)
         }
         free(W);
         free(O);
+    }
+}
+
+/* The Jacobi standing in where the Gram path's QL does not converge (forced
+ * here by the test hook, QL allowed no iteration): every metric still
+ * computed, and equal to the Gram path's within rtol 1e-5 (the two SVDs
+ * agree to a few float32 ulps on these well-conditioned matrices, suite
+ * svd_gram; the alignments' cosines to 1e-5) -- with and without O's SVD
+ * serving dW's. */
+static void test_ql_fallback(void)
+{
+    enum { R = 48, C = 32 };
+    static float W[R * C], O[R * C], D[R * C], Dwd[R * C], M[R * C];
+    float s[C];
+    muon_workspace ws = {0, 0};
+    muon_metrics ref, got;
+    int i, k, v, st1, st2, failed;
+    const float *dws[2] = {D, Dwd};
+    test_fill_random(W, R * C, 51);
+    test_fill_random(M, R * C, 52);
+    near_orthogonal(R, C, M, O, 1e-3f, 53);
+    for (i = 0; i < R; i++)   /* clear gaps at the top, so the top-5 vectors are defined */
+        for (k = 0; k < C; k++) O[i * C + k] *= (float)pow(10.0, -1.0 * k / C);
+    for (i = 0; i < R * C; i++) {
+        D[i] = (W[i] + (-0.01f) * O[i]) - W[i];
+        Dwd[i] = (W[i] * 0.999f + (-0.01f) * O[i]) - W[i];
+    }
+    muon_svd_gram_test_max_iter(0);
+    failed = muon_svd_gram_ws(&ws, R, C, W, s, 0, NULL, NULL) == MUON_ERR_NUMERIC;
+    muon_svd_gram_test_max_iter(-1);
+    muon_workspace_free(&ws);
+    check(failed, "metrics fallback: the test hook makes the Gram path's QL fail");
+    for (k = 0; k < 2; k++) {
+        double worst = 0.0;
+        int same_have = 1;
+        st1 = muon_metrics_compute(R, C, W, dws[k], M, O, &ref);
+        muon_svd_gram_test_max_iter(0);
+        st2 = muon_metrics_compute(R, C, W, dws[k], M, O, &got);
+        muon_svd_gram_test_max_iter(-1);
+        for (v = 0; v < MUON_METRIC_COUNT; v++) {
+            double d = fabs(got.value[v] - ref.value[v]) / (fabs(ref.value[v]) > 1.0 ? fabs(ref.value[v]) : 1.0);
+            if (isnan(got.value[v]) && isnan(ref.value[v])) d = 0.0;
+            if (got.have[v] != ref.have[v]) same_have = 0;
+            if (ref.have[v] && (isnan(d) || d > worst)) worst = isnan(d) ? INFINITY : d;
+        }
+        check(st1 == MUON_OK && st2 == MUON_OK && same_have && ref.have[MUON_METRIC_ALIGNMENT_LEFT] && worst <= 1e-5,
+              "metrics fallback (%s): the Jacobi where QL fails gives every metric of the Gram path (status %d, %d; max rel diff %.1e, rtol 1e-5)",
+              k ? "dW with weight decay" : "dW through O's SVD", st1, st2, worst);
     }
 }
 
@@ -937,6 +986,7 @@ void suite_metrics(void)
 {
     test_golden();
     test_shortcuts();
+    test_ql_fallback();
     test_edges();
     test_log();
     test_track();
