@@ -29,7 +29,7 @@ linalg/svd_values.c|s/const double mu = den != 0.0 ? t22 - t12 \* t12 \/ den : t
 linalg/svd.c|s/    warm = !reference \&\& N >= SVD_WARM_MIN \&\& well_conditioned;/    warm = 0 \&\& well_conditioned;/|Jacobi SVD without its warm start
 linalg/svd.c|s/mul_rows(nr, N, N, w->Zt + (size_t)r0 \* N, N, w->rows, X2 + (size_t)r0 \* N, N, MUL_UPPER);/mul_rows(nr, N, N, w->Zt + (size_t)r0 * N, N, w->rows, X2 + (size_t)r0 * N, N, MUL_UPPER + MUL_SUB);/|warm start subtracts Z^T X from stale scratch instead of storing it
 linalg/svd.c|s/        if (warm \&\& !(sig\[ord\[N - 1\]\] \* SVD_SOLVE_COND > sig\[ord\[0\]\])) {/        if (0 \&\& warm \&\& !(sig[ord[N - 1]] * SVD_SOLVE_COND > sig[ord[0]])) {/|Jacobi keeps a warm start whose values show kappa > 1e6
-metrics/spectral.c|s/    return st == MUON_ERR_NUMERIC ? muon_svd_ws(ws, rows, cols, X, s, NULL, NULL, NULL) : st;/    return st;/|metrics: no Jacobi where the Gram path's QL does not converge
+metrics/spectral.c|s/    return st == MUON_ERR_NUMERIC ? muon_svd_ws(ws, rows, cols, X, s, NULL, NULL, NULL) : st;/    return st;/|metrics: no Jacobi where the Gram path QL does not converge
 linalg/svd_gram.c|s/    thresh \*= DBL_EPSILON;/    thresh *= 0.0;/|QL deflates by the relative test alone (no absolute floor)
 linalg/svd_gram.c|s/        if (!(gap > TOPK_GAP \* lmax)) return -1;/        if (0 \&\& !(gap > TOPK_GAP * lmax)) return -1;/|top-k Gram vectors by inverse iteration even within a cluster
 linalg/svd_gram.c|s/            const double c = muon_dot_d(u, y, i) \/ hs\[i\];/            const double c = 0.0 * hs[i];/|top-k Gram vectors not carried back by the reflectors
