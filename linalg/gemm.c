@@ -75,8 +75,9 @@
  *     a separate store that writes alpha * acc, not alpha * acc + 0 * C.
  *   - c points at the tile's top-left element, rows ldc floats apart; the
  *     kernel touches exactly C[0..mr) x [0..nr).
- *   - Each acc[i][j] takes its kc multiply-adds in p order (MUON_TILE_FMA,
- *     linalg/tile.h), so the result never depends on the loop nest. */
+ *   - Each acc[i][j] takes its kc multiply-adds in p order, the first
+ *     onto zero (MUON_TILE_FMA_FROM_ZERO, linalg/tile.h), so the result
+ *     never depends on the loop nest. */
 #define A_SLIVER(i, p) a[(ptrdiff_t)(p) * MR + (i)]
 static void full_tile(int kc,
                       const float *restrict a, /* (kc, MR) packed A sliver */
