@@ -261,7 +261,7 @@ static int top_vectors(muon_workspace *ws, int rows, int cols, const float *X, f
 /* Values s(r) of the finite X: the Gram path, or the Jacobi where its QL
  * does not converge (for a finite X its only MUON_ERR_NUMERIC), so that a
  * diagnostic never stops a training run the Jacobi can still measure. */
-static int values(muon_workspace *ws, int rows, int cols, const float *X, float *s)
+static int singular_values(muon_workspace *ws, int rows, int cols, const float *X, float *s)
 {
     int st = muon_svd_gram_ws(ws, rows, cols, X, s, 0, NULL, NULL);
     return st == MUON_ERR_NUMERIC ? muon_svd_ws(ws, rows, cols, X, s, NULL, NULL, NULL) : st;
@@ -298,7 +298,7 @@ static int multiple_of_o(const float *dW, const float *O, size_t n)
 /* Every SVD here is the Gram-matrix path (linalg/svd_gram.c): values alone
  * for M and O, values and the top-k vectors for W and dW -- exactly what the
  * metrics read, and accurate enough for each of them (top_vectors hands the
- * rare ill-separated case to the Jacobi, and values() and top_vectors a QL
+ * rare ill-separated case to the Jacobi, and singular_values and top_vectors a QL
  * that did not converge) (the bound is argued in
  * linalg/svd_gram.c; tests/test_svd.c checks the path against the Jacobi and
  * tests/test_metrics.c every metric against NumPy). */
@@ -326,7 +326,7 @@ int muon_metrics_compute_ws(muon_workspace ws[2], int rows, int cols, const floa
     w_ok = muon_all_finite(W, n);
     if (w_ok) {
         st = dW ? top_vectors(&ws[1], rows, cols, W, b.sw, k, b.uw, b.vw, b.uf, b.vf)
-                : values(&ws[1], rows, cols, W, b.sw);
+                : singular_values(&ws[1], rows, cols, W, b.sw);
         if (st) goto done;
         static_metrics(rows, cols, W, b.sw, r, out);
         for (i = MUON_METRIC_SIGMA_MAX; i <= MUON_METRIC_ORTHO_ERROR_WEIGHT; i++) out->have[i] = 1;
@@ -368,7 +368,7 @@ int muon_metrics_compute_ws(muon_workspace ws[2], int rows, int cols, const floa
 
     if (M) {
         if (muon_all_finite(M, n)) {
-            if ((st = values(&ws[1], rows, cols, M, b.sd))) goto done;
+            if ((st = singular_values(&ws[1], rows, cols, M, b.sd))) goto done;
             v[MUON_METRIC_UPDATE_RANK] = effective_rank(rows, cols, b.sd, r);
         } else {
             v[MUON_METRIC_UPDATE_RANK] = NAN;
@@ -383,7 +383,7 @@ int muon_metrics_compute_ws(muon_workspace ws[2], int rows, int cols, const floa
 
     if (O) {
         if (muon_all_finite(O, n)) {
-            if (!have_so && (st = values(&ws[1], rows, cols, O, b.so))) goto done;
+            if (!have_so && (st = singular_values(&ws[1], rows, cols, O, b.so))) goto done;
             v[MUON_METRIC_ORTHO_ERROR_UPDATE] = ortho_error(b.so, r);
             v[MUON_METRIC_UPDATE_SV_MIN] = b.so[r - 1];
             v[MUON_METRIC_UPDATE_SV_MAX] = b.so[0];
