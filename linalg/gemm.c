@@ -3,12 +3,21 @@
  * instantiating BLAS functionality", ACM TOMS 2015; block sizes after Low et
  * al., "Analytical modeling is enough for high-performance BLIS", TOMS 2016).
  *
- *   for jc in [0,N) step NC           a B panel (KC x NC) lives in L3
+ *   for jc in [0,N) step NC           a B panel (KC x NC) lives in L2/L3
  *     for pc in [0,K) step KC         pack the thread's columns of that panel
- *       for ic in [0,M) step MC       pack an A block (MC x KC): L2
- *         for jr in [0,nc) step NR    a B micro-panel (KC x NR) stays in L1
- *           for ir in [0,mc) step MR  an A micro-panel streams from L2
+ *       for ic in [0,M) step MC       pack an A block (MC x KC)
+ *         for ir in [0,mc) step MR    an A micro-panel (KC x MR) stays in L1
+ *           for jr in [0,nc) step NR  the B micro-panels stream from the panel
  *             micro-kernel: the MR x NR tile of C, kept in registers
+ *
+ * The two inner loops run in this order, not BLIS's (jr outside ir), for
+ * C's sake: consecutive tiles then store along the same MR rows of C, so
+ * its lines are written in address order, which the hardware prefetchers
+ * follow, rather than MR rows further down each time. Where C is not in
+ * cache (a model's activations, a whole pass apart), each tile's stores
+ * otherwise wait for its lines one after another. The B micro-panels come
+ * from a packed, contiguous panel, a stream the prefetchers also follow
+ * (README "Performance" has the measurements).
  *
  * Threads take a tm x tn grid of the M and N tiles and pack what they need
  * themselves, so they never wait for each other inside a call. Matrix-vector
@@ -276,11 +285,11 @@ static long gemm_thread(const gemm_job *g, int tid)
             for (ic = m0; ic < m1; ic += g->mc) {
                 const int mc = m1 - ic < g->mc ? m1 - ic : g->mc;
                 pack_a(g->opA, g->A, g->lda, ic, mc, pc, kc, apack);
-                for (jr = s0; jr < s1; jr++) {
-                    const int nr = nc - jr * NR < NR ? nc - jr * NR : NR;
-                    const float *b = bpack + (ptrdiff_t)(jr - s0) * NR * kc;
-                    for (ir = 0; ir < mc; ir += MR) {
-                        const int mr = mc - ir < MR ? mc - ir : MR;
+                for (ir = 0; ir < mc; ir += MR) {
+                    const int mr = mc - ir < MR ? mc - ir : MR;
+                    for (jr = s0; jr < s1; jr++) {
+                        const int nr = nc - jr * NR < NR ? nc - jr * NR : NR;
+                        const float *b = bpack + (ptrdiff_t)(jr - s0) * NR * kc;
                         micro_kernel(kc, apack + (ptrdiff_t)ir * kc, b, g->alpha, beta,
                                      g->C + (ptrdiff_t)(ic + ir) * g->ldc + jc + jr * NR,
                                      g->ldc, mr, nr);

@@ -35,14 +35,18 @@
 #endif
 /* Cache blocks, from the cache sizes of a typical x86-64 core (L1d 32-48
  * KiB, L2 1 MiB per core, L3 tens of MiB shared):
- *   KC: a B micro-panel, KC x NR x 4 bytes, is reused by every A sliver of
- *       the block, so it should stay in L1d: 256 x 32 x 4 = 32 KiB, most of
- *       L1d (the A sliver, 8 KiB, streams through beside it); a smaller KC
- *       updates C from memory more often;
- *   MC: the packed A block, MC x KC x 4 bytes, is reused by every B
- *       micro-panel, so it should stay in L2: 384 x 256 x 4 = 384 KiB,
- *       about 40% of L2, leaving room for the B panel strips and C;
- *   NC: the packed B panel, KC x NC x 4 bytes, lives in L3: 4 MiB per thread.
+ *   KC: an A sliver, KC x MR x 4 bytes, is reused by every B micro-panel
+ *       of the panel (the inner loop of linalg/gemm.c), so it should stay
+ *       in L1d: 256 x 8 x 4 = 8 KiB, beside the B micro-panel streaming
+ *       through (256 x 32 x 4 = 32 KiB); a smaller KC updates C from memory
+ *       more often;
+ *   MC: the packed A block, MC x KC x 4 bytes, is read once, sliver by
+ *       sliver, per B panel: 384 x 256 x 4 = 384 KiB, about 40% of L2,
+ *       bounds the packing buffer and leaves L2 to the B panel and C;
+ *   NC: the packed B panel, KC x NC x 4 bytes, is read once per A sliver:
+ *       4 MiB per thread, in L2 where the product is narrow enough (the
+ *       model's per-sequence products) and in L3 otherwise, a contiguous
+ *       stream either way (1024 and 2048 measured no better).
  * The blocks follow the rule; `muon bench gemm` checks a change. */
 #ifndef MUON_GEMM_KC
 #define MUON_GEMM_KC 256
