@@ -36,7 +36,8 @@ linalg/svd_gram.c|s/            const double c = muon_dot_d(u, y, i) \/ hs\[i\];
 linalg/svd_gram.c|s/            dcur = scur - ml\[i\] \* dn;/            dcur = scur;/|inverse iteration: the elimination forgets the pivoted row update
 model/model.c|s/if (apart) muon_axpy(1.0f, demb, m->grads + a->w.embed, (size_t)V \* C);/if (apart) memcpy(m->grads + a->w.embed, demb, (size_t)V * C * sizeof *demb);/|backward ADD overwrites the embedding gradient instead of adding it
 train/data_parallel.c|s/return leaf(dp, m, tokens, targets, mid, out, 1);/return leaf(dp, m, tokens, targets, mid, out, 0);/|tree right leaf overwrites its left sibling instead of adding onto it
-train/data_parallel.c|s/static int leaf_adds(const muon_dp \*dp) { return dp->T <= muon_gemm_k_block(); }/static int leaf_adds(const muon_dp *dp) { return dp != NULL; }/|tree right leaves add onto their siblings also past the GEMM K block'
+train/data_parallel.c|s/static int leaf_adds(const muon_dp \*dp) { return dp->T <= muon_gemm_k_block(); }/static int leaf_adds(const muon_dp *dp) { return dp != NULL; }/|tree right leaves add onto their siblings also past the GEMM K block
+linalg/gemm.c|s/                    for (jr = s0; jr < s1; jr++) {/                    for (jr = s0; jr + 1 < s1; jr++) {/|GEMM skips the last B micro-panel of each A sliver'
 
 restore() {
     [ -n "${cur:-}" ] && [ -f "$cur.mutate-orig" ] && mv "$cur.mutate-orig" "$cur" && touch "$cur"
