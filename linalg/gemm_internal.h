@@ -44,7 +44,7 @@
  *       sliver, per B panel: 384 x 256 x 4 = 384 KiB, about 40% of L2,
  *       bounds the packing buffer and leaves L2 to the B panel and C;
  *   NC: the packed B panel, KC x NC x 4 bytes, is read once per A sliver:
- *       4 MiB per thread, in L2 where the product is narrow enough (the
+ *       at most 4 MiB per thread (KC x N for N < NC), in L2 where N is small (the
  *       model's per-sequence products) and in L3 otherwise, a contiguous
  *       stream either way (1024 and 2048 measured no better).
  * The blocks follow the rule; `muon bench gemm` checks a change. */
