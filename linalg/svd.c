@@ -188,13 +188,24 @@ typedef struct {
     double tol;
 } jacobi;
 
+/* The plane rotation (x, y) <- (c x - s y, s x + c y) of two n-long rows. */
+static void rotate_rows(double *restrict x, double *restrict y, int n, double c, double s)
+{
+    int k;
+MUON_SIMD(omp simd)
+    for (k = 0; k < n; k++) {
+        const double xa = x[k], xb = y[k];
+        x[k] = c * xa - s * xb;
+        y[k] = s * xa + c * xb;
+    }
+}
+
 /* Returns 1 if the pair was rotated; *mc = max(*mc, |cos|). */
 static int jacobi_pair(const jacobi *J, int i, int j, double *mc)
 {
     const int N = J->N;
     double *restrict a = J->X + (size_t)i * N, *restrict b = J->X + (size_t)j * N;
     double da = J->d[i], db = J->d[j], g, cs, zeta, t, c, s, na = 0.0, nb = 0.0;
-    int k;
     if (da == 0.0 || db == 0.0) return 0;         /* a zero column is orthogonal to all */
     g = muon_dot_d(a, b, N);
     cs = fabs(g) / (sqrt(da) * sqrt(db));
@@ -207,12 +218,7 @@ static int jacobi_pair(const jacobi *J, int i, int j, double *mc)
     else t = copysign(1.0 / (fabs(zeta) + sqrt(1.0 + zeta * zeta)), zeta);
     c = 1.0 / sqrt(1.0 + t * t);
     s = c * t;
-MUON_SIMD(omp simd)
-    for (k = 0; k < N; k++) {
-        double xa = a[k], xb = b[k];
-        a[k] = c * xa - s * xb;
-        b[k] = s * xa + c * xb;
-    }
+    rotate_rows(a, b, N, c, s);
     /* the rotated Gram diagonal (dgesvj's update); where it cancels badly
      * (a norm falls by 10x or more) it is recomputed from the vector */
     na = da - t * g;
@@ -221,15 +227,7 @@ MUON_SIMD(omp simd)
     if (!(nb > 0.01 * db)) nb = muon_dot_d(b, b, N);
     J->d[i] = na;
     J->d[j] = nb;
-    if (J->Jt) {
-        double *restrict ja = J->Jt + (size_t)i * N, *restrict jb = J->Jt + (size_t)j * N;
-MUON_SIMD(omp simd)
-        for (k = 0; k < N; k++) {
-            double xa = ja[k], xb = jb[k];
-            ja[k] = c * xa - s * xb;
-            jb[k] = s * xa + c * xb;
-        }
-    }
+    if (J->Jt) rotate_rows(J->Jt + (size_t)i * N, J->Jt + (size_t)j * N, N, c, s);
     return 1;
 }
 
@@ -606,22 +604,9 @@ static int inner_round(double **G, double **G2, double *Vt, int w, int np, const
     if (canc) *cancel = 1;
     if (rot == 0) return 0;
     for (i = 0; i < np; i++) {
-        double *restrict x = A + (size_t)kk[i] * w, *restrict y = A + (size_t)ll[i] * w;
-        double *restrict u = Vt + (size_t)kk[i] * w, *restrict v = Vt + (size_t)ll[i] * w;
-        const double ci = c[i], si = s[i];
-        if (si == 0.0) continue;
-MUON_SIMD(omp simd)
-        for (q = 0; q < w; q++) {
-            double xa = x[q], xb = y[q];
-            x[q] = ci * xa - si * xb;
-            y[q] = si * xa + ci * xb;
-        }
-MUON_SIMD(omp simd)
-        for (q = 0; q < w; q++) {
-            double xa = u[q], xb = v[q];
-            u[q] = ci * xa - si * xb;
-            v[q] = si * xa + ci * xb;
-        }
+        if (s[i] == 0.0) continue;
+        rotate_rows(A + (size_t)kk[i] * w, A + (size_t)ll[i] * w, w, c[i], s[i]);
+        rotate_rows(Vt + (size_t)kk[i] * w, Vt + (size_t)ll[i] * w, w, c[i], s[i]);
     }
     if (shift >= 0) {
         /* cross round: pair i is (i, h + (i + shift) mod h), so the column
@@ -649,15 +634,8 @@ MUON_SIMD(omp simd)
         for (i = 0; i < w; i++)
             for (q = 0; q < w; q++) B[(size_t)q * w + i] = A[(size_t)i * w + q];
         for (i = 0; i < np; i++) {
-            double *restrict x = B + (size_t)kk[i] * w, *restrict y = B + (size_t)ll[i] * w;
-            const double ci = c[i], si = s[i];
-            if (si == 0.0) continue;
-MUON_SIMD(omp simd)
-            for (q = 0; q < w; q++) {
-                double xa = x[q], xb = y[q];
-                x[q] = ci * xa - si * xb;
-                y[q] = si * xa + ci * xb;
-            }
+            if (s[i] == 0.0) continue;
+            rotate_rows(B + (size_t)kk[i] * w, B + (size_t)ll[i] * w, w, c[i], s[i]);
         }
         *G = B;
         *G2 = A;
