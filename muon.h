@@ -155,6 +155,7 @@ typedef struct {
 } muon_param;
 
 typedef struct muon_acts muon_acts; /* activations and scratch, private to model/ */
+typedef struct muon_packed_weights muon_packed_weights; /* model/packed_weights.c, private to model/ and train/ */
 
 typedef struct {
     muon_config cfg;
@@ -166,6 +167,8 @@ typedef struct {
     int B, T;                /* shape of the last forward */
     float loss;              /* mean cross-entropy of the last forward with targets */
     float *bf16_x, *bf16_g;  /* --precision bf16 scratch (docs/precision.md), NULL in fp32 */
+    const muon_packed_weights *packed; /* params' linear weights packed for the GEMM, or NULL;
+                                        * only while params stay as packed (train/data_parallel.c) */
 } muon_model;
 
 /* Allocates parameters, gradients and activations for cfg (checked); nothing

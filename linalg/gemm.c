@@ -238,6 +238,40 @@ static void pack_b(muon_op op, const float *B, ptrdiff_t ldb, int p0, int kc,
     }
 }
 
+/* ---- op(B) packed once, for products that share it ------------------------ */
+
+/* The layout muon_gemm_pack_b writes: pack_b's slivers of every (KC block,
+ * NC panel) of op(B)(K,N), panel by panel and, in a panel, block by block,
+ * so each block is exactly what gemm_thread would pack for it and the
+ * products read the same floats in the same order (the same bits). Panel
+ * jc starts after jc/NC full panels of K rows of NC columns; in a panel of
+ * nc columns, block pc after pc rows of its CEIL_DIV(nc, NR) slivers. */
+static ptrdiff_t packed_block_at(int K, int jc, int nc, int pc)
+{
+    return (ptrdiff_t)jc * K + (ptrdiff_t)CEIL_DIV(nc, NR) * NR * pc;
+}
+
+size_t muon_gemm_packed_size(int K, int N)
+{
+    if (K <= 0 || N <= 0) return 0;
+    return (size_t)CEIL_DIV(N, NR) * NR * (size_t)K;
+}
+
+int muon_gemm_pack_b(muon_op opB, int K, int N, const float *B, int ldb, float *packed)
+{
+    int jc, pc;
+    int st = muon_gemm_check_args(MUON_NOTRANS, opB, 1, N, K, K > 1 ? K : 1, ldb, N > 1 ? N : 1);
+    if (st) return st;
+    for (jc = 0; jc < N; jc += NC) {
+        const int nc = N - jc < NC ? N - jc : NC;
+        for (pc = 0; pc < K; pc += KC) {
+            const int kc = K - pc < KC ? K - pc : KC;
+            pack_b(opB, B, ldb, pc, kc, jc, nc, 0, CEIL_DIV(nc, NR), packed + packed_block_at(K, jc, nc, pc));
+        }
+    }
+    return MUON_OK;
+}
+
 /* ---- the five loops ------------------------------------------------------ */
 
 typedef struct {
@@ -252,6 +286,7 @@ typedef struct {
     int kcmax;       /* min(K, KC) */
     int nb;          /* columns per packed B panel (multiple of NR, <= NC) */
     float *bpack;    /* (nt, kcmax, nb) one packed B panel per thread */
+    const float *bpre; /* op(B) packed whole by muon_gemm_pack_b, or NULL: pack here */
     float *apack;    /* (nt, mc, kcmax) one packed A block per thread */
 } gemm_job;
 
@@ -280,8 +315,12 @@ static long gemm_thread(const gemm_job *g, int tid)
         for (pc = 0; pc < g->K; pc += KC) {
             const int kc = g->K - pc < KC ? g->K - pc : KC;
             const float beta = pc == 0 ? g->beta : 1.0f;
+            const float *panel = bpack;
             if (s0 == s1) continue;
-            pack_b(g->opB, g->B, g->ldb, pc, kc, jc, nc, s0, s1, bpack);
+            if (g->bpre)
+                panel = g->bpre + packed_block_at(g->K, jc, nc, pc) + (ptrdiff_t)s0 * NR * kc;
+            else
+                pack_b(g->opB, g->B, g->ldb, pc, kc, jc, nc, s0, s1, bpack);
             for (ic = m0; ic < m1; ic += g->mc) {
                 const int mc = m1 - ic < g->mc ? m1 - ic : g->mc;
                 pack_a(g->opA, g->A, g->lda, ic, mc, pc, kc, apack);
@@ -289,7 +328,7 @@ static long gemm_thread(const gemm_job *g, int tid)
                     const int mr = mc - ir < MR ? mc - ir : MR;
                     for (jr = s0; jr < s1; jr++) {
                         const int nr = nc - jr * NR < NR ? nc - jr * NR : NR;
-                        const float *b = bpack + (ptrdiff_t)(jr - s0) * NR * kc;
+                        const float *b = panel + (ptrdiff_t)(jr - s0) * NR * kc;
                         micro_kernel(kc, apack + (ptrdiff_t)ir * kc, b, g->alpha, beta,
                                      g->C + (ptrdiff_t)(ic + ir) * g->ldc + jc + jr * NR,
                                      g->ldc, mr, nr);
@@ -364,9 +403,10 @@ static void scale_c(int M, int N, float beta, float *C, ptrdiff_t ldc)
  * thin_product has no blocks at all. */
 int muon_gemm_k_block(void) { return KC; }
 
-int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
-              float alpha, const float *A, int lda, const float *B, int ldb,
-              float beta, float *C, int ldc)
+/* muon_gemm, and muon_gemm_packed with bpre, op(B) packed already */
+static int gemm_run(muon_op opA, muon_op opB, int M, int N, int K,
+                    float alpha, const float *A, int lda, const float *B, int ldb,
+                    const float *bpre, float beta, float *C, int ldc)
 {
     gemm_job g;
     float *buf;
@@ -412,6 +452,7 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
     g.M = M; g.N = N; g.K = K;
     g.alpha = alpha; g.beta = beta;
     g.A = A; g.B = B; g.C = C;
+    g.bpre = bpre;
     g.lda = lda; g.ldb = ldb; g.ldc = ldc;
     g.nt = nt;
     muon_gemm_grid(nt, opA, opB, M, N, &g.tm, &g.tn);
@@ -421,8 +462,8 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
     g.kcmax = kc;
 
     /* pack only what this call needs: per thread one A block and the B
-     * columns of its share of one NC panel */
-    g.nb = CEIL_DIV(CEIL_DIV(N < NC ? N : NC, NR), g.tn) * NR;
+     * columns of its share of one NC panel (none with B packed already) */
+    g.nb = bpre ? 0 : CEIL_DIV(CEIL_DIV(N < NC ? N : NC, NR), g.tn) * NR;
     nfloats = (size_t)nt * ((size_t)g.mc + (size_t)g.nb) * (size_t)kc;
     buf = muon_gemm_pool_get(nfloats, &slot);
     if (!buf) return muon_error(MUON_ERR_NOMEM, "gemm: out of memory for packing buffers (%lu bytes)",
@@ -462,4 +503,18 @@ MUON_OMP(omp parallel num_threads(nt))
     }
     muon_gemm_pool_put(buf, slot);
     return MUON_OK;
+}
+
+int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
+              float alpha, const float *A, int lda, const float *B, int ldb,
+              float beta, float *C, int ldc)
+{
+    return gemm_run(opA, opB, M, N, K, alpha, A, lda, B, ldb, NULL, beta, C, ldc);
+}
+
+int muon_gemm_packed(muon_op opA, muon_op opB, int M, int N, int K,
+                     float alpha, const float *A, int lda, const float *B, int ldb,
+                     const float *Bpacked, float beta, float *C, int ldc)
+{
+    return gemm_run(opA, opB, M, N, K, alpha, A, lda, B, ldb, Bpacked, beta, C, ldc);
 }

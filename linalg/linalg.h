@@ -114,6 +114,20 @@ int muon_gemm(muon_op opA, muon_op opB, int M, int N, int K,
               float alpha, const float *A, int lda, const float *B, int ldb,
               float beta, float *C, int ldc);
 
+/* Floats of op(B)(K,N) packed by muon_gemm_pack_b (0 when K or N is 0). */
+size_t muon_gemm_packed_size(int K, int N);
+/* packed(muon_gemm_packed_size(K,N)) = op(B)(K,N), stored as for muon_gemm,
+ * in the layout muon_gemm's loops read, so products that share one B (a
+ * weight against many short sequences) pack it once instead of per call.
+ * MUON_ERR_ARG for a negative size or short ldb; allocates nothing. */
+int muon_gemm_pack_b(muon_op opB, int K, int N, const float *B, int ldb, float *packed);
+/* muon_gemm with op(B) read from Bpacked, muon_gemm_pack_b of the same B
+ * (NULL: muon_gemm itself); the same bits as muon_gemm. B must still be
+ * there: the matrix-vector shapes (M or N == 1) read it instead. */
+int muon_gemm_packed(muon_op opA, muon_op opB, int M, int N, int K,
+                     float alpha, const float *A, int lda, const float *B, int ldb,
+                     const float *Bpacked, float beta, float *C, int ldc);
+
 /* muon_gemm's K block: with K at most this (and K > 0), each element's
  * product is finished in float before it meets C, so alpha = beta = 1
  * stores C + (that product) rounded once, the bits of computing the product

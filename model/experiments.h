@@ -72,7 +72,8 @@ int muon_sample_ids(muon_model *m, const int *prompt, int n_prompt, int n_new,
 int muon_model_set_bf16(muon_model *m);
 /* muon_linear_forward/backward (model/layers.h), with the input x, and in
  * backward the output gradient, rounded to bf16 when m has bf16 scratch;
- * exactly the fp32 functions otherwise. */
+ * exactly the fp32 functions otherwise. Either way W is read from
+ * m->packed where it is there (the same bits). */
 int muon_linear_forward_m(const muon_model *m, float *out, int ldo, const float *in, int ldi,
                           const float *W, int N, int I, int O);
 int muon_linear_backward_m(const muon_model *m, float *din, float din_beta, muon_grad_mode wmode, float *dW,

@@ -138,6 +138,13 @@ int muon_linear_backward(float *din,        /* (N,I), row stride ldi, or NULL */
                          int ldi,
                          const float *W,    /* (O,I) */
                          int N, int I, int O);
+/* The same two with W packed by muon_gemm_pack_b (linalg/linalg.h), or
+ * NULL: W^T (I,O) for the forward, W (O,I) for din; the same bits. */
+int muon_linear_forward_packed(float *out, int ldo, const float *in, int ldi, const float *W,
+                               const float *Wt_packed, int N, int I, int O);
+int muon_linear_backward_packed(float *din, float din_beta, muon_grad_mode wmode, float *dW, const float *dout,
+                                int ldo, const float *in, int ldi, const float *W, const float *W_packed,
+                                int N, int I, int O);
 
 /* ---- embedding (model/embedding.c) -------------------------------------- */
 

@@ -460,6 +460,35 @@ static void norm_shapes(const muon_config *c, int N, muon_norm_shape *rows,
     kheads->G = NKV;
 }
 
+/* The linear layers of muon_model_forward below, in its order and with its
+ * shapes (a weight missing here is only multiplied unpacked, the same bits). */
+int muon_model_linears(const muon_model *m, muon_linear_weight *out, int cap)
+{
+    const muon_config *c = &m->cfg;
+    int C = c->d_model, NH = c->n_heads, HS = C / NH, F = c->d_ff;
+    int NQKV = (NH + 2 * c->n_kv_heads) * HS, n = 0, l;
+#define LINEAR(off, in, outw)                                                    \
+    do {                                                                         \
+        if (n < cap) {                                                           \
+            out[n].offset = (off);                                               \
+            out[n].I = (in);                                                     \
+            out[n].O = (outw);                                                   \
+        }                                                                        \
+        n++;                                                                     \
+    } while (0)
+    for (l = 0; l < c->n_layers; l++) {
+        const layer_offsets *o = &m->acts->w.layer[l];
+        LINEAR(o->qkv, C, NQKV);
+        LINEAR(o->o, NH * HS, C);
+        LINEAR(o->up, C, F);
+        if (o->has_gate) LINEAR(o->gate, C, F);
+        LINEAR(o->down, F, C);
+    }
+    LINEAR(m->acts->w.head, C, c->vocab_size);
+#undef LINEAR
+    return n;
+}
+
 int muon_model_forward(muon_model *m, const int *tokens, const int *targets, int B, int T)
 {
     const muon_config *c = &m->cfg;

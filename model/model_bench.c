@@ -29,13 +29,18 @@ static double step_flops(const muon_config *c, int B, int T)
 static int bench_per_sequence(FILE *out, const muon_config *cfg, const int *tok, const int *tgt, int reps, double peak)
 {
     muon_model m;
+    muon_packed_weights *packed = NULL;
     int st, s, rep, B = cfg->batch_size, T = cfg->seq_len;
     double best = 1e30;
     if ((st = muon_model_create_rows(&m, cfg, 1))) return st;
+    if ((st = muon_packed_weights_create(&packed, &m))) goto done;
     muon_model_init(&m, 1);
     muon_set_threads(1);
     for (rep = 0; rep < reps + 1; rep++) {
         double t0 = muon_seconds(), t;
+        /* the weights packed once per step, as the tree does (model/packed_weights.c) */
+        muon_packed_weights_fill(packed, m.params);
+        m.packed = packed;
         for (s = 0; s < B; s++) {
             if ((st = muon_model_forward(&m, tok + (size_t)s * T, tgt + (size_t)s * T, 1, T))) goto done;
             if ((st = muon_model_backward_set(&m))) goto done;
@@ -48,6 +53,7 @@ static int bench_per_sequence(FILE *out, const muon_config *cfg, const int *tok,
             best * 1e3, B, T, B * T / best, step_flops(cfg, B, T) / best * 1e-9,
             peak > 0.0 ? 100.0 * step_flops(cfg, B, T) / best * 1e-9 / peak : 0.0);
 done:
+    muon_packed_weights_free(packed);
     muon_model_free(&m);
     return st;
 }

@@ -35,4 +35,27 @@ int muon_model_create_rows(muon_model *m, const muon_config *cfg, int max_batch)
 /* The most sequences one forward pass of m takes. */
 int muon_model_max_batch(const muon_model *m);
 
+/* A linear layer's weight W(O,I) at params + offset, as forward and
+ * backward multiply by it. */
+typedef struct {
+    size_t offset;
+    int I, O;
+} muon_linear_weight;
+/* Writes m's linear weights into out (capacity cap) in forward order and
+ * returns how many there are (call with cap 0 to count). */
+int muon_model_linears(const muon_model *m, muon_linear_weight *out, int cap);
+
+/* ---- pre-packed weights (model/packed_weights.c) ---- */
+
+/* Allocates the packs of every linear weight of m (MUON_ERR_NOMEM). */
+int muon_packed_weights_create(muon_packed_weights **pw, const muon_model *m);
+/* Packs params' linear weights, on up to muon_threads() threads; the packs
+ * are valid until params change. */
+void muon_packed_weights_fill(muon_packed_weights *pw, const float *params);
+void muon_packed_weights_free(muon_packed_weights *pw);
+/* W's pack from the last fill, W(O,I) a weight of it: with op MUON_TRANS
+ * op(B) = W^T (I,O), the forward's; MUON_NOTRANS W (O,I), the input
+ * gradient's. NULL for pw NULL or any other matrix. */
+const float *muon_packed_weights_find(const muon_packed_weights *pw, const float *W, int I, int O, muon_op op);
+
 #endif /* MUON_MODEL_INTERNAL_H */

@@ -342,6 +342,64 @@ done:
     free(A); free(B); free(C); free(R);
 }
 
+/* muon_gemm_packed reads op(B) from muon_gemm_pack_b's buffer instead of
+ * packing it per call: the same bits as muon_gemm on every op case, on
+ * shapes with an edge sliver (N not a multiple of NR), several KC blocks
+ * (K > KC), two NC panels (N > NC), a thin product (M == 1, which reads B
+ * itself) and a strided B, at 1 and 2 threads. A packed buffer of other
+ * values must change the result, so the packed path is the one taken. */
+static void test_packed(void)
+{
+    const int shapes[][3] = {{128, 128, 128}, {128, 384, 128}, {37, 45, 2 * KC + 9},
+                             {20, NC + NR + 5, 70}, {1, 300, 90}};
+    int s, o, t, before = muon_threads();
+    muon_gemm_guard_enable(0);
+    for (s = 0; s < 5; s++) {
+        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], same = 1, used = 1, pad = 3;
+        size_t n = (size_t)M * N, np = muon_gemm_packed_size(K, N), ab = (size_t)(M > K ? M : K) * (K > M ? K : M);
+        size_t bb = (size_t)(K > N ? K : N) * ((K > N ? N : K) + pad);
+        float *A = malloc(sizeof(float) * ab), *B = malloc(sizeof(float) * bb), *P = malloc(sizeof(float) * np);
+        float *C1 = malloc(sizeof(float) * n), *C2 = malloc(sizeof(float) * n);
+        if (!A || !B || !P || !C1 || !C2) { check(0, "packed: malloc"); goto next; }
+        test_fill_random(A, ab, 21);
+        test_fill_random(B, bb, 22);
+        for (o = 0; o < 4; o++) {
+            muon_op opA = o / 2 ? MUON_TRANS : MUON_NOTRANS, opB = o % 2 ? MUON_TRANS : MUON_NOTRANS;
+            int lda = opA == MUON_NOTRANS ? K : M, ldb = (opB == MUON_NOTRANS ? N : K) + pad;
+            if (muon_gemm_pack_b(opB, K, N, B, ldb, P)) { same = 0; continue; }
+            for (t = 1; t <= 2; t++) {
+                muon_set_threads(t);
+                test_fill_random(C1, n, 23);
+                memcpy(C2, C1, n * sizeof *C1);
+                muon_gemm(opA, opB, M, N, K, 0.7f, A, lda, B, ldb, 0.3f, C1, N);
+                muon_gemm_packed(opA, opB, M, N, K, 0.7f, A, lda, B, ldb, P, 0.3f, C2, N);
+                same = same && memcmp(C1, C2, n * sizeof *C1) == 0;
+            }
+            if (M > 1) {
+                /* the packed path reads P: other values there give other results */
+                size_t i;
+                for (i = 0; i < np; i++) P[i] *= 2.0f;
+                memcpy(C2, C1, n * sizeof *C1);
+                muon_gemm_packed(opA, opB, M, N, K, 1.0f, A, lda, B, ldb, P, 0.0f, C2, N);
+                muon_gemm(opA, opB, M, N, K, 2.0f, A, lda, B, ldb, 0.0f, C1, N);
+                used = used && memcmp(C1, C2, n * sizeof *C1) == 0;
+            }
+        }
+        check(same, "packed B, %dx%dx%d, all four op cases, ldb padded by %d: muon_gemm_packed gives "
+              "muon_gemm's bits at 1 and 2 threads", M, N, K, pad);
+        if (M > 1) check(used, "packed B, %dx%dx%d: it reads the packed buffer (2*P gives the product with alpha 2)", M, N, K);
+    next:
+        free(A); free(B); free(P); free(C1); free(C2);
+    }
+    check(muon_gemm_packed_size(0, 5) == 0 && muon_gemm_packed_size(3, NR + 1) == (size_t)3 * 2 * NR,
+          "packed B size: 0 for K == 0; whole NR slivers (K=3, N=NR+1: 6 NR floats)");
+    check(muon_gemm_pack_b(MUON_TRANS, 10, 4, NULL, 9, NULL) == MUON_ERR_ARG &&
+          muon_gemm_pack_b(MUON_NOTRANS, -1, 4, NULL, 4, NULL) == MUON_ERR_ARG,
+          "pack_b rejects a short ldb and a negative size");
+    muon_set_threads(before);
+    muon_gemm_guard_enable(1);
+}
+
 void suite_gemm(void)
 {
     test_shapes();
@@ -352,5 +410,6 @@ void suite_gemm(void)
     test_nomem();
     test_threads();
     test_concurrent();
+    test_packed();
     muon_gemm_release();
 }

@@ -6,6 +6,7 @@
 #include "train/data_parallel.h"
 #include "model/layers.h"
 #include "model/experiments.h" /* muon_model_set_bf16 */
+#include "model/model_internal.h" /* packed weights */
 
 #include <math.h>
 #include <stdlib.h>
@@ -523,6 +524,80 @@ static void test_backward_set(void)
     }
 }
 
+/* Weights packed once (model/packed_weights.c, what --reduce tree does per
+ * step) give forward and backward the bits of packing per GEMM call, on the
+ * cases of test_backward_set. And the linear layers read the packs: with
+ * the weights doubled after the fill, a packed pass still gives the old
+ * results exactly, an unpacked one other results. (A tied head is the
+ * embedding, which the lookup reads directly, so it is left undoubled.) */
+static void test_packed(void)
+{
+    static const char *const plain[] = {NULL};
+    static const char *const sw[] = {"ffn", "swiglu", "untied_head", "1", NULL};
+    static const char *const mg[] = {"merged_qkvo", "1", "n_kv_heads", "1", NULL};
+    static const struct { const char *label; const char *const *kv; int bf16; } cases[] = {
+        {"tiny", plain, 0}, {"swiglu+untied", sw, 0}, {"merged+MQA", mg, 0}, {"tiny bf16", plain, 1}};
+    int c;
+    for (c = 0; c < 4; c++) {
+        muon_model m;
+        muon_packed_weights *pw = NULL;
+        muon_linear_weight *lw = NULL;
+        int B, T, V, *tok = NULL, *tgt = NULL, st, nl = 0, i;
+        float *logits = NULL, *grads = NULL;
+        size_t nlog, j, embed;
+        if (make_model(&m, "tiny", cases[c].kv)) continue;
+        B = m.cfg.batch_size; T = m.cfg.seq_len; V = m.cfg.vocab_size;
+        nlog = (size_t)B * T * V;
+        embed = muon_model_find(&m, "embed.weight")->offset;
+        nl = muon_model_linears(&m, NULL, 0);
+        tok = malloc((size_t)B * T * sizeof(int));
+        tgt = malloc((size_t)B * T * sizeof(int));
+        logits = malloc(nlog * sizeof(float));
+        grads = malloc(m.num_params * sizeof(float));
+        lw = malloc((size_t)nl * sizeof *lw);
+        st = !tok || !tgt || !logits || !grads || !lw ? MUON_ERR_NOMEM : cases[c].bf16 ? muon_model_set_bf16(&m) : MUON_OK;
+        if (!st) st = muon_packed_weights_create(&pw, &m);
+        if (st) { check(0, "packed %s: out of memory", cases[c].label); goto next; }
+        muon_model_linears(&m, lw, nl);
+        muon_model_init(&m, 41);
+        perturb_gains(&m, 42);
+        random_batch(tok, tgt, B * T, V, 43);
+        st = muon_model_forward(&m, tok, tgt, B, T);
+        if (!st) st = muon_model_backward_set(&m);
+        if (st) { check(0, "packed %s: %s", cases[c].label, muon_last_error()); goto next; }
+        memcpy(logits, muon_model_logits(&m), nlog * sizeof(float));
+        memcpy(grads, m.grads, m.num_params * sizeof(float));
+
+        muon_packed_weights_fill(pw, m.params);
+        m.packed = pw;
+        st = muon_model_forward(&m, tok, tgt, B, T);
+        if (!st) st = muon_model_backward_set(&m);
+        check(!st && !memcmp(logits, muon_model_logits(&m), nlog * sizeof(float)) &&
+              !memcmp(grads, m.grads, m.num_params * sizeof(float)),
+              "packed weights (%s, %d linear layers): logits and every gradient have the bits of unpacked passes",
+              cases[c].label, nl);
+
+        for (i = 0; i < nl; i++)
+            if (lw[i].offset != embed)
+                for (j = 0; j < (size_t)lw[i].I * lw[i].O; j++) m.params[lw[i].offset + j] *= 2.0f;
+        st = muon_model_forward(&m, tok, tgt, B, T);
+        if (!st) st = muon_model_backward_set(&m);
+        check(!st && !memcmp(logits, muon_model_logits(&m), nlog * sizeof(float)) &&
+              !memcmp(grads, m.grads, m.num_params * sizeof(float)),
+              "packed weights (%s): after doubling the weights, the packs of the old ones still give the old bits "
+              "(every linear layer reads its packs, forward and backward)", cases[c].label);
+        m.packed = NULL;
+        st = muon_model_forward(&m, tok, tgt, B, T);
+        check(!st && memcmp(logits, muon_model_logits(&m), nlog * sizeof(float)),
+              "packed weights (%s): unpacked, the doubled weights give other logits", cases[c].label);
+    next:
+        m.packed = NULL;
+        muon_packed_weights_free(pw);
+        free(tok); free(tgt); free(logits); free(grads); free(lw);
+        muon_model_free(&m);
+    }
+}
+
 static void test_bad_args(void)
 {
     muon_model m;
@@ -585,5 +660,6 @@ void suite_model(void)
     test_threads();
     test_causal_and_accumulate();
     test_backward_set();
+    test_packed();
     test_bad_args();
 }

@@ -66,6 +66,7 @@ void muon_dp_free(muon_dp *dp)
     muon_free(dp->wcount);
     muon_free(dp->wsum);
     muon_free(dp->wtmp);
+    muon_packed_weights_free(dp->packed);
     memset(dp, 0, sizeof *dp);
 }
 
@@ -186,6 +187,10 @@ int muon_dp_create(muon_dp *dp, muon_shard *s, const muon_model *m, int B, int T
         int st = create_workers(dp, m);
         if (st == MUON_ERR_NOMEM) goto nomem;
         if (st) return muon_dp_free(dp), st;
+        /* a worker running one pass per step would pack each weight as
+         * often either way, into memory of its own */
+        if (dp->hi - dp->lo > dp->n_workers && (st = muon_packed_weights_create(&dp->packed, m)))
+            return muon_dp_free(dp), st;
     }
     return MUON_OK;
 nomem:
@@ -276,14 +281,21 @@ static int rank_nodes(muon_dp *dp, muon_model *m, const int *tokens, const int *
     size_t P = m->num_params;
     muon_failure f = {0};
     int j, w, st = MUON_OK;
+    /* the packs hold this step's weights only while the passes run */
+    if (dp->packed) muon_packed_weights_fill(dp->packed, m->params);
+    m->packed = dp->packed;
     if (dp->n_workers == 1) {
         for (j = 0; j < dp->count && !st; j++) {
             const muon_span *nd = &dp->nodes[dp->first + j];
             st = sum_local(dp, m, dp->tmp, tokens, targets, nd->lo, nd->hi, 0, dp->local + (size_t)j * P);
         }
+        m->packed = NULL;
         return st;
     }
-    for (w = 0; w + 1 < dp->n_workers; w++) dp->workers[w].params = m->params;
+    for (w = 0; w + 1 < dp->n_workers; w++) {
+        dp->workers[w].params = m->params;
+        dp->workers[w].packed = dp->packed;
+    }
     /* fewer threads than workers now (muon_set_threads since creation):
      * a thread runs several workers in turn, to the same sums */
 MUON_OMP(omp parallel for schedule(static, 1) num_threads(muon_threads_upto(dp->n_workers)))
@@ -297,6 +309,8 @@ MUON_OMP(omp parallel for schedule(static, 1) num_threads(muon_threads_upto(dp->
         }
         if (s1) muon_failure_note(&f, w, s1);
     }
+    m->packed = NULL;
+    for (w = 0; w + 1 < dp->n_workers; w++) dp->workers[w].packed = NULL;
     if ((st = muon_failure_raise(&f))) return st;
     for (j = 0; j < dp->count; j++)
         sum_nodes(dp->wnodes, dp->n_wnodes, dp->wsum, P, dp->tmp, dp->nodes[dp->first + j].lo,

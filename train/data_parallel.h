@@ -58,6 +58,10 @@ typedef struct muon_dp {
     size_t wlevels;         /* levels of the deepest worker node */
     float *wsum;            /* (n_wnodes, P) the workers' node sums */
     float *wtmp;            /* (W, wlevels, P) each worker's right children while summing */
+    /* The linear weights packed for the GEMM once per gradient, read by
+     * every pass (model/packed_weights.c), where a worker runs several
+     * sequences; NULL otherwise. */
+    muon_packed_weights *packed;
 } muon_dp;
 
 /* Plans the reduction of a batch of B sequences of T tokens over the ranks
