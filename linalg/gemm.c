@@ -21,7 +21,10 @@
  *
  * Threads take a tm x tn grid of the M and N tiles and pack what they need
  * themselves, so they never wait for each other inside a call. Matrix-vector
- * shapes (M or N == 1) skip the tiles (thin_product). Around the loops, in
+ * shapes (M or N == 1) skip the tiles (thin_product). A B shared by many
+ * products (a weight against many short sequences) can be packed whole once
+ * (muon_gemm_pack_b) for muon_gemm_packed, whose threads then read their
+ * slivers from it instead of packing their own. Around the loops, in
  * files of their own: the packing-buffer pool (gemm_pool.c), the choice of
  * the thread grid (gemm_grid.c), and a contention guard that falls back to
  * one thread while other processes hold the cores (gemm_guard.c).

@@ -274,6 +274,22 @@ static void sum_nodes(const muon_span *nodes, int n_nodes, const float *sums, si
     add_into(out, tmp + (size_t)level * n, n);
 }
 
+void muon_dp_attach_packs(muon_dp *dp, muon_model *m)
+{
+    int w;
+    if (!dp->packed) return;
+    muon_packed_weights_fill(dp->packed, m->params);
+    m->packed = dp->packed;
+    for (w = 0; w + 1 < dp->n_workers; w++) dp->workers[w].packed = dp->packed;
+}
+
+void muon_dp_detach_packs(muon_dp *dp, muon_model *m)
+{
+    int w;
+    m->packed = NULL;
+    for (w = 0; w + 1 < dp->n_workers; w++) dp->workers[w].packed = NULL;
+}
+
 /* dp->local = this rank's node sums: on m alone, or on the workers side
  * by side (one thread each; their GEMMs then run on that thread) */
 static int rank_nodes(muon_dp *dp, muon_model *m, const int *tokens, const int *targets)
@@ -282,20 +298,16 @@ static int rank_nodes(muon_dp *dp, muon_model *m, const int *tokens, const int *
     muon_failure f = {0};
     int j, w, st = MUON_OK;
     /* the packs hold this step's weights only while the passes run */
-    if (dp->packed) muon_packed_weights_fill(dp->packed, m->params);
-    m->packed = dp->packed;
+    muon_dp_attach_packs(dp, m);
     if (dp->n_workers == 1) {
         for (j = 0; j < dp->count && !st; j++) {
             const muon_span *nd = &dp->nodes[dp->first + j];
             st = sum_local(dp, m, dp->tmp, tokens, targets, nd->lo, nd->hi, 0, dp->local + (size_t)j * P);
         }
-        m->packed = NULL;
+        muon_dp_detach_packs(dp, m);
         return st;
     }
-    for (w = 0; w + 1 < dp->n_workers; w++) {
-        dp->workers[w].params = m->params;
-        dp->workers[w].packed = dp->packed;
-    }
+    for (w = 0; w + 1 < dp->n_workers; w++) dp->workers[w].params = m->params;
     /* fewer threads than workers now (muon_set_threads since creation):
      * a thread runs several workers in turn, to the same sums */
 MUON_OMP(omp parallel for schedule(static, 1) num_threads(muon_threads_upto(dp->n_workers)))
@@ -309,8 +321,7 @@ MUON_OMP(omp parallel for schedule(static, 1) num_threads(muon_threads_upto(dp->
         }
         if (s1) muon_failure_note(&f, w, s1);
     }
-    m->packed = NULL;
-    for (w = 0; w + 1 < dp->n_workers; w++) dp->workers[w].packed = NULL;
+    muon_dp_detach_packs(dp, m);
     if ((st = muon_failure_raise(&f))) return st;
     for (j = 0; j < dp->count; j++)
         sum_nodes(dp->wnodes, dp->n_wnodes, dp->wsum, P, dp->tmp, dp->nodes[dp->first + j].lo,

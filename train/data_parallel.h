@@ -71,6 +71,11 @@ typedef struct muon_dp {
  * Call after muon_model_set_bf16 (the workers round as m does). */
 int muon_dp_create(muon_dp *dp, muon_shard *s, const muon_model *m, int B, int T);
 void muon_dp_free(muon_dp *dp);
+/* Packs m's linear weights as they are now into dp->packed and gives them
+ * to m and the workers, for one-sequence passes until muon_dp_detach_packs
+ * (which call before the weights change); nothing where dp has no packs. */
+void muon_dp_attach_packs(muon_dp *dp, muon_model *m);
+void muon_dp_detach_packs(muon_dp *dp, muon_model *m);
 /* Sets m->loss (every rank) and, for the tensors this rank owns, m->grads to
  * the batch gradient of tokens/targets (B,T) -- the whole batch on every
  * rank. Other tensors' gradients are left undefined. Collective. */

@@ -191,9 +191,12 @@ static int after_step(run_state *r, const muon_train_config *c, long s, double m
         muon_eval_result ev;
         /* the whole split at the end (runs are compared on it) or when asked */
         int full = s == c->steps || c->eval_batches == MUON_EVAL_FULL_SPLIT;
+        /* its one-sequence passes read the weights packed, as the tree's do */
+        if (r->have_dp) muon_dp_attach_packs(&r->dp, &r->model);
         st = muon_eval_spread(&r->model, &r->data, c->seed, full ? -1 : c->eval_batches, (int)B, (int)T,
                               r->tok, r->tgt, &r->shard, r->have_dp ? r->dp.workers : NULL,
                               r->have_dp ? r->dp.n_workers - 1 : 0, &ev);
+        if (r->have_dp) muon_dp_detach_packs(&r->dp, &r->model);
         if (st) { r->failed_together = 1; return st; } /* agreed inside */
         if (r->root) {
             r->last_val = ev.mean;
