@@ -462,6 +462,17 @@ done:
     muon_model_free(&m);
 }
 
+/* The model variants of test_backward_set and test_packed: between them,
+ * every kind of parameter write (GEMM weights, gains, a tied and an untied
+ * head, a merged [Q;K;V;O], bf16 inputs). */
+typedef struct { const char *label; const char *const *kv; int bf16; } model_case;
+static const char *const kv_plain[] = {NULL};
+static const char *const kv_swiglu[] = {"ffn", "swiglu", "untied_head", "1", NULL};
+static const char *const kv_merged[] = {"merged_qkvo", "1", "n_kv_heads", "1", NULL};
+enum { N_WRITE_CASES = 4 };
+static const model_case write_cases[N_WRITE_CASES] = {
+    {"tiny", kv_plain, 0}, {"swiglu+untied", kv_swiglu, 0}, {"merged+MQA", kv_merged, 0}, {"tiny bf16", kv_plain, 1}};
+
 /* backward_set overwrites every gradient: on grads filled with NaN it gives
  * what zero_grad + backward gives, element for element (== lets an exact
  * zero differ in sign, which is all SET may change), for each kind of
@@ -469,13 +480,9 @@ done:
  * after the head's SET), the untied embedding (zeroed first), bf16 inputs. */
 static void test_backward_set(void)
 {
-    static const char *const plain[] = {NULL};
-    static const char *const sw[] = {"ffn", "swiglu", "untied_head", "1", NULL};
-    static const char *const mg[] = {"merged_qkvo", "1", "n_kv_heads", "1", NULL};
-    static const struct { const char *label; const char *const *kv; int bf16; } cases[] = {
-        {"tiny", plain, 0}, {"swiglu+untied", sw, 0}, {"merged+MQA", mg, 0}, {"tiny bf16", plain, 1}};
+    const model_case *cases = write_cases;
     int c;
-    for (c = 0; c < 4; c++) {
+    for (c = 0; c < N_WRITE_CASES; c++) {
         muon_model m;
         int B, T, V, *tok = NULL, *tgt = NULL, st;
         float *want = NULL;
@@ -532,13 +539,9 @@ static void test_backward_set(void)
  * embedding, which the lookup reads directly, so it is left undoubled.) */
 static void test_packed(void)
 {
-    static const char *const plain[] = {NULL};
-    static const char *const sw[] = {"ffn", "swiglu", "untied_head", "1", NULL};
-    static const char *const mg[] = {"merged_qkvo", "1", "n_kv_heads", "1", NULL};
-    static const struct { const char *label; const char *const *kv; int bf16; } cases[] = {
-        {"tiny", plain, 0}, {"swiglu+untied", sw, 0}, {"merged+MQA", mg, 0}, {"tiny bf16", plain, 1}};
+    const model_case *cases = write_cases;
     int c;
-    for (c = 0; c < 4; c++) {
+    for (c = 0; c < N_WRITE_CASES; c++) {
         muon_model m;
         muon_packed_weights *pw = NULL;
         muon_linear_weight *lw = NULL;
