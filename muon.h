@@ -168,7 +168,8 @@ typedef struct {
     float loss;              /* mean cross-entropy of the last forward with targets */
     float *bf16_x, *bf16_g;  /* --precision bf16 scratch (docs/precision.md), NULL in fp32 */
     const muon_packed_weights *packed; /* params' linear weights packed for the GEMM, or NULL;
-                                        * only while params stay as packed (train/data_parallel.c) */
+                                        * set only by train/data_parallel.c while params stay as
+                                        * packed; callers leave it NULL */
 } muon_model;
 
 /* Allocates parameters, gradients and activations for cfg (checked); nothing

@@ -6,7 +6,11 @@
  * into scratch, so the fp32 activations the other layers saved stay as they
  * were. Backward: dW += round(dY)^T round(x), dX = round(dY) W -- the
  * rounding passes gradients straight through, and the weight gradient is
- * that of the matmul the forward actually ran. */
+ * that of the matmul the forward actually ran.
+ *
+ * The model calls its linear layers through the two functions at the end
+ * (either precision), which also hand muon_gemm the weight packed where
+ * the caller packed it (m->packed, model/packed_weights.c). */
 #include "model/experiments.h"
 #include "model/layers.h"
 #include "model/model_internal.h"  /* m->packed */

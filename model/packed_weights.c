@@ -12,8 +12,6 @@
 #include "model/model_internal.h"
 #include "linalg/omp.h"
 
-#include <string.h>
-
 typedef struct {
     const float *W;    /* the weight packed, params + offset of the last fill */
     size_t offset;
@@ -60,7 +58,8 @@ int muon_packed_weights_create(muon_packed_weights **out, const muon_model *m)
 nomem:
     muon_free(lw);
     muon_packed_weights_free(pw);
-    return muon_error(MUON_ERR_NOMEM, "packed weights: out of memory for %d packed matrices", n);
+    return muon_error(MUON_ERR_NOMEM, "packed weights: out of memory for %d packed matrices (%.0f MB)", n,
+                      (double)floats * sizeof(float) / 1e6);
 }
 
 void muon_packed_weights_fill(muon_packed_weights *pw, const float *params)

@@ -288,6 +288,111 @@ static void test_tree_definition(void)
     tree_definition("tiny, untied, T past the GEMM's K block", 3, muon_gemm_k_block() + 16, 1);
 }
 
+/* The gradient of tok/tgt (B=4 of tiny) on a dp made for `threads` threads,
+ * after a first gradient at init seed `first` (0: none) and a re-init at
+ * seed 7: grads(P). *packed: whether dp packed weights; *detached: whether
+ * the model and every worker were left without them after each call. */
+static int grad_after_change(const muon_config *cfg, const int *tok, const int *tgt, int threads, uint64_t first,
+                             float *grads, int *packed, int *detached)
+{
+    muon_model m;
+    muon_shard sh;
+    muon_dp dp;
+    int st, w, k;
+    muon_set_threads(threads);
+    if ((st = muon_model_create_rows(&m, cfg, 1))) return st;
+    if ((st = muon_shard_create(&sh, &m))) { muon_model_free(&m); return st; }
+    if (!(st = muon_dp_create(&dp, &sh, &m, cfg->batch_size, cfg->seq_len))) {
+        *packed = dp.packed != NULL;
+        *detached = 1;
+        for (k = first ? 0 : 1; k < 2 && !st; k++) {
+            muon_model_init(&m, k == 0 ? first : 7);
+            st = muon_dp_gradient(&dp, &m, tok, tgt);
+            *detached = *detached && m.packed == NULL;
+            for (w = 0; w + 1 < dp.n_workers; w++) *detached = *detached && dp.workers[w].packed == NULL;
+        }
+        if (!st) memcpy(grads, m.grads, m.num_params * sizeof *grads);
+        muon_dp_free(&dp);
+    }
+    muon_shard_free(&sh);
+    muon_model_free(&m);
+    return st;
+}
+
+/* The weights packed for the tree's passes (model/packed_weights.c) follow
+ * the weights: a gradient after the weights changed is the bits of a fresh
+ * dp's, on one worker and on two, and every model is left unpacked. The
+ * packs exist where a worker runs more than one sequence, and only there. */
+static void test_packs_follow_weights(void)
+{
+    muon_config cfg;
+    size_t P;
+    float *ref = NULL, *got = NULL;
+    int tok[4 * 16], tgt[4 * 16], t, packed = 0, detached = 0, st, saved = muon_threads();
+    muon_config_named("tiny", &cfg);
+    cfg.batch_size = 4;
+    batch_tokens(tok, tgt, 4 * 16);
+    P = muon_config_param_count(&cfg);
+    ref = malloc(P * sizeof *ref);
+    got = malloc(P * sizeof *got);
+    if (!ref || !got) { check(0, "packs follow weights: out of memory"); goto done; }
+    for (t = 1; t <= 2; t++) {
+        if (t == 2 && !threads_begin("packed weights on two workers")) break;
+        st = grad_after_change(&cfg, tok, tgt, t, 0, ref, &packed, &detached);
+        if (!st) st = grad_after_change(&cfg, tok, tgt, t, 3, got, &packed, &detached);
+        check(!st && packed && detached && memcmp(ref, got, P * sizeof *ref) == 0,
+              "packed weights, %d thread(s), 4 sequences: packed (%d), a gradient after new weights = a fresh "
+              "tree's bits, no model left packed (%d)", t, packed, detached);
+        if (t == 2) threads_end();
+    }
+    {
+        /* two sequences on two workers: one pass each, nothing to share */
+        int two[2 * 16], two_t[2 * 16];
+        cfg.batch_size = 2;
+        batch_tokens(two, two_t, 2 * 16);
+        if (threads_begin("one sequence per worker")) {
+            st = grad_after_change(&cfg, two, two_t, 2, 0, got, &packed, &detached);
+            check(!st && !packed, "2 sequences on 2 workers: no packed weights (%d)", packed);
+            threads_end();
+        }
+    }
+    {
+        /* out of memory for the packs alone: the tree runs without them, to
+         * the same bits. The packs are dp's last allocations, so the
+         * smallest n whose failed n-th allocation still lets the create
+         * succeed is one of theirs. */
+        muon_model m;
+        muon_shard sh;
+        muon_dp dp;
+        long n;
+        int unpacked = 0, same = 0;
+        cfg.batch_size = 4;
+        muon_set_threads(1);
+        if (muon_model_create_rows(&m, &cfg, 1)) { check(0, "packs out of memory: model"); goto done; }
+        muon_model_init(&m, 7);
+        if (muon_shard_create(&sh, &m)) { muon_model_free(&m); check(0, "packs out of memory: shard"); goto done; }
+        for (n = 1; n < 200 && !unpacked; n++) {
+            muon_alloc_fail_after(n);
+            st = muon_dp_create(&dp, &sh, &m, 4, cfg.seq_len);
+            muon_alloc_fail_after(0);
+            if (st) continue;
+            if (!dp.packed) {
+                unpacked = 1;
+                same = !muon_dp_gradient(&dp, &m, tok, tgt) && memcmp(ref, m.grads, P * sizeof *ref) == 0;
+            }
+            muon_dp_free(&dp);
+        }
+        check(unpacked && same, "out of memory for the packed weights alone: the tree is made without them "
+              "(allocation %ld) and gives the packed tree's bits", n - 1);
+        muon_shard_free(&sh);
+        muon_model_free(&m);
+    }
+done:
+    free(ref);
+    free(got);
+    muon_set_threads(saved);
+}
+
 void suite_data_parallel(void)
 {
     test_split();
@@ -297,4 +402,5 @@ void suite_data_parallel(void)
     test_reduce_old_checkpoint();
     test_workers();
     test_tree_definition();
+    test_packs_follow_weights();
 }

@@ -345,20 +345,21 @@ done:
 /* muon_gemm_packed reads op(B) from muon_gemm_pack_b's buffer instead of
  * packing it per call: the same bits as muon_gemm on every op case, on
  * shapes with an edge sliver (N not a multiple of NR), several KC blocks
- * (K > KC), two NC panels (N > NC), a thin product (M == 1, which reads B
+ * (K > KC), two NC panels (N > NC), both at once, a thin product (M == 1, which reads B
  * itself) and a strided B, at 1 and 2 threads. A packed buffer of other
  * values must change the result, so the packed path is the one taken. */
 static void test_packed(void)
 {
+    enum { FENCE = 64 };
     const int shapes[][3] = {{128, 128, 128}, {128, 384, 128}, {37, 45, 2 * KC + 9},
-                             {20, NC + NR + 5, 70}, {1, 300, 90}};
+                             {20, NC + NR + 5, 70}, {8, NC + NR + 5, KC + 9}, {1, 300, 90}};
     int s, o, t, before = muon_threads();
     muon_gemm_guard_enable(0);
-    for (s = 0; s < 5; s++) {
-        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], same = 1, used = 1, pad = 3;
+    for (s = 0; s < 6; s++) {
+        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], same = 1, used = 1, pad = 3, fenced = 1;
         size_t n = (size_t)M * N, np = muon_gemm_packed_size(K, N), ab = (size_t)(M > K ? M : K) * (K > M ? K : M);
         size_t bb = (size_t)(K > N ? K : N) * ((K > N ? N : K) + pad);
-        float *A = malloc(sizeof(float) * ab), *B = malloc(sizeof(float) * bb), *P = malloc(sizeof(float) * np);
+        float *A = malloc(sizeof(float) * ab), *B = malloc(sizeof(float) * bb), *P = malloc(sizeof(float) * (np + FENCE));
         float *C1 = malloc(sizeof(float) * n), *C2 = malloc(sizeof(float) * n);
         if (!A || !B || !P || !C1 || !C2) { check(0, "packed: malloc"); goto next; }
         test_fill_random(A, ab, 21);
@@ -366,7 +367,10 @@ static void test_packed(void)
         for (o = 0; o < 4; o++) {
             muon_op opA = o / 2 ? MUON_TRANS : MUON_NOTRANS, opB = o % 2 ? MUON_TRANS : MUON_NOTRANS;
             int lda = opA == MUON_NOTRANS ? K : M, ldb = (opB == MUON_NOTRANS ? N : K) + pad;
+            size_t f;
+            for (f = 0; f < FENCE; f++) P[np + f] = -7.0f; /* past the end: must stay */
             if (muon_gemm_pack_b(opB, K, N, B, ldb, P)) { same = 0; continue; }
+            for (f = 0; f < FENCE; f++) fenced = fenced && P[np + f] == -7.0f;
             for (t = 1; t <= 2; t++) {
                 muon_set_threads(t);
                 test_fill_random(C1, n, 23);
@@ -385,8 +389,8 @@ static void test_packed(void)
                 used = used && memcmp(C1, C2, n * sizeof *C1) == 0;
             }
         }
-        check(same, "packed B, %dx%dx%d, all four op cases, ldb padded by %d: muon_gemm_packed gives "
-              "muon_gemm's bits at 1 and 2 threads", M, N, K, pad);
+        check(same && fenced, "packed B, %dx%dx%d, all four op cases, ldb padded by %d: muon_gemm_packed gives "
+              "muon_gemm's bits at 1 and 2 threads; the pack stays inside muon_gemm_packed_size", M, N, K, pad);
         if (M > 1) check(used, "packed B, %dx%dx%d: it reads the packed buffer (2*P gives the product with alpha 2)", M, N, K);
     next:
         free(A); free(B); free(P); free(C1); free(C2);

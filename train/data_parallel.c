@@ -188,9 +188,11 @@ int muon_dp_create(muon_dp *dp, muon_shard *s, const muon_model *m, int B, int T
         if (st == MUON_ERR_NOMEM) goto nomem;
         if (st) return muon_dp_free(dp), st;
         /* a worker running one pass per step would pack each weight as
-         * often either way, into memory of its own */
-        if (dp->hi - dp->lo > dp->n_workers && (st = muon_packed_weights_create(&dp->packed, m)))
-            return muon_dp_free(dp), st;
+         * often either way, into memory of its own. Without the memory
+         * (twice the linear weights) every pass packs its own: the same
+         * bits, a little slower. */
+        if (dp->hi - dp->lo > dp->n_workers && muon_packed_weights_create(&dp->packed, m))
+            dp->packed = NULL;
     }
     return MUON_OK;
 nomem:
