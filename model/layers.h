@@ -120,31 +120,26 @@ typedef enum { MUON_GRAD_SET = 0, MUON_GRAD_ADD = 1 } muon_grad_mode;
 /* ---- linear: y = x W^T over muon_gemm (model/linear.c) ------------------ */
 
 /* out(N,O) = in(N,I) W(O,I)^T. */
-int muon_linear_forward(float *out,        /* (N,O), row stride ldo */
+int muon_linear_forward(float *out,             /* (N,O), row stride ldo */
                         int ldo,
-                        const float *in,   /* (N,I), row stride ldi */
+                        const float *in,        /* (N,I), row stride ldi */
                         int ldi,
-                        const float *W,    /* (O,I) */
+                        const float *W,         /* (O,I) */
+                        const float *Wt_packed, /* W^T (I,O) by muon_gemm_pack_b, or NULL; the same bits */
                         int N, int I, int O);
 /* dW = dout^T in (wmode SET) or dW + dout^T in (ADD); din = din_beta*din +
  * dout W (din may be NULL: skipped). */
-int muon_linear_backward(float *din,        /* (N,I), row stride ldi, or NULL */
+int muon_linear_backward(float *din,            /* (N,I), row stride ldi, or NULL */
                          float din_beta,
                          muon_grad_mode wmode,
-                         float *dW,         /* (O,I) */
-                         const float *dout, /* (N,O), row stride ldo */
+                         float *dW,             /* (O,I) */
+                         const float *dout,     /* (N,O), row stride ldo */
                          int ldo,
-                         const float *in,   /* (N,I), row stride ldi */
+                         const float *in,       /* (N,I), row stride ldi */
                          int ldi,
-                         const float *W,    /* (O,I) */
+                         const float *W,        /* (O,I) */
+                         const float *W_packed, /* W (O,I) by muon_gemm_pack_b, or NULL; the same bits */
                          int N, int I, int O);
-/* The same two with W packed by muon_gemm_pack_b (linalg/linalg.h), or
- * NULL: W^T (I,O) for the forward, W (O,I) for din; the same bits. */
-int muon_linear_forward_packed(float *out, int ldo, const float *in, int ldi, const float *W,
-                               const float *Wt_packed, int N, int I, int O);
-int muon_linear_backward_packed(float *din, float din_beta, muon_grad_mode wmode, float *dW, const float *dout,
-                                int ldo, const float *in, int ldi, const float *W, const float *W_packed,
-                                int N, int I, int O);
 
 /* ---- embedding (model/embedding.c) -------------------------------------- */
 

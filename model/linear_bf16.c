@@ -53,9 +53,9 @@ int muon_linear_forward_m(const muon_model *m, float *out, int ldo, const float 
                           const float *W, int N, int I, int O)
 {
     const float *Wt = muon_packed_weights_find(m->packed, W, I, O, MUON_TRANS);
-    if (!m->bf16_x) return muon_linear_forward_packed(out, ldo, in, ldi, W, Wt, N, I, O);
+    if (!m->bf16_x) return muon_linear_forward(out, ldo, in, ldi, W, Wt, N, I, O);
     round_rows(m->bf16_x, in, ldi, N, I);
-    return muon_linear_forward_packed(out, ldo, m->bf16_x, I, W, Wt, N, I, O);
+    return muon_linear_forward(out, ldo, m->bf16_x, I, W, Wt, N, I, O);
 }
 
 int muon_linear_backward_m(const muon_model *m, float *din, float din_beta, muon_grad_mode wmode, float *dW,
@@ -63,8 +63,8 @@ int muon_linear_backward_m(const muon_model *m, float *din, float din_beta, muon
                            int O)
 {
     const float *Wp = muon_packed_weights_find(m->packed, W, I, O, MUON_NOTRANS);
-    if (!m->bf16_x) return muon_linear_backward_packed(din, din_beta, wmode, dW, dout, ldo, in, ldi, W, Wp, N, I, O);
+    if (!m->bf16_x) return muon_linear_backward(din, din_beta, wmode, dW, dout, ldo, in, ldi, W, Wp, N, I, O);
     round_rows(m->bf16_x, in, ldi, N, I);
     round_rows(m->bf16_g, dout, ldo, N, O);
-    return muon_linear_backward_packed(din, din_beta, wmode, dW, m->bf16_g, O, m->bf16_x, I, W, Wp, N, I, O);
+    return muon_linear_backward(din, din_beta, wmode, dW, m->bf16_g, O, m->bf16_x, I, W, Wp, N, I, O);
 }

@@ -13,13 +13,13 @@
 #include "linalg/omp.h"
 
 typedef struct {
-    const float *W;    /* the weight packed, params + offset of the last fill */
-    size_t offset;
+    size_t offset;     /* the weight W(O,I) is params + offset */
     int I, O;
     float *fwd, *bwd;  /* W^T (I,O) and W (O,I), as muon_gemm_pack_b lays them out */
 } packed_entry;
 
 struct muon_packed_weights {
+    const float *params; /* of the last fill, NULL before the first */
     int n;
     packed_entry *e;   /* (n) in forward order */
     float *data;       /* every entry's fwd and bwd */
@@ -65,14 +65,15 @@ nomem:
 void muon_packed_weights_fill(muon_packed_weights *pw, const float *params)
 {
     long i, n = pw->n;
+    pw->params = params;
     /* the entries are disjoint: any split over threads packs the same */
 MUON_OMP(omp parallel for schedule(dynamic, 1) num_threads(muon_threads_upto((int)n)))
     for (i = 0; i < n; i++) {
         packed_entry *e = &pw->e[i];
-        e->W = params + e->offset;
+        const float *W = params + e->offset;
         /* W is (O,I) with row stride I: the arguments are always valid */
-        (void)muon_gemm_pack_b(MUON_TRANS, e->I, e->O, e->W, e->I, e->fwd);
-        (void)muon_gemm_pack_b(MUON_NOTRANS, e->O, e->I, e->W, e->I, e->bwd);
+        (void)muon_gemm_pack_b(MUON_TRANS, e->I, e->O, W, e->I, e->fwd);
+        (void)muon_gemm_pack_b(MUON_NOTRANS, e->O, e->I, W, e->I, e->bwd);
     }
 }
 
@@ -87,10 +88,10 @@ void muon_packed_weights_free(muon_packed_weights *pw)
 const float *muon_packed_weights_find(const muon_packed_weights *pw, const float *W, int I, int O, muon_op op)
 {
     int i;
-    if (!pw) return NULL;
+    if (!pw || !pw->params) return NULL;
     for (i = 0; i < pw->n; i++) {
         const packed_entry *e = &pw->e[i];
-        if (e->W == W && e->I == I && e->O == O) return op == MUON_TRANS ? e->fwd : e->bwd;
+        if (pw->params + e->offset == W && e->I == I && e->O == O) return op == MUON_TRANS ? e->fwd : e->bwd;
     }
     return NULL;
 }
