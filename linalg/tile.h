@@ -59,7 +59,7 @@
  * acc = MADD(a, b, 0) (the same bits as adding it onto zeros). Zeroing the
  * tile first lets gcc 12 turn that loop into a call to memset on a stack
  * copy of the tile that the registers never read: a dead store of the
- * whole tile (1 KiB for GEMM's 8 x 32) per tile (README "Performance"). */
+ * whole tile (1 KiB for GEMM's 8 x 32) per tile (docs/performance.md). */
 #define MUON_TILE_FMA_FROM_ZERO(acc, ROWS, LANES, AEXPR, Bv, ldb, K) do { \
         int r0_, l0_; \
         for (r0_ = 0; r0_ < (ROWS); r0_++) { \
