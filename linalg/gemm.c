@@ -17,7 +17,7 @@
  * cache (a model's activations, a whole pass apart), each tile's stores
  * otherwise wait for its lines one after another. The B micro-panels come
  * from a packed, contiguous panel, a stream the prefetchers also follow
- * (docs/performance.md has the measurements).
+ * (docs/performance.md, the Zen 4 host, has the measurements).
  *
  * Threads take a tm x tn grid of the M and N tiles and pack what they need
  * themselves, so they never wait for each other inside a call. Matrix-vector
