@@ -100,8 +100,13 @@ STB_LIBS := $(if $(filter 1,$(STB_IMPL)),,$(shell pkg-config --libs stb 2>/dev/n
 MUON_CFLAGS += $(STB_CFLAGS)
 LDLIBS := $(STB_LIBS) $(LDLIBS)
 
+# OpenBLAS's own cblas.h declares openblas_get_corename() and the others the
+# bench calls; a generic one (libblas-dev's, found when OpenBLAS's is not
+# installed) does not, and C99 compilers only warn about the implicit int
+# declaration, which then truncates the returned pointer: make it an error.
 ifeq ($(BLAS),openblas)
-  BENCH_CFLAGS = -DMUON_BENCH_OPENBLAS -I/usr/include/x86_64-linux-gnu/openblas-pthread
+  BENCH_CFLAGS = -DMUON_BENCH_OPENBLAS -I/usr/include/x86_64-linux-gnu/openblas-pthread \
+                 -Werror=implicit-function-declaration
   BENCH_LIBS   = -llapacke -lopenblas
 endif
 
